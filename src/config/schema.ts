@@ -1,0 +1,77 @@
+import { z } from "zod";
+
+/** Dense embedder choice. `use-lite` is bundled and offline; the others are one config line away. */
+export const EmbedderConfigSchema = z.discriminatedUnion("backend", [
+  z.object({ backend: z.literal("use-lite"), batchSize: z.number().int().positive().default(64) }),
+  z.object({
+    backend: z.literal("onnx"),
+    /** A local folder in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx). */
+    path: z.string(),
+    pooling: z.enum(["mean", "cls"]).default("mean"),
+    queryPrefix: z.string().default(""),
+    passagePrefix: z.string().default(""),
+    batchSize: z.number().int().positive().default(32),
+  }),
+  z.object({
+    backend: z.literal("openai"),
+    url: z.string().url(),
+    model: z.string(),
+    dimensions: z.number().int().positive(),
+    /** Name of the environment variable that holds the API key (never the key itself). */
+    apiKeyEnv: z.string().optional(),
+    batchSize: z.number().int().positive().default(64),
+    timeoutMs: z.number().int().positive().default(30000),
+  }),
+  z.object({
+    backend: z.literal("hash"),
+    /** Feature-hashing embedder: fast, deterministic, no model. For tests and engine benchmarks. */
+    dimensions: z.number().int().positive().default(256),
+    batchSize: z.number().int().positive().default(256),
+  }),
+]);
+export type EmbedderConfig = z.infer<typeof EmbedderConfigSchema>;
+
+export const AnswerConfigSchema = z.discriminatedUnion("backend", [
+  z.object({ backend: z.literal("extractive"), sentences: z.number().int().min(1).max(10).default(3) }),
+  z.object({
+    backend: z.literal("openai"),
+    url: z.string().url(),
+    model: z.string(),
+    apiKeyEnv: z.string().optional(),
+    timeoutMs: z.number().int().positive().default(60000),
+    maxTokens: z.number().int().positive().default(512),
+  }),
+]);
+export type AnswerConfig = z.infer<typeof AnswerConfigSchema>;
+
+export const RetrievalConfigSchema = z.object({
+  fusion: z.enum(["rrf", "convex"]).default("rrf"),
+  /** RRF constant. */
+  rrfK: z.number().positive().default(60),
+  /** Weight of the dense list in convex fusion (lexical gets the rest). */
+  alpha: z.number().min(0).max(1).default(0.5),
+  /** Per-list weights for hybrid fusion. */
+  weights: z
+    .object({ lexical: z.number().min(0).default(1), dense: z.number().min(0).default(1), sparse: z.number().min(0).default(0) })
+    .prefault({}),
+  /** How many candidates each retriever contributes before fusion. */
+  candidates: z.number().int().positive().default(50),
+});
+export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
+
+export const SluiceConfigSchema = z
+  .object({
+    embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 64 }),
+    answer: AnswerConfigSchema.default({ backend: "extractive", sentences: 3 }),
+    retrieval: RetrievalConfigSchema.prefault({}),
+    ingest: z
+      .object({
+        /** Documents processed at once per job; the embedder batches across them. */
+        concurrency: z.number().int().min(1).max(256).default(8),
+        maxDocumentBytes: z.number().int().positive().default(100 * 1024 * 1024),
+      })
+      .prefault({}),
+    server: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).prefault({}),
+  })
+  .strict();
+export type SluiceConfig = z.infer<typeof SluiceConfigSchema>;

@@ -1,0 +1,105 @@
+/**
+ * Every error Sluice raises on purpose, in one table: a stable UPPER_SNAKE code, its category,
+ * the HTTP status it maps to, and whether a retry can help. Errors cross process boundaries
+ * (worker → ledger → CLI/HTTP), so each carries `name` and `code` and serialises with `toJSON()`.
+ *
+ * @example
+ * throw new SluiceError("DOCUMENT_EMPTY", `file ${path} is empty`, { details: { path } });
+ */
+export type ErrorCategory = "USER" | "SYSTEM" | "THIRD_PARTY";
+
+interface CodeSpec {
+  readonly status: number;
+  readonly category: ErrorCategory;
+  /** Whether the resilience policy may retry it; user errors never are. */
+  readonly retryable: boolean;
+}
+
+export const ERROR_CODES = {
+  // request and configuration
+  VALIDATION_FAILED: { status: 400, category: "USER", retryable: false },
+  CONFIG_INVALID: { status: 400, category: "USER", retryable: false },
+  PIPELINE_INVALID: { status: 400, category: "USER", retryable: false },
+  UNKNOWN_STAGE: { status: 400, category: "USER", retryable: false },
+  UNKNOWN_SOURCE: { status: 400, category: "USER", retryable: false },
+  PATH_NOT_FOUND: { status: 400, category: "USER", retryable: false },
+  COLLECTION_NOT_FOUND: { status: 404, category: "USER", retryable: false },
+  COLLECTION_INVALID: { status: 400, category: "USER", retryable: false },
+  DOCUMENT_NOT_FOUND: { status: 404, category: "USER", retryable: false },
+  JOB_NOT_FOUND: { status: 404, category: "USER", retryable: false },
+  JOB_STATE_CONFLICT: { status: 409, category: "USER", retryable: false },
+  EMBEDDER_MISMATCH: { status: 409, category: "USER", retryable: false },
+  NOT_FOUND: { status: 404, category: "USER", retryable: false },
+  PAYLOAD_TOO_LARGE: { status: 413, category: "USER", retryable: false },
+  // documents
+  DOCUMENT_EMPTY: { status: 422, category: "USER", retryable: false },
+  DOCUMENT_TOO_LARGE: { status: 413, category: "USER", retryable: false },
+  DOCUMENT_BINARY: { status: 415, category: "USER", retryable: false },
+  DOCUMENT_ENCODING: { status: 422, category: "USER", retryable: false },
+  UNSUPPORTED_TYPE: { status: 415, category: "USER", retryable: false },
+  PDF_ENCRYPTED: { status: 422, category: "USER", retryable: false },
+  PDF_CORRUPT: { status: 422, category: "USER", retryable: false },
+  JSONL_INVALID: { status: 422, category: "USER", retryable: false },
+  // runtime
+  STAGE_TIMEOUT: { status: 504, category: "SYSTEM", retryable: true },
+  CIRCUIT_OPEN: { status: 503, category: "SYSTEM", retryable: true },
+  STAGE_FAILED: { status: 500, category: "SYSTEM", retryable: true },
+  JOB_CANCELLED: { status: 409, category: "USER", retryable: false },
+  MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
+  MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
+  MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
+  INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface SluiceErrorJSON {
+  name: string;
+  code: ErrorCode;
+  category: ErrorCategory;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly statusCode: number;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Keep instanceof and name working after the error crosses a module or process boundary.
+    this.name = new.target.name;
+    Object.setPrototypeOf(this, new.target.prototype);
+    const spec: CodeSpec = ERROR_CODES[code];
+    this.code = code;
+    this.category = spec.category;
+    this.statusCode = spec.status;
+    this.retryable = spec.retryable;
+    this.details = options.details;
+  }
+
+  toJSON(): SluiceErrorJSON {
+    return { name: this.name, code: this.code, category: this.category, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** Checks by class or by name, so errors rebuilt from JSON or another realm still match. */
+export function isSluiceError(err: unknown): err is SluiceError {
+  return err instanceof SluiceError || (typeof err === "object" && err !== null && (err as { name?: unknown }).name === "SluiceError" && typeof (err as { code?: unknown }).code === "string");
+}
+
+/** Whether a retry policy should try again after this error. Unknown errors are retried. */
+export function isRetryable(err: unknown): boolean {
+  if (isSluiceError(err)) return err.retryable;
+  return true;
+}
+
+/** Wraps anything thrown into a SluiceError, keeping the original as `cause`. */
+export function toSluiceError(err: unknown, fallback: ErrorCode = "INTERNAL"): SluiceError {
+  if (isSluiceError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SluiceError(fallback, message, { cause: err });
+}

@@ -1,0 +1,5 @@
+export * from "./errors.ts";
+export * from "./document.ts";
+export * from "./chunk.ts";
+export * from "./job.ts";
+export * from "./stage-event.ts";

@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+export const JOB_STATES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export const JobStateSchema = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobStateSchema>;
+
+export const DOC_STATES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export type DocState = (typeof DOC_STATES)[number];
+
+export const STAGE_STATES = ["RUNNING", "COMPLETED", "FAILED", "SKIPPED"] as const;
+export type StageState = (typeof STAGE_STATES)[number];
+
+/** A job's request: what to ingest, into which collection, through which pipeline. */
+export const JobSpecSchema = z.object({
+  collection: z.string(),
+  pipeline: z.string().default("auto"),
+  paths: z.array(z.string()).default([]),
+});
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+export interface StageRecord {
+  stage: string;
+  state: StageState;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface JobDocument {
+  docId: string;
+  source: string;
+  state: DocState;
+  currentStage: string | null;
+  attempts: number;
+  error: { code: string; message: string } | null;
+  outcome: string | null;
+  stages?: StageRecord[];
+}
+
+/** The ledger's view of one job. `--json` of `sluice jobs <id>` prints this shape. */
+export interface Job {
+  id: string;
+  collection: string;
+  pipeline: string;
+  state: JobState;
+  currentStage: string | null;
+  total: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  documents?: JobDocument[];
+}
+
+export function isTerminal(state: JobState): boolean {
+  return state === "COMPLETED" || state === "FAILED" || state === "CANCELLED";
+}

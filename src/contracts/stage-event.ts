@@ -1,0 +1,13 @@
+/** A stage transition, as the engine reports it; observability turns these into CloudEvents. */
+export interface StageEvent {
+  type: "stage.started" | "stage.completed" | "stage.failed" | "stage.retrying" | "stage.skipped";
+  jobId: string;
+  docId: string;
+  stage: string;
+  attempt: number;
+  at: number;
+  durationMs?: number;
+  error?: { code: string; message: string };
+}
+
+export type StageEventListener = (event: StageEvent) => void;

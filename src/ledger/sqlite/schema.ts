@@ -1,0 +1,51 @@
+export const LEDGER_SCHEMA = `
+create table if not exists jobs (
+  id text primary key,
+  seq integer not null unique,
+  collection text not null,
+  pipeline text not null,
+  spec text not null,
+  state text not null,
+  ready integer not null default 0,
+  current_stage text,
+  error text,
+  lease_owner text,
+  lease_expires integer,
+  created_at text not null,
+  updated_at text not null
+);
+create table if not exists job_documents (
+  job_id text not null references jobs(id) on delete cascade,
+  doc_id text not null,
+  seq integer not null,
+  source text not null,
+  ref text not null,
+  state text not null,
+  current_stage text,
+  attempts integer not null default 0,
+  outcome text,
+  error_code text,
+  error_message text,
+  updated_at text not null,
+  primary key (job_id, doc_id)
+);
+create index if not exists job_documents_by_state on job_documents(job_id, state, seq);
+create table if not exists job_stages (
+  job_id text not null,
+  doc_id text not null,
+  stage text not null,
+  state text not null,
+  attempts integer not null,
+  started_at text,
+  finished_at text,
+  error text,
+  primary key (job_id, doc_id, stage)
+) without rowid;
+create table if not exists checkpoints (
+  job_id text not null,
+  doc_id text not null,
+  node text not null,
+  data blob not null,
+  primary key (job_id, doc_id, node)
+) without rowid;
+`;

@@ -1,0 +1,156 @@
+import { SluiceError } from "../contracts/errors.ts";
+import type { AnyStageDefinition, StageInstance } from "./define-stage.ts";
+import { buildPolicy, PolicySpecSchema, type StagePolicy } from "./policies.ts";
+import { parsePortSpec, type PortTypeName } from "./port-types.ts";
+import type { StageRegistry } from "./registry.ts";
+import type { StageServices } from "./services.ts";
+import type { Topology } from "./topology.ts";
+
+export interface InputBinding {
+  port: string;
+  type: PortTypeName;
+  optional: boolean;
+  /** Where the value comes from: another node's output, or the run's own inputs. */
+  from: { node: string; port: string } | { runInput: string } | null;
+}
+
+export interface CompiledNode {
+  name: string;
+  definition: AnyStageDefinition;
+  instance: StageInstance<Record<string, unknown>, Record<string, unknown>>;
+  policy: StagePolicy | null;
+  policyName: string | null;
+  checkpoint: boolean;
+  inputs: InputBinding[];
+  /** Nodes this one waits for. */
+  dependsOn: string[];
+}
+
+export interface CompiledPipeline {
+  topology: Topology;
+  /** Nodes in a topological order. */
+  nodes: CompiledNode[];
+  /** `node.port` names the run must supply. */
+  runInputs: string[];
+  warmUp(): Promise<void>;
+}
+
+function fail(message: string, details: Record<string, unknown> = {}): never {
+  throw new SluiceError("PIPELINE_INVALID", message, { details });
+}
+
+function describePorts(definition: AnyStageDefinition, side: "inputs" | "outputs"): string {
+  const entries = Object.entries(definition[side]);
+  return entries.length === 0 ? "(none)" : entries.map(([p, t]) => `${p} (${t})`).join(", ");
+}
+
+/**
+ * Checks a topology against the registry and wires it: unknown types, unknown policies, bad
+ * config, unknown ports, mismatched port types, double-fed or unfed inputs and cycles all fail
+ * here, before any document runs, with a message that names the node and lists what exists.
+ *
+ * @example
+ * const pipeline = buildPipeline(loadTopology(yamlText), registry, services);
+ * await pipeline.warmUp();
+ */
+export function buildPipeline(topology: Topology, registry: StageRegistry, services: StageServices): CompiledPipeline {
+  const policies = topology.policies ?? {};
+  const byName = new Map<string, { definition: AnyStageDefinition; config: unknown; policyName: string | null; checkpoint: boolean }>();
+
+  for (const node of topology.nodes) {
+    if (byName.has(node.name)) fail(`node "${node.name}" is defined twice`, { node: node.name });
+    const definition = registry.get(node.type, node.name);
+    const parsed = definition.configSchema.safeParse(node.config ?? {});
+    if (!parsed.success) {
+      const reasons = parsed.error.issues.map((i) => `${i.path.length ? `config.${i.path.join(".")}` : "config"}: ${i.message}`);
+      fail(`node "${node.name}" (${node.type}): ${reasons.join("; ")}`, { node: node.name, issues: reasons });
+    }
+    if (node.policy !== undefined && !(node.policy in policies)) {
+      fail(`node "${node.name}": unknown policy "${node.policy}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`, { node: node.name });
+    }
+    byName.set(node.name, { definition, config: parsed.data, policyName: node.policy ?? null, checkpoint: node.checkpoint ?? false });
+  }
+
+  const nodeOf = (ref: string, side: "sender" | "receiver" | "input") => {
+    const [nodeName, port] = ref.split(".") as [string, string];
+    const entry = byName.get(nodeName);
+    if (!entry) fail(`${side} "${ref}": no node named "${nodeName}"; nodes: ${[...byName.keys()].join(", ")}`, { ref });
+    const ports = side === "sender" ? entry.definition.outputs : entry.definition.inputs;
+    const spec = ports[port];
+    if (spec === undefined) {
+      const which = side === "sender" ? "outputs" : "inputs";
+      fail(`${side} "${ref}": node "${nodeName}" (${entry.definition.type}) has no ${which.slice(0, -1)} "${port}"; its ${which} are: ${describePorts(entry.definition, which)}`, { ref });
+    }
+    return { nodeName, port, ...parsePortSpec(spec) };
+  };
+
+  const feeds = new Map<string, InputBinding["from"]>();
+  for (const ref of topology.inputs) {
+    const target = nodeOf(ref, "input");
+    feeds.set(ref, { runInput: `${target.nodeName}.${target.port}` });
+  }
+  for (const c of topology.connections) {
+    const from = nodeOf(c.sender, "sender");
+    const to = nodeOf(c.receiver, "receiver");
+    if (from.type !== to.type) {
+      fail(`connection ${c.sender} → ${c.receiver}: ${c.sender} sends ${from.type} but ${c.receiver} expects ${to.type}`, { connection: c });
+    }
+    if (feeds.has(c.receiver)) fail(`input "${c.receiver}" is fed twice`, { connection: c });
+    feeds.set(c.receiver, { node: from.nodeName, port: from.port });
+  }
+
+  const compiled = new Map<string, CompiledNode>();
+  for (const [name, entry] of byName) {
+    const inputs: InputBinding[] = Object.entries(entry.definition.inputs).map(([port, spec]) => {
+      const { type, optional } = parsePortSpec(spec);
+      const from = feeds.get(`${name}.${port}`) ?? null;
+      if (!from && !optional) {
+        fail(`node "${name}" (${entry.definition.type}): required input "${port}" (${type}) is not connected and not a pipeline input`, { node: name });
+      }
+      return { port, type, optional, from };
+    });
+    const dependsOn = [...new Set(inputs.flatMap((b) => (b.from && "node" in b.from ? [b.from.node] : [])))];
+    const policySpec = entry.policyName ? PolicySpecSchema.parse(policies[entry.policyName]) : null;
+    compiled.set(name, {
+      name,
+      definition: entry.definition,
+      instance: entry.definition.create(entry.config, services) as CompiledNode["instance"],
+      policy: policySpec ? buildPolicy(policySpec) : null,
+      policyName: entry.policyName,
+      checkpoint: entry.checkpoint,
+      inputs,
+      dependsOn,
+    });
+  }
+
+  const order = topologicalOrder(compiled);
+  let warming: Promise<void> | null = null;
+  return {
+    topology,
+    nodes: order,
+    runInputs: [...topology.inputs],
+    warmUp() {
+      warming ??= (async () => {
+        for (const node of order) await node.instance.warmUp?.();
+      })();
+      return warming;
+    },
+  };
+}
+
+function topologicalOrder(nodes: Map<string, CompiledNode>): CompiledNode[] {
+  const order: CompiledNode[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, path: string[]) => {
+    const s = state.get(name);
+    if (s === "done") return;
+    if (s === "visiting") fail(`the pipeline has a cycle: ${[...path, name].join(" → ")}`);
+    state.set(name, "visiting");
+    const node = nodes.get(name)!;
+    for (const dep of node.dependsOn) visit(dep, [...path, name]);
+    state.set(name, "done");
+    order.push(node);
+  };
+  for (const name of nodes.keys()) visit(name, []);
+  return order;
+}

@@ -1,0 +1,140 @@
+import { BrokenCircuitError, TaskCancelledError } from "cockatiel";
+import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
+import type { StageEvent } from "../contracts/stage-event.ts";
+import type { CompiledNode, CompiledPipeline } from "./build.ts";
+import { isSkipDocument, SkipDocument } from "./control.ts";
+import { PORT_TYPES } from "./port-types.ts";
+
+/** Saved stage outputs, so that a resumed document starts after its last good stage. */
+export interface CheckpointStore {
+  load(node: string): Promise<Record<string, unknown> | undefined>;
+  save(node: string, output: Record<string, unknown>): Promise<void>;
+}
+
+export interface RunContext {
+  jobId: string;
+  docId: string;
+  collection: string;
+  signal?: AbortSignal;
+  onEvent?: (event: StageEvent) => void;
+  /** Called before every stage; throws (JOB_CANCELLED) to stop the run between stages. */
+  beforeStage?: (stage: string) => void | Promise<void>;
+  checkpoints?: CheckpointStore;
+}
+
+export type RunResult =
+  | { status: "completed"; outputs: Map<string, Record<string, unknown>> }
+  | { status: "skipped"; outcome: string; stage: string; outputs: Map<string, Record<string, unknown>> };
+
+function validatePorts(node: CompiledNode, side: "input" | "output", values: Record<string, unknown>): Record<string, unknown> {
+  const ports = side === "input" ? node.inputs.map((b) => [b.port, b.type, b.optional] as const) : Object.entries(node.definition.outputs).map(([p, t]) => [p, t.replace(/\?$/, ""), false] as const);
+  const checked: Record<string, unknown> = {};
+  for (const [port, type, optional] of ports) {
+    const value = values[port];
+    if (value === undefined && optional) continue;
+    const result = PORT_TYPES[type as keyof typeof PORT_TYPES].safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+      throw new SluiceError("VALIDATION_FAILED", `stage "${node.name}" ${side} "${port}" is not a valid ${type}${where}: ${issue?.message ?? "invalid"}`, {
+        details: { stage: node.name, port, side },
+      });
+    }
+    checked[port] = result.data;
+  }
+  return checked;
+}
+
+function translate(err: unknown, node: CompiledNode, signal: AbortSignal): SluiceError {
+  // An abort from outside (cancel, a failed sibling) surfaces as the reason it was aborted for.
+  if (signal.aborted) return toSluiceError(signal.reason ?? new SluiceError("JOB_CANCELLED", "run aborted"), "JOB_CANCELLED");
+  if (err instanceof TaskCancelledError) return new SluiceError("STAGE_TIMEOUT", `stage "${node.name}" timed out`, { cause: err });
+  if (err instanceof BrokenCircuitError) {
+    return new SluiceError("CIRCUIT_OPEN", `stage "${node.name}": circuit breaker of policy "${node.policyName}" is open after repeated failures`, { cause: err });
+  }
+  return toSluiceError(err, "STAGE_FAILED");
+}
+
+/**
+ * Runs one document through a compiled pipeline. Independent branches (dense ∥ sparse) run at
+ * once; the first failure aborts the others and is re-thrown as a SluiceError. Every boundary
+ * is validated, every transition reported through `onEvent`.
+ *
+ * @example
+ * const result = await runPipeline(pipeline, { "load.ref": ref }, { jobId, docId: ref.id, collection: "default" });
+ */
+export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<string, unknown>, ctx: RunContext): Promise<RunResult> {
+  const controller = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, controller.signal]) : controller.signal;
+  const outputs = new Map<string, Record<string, unknown>>();
+  const running = new Map<string, Promise<Record<string, unknown>>>();
+  const emit = (event: Omit<StageEvent, "jobId" | "docId" | "at">) => ctx.onEvent?.({ ...event, jobId: ctx.jobId, docId: ctx.docId, at: Date.now() });
+
+  const runNode = async (node: CompiledNode): Promise<Record<string, unknown>> => {
+    await Promise.all(node.dependsOn.map((d) => running.get(d)!));
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SluiceError("JOB_CANCELLED", "run aborted");
+    await ctx.beforeStage?.(node.name);
+
+    if (node.checkpoint && ctx.checkpoints) {
+      const saved = await ctx.checkpoints.load(node.name);
+      if (saved) {
+        emit({ type: "stage.skipped", stage: node.name, attempt: 0 });
+        outputs.set(node.name, saved);
+        return saved;
+      }
+    }
+
+    const raw: Record<string, unknown> = {};
+    for (const binding of node.inputs) {
+      if (!binding.from) continue;
+      raw[binding.port] = "runInput" in binding.from ? runInputs[binding.from.runInput] : outputs.get(binding.from.node)?.[binding.from.port];
+    }
+    const input = validatePorts(node, "input", raw);
+    const started = performance.now();
+    emit({ type: "stage.started", stage: node.name, attempt: 1 });
+    let lastAttempt = 1;
+    try {
+      const call = (attemptSignal: AbortSignal, attempt: number) => {
+        lastAttempt = attempt;
+        if (attempt > 1) emit({ type: "stage.retrying", stage: node.name, attempt });
+        return node.instance.execute(input, { jobId: ctx.jobId, docId: ctx.docId, collection: ctx.collection, signal: attemptSignal, attempt });
+      };
+      const produced = node.policy
+        ? await node.policy.execute((c) => call(AbortSignal.any([c.signal, signal]), (c.attempt ?? 0) + 1), signal)
+        : await call(signal, 1);
+      const output = validatePorts(node, "output", produced);
+      if (node.checkpoint && ctx.checkpoints) await ctx.checkpoints.save(node.name, output);
+      outputs.set(node.name, output);
+      emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+      return output;
+    } catch (err) {
+      if (isSkipDocument(err)) {
+        emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+        throw err;
+      }
+      const error = translate(err, node, signal);
+      emit({ type: "stage.failed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started, error: { code: error.code, message: error.message } });
+      throw error;
+    }
+  };
+
+  for (const node of pipeline.nodes) {
+    const p = runNode(node);
+    running.set(node.name, p);
+    // Stop sibling branches as soon as one fails; the error itself is collected below.
+    p.catch((err: unknown) => controller.abort(err));
+  }
+  const settled = await Promise.allSettled(running.values());
+  const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+  if (failures.length > 0) {
+    const skip = failures.find(isSkipDocument) as SkipDocument | undefined;
+    if (skip) {
+      const stage = [...running.keys()].find((n) => !outputs.has(n)) ?? "";
+      return { status: "skipped", outcome: skip.outcome, stage, outputs };
+    }
+    // Prefer the root cause over the aborts it caused in sibling branches.
+    const root = failures.find((f) => isSluiceError(f) && f.code !== "JOB_CANCELLED") ?? failures[0];
+    throw toSluiceError(root, "STAGE_FAILED");
+  }
+  return { status: "completed", outputs };
+}

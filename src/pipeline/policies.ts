@@ -1,0 +1,77 @@
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  circuitBreaker,
+  decorrelatedJitterGenerator,
+  handleWhen,
+  noJitterGenerator,
+  retry,
+  timeout,
+  wrap,
+  type IPolicy,
+  type IRetryContext,
+  type IDefaultPolicyContext,
+} from "cockatiel";
+import { z } from "zod";
+import { isRetryable } from "../contracts/errors.ts";
+import { isSkipDocument } from "./control.ts";
+
+/** A named resilience policy as YAML declares it. */
+export const PolicySpecSchema = z
+  .object({
+    retry: z
+      .object({
+        attempts: z.number().int().min(1).max(100).default(3),
+        initialDelayMs: z.number().int().min(0).default(200),
+        maxDelayMs: z.number().int().min(0).default(10_000),
+        jitter: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    breaker: z
+      .object({
+        /** Consecutive failures that open the circuit. */
+        threshold: z.number().int().min(1).default(5),
+        halfOpenAfterMs: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type PolicySpec = z.infer<typeof PolicySpecSchema>;
+
+export type StagePolicy = IPolicy<IDefaultPolicyContext & Partial<IRetryContext>>;
+
+// Only transient failures count: a user error (a corrupt PDF) is neither retried nor a reason
+// to open a breaker, and control-flow signals are not failures at all.
+const transient = handleWhen((err) => !isSkipDocument(err) && isRetryable(err));
+
+/**
+ * Builds one cockatiel policy from a spec: retry (outermost) → breaker → timeout (innermost),
+ * so every attempt gets its own deadline and each failed attempt counts toward the breaker.
+ * Build it once per pipeline: breakers only work when shared between executions.
+ *
+ * @example
+ * const policy = buildPolicy({ retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 2000, jitter: true }, timeoutMs: 30_000 });
+ * await policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export function buildPolicy(spec: PolicySpec): StagePolicy {
+  const parts: Array<IPolicy<IDefaultPolicyContext, unknown>> = [];
+  if (spec.retry && spec.retry.attempts > 1) {
+    parts.push(
+      retry(transient, {
+        maxAttempts: spec.retry.attempts - 1,
+        backoff: spec.retry.jitter
+          ? new ExponentialBackoff({ initialDelay: spec.retry.initialDelayMs, maxDelay: spec.retry.maxDelayMs, generator: decorrelatedJitterGenerator })
+          : new ExponentialBackoff({ initialDelay: spec.retry.initialDelayMs, maxDelay: spec.retry.maxDelayMs, generator: noJitterGenerator }),
+      }),
+    );
+  }
+  if (spec.breaker) {
+    parts.push(circuitBreaker(transient, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) }));
+  }
+  if (spec.timeoutMs !== undefined) parts.push(timeout(spec.timeoutMs, TimeoutStrategy.Cooperative));
+  return wrap(...parts) as StagePolicy;
+}

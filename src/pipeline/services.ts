@@ -1,0 +1,14 @@
+import type { SluiceConfig } from "../config/schema.ts";
+import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
+import type { IndexStore } from "../store/index-store.ts";
+
+/**
+ * Shared resources handed to stage factories. Models are created on first use, so validating
+ * or loading a pipeline never opens one.
+ */
+export interface StageServices {
+  config: SluiceConfig;
+  store(): IndexStore;
+  embedder(): DenseEmbedder;
+  sparseEncoder(): SparseEncoder;
+}

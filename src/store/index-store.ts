@@ -1,0 +1,61 @@
+import type { Chunk, DenseVectors, IndexResult, ParsedDocument, SparseVectors } from "../contracts/index.ts";
+
+export interface CollectionInfo {
+  name: string;
+  documents: number;
+  chunks: number;
+  /** Dense model the collection's vectors came from; null until the first vector is written. */
+  embedder: string | null;
+  dimensions: number | null;
+  createdAt: string;
+}
+
+export interface StoredChunk {
+  rowid: number;
+  chunkId: string;
+  docId: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  source: string;
+  title: string;
+}
+
+export interface ScoredRow {
+  rowid: number;
+  score: number;
+}
+
+export interface WriteDocumentInput {
+  document: ParsedDocument;
+  chunks: Chunk[];
+  dense?: DenseVectors;
+  sparse?: SparseVectors;
+  /** Analyzed terms per chunk for the lexical index, aligned with `chunks`. */
+  lexical: string[][];
+}
+
+/**
+ * The index port. Writes are idempotent by content hash; a changed document replaces its
+ * chunks in every index in one transaction; a delete removes it from every index.
+ * Adapters: SQLite (FTS5 + sqlite-vec + a sparse term table). All of them pass
+ * `index-store.conformance.ts`.
+ */
+export interface IndexStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  ensureCollection(name: string): Promise<CollectionInfo>;
+  getCollection(name: string): Promise<CollectionInfo | null>;
+  listCollections(): Promise<CollectionInfo[]>;
+  dropCollection(name: string): Promise<boolean>;
+  /** The stored content hash of a document, or null when it is not indexed. */
+  documentHash(collection: string, docId: string): Promise<string | null>;
+  writeDocument(collection: string, input: WriteDocumentInput): Promise<IndexResult>;
+  deleteDocument(collection: string, docId: string): Promise<boolean>;
+  searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]>;
+  searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]>;
+  searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]>;
+  /** Chunk count and per-term chunk frequencies of the sparse index, for query-side idf. */
+  sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number> }>;
+  getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>>;
+}
