@@ -48,7 +48,8 @@ function validatePorts(node: CompiledNode, side: "input" | "output", values: Rec
 function translate(err: unknown, node: CompiledNode, signal: AbortSignal): SluiceError {
   // An abort from outside (cancel, a failed sibling) surfaces as the reason it was aborted for.
   if (signal.aborted) return toSluiceError(signal.reason ?? new SluiceError("JOB_CANCELLED", "run aborted"), "JOB_CANCELLED");
-  if (err instanceof TaskCancelledError) return new SluiceError("STAGE_TIMEOUT", `stage "${node.name}" timed out`, { cause: err });
+  // The policy's deadline aborts the stage's signal; the stage then throws an AbortError.
+  if (err instanceof TaskCancelledError || (err instanceof Error && err.name === "AbortError")) return new SluiceError("STAGE_TIMEOUT", `stage "${node.name}" timed out`, { cause: err });
   if (err instanceof BrokenCircuitError) {
     return new SluiceError("CIRCUIT_OPEN", `stage "${node.name}": circuit breaker of policy "${node.policyName}" is open after repeated failures`, { cause: err });
   }

@@ -4,7 +4,8 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { ChatMessage, ChatModel } from "../ports.ts";
 import { postOpenAIJson, readApiKey, resolveOpenAIEndpoint } from "./openai-http.ts";
 
-export type OpenAIChatConfig = Extract<AnswerConfig, { backend: "openai" }>;
+/** The `answer` config for `backend: "openai"`, minus the `backend` discriminator (a full config variable is accepted too). */
+export type OpenAIChatConfig = Omit<Extract<AnswerConfig, { backend: "openai" }>, "backend">;
 
 const ChatReplySchema = z.object({
   choices: z.array(z.object({ message: z.object({ content: z.string().nullable().optional() }) })).min(1),
@@ -19,7 +20,7 @@ const ChatReplySchema = z.object({
  *
  * @example
  * const chat = new OpenAIChatModel({
- *   backend: "openai", url: "http://localhost:11434", model: "llama3.2", timeoutMs: 60_000, maxTokens: 512,
+ *   url: "http://localhost:11434", model: "llama3.2", timeoutMs: 60_000, maxTokens: 512,
  * });
  * const answer = await chat.complete([{ role: "user", content: "Say hi" }]);
  */

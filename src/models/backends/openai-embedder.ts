@@ -5,7 +5,8 @@ import { l2Normalize } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import { postOpenAIJson, readApiKey, resolveOpenAIEndpoint } from "./openai-http.ts";
 
-export type OpenAIEmbedderConfig = Extract<EmbedderConfig, { backend: "openai" }>;
+/** The `embedder` config for `backend: "openai"`, minus the `backend` discriminator (a full config variable is accepted too). */
+export type OpenAIEmbedderConfig = Omit<Extract<EmbedderConfig, { backend: "openai" }>, "backend">;
 
 const EmbeddingsReplySchema = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: z.array(z.number()) })),
@@ -23,7 +24,7 @@ const EmbeddingsReplySchema = z.object({
  *
  * @example
  * const embedder = new OpenAIEmbedder({
- *   backend: "openai", url: "https://api.openai.com", model: "text-embedding-3-small",
+ *   url: "https://api.openai.com", model: "text-embedding-3-small",
  *   dimensions: 1536, apiKeyEnv: "OPENAI_API_KEY", batchSize: 64, timeoutMs: 30_000,
  * });
  * await embedder.warmUp();

@@ -119,7 +119,7 @@ function serverMessage(text: string): string {
     if (typeof parsed === "object" && parsed !== null) {
       const p = parsed as { error?: unknown; message?: unknown; detail?: unknown };
       const e = p.error;
-      message = typeof e === "object" && e !== null && "message" in e ? (e as { message: unknown }).message : (e ?? p.message ?? p.detail ?? text);
+      message = typeof e === "object" && e !== null && "message" in e ? e.message : (e ?? p.message ?? p.detail ?? text);
     }
   } catch {
     // not JSON: keep the raw text

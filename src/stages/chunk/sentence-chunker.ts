@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { z } from "zod";
 import type { Chunk, ParsedDocument } from "../../contracts/index.ts";
 import { defineStage } from "../../pipeline/define-stage.ts";
@@ -47,10 +48,13 @@ export const sentenceChunker = defineStage({
     execute: async ({ document }) => {
       const locale = document.language && document.language !== "und" ? document.language : "und";
       const pageOf = pageLocator(document);
+      // A title that is only the file name, or that the text already opens with, adds nothing.
+      const fileStem = basename(document.source).replace(/\.[^.]+$/, "");
+      const prefixTitle = config.includeTitle && document.title !== "" && document.title !== fileStem && !document.text.trimStart().startsWith(document.title);
       const spans = chunkText(document.text, { size: config.size, overlap: config.overlap, locale });
       const chunks: Chunk[] = spans.map((span, ordinal) => {
         const page = pageOf(span.start);
-        const text = config.includeTitle && document.title && ordinal === 0 && !span.text.startsWith(document.title) ? `${document.title}\n${span.text}` : span.text;
+        const text = ordinal === 0 && prefixTitle ? `${document.title}\n${span.text}` : span.text;
         return { id: `${document.id}#${ordinal}`, docId: document.id, ordinal, text, start: span.start, end: span.end, ...(page ? { page } : {}) };
       });
       return { chunks };

@@ -40,18 +40,13 @@ function stripInlineProse(text: string): string {
 
 /** Inline formatting removed; the contents of code spans are kept verbatim. */
 function stripInline(line: string): string {
-  let out = "";
-  let rest = line;
-  for (;;) {
-    const open = /(?<!\\)(`+)/.exec(rest);
-    if (!open) break;
-    const ticks = open[1] as string;
-    const close = rest.indexOf(ticks, open.index + ticks.length);
-    if (close < 0) break;
-    out += stripInlineProse(rest.slice(0, open.index)) + rest.slice(open.index + ticks.length, close).trim();
-    rest = rest.slice(close + ticks.length);
-  }
-  return out + stripInlineProse(rest);
+  // Code spans are parked as private-use placeholders so that markers around them ("**`x`**") still pair up.
+  const spans: string[] = [];
+  const parked = line.replace(/(?<!\\)(`+)([\s\S]*?[^`])\1(?!`)/g, (_m, _ticks: string, code: string) => {
+    spans.push(code.trim());
+    return `\uE100${spans.length - 1}\uE101`;
+  });
+  return stripInlineProse(parked).replace(/\uE100(\d+)\uE101/g, (_m, i: string) => spans[Number(i)] ?? "");
 }
 
 function unquote(value: string): string {
@@ -107,19 +102,20 @@ export function markdownToText(markdown: string, source: string): { title: strin
 
   for (const raw of body) {
     if (fence !== undefined) {
-      const close = FENCE.exec(raw);
-      if (close && (close[1] as string)[0] === fence[0] && (close[1] as string).length >= fence.length && raw.trim() === close[1]) fence = undefined;
+      const marker = FENCE.exec(raw)?.[1];
+      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && raw.trim() === marker) fence = undefined;
       else out.push(raw.trimEnd());
       continue;
     }
-    const open = FENCE.exec(raw);
-    if (open) {
-      fence = open[1] as string;
+    const opening = FENCE.exec(raw)?.[1];
+    if (opening !== undefined) {
+      fence = opening;
       prevParagraph = false;
       continue;
     }
     let line = raw;
-    // HTML comments, possibly spanning lines.
+    // HTML comments, possibly spanning lines; a line that held only a comment vanishes.
+    const hadText = raw.trim() !== "";
     if (inComment) {
       const end = line.indexOf("-->");
       if (end < 0) continue;
@@ -132,6 +128,7 @@ export function markdownToText(markdown: string, source: string): { title: strin
       line = line.slice(0, start);
       inComment = true;
     }
+    if (hadText && line.trim() === "") continue;
 
     const afterParagraph = prevParagraph;
     prevParagraph = false;

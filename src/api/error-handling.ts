@@ -1,0 +1,25 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { toErrorBody } from "./error-body.ts";
+
+/**
+ * Installs the API's one error handler and its not-found handler, so every error — a
+ * SluiceError from the facade, a zod validation failure, a Fastify body-parser error, an
+ * unknown route or a bug — is answered with `{statusCode, code, error, message}`. Server-side
+ * failures are logged with their stack; the client only sees "Internal Server Error".
+ * Call it on the root instance before registering routes, so every route group inherits it.
+ *
+ * @example
+ * const app = Fastify();
+ * registerErrorHandling(app);
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const body = toErrorBody(err, { bodyLimit: request.routeOptions.bodyLimit });
+    if (body.statusCode >= 500) request.log.error({ err }, "request failed");
+    else request.log.info({ code: body.code, message: body.message }, "request rejected");
+    return reply.code(body.statusCode).type("application/json; charset=utf-8").send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: `no route ${request.method} ${request.url.split("?")[0] ?? "/"}` });
+  });
+}

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import type { Sluice } from "../../engine/sluice.ts";
+import { responses, toDocSchema } from "../doc-schema.ts";
+import { CollectionParamsSchema } from "../schemas.ts";
+import { validate } from "../validate.ts";
+
+const CollectionSchema = z.object({ name: z.string(), documents: z.int(), chunks: z.int() }).describe("Collection");
+
+/**
+ * `GET /v1/collections/:c` → `{"name","documents","chunks"}`, or 404 `COLLECTION_NOT_FOUND`
+ * (a collection exists once a job for it has started running). Register under `/v1`.
+ *
+ * @example
+ * await app.register(collectionRoutes({ sluice }), { prefix: "/v1" });
+ */
+export const collectionRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
+  async function collectionRoutes(app) {
+    const { sluice } = options;
+    app.get(
+      "/collections/:c",
+      {
+        schema: {
+          summary: "Collection statistics",
+          tags: ["collections"],
+          params: toDocSchema(CollectionParamsSchema),
+          response: responses({ 200: ["The collection", CollectionSchema] }, [400, 404]),
+        },
+      },
+      async (request) => {
+        const { c } = validate(CollectionParamsSchema, request.params, "path");
+        const info = await sluice.stats(c);
+        return { name: info.name, documents: info.documents, chunks: info.chunks };
+      },
+    );
+  };

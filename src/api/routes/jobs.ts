@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import { SluiceError } from "../../contracts/errors.ts";
+import type { Sluice } from "../../engine/sluice.ts";
+import { responses, toDocSchema } from "../doc-schema.ts";
+import { CollectionNameSchema, JobParamsSchema, JobSchema } from "../schemas.ts";
+import { validate } from "../validate.ts";
+
+/** Source types `POST /v1/jobs` accepts in `source` (none yet: only `paths`). */
+export const SUPPORTED_SOURCE_TYPES: readonly string[] = [];
+
+/** Body of `POST /v1/jobs`: exactly one of `paths` or `source`. */
+export const CreateJobBodySchema = z
+  .strictObject({
+    collection: CollectionNameSchema,
+    paths: z.array(z.string().min(1)).min(1).max(1000).optional().describe("Files, directories, globs or BEIR .jsonl files, as seen by the server (relative to its working directory)"),
+    source: z.record(z.string(), z.unknown()).optional().describe('A source adapter spec, e.g. {"type":"s3",...} (no adapters yet)'),
+    pipeline: z.string().min(1).max(512).optional().describe('Pipeline name or file (default "auto")'),
+  })
+  .refine((body) => (body.paths === undefined) !== (body.source === undefined), { message: 'give exactly one of "paths" or "source"' });
+
+/**
+ * Job routes, under `/v1`: `POST /jobs` (paths on the server → 202 `{"jobId"}`; `source` →
+ * 400 `UNKNOWN_SOURCE` until source adapters exist), `GET /jobs/:id` (with documents), and
+ * `POST /jobs/:id/cancel` / `POST /jobs/:id/resume` (the job after the change; 409
+ * `JOB_STATE_CONFLICT` when the state does not allow it).
+ *
+ * @example
+ * await app.register(jobRoutes({ sluice }), { prefix: "/v1" });
+ */
+export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
+  async function jobRoutes(app) {
+    const { sluice } = options;
+    const jobResponse = responses({ 200: ["The job, with its documents", JobSchema] }, [400, 404, 409]);
+    const params = toDocSchema(JobParamsSchema);
+
+    app.post(
+      "/jobs",
+      {
+        schema: {
+          summary: "Start an ingest job",
+          tags: ["jobs"],
+          body: toDocSchema(CreateJobBodySchema),
+          response: responses({ 202: ["Job recorded", z.object({ jobId: z.string() })] }, [400, 413]),
+        },
+      },
+      async (request, reply) => {
+        const body = validate(CreateJobBodySchema, request.body, "body");
+        if (body.source !== undefined) {
+          const type = typeof body.source["type"] === "string" ? `"${body.source["type"]}"` : "(no type given)";
+          throw new SluiceError("UNKNOWN_SOURCE", `unknown source type ${type}: source adapters are not available yet; use paths (supported source types: none)`, {
+            details: { supported: SUPPORTED_SOURCE_TYPES },
+          });
+        }
+        const job = await sluice.submitPaths({ collection: body.collection, paths: body.paths ?? [], pipeline: body.pipeline });
+        return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(job.id)}`).send({ jobId: job.id });
+      },
+    );
+
+    app.get("/jobs/:id", { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
+      const { id } = validate(JobParamsSchema, request.params, "path");
+      return sluice.ledger.getJob(id, { documents: true });
+    });
+
+    app.post("/jobs/:id/cancel", { schema: { summary: "Cancel a pending or running job", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
+      const { id } = validate(JobParamsSchema, request.params, "path");
+      await sluice.ledger.cancelJob(id);
+      return sluice.ledger.getJob(id, { documents: true });
+    });
+
+    app.post("/jobs/:id/resume", { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
+      const { id } = validate(JobParamsSchema, request.params, "path");
+      await sluice.ledger.resumeJob(id);
+      return sluice.ledger.getJob(id, { documents: true });
+    });
+  };

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import type { Sluice } from "../../engine/sluice.ts";
+import { RETRIEVAL_MODES } from "../../retrieval/retriever.ts";
+import { responses, toDocSchema } from "../doc-schema.ts";
+import { CollectionNameSchema } from "../schemas.ts";
+import { validate } from "../validate.ts";
+
+/** Body of `POST /v1/query`. */
+export const QueryBodySchema = z.strictObject({
+  collection: CollectionNameSchema,
+  query: z.string().min(1).max(10_000).refine((q) => q.trim() !== "", "must not be blank"),
+  mode: z.enum(RETRIEVAL_MODES).optional().describe('Default "hybrid"'),
+  k: z.int().min(1).max(100).optional().describe("Results to return (default 10)"),
+  answer: z.boolean().optional().describe("Write a cited answer (default true)"),
+});
+
+const CitationSchema = z.object({ n: z.int(), docId: z.string(), chunkId: z.string(), source: z.string(), title: z.string(), page: z.int().nullable(), quote: z.string() });
+
+const QueryResponseSchema = z
+  .object({
+    query: z.string(),
+    mode: z.enum(RETRIEVAL_MODES),
+    results: z.array(z.object({ docId: z.string(), chunkId: z.string(), score: z.number(), text: z.string(), source: z.string(), title: z.string(), page: z.int().nullable() })),
+    answer: z.object({ text: z.string(), citations: z.array(CitationSchema), method: z.string() }).optional(),
+  })
+  .describe("QueryResponse");
+
+/**
+ * `POST /v1/query` → the facade's QueryResponse (`{"results":[...],"answer":{"text","citations"}}`),
+ * the same shape as `sluice query --json`. Register under `/v1`.
+ *
+ * @example
+ * await app.register(queryRoutes({ sluice }), { prefix: "/v1" });
+ */
+export const queryRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
+  async function queryRoutes(app) {
+    const { sluice } = options;
+    app.post(
+      "/query",
+      {
+        schema: {
+          summary: "Search a collection and answer with citations",
+          tags: ["query"],
+          body: toDocSchema(QueryBodySchema),
+          response: responses({ 200: ["Ranked chunks and a cited answer", QueryResponseSchema] }, [400, 404, 409, 503]),
+        },
+      },
+      async (request) => {
+        return sluice.query(validate(QueryBodySchema, request.body, "body"));
+      },
+    );
+  };

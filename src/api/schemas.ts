@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { DOC_STATES, JOB_STATES } from "../contracts/job.ts";
+
+/**
+ * Zod schemas shared by several route groups. Each request schema is the one place a field's
+ * rules live: handlers validate with it (`validate()`), and `/openapi.json` documents it
+ * (`toDocSchema()`), so the two cannot disagree.
+ *
+ * @example
+ * const name = validate(CollectionNameSchema, "docs", "path parameter c");
+ */
+export const CollectionNameSchema = z
+  .string()
+  // Same rule as the index store's assertCollectionName; checked here so a bad name is a 400
+  // that names the field before anything touches the store.
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .describe("Collection name");
+
+/** Path parameters of `/v1/collections/:c…`. */
+export const CollectionParamsSchema = z.strictObject({ c: CollectionNameSchema });
+
+/** Path parameters of `/v1/jobs/:id…`. */
+export const JobParamsSchema = z.strictObject({ id: z.string().min(1).max(128).describe("Job id") });
+
+/** Every error the API answers with has exactly this body. */
+export const ErrorBodySchema = z
+  .strictObject({
+    statusCode: z.int(),
+    code: z.string().describe("Stable UPPER_SNAKE error code"),
+    error: z.string().describe("HTTP reason phrase"),
+    message: z.string(),
+  })
+  .describe("Error");
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+const JobDocumentSchema = z.object({
+  docId: z.string(),
+  source: z.string(),
+  state: z.enum(DOC_STATES),
+  currentStage: z.string().nullable(),
+  attempts: z.int(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  outcome: z.string().nullable(),
+});
+
+/** A job as the ledger reports it (documentation only: responses are the ledger's own objects). */
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    collection: z.string(),
+    pipeline: z.string(),
+    state: z.enum(JOB_STATES),
+    currentStage: z.string().nullable(),
+    total: z.int(),
+    done: z.int(),
+    failed: z.int(),
+    cancelled: z.int(),
+    error: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    documents: z.array(JobDocumentSchema).optional(),
+  })
+  .describe("Job");

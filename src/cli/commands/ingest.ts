@@ -1,0 +1,72 @@
+import { spawn } from "node:child_process";
+import { openSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import type { Job } from "../../contracts/index.ts";
+import type { Sluice } from "../../engine/sluice.ts";
+import { withSluice, type GlobalOptions } from "../context.ts";
+import { printJson, println } from "../output.ts";
+import { createProgress } from "../progress.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/** Starts a detached worker that runs pending jobs and exits when none is left. */
+export function spawnWorker(dataDir: string, configPath?: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const log = openSync(join(dataDir, "worker.log"), "a");
+  const args = [...process.execArgv, MAIN, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log] });
+  child.unref();
+}
+
+/** Runs a job in this process with a progress bar, then prints what happened to it. */
+export async function runAndReport(sluice: Sluice, job: Job, g: GlobalOptions): Promise<number> {
+  const progress = createProgress(job.total - job.done, !g.json);
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once("SIGINT", onSignal);
+  const started = performance.now();
+  let final: Job;
+  try {
+    final = await sluice.runJob(job.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal });
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSignal);
+  }
+  const detail = await sluice.ledger.getJob(final.id, { documents: true });
+  const failures = (detail.documents ?? []).filter((d) => d.state === "FAILED").map((d) => ({ docId: d.docId, source: d.source, error: d.error }));
+  const seconds = (performance.now() - started) / 1000;
+  if (g.json) {
+    printJson({ jobId: final.id, ...final, seconds: Number(seconds.toFixed(3)), failures });
+  } else {
+    const outcomes = new Map<string, number>();
+    for (const d of detail.documents ?? []) if (d.outcome) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
+    const summary = [...outcomes].map(([o, n]) => `${n} ${o}`).join(", ");
+    println(`job ${final.id} ${final.state}: ${final.done}/${final.total} documents indexed${summary ? ` (${summary})` : ""}, ${final.failed} failed, in ${seconds.toFixed(1)} s`);
+    for (const f of failures.slice(0, 20)) println(`  failed ${f.source}: ${f.error?.code} ${f.error?.message}`);
+    if (failures.length > 20) println(`  … and ${failures.length - 20} more (sluice jobs ${final.id} --json)`);
+    if (final.state === "PENDING") println(`interrupted; continue with: sluice jobs resume ${final.id} --wait`);
+  }
+  return final.state === "COMPLETED" ? 0 : 1;
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command("ingest")
+    .description("ingest files, directories, globs or BEIR .jsonl files into a collection")
+    .argument("<paths...>", "files, directories, globs, or .jsonl in BEIR form")
+    .option("-c, --collection <name>", "collection", "default")
+    .option("-p, --pipeline <name|file>", "pipeline name or YAML file", "auto")
+    .option("-w, --wait", "run the job in this process and wait for it (default: hand it to a background worker)")
+    .action(async (paths: string[], opts: { collection: string; pipeline: string; wait?: boolean }, command: Command) => {
+      process.exitCode = await withSluice(command, async (sluice, g) => {
+        const job = await sluice.submitPaths({ collection: opts.collection, paths, pipeline: opts.pipeline });
+        if (opts.wait) return runAndReport(sluice, job, g);
+        if (job.state === "PENDING") spawnWorker(sluice.dataDir, g.config);
+        if (g.json) printJson({ jobId: job.id, ...job });
+        else println(`job ${job.id} ${job.state}: ${job.total} documents queued; follow with: sluice jobs ${job.id}`);
+        return 0;
+      });
+    });
+}

@@ -1,0 +1,33 @@
+import type { Command } from "commander";
+import { buildApp } from "../../api/app.ts";
+import { SluiceError } from "../../contracts/errors.ts";
+import { withSluice } from "../context.ts";
+import { println } from "../output.ts";
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the HTTP API (/v1, OpenAPI at /openapi.json) and run ingest jobs in this process")
+    .option("--port <n>", "port (default: server.port in config, 8080)")
+    .option("--host <host>", "address to bind (default: server.host in config, 127.0.0.1)")
+    .action(async (opts: { port?: string; host?: string }, command: Command) => {
+      await withSluice(command, async (sluice) => {
+        const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
+        const host = opts.host ?? sluice.config.server.host;
+        const stop = new AbortController();
+        const app = await buildApp(sluice);
+        const address = await app.listen({ port, host });
+        println(`sluice listening on ${address} (data ${sluice.dataDir})`);
+        const worker = sluice.work({ signal: stop.signal });
+        await new Promise<void>((resolveStop) => {
+          const shutdown = () => resolveStop();
+          process.once("SIGINT", shutdown);
+          process.once("SIGTERM", shutdown);
+        });
+        stop.abort();
+        await app.close();
+        await worker;
+      });
+    });
+}

@@ -1,0 +1,27 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load-config.ts";
+import { Sluice } from "../engine/sluice.ts";
+
+export interface GlobalOptions {
+  data: string;
+  config?: string;
+  json: boolean;
+}
+
+export function globals(command: Command): GlobalOptions {
+  const opts = command.optsWithGlobals<{ data?: string; config?: string; json?: boolean }>();
+  return { data: resolve(opts.data ?? process.env["SLUICE_DATA"] ?? ".sluice"), ...(opts.config ? { config: opts.config } : {}), json: opts.json ?? false };
+}
+
+/** Opens the engine for a command and always closes it, whatever the command does. */
+export async function withSluice<T>(command: Command, fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>): Promise<T> {
+  const g = globals(command);
+  const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
+  const sluice = await Sluice.open({ dataDir: g.data, config });
+  try {
+    return await fn(sluice, g);
+  } finally {
+    await sluice.close();
+  }
+}

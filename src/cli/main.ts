@@ -1,0 +1,37 @@
+import { Command, CommanderError } from "commander";
+import { registerEval } from "./commands/eval.ts";
+import { registerIngest } from "./commands/ingest.ts";
+import { registerJobs } from "./commands/jobs.ts";
+import { registerPipeline } from "./commands/pipeline.ts";
+import { registerQuery } from "./commands/query.ts";
+import { registerServe } from "./commands/serve.ts";
+import { registerStats } from "./commands/stats.ts";
+import { registerWorker } from "./commands/worker.ts";
+import { reportError } from "./output.ts";
+
+const program = new Command("sluice")
+  .description("Sluice: durable document ingestion and hybrid retrieval with cited answers")
+  .option("--data <dir>", "data directory (env SLUICE_DATA)", process.env["SLUICE_DATA"] ?? ".sluice")
+  .option("--config <file>", "config file (default: sluice.yaml if present)")
+  .option("--json", "print one JSON object on stdout")
+  .exitOverride()
+  .showHelpAfterError();
+
+registerIngest(program);
+registerQuery(program);
+registerEval(program);
+registerJobs(program);
+registerStats(program);
+registerServe(program);
+registerPipeline(program);
+registerWorker(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(err, process.argv.includes("--json"));
+  }
+}

@@ -1,0 +1,37 @@
+import type { EmbedderConfig } from "../config/schema.ts";
+import { SluiceError } from "../contracts/errors.ts";
+import { HashEmbedder } from "./backends/hash-embedder.ts";
+import { OnnxEmbedder } from "./backends/onnx-embedder.ts";
+import { OpenAIEmbedder } from "./backends/openai-embedder.ts";
+import { UseLiteEmbedder } from "./backends/use-lite-embedder.ts";
+import type { DenseEmbedder } from "./ports.ts";
+
+const KNOWN_BACKENDS = ["use-lite", "onnx", "openai", "hash"] as const;
+
+/**
+ * Builds the dense embedder a (parsed) config names. Nothing is loaded yet: call `warmUp()`, or
+ * let the first `embed()` do it. Wrap the result in a `MicroBatcher` where many documents embed
+ * concurrently.
+ *
+ * @example
+ * const embedder = createEmbedder({ backend: "hash", dimensions: 256, batchSize: 256 });
+ * await embedder.warmUp();
+ */
+export function createEmbedder(config: EmbedderConfig): DenseEmbedder {
+  switch (config.backend) {
+    case "use-lite":
+      return new UseLiteEmbedder(config);
+    case "onnx":
+      return new OnnxEmbedder(config);
+    case "openai":
+      return new OpenAIEmbedder(config);
+    case "hash":
+      return new HashEmbedder(config);
+    default: {
+      const backend: unknown = (config as { backend?: unknown }).backend;
+      throw new SluiceError("CONFIG_INVALID", `unknown embedder backend ${JSON.stringify(backend)}; known backends: ${KNOWN_BACKENDS.join(", ")}`, {
+        details: { backend, known: [...KNOWN_BACKENDS] },
+      });
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import type { RetrievalConfig } from "../config/schema.ts";
+import { SluiceError } from "../contracts/errors.ts";
+import type { DenseEmbedder } from "../models/ports.ts";
+import type { IndexStore, ScoredRow, StoredChunk } from "../store/index-store.ts";
+import { analyze } from "../text/analyzer.ts";
+import { convex, rrf, type RankedList } from "./fusion.ts";
+
+export const RETRIEVAL_MODES = ["hybrid", "lexical", "dense", "sparse"] as const;
+export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
+
+export interface RetrievedChunk {
+  rowid: number;
+  score: number;
+  chunk: StoredChunk;
+}
+
+export interface RetrieveOptions {
+  mode?: RetrievalMode;
+  k?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Hybrid retrieval over one collection: lexical (FTS5 bm25) ∥ dense (sqlite-vec) ∥ sparse
+ * (term weights × idf), fused by RRF or a convex combination as configured.
+ *
+ * @example
+ * const hits = await new Retriever(store, embedder, config.retrieval).retrieve("default", "resume a job", { mode: "hybrid", k: 10 });
+ */
+export class Retriever {
+  readonly #store: IndexStore;
+  readonly #embedder: () => DenseEmbedder;
+  readonly #config: RetrievalConfig;
+
+  constructor(store: IndexStore, embedder: () => DenseEmbedder, config: RetrievalConfig) {
+    this.#store = store;
+    this.#embedder = embedder;
+    this.#config = config;
+  }
+
+  async lexical(collection: string, query: string, k: number): Promise<ScoredRow[]> {
+    return this.#store.searchLexical(collection, analyze(query), k);
+  }
+
+  async dense(collection: string, query: string, k: number, signal?: AbortSignal): Promise<ScoredRow[]> {
+    const info = await this.#store.getCollection(collection);
+    if (!info?.embedder) return [];
+    const embedder = this.#embedder();
+    await embedder.warmUp();
+    if (info.embedder !== embedder.id) {
+      throw new SluiceError("EMBEDDER_MISMATCH", `collection "${collection}" was embedded with ${info.embedder}; the configured embedder is ${embedder.id}. Query it with --mode lexical or configure ${info.embedder}`, {
+        details: { collection, stored: info.embedder, configured: embedder.id },
+      });
+    }
+    const [vector] = await embedder.embed([query], { kind: "query", ...(signal ? { signal } : {}) });
+    return this.#store.searchDense(collection, vector!, k);
+  }
+
+  async sparse(collection: string, query: string, k: number): Promise<ScoredRow[]> {
+    const terms = analyze(query);
+    if (terms.length === 0) return [];
+    const { chunks, df } = await this.#store.sparseStats(collection, terms);
+    const weights: Record<string, number> = {};
+    for (const t of terms) {
+      const n = df.get(t) ?? 0;
+      if (n === 0) continue;
+      // Lucene's idf: ln(1 + (N − n + 0.5) / (n + 0.5)); repeated query terms add up.
+      weights[t] = (weights[t] ?? 0) + Math.log(1 + (chunks - n + 0.5) / (n + 0.5));
+    }
+    return this.#store.searchSparse(collection, weights, k);
+  }
+
+  async retrieve(collection: string, query: string, options: RetrieveOptions = {}): Promise<RetrievedChunk[]> {
+    const mode = options.mode ?? "hybrid";
+    const k = options.k ?? 10;
+    if (!(await this.#store.getCollection(collection))) {
+      const known = (await this.#store.listCollections()).map((c) => c.name);
+      throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
+    }
+    const n = Math.max(k, this.#config.candidates);
+    let rows: ScoredRow[];
+    if (mode === "lexical") rows = await this.lexical(collection, query, k);
+    else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal);
+    else if (mode === "sparse") rows = await this.sparse(collection, query, k);
+    else {
+      const w = this.#config.weights;
+      const [lex, dense, sparse] = await Promise.all([
+        w.lexical > 0 ? this.lexical(collection, query, n) : [],
+        w.dense > 0 ? this.dense(collection, query, n, options.signal) : [],
+        w.sparse > 0 ? this.sparse(collection, query, n) : [],
+      ]);
+      const lists: RankedList[] = [
+        { name: "lexical", weight: w.lexical, rows: lex },
+        { name: "dense", weight: w.dense, rows: dense },
+        { name: "sparse", weight: w.sparse, rows: sparse },
+      ];
+      rows = (this.#config.fusion === "rrf" ? rrf(lists, this.#config.rrfK) : convex(lists)).slice(0, k);
+    }
+    const chunks = await this.#store.getChunks(collection, rows.map((r) => r.rowid));
+    return rows.flatMap((r) => {
+      const chunk = chunks.get(r.rowid);
+      return chunk ? [{ rowid: r.rowid, score: r.score, chunk }] : [];
+    });
+  }
+}

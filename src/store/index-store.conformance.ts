@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Chunk, DenseVectors, ParsedDocument } from "../contracts/index.ts";
+import { contentHash } from "../stages/parse/bytes-to-document.ts";
+import { analyze } from "../text/analyzer.ts";
+import type { IndexStore, WriteDocumentInput } from "./index-store.ts";
+
+const DIMS = 4;
+
+function unit(values: number[]): Float32Array {
+  const norm = Math.hypot(...values);
+  return Float32Array.from(values.map((v) => v / norm));
+}
+
+/** A document whose chunks are the given texts, with one dense vector per chunk. */
+export function documentInput(id: string, texts: string[], vectors?: number[][], model = "test-model"): WriteDocumentInput {
+  const text = texts.join("\n\n");
+  const document: ParsedDocument = { id, source: `${id}.txt`, title: id, text, mediaType: "text/plain", contentHash: contentHash(id, text), meta: {} };
+  let at = 0;
+  const chunks: Chunk[] = texts.map((t, ordinal) => {
+    const chunk = { id: `${id}#${ordinal}`, docId: id, ordinal, text: t, start: at, end: at + t.length };
+    at += t.length + 2;
+    return chunk;
+  });
+  const dense: DenseVectors | undefined = vectors ? { model, dimensions: DIMS, vectors: vectors.map(unit) } : undefined;
+  const sparse = { model: "tf", vectors: texts.map((t) => Object.fromEntries(analyze(t).map((term) => [term, 1]))) };
+  return { document, chunks, lexical: texts.map((t) => analyze(t)), sparse, ...(dense ? { dense } : {}) };
+}
+
+/**
+ * The behaviour every IndexStore adapter must show. Run it from each adapter's test file.
+ *
+ * @example
+ * describeIndexStoreConformance("sqlite", async () => new SqliteIndexStore(join(dir, "index.db")));
+ */
+export function describeIndexStoreConformance(name: string, factory: () => Promise<IndexStore>): void {
+  describe(`IndexStore conformance: ${name}`, () => {
+    let store: IndexStore;
+    before(async () => {
+      store = await factory();
+      await store.open();
+    });
+    after(async () => store.close());
+
+    it("creates collections on demand and reports their counts", async () => {
+      const info = await store.ensureCollection("c-basic");
+      assert.equal(info.name, "c-basic");
+      assert.equal(info.documents, 0);
+      assert.equal(await store.getCollection("c-missing"), null);
+      await assert.rejects(store.ensureCollection("bad name!"), { code: "COLLECTION_INVALID" });
+      await assert.rejects(store.searchLexical("c-missing", ["x"], 5), { code: "COLLECTION_NOT_FOUND" });
+    });
+
+    it("is idempotent by content hash and replaces changed documents in every index", async () => {
+      const first = documentInput("doc", ["alpha bravo charlie", "delta echo foxtrot"], [[1, 0, 0, 0], [0, 1, 0, 0]]);
+      assert.equal((await store.writeDocument("c-idem", first)).outcome, "inserted");
+      assert.equal((await store.writeDocument("c-idem", first)).outcome, "unchanged");
+      assert.equal((await store.getCollection("c-idem"))!.chunks, 2);
+
+      const changed = documentInput("doc", ["golf hotel india"], [[0, 0, 1, 0]]);
+      assert.equal((await store.writeDocument("c-idem", changed)).outcome, "replaced");
+      const info = (await store.getCollection("c-idem"))!;
+      assert.deepEqual([info.documents, info.chunks], [1, 1]);
+      assert.equal((await store.searchLexical("c-idem", ["alpha"], 5)).length, 0, "old chunk gone from the lexical index");
+      assert.equal((await store.searchSparse("c-idem", { delta: 1 }, 5)).length, 0, "old chunk gone from the sparse index");
+      const dense = await store.searchDense("c-idem", unit([1, 0, 0, 0]), 5);
+      assert.equal(dense.length, 1, "old vectors gone from the dense index");
+      const chunks = await store.getChunks("c-idem", dense.map((d) => d.rowid));
+      assert.equal([...chunks.values()][0]!.text, "golf hotel india");
+    });
+
+    it("finds documents by lexical, dense and sparse search, best first", async () => {
+      await store.writeDocument("c-search", documentInput("a", ["the resume command restarts failed jobs"], [[1, 0, 0, 0]]));
+      await store.writeDocument("c-search", documentInput("b", ["cancel stops work between stages"], [[0, 1, 0, 0]]));
+      await store.writeDocument("c-search", documentInput("c", ["resume resume resume everything"], [[0.9, 0.1, 0, 0]]));
+      const lexical = await store.searchLexical("c-search", analyze("resume failed jobs"), 10);
+      const byRow = await store.getChunks("c-search", lexical.map((r) => r.rowid));
+      assert.equal(byRow.get(lexical[0]!.rowid)!.docId, "a");
+      assert.ok(!lexical.some((r) => byRow.get(r.rowid)!.docId === "b"));
+      assert.ok(lexical[0]!.score >= lexical[lexical.length - 1]!.score);
+
+      const dense = await store.searchDense("c-search", unit([0, 1, 0, 0]), 3);
+      assert.equal((await store.getChunks("c-search", [dense[0]!.rowid])).get(dense[0]!.rowid)!.docId, "b");
+      assert.ok(dense[0]!.score > 0.99);
+
+      const sparse = await store.searchSparse("c-search", { cancel: 2 }, 3);
+      assert.equal(sparse.length, 1);
+      const stats = await store.sparseStats("c-search", ["resume", "nothing"]);
+      assert.deepEqual([stats.chunks, stats.df.get("resume"), stats.df.get("nothing")], [3, 2, 0]);
+    });
+
+    it("keeps collections apart", async () => {
+      await store.writeDocument("c-one", documentInput("x", ["zulu only here"]));
+      await store.writeDocument("c-two", documentInput("y", ["yankee only here"]));
+      assert.equal((await store.searchLexical("c-one", ["yankee"], 5)).length, 0);
+      assert.equal((await store.searchLexical("c-two", ["yankee"], 5)).length, 1);
+    });
+
+    it("deletes a document from every index", async () => {
+      await store.writeDocument("c-del", documentInput("gone", ["kilo lima mike"], [[0, 0, 0, 1]]));
+      await store.writeDocument("c-del", documentInput("kept", ["november oscar"], [[0, 0, 1, 0]]));
+      assert.equal(await store.deleteDocument("c-del", "gone"), true);
+      assert.equal(await store.deleteDocument("c-del", "gone"), false);
+      assert.equal((await store.searchLexical("c-del", ["kilo"], 5)).length, 0);
+      assert.equal((await store.searchSparse("c-del", { kilo: 1 }, 5)).length, 0);
+      const dense = await store.searchDense("c-del", unit([0, 0, 0, 1]), 5);
+      assert.deepEqual([...(await store.getChunks("c-del", dense.map((d) => d.rowid))).values()].map((c) => c.docId), ["kept"]);
+      assert.equal(await store.documentHash("c-del", "gone"), null);
+      assert.equal((await store.getCollection("c-del"))!.documents, 1);
+    });
+
+    it("refuses vectors from a different embedder in the same collection", async () => {
+      await store.writeDocument("c-emb", documentInput("one", ["papa quebec"], [[1, 0, 0, 0]], "model-a"));
+      await assert.rejects(store.writeDocument("c-emb", documentInput("two", ["romeo sierra"], [[1, 0, 0, 0]], "model-b")), { code: "EMBEDDER_MISMATCH" });
+      assert.equal((await store.getCollection("c-emb"))!.documents, 1, "the refused write left nothing behind");
+    });
+
+    it("drops a collection with everything in it", async () => {
+      await store.writeDocument("c-drop", documentInput("d", ["tango uniform"], [[1, 0, 0, 0]]));
+      assert.equal(await store.dropCollection("c-drop"), true);
+      assert.equal(await store.getCollection("c-drop"), null);
+      await store.writeDocument("c-drop", documentInput("d", ["victor whiskey"], [[1, 0, 0, 0]]));
+      assert.equal((await store.searchLexical("c-drop", ["tango"], 5)).length, 0);
+    });
+  });
+}
