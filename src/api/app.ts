@@ -58,7 +58,8 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text === "") done(null, undefined);
-    else parseJson(request, text, done);
+    // The default parser is synchronous and answers through `done`; nothing to await.
+    else void parseJson(request, text, done);
   });
 
   registerErrorHandling(app);

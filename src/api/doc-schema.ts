@@ -5,6 +5,12 @@ import { ErrorBodySchema } from "./schemas.ts";
 /** A JSON Schema object as Fastify route schemas and @fastify/swagger take it. */
 export type JsonSchema = Record<string, unknown>;
 
+/** `z.int()` implies ±2^53-1 bounds; in the document they are noise, so leave them out. */
+function dropSafeIntegerBounds(ctx: { jsonSchema: JsonSchema }): void {
+  if (ctx.jsonSchema["minimum"] === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema["minimum"];
+  if (ctx.jsonSchema["maximum"] === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema["maximum"];
+}
+
 /**
  * Converts a zod schema to the JSON Schema that goes into a route's `schema` for
  * `/openapi.json` (OpenAPI 3.0 dialect, no `$schema` key). Refinements that JSON Schema cannot
@@ -14,7 +20,7 @@ export type JsonSchema = Record<string, unknown>;
  * app.post("/v1/query", { schema: { body: toDocSchema(QueryBodySchema) } }, handler);
  */
 export function toDocSchema(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any" }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any", override: dropSafeIntegerBounds }) as JsonSchema;
   return rest;
 }
 

@@ -16,7 +16,7 @@ interface ErrorLike {
 }
 
 function asErrorLike(err: unknown): ErrorLike {
-  return typeof err === "object" && err !== null ? (err as ErrorLike) : {};
+  return typeof err === "object" && err !== null ? err : {};
 }
 
 /** Fastify's and @fastify/multipart's own client errors, as Sluice codes and plain messages. */

@@ -9,6 +9,12 @@ import { registerStats } from "./commands/stats.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { reportError } from "./output.ts";
 
+// `sluice query … | head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 const program = new Command("sluice")
   .description("Sluice: durable document ingestion and hybrid retrieval with cited answers")
   .option("--data <dir>", "data directory (env SLUICE_DATA)", process.env["SLUICE_DATA"] ?? ".sluice")

@@ -50,6 +50,8 @@ export interface Job {
   failed: number;
   cancelled: number;
   error: string | null;
+  /** The worker holding the job's lease (`host:pid:nonce`), while PROCESSING. */
+  owner: string | null;
   createdAt: string;
   updatedAt: string;
   documents?: JobDocument[];

@@ -75,6 +75,18 @@ export interface RunJobOptions {
   onDocument?: (progress: DocumentProgress) => void;
 }
 
+/** Whether a lease owner (`host:pid:nonce`) on this host still has a live process. */
+function ownerAlive(owner: string): boolean {
+  const [host, pid] = owner.split(":");
+  if (host !== hostname() || !pid) return true;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
  * The embedded engine: one data directory, a ledger, an index, the configured models and the
  * shipped pipelines. The CLI and the HTTP API are thin layers over it.
@@ -216,6 +228,16 @@ export class Sluice {
       if (options.exitWhenIdle) return;
       await sleep(options.pollMs ?? 500, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
     }
+  }
+
+  /**
+   * Makes a job runnable again. A job left PROCESSING by a worker on this host whose process is
+   * gone (killed, crashed) is taken over at once instead of after its lease runs out.
+   */
+  async resumeJob(jobId: string): Promise<Job> {
+    const job = await this.ledger.getJob(jobId);
+    if (job.state === "PROCESSING" && job.owner && !ownerAlive(job.owner)) await this.ledger.expireLease(jobId, job.owner);
+    return this.ledger.resumeJob(jobId);
   }
 
   retriever(): Retriever {

@@ -122,7 +122,7 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       await ledger.saveCheckpoint(job.id, "d0", "embed", { vectors: { model: "m", dimensions: 2, vectors: [Float32Array.of(0.5, 0.25)] } });
       const back = (await ledger.loadCheckpoint(job.id, "d0", "embed")) as { vectors: { vectors: Float32Array[] } };
       assert.ok(back.vectors.vectors[0] instanceof Float32Array);
-      assert.deepEqual([...back.vectors.vectors[0]!], [0.5, 0.25]);
+      assert.deepEqual([...back.vectors.vectors[0]], [0.5, 0.25]);
       await ledger.recordDocuments(job.id, [done("d0")]);
       assert.equal(await ledger.loadCheckpoint(job.id, "d0", "embed"), undefined);
     });

@@ -41,6 +41,8 @@ export interface Ledger {
   /** Claims one runnable job (PENDING, or PROCESSING whose lease expired) for `owner`. */
   claimJob(owner: string, leaseMs: number, jobId?: string): Promise<Job | null>;
   renewLease(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Ends `owner`'s lease now (its process is known to be dead), so the job can be taken over. */
+  expireLease(jobId: string, owner: string): Promise<boolean>;
   /** Documents of a job not yet completed or failed, in enumeration order, after `afterSeq`. */
   pendingDocuments(jobId: string, afterSeq: number, limit: number): Promise<PendingDocument[]>;
   recordDocuments(jobId: string, updates: DocumentUpdate[]): Promise<void>;

@@ -16,14 +16,24 @@ export interface DenseEmbedderConformanceOptions {
   tolerance?: number;
 }
 
-/** Cosine similarity of two unit vectors. */
+/**
+ * Cosine similarity of two unit vectors (their dot product).
+ *
+ * @example
+ * assert.ok(cosine(a, b) > cosine(a, c));
+ */
 export function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   for (let i = 0; i < a.length; i++) dot += (a[i] as number) * (b[i] as number);
   return dot;
 }
 
-/** Asserts two vectors are equal component by component within `tolerance`. */
+/**
+ * Asserts two vectors are equal component by component within `tolerance`.
+ *
+ * @example
+ * assertSameVector(batch[0], (await embedder.embed([text]))[0], 1e-4, text);
+ */
 export function assertSameVector(actual: Float32Array | undefined, expected: Float32Array | undefined, tolerance = 1e-4, label = "vector"): void {
   assert.ok(actual && expected, `${label}: missing vector`);
   assert.equal(actual.length, expected.length, `${label}: length`);

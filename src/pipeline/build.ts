@@ -114,7 +114,7 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
     compiled.set(name, {
       name,
       definition: entry.definition,
-      instance: entry.definition.create(entry.config, services) as CompiledNode["instance"],
+      instance: entry.definition.create(entry.config, services),
       policy: policySpec ? buildPolicy(policySpec) : null,
       policyName: entry.policyName,
       checkpoint: entry.checkpoint,

@@ -173,11 +173,13 @@ describe("runPipeline", () => {
     const pipeline = buildPipeline(t, registry, services);
     const saved = new Map<string, Record<string, unknown>>();
     const checkpoints = { load: async (n: string) => saved.get(n), save: async (n: string, o: Record<string, unknown>) => void saved.set(n, o) };
-    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints });
-    assert.equal(calls(), 1);
+    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 10_000 });
+    assert.equal(saved.size, 0, "a stage faster than the threshold is not worth a checkpoint");
+    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 0 });
+    assert.equal(calls(), 2);
     const events: StageEvent[] = [];
     await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, onEvent: (e) => events.push(e) });
-    assert.equal(calls(), 1, "the checkpointed stage did not run again");
+    assert.equal(calls(), 2, "the checkpointed stage did not run again");
     assert.equal(events[0]?.type, "stage.skipped");
   });
 });

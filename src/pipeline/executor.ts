@@ -11,6 +11,9 @@ export interface CheckpointStore {
   save(node: string, output: Record<string, unknown>): Promise<void>;
 }
 
+/** Stages faster than this are cheaper to re-run than to checkpoint. */
+export const CHECKPOINT_MIN_MS = 50;
+
 export interface RunContext {
   jobId: string;
   docId: string;
@@ -20,6 +23,8 @@ export interface RunContext {
   /** Called before every stage; throws (JOB_CANCELLED) to stop the run between stages. */
   beforeStage?: (stage: string) => void | Promise<void>;
   checkpoints?: CheckpointStore;
+  /** Minimum stage duration worth a checkpoint (default CHECKPOINT_MIN_MS). */
+  checkpointMinMs?: number;
 }
 
 export type RunResult =
@@ -104,7 +109,8 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
         ? await node.policy.execute((c) => call(AbortSignal.any([c.signal, signal]), (c.attempt ?? 0) + 1), signal)
         : await call(signal, 1);
       const output = validatePorts(node, "output", produced);
-      if (node.checkpoint && ctx.checkpoints) await ctx.checkpoints.save(node.name, output);
+      // A checkpoint costs a durable write; it only pays for stages slower than that write.
+      if (node.checkpoint && ctx.checkpoints && performance.now() - started >= (ctx.checkpointMinMs ?? CHECKPOINT_MIN_MS)) await ctx.checkpoints.save(node.name, output);
       outputs.set(node.name, output);
       emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
       return output;
@@ -128,7 +134,7 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
   const settled = await Promise.allSettled(running.values());
   const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
   if (failures.length > 0) {
-    const skip = failures.find(isSkipDocument) as SkipDocument | undefined;
+    const skip = failures.find((f): f is SkipDocument => isSkipDocument(f));
     if (skip) {
       const stage = [...running.keys()].find((n) => !outputs.has(n)) ?? "";
       return { status: "skipped", outcome: skip.outcome, stage, outputs };

@@ -27,18 +27,22 @@ function segmentersFor(locale: string) {
 export function splitSentences(text: string, max: number, locale = "und"): TextSpan[] {
   const { sentence, word } = segmentersFor(locale);
   const out: TextSpan[] = [];
-  for (const s of sentence.segment(text)) {
+  // ICU ends a sentence at every line break, but most text is hard-wrapped: segment a copy in
+  // which a single newline is a space (same length, so offsets still point into `text`), and
+  // keep blank lines as paragraph breaks.
+  const probe = text.replace(/([^\n])\n(?!\n)/g, "$1 ");
+  for (const s of sentence.segment(probe)) {
     const start = s.index;
     const end = start + s.segment.length;
     if (s.segment.length <= max) {
-      out.push({ text: s.segment, start, end });
+      out.push({ text: text.slice(start, end), start, end });
       continue;
     }
     // Thai and other unspaced scripts often give "sentences" of a whole paragraph: cut them
     // at word boundaries so no word is ever split in two.
     let pieceStart = start;
     let lastBoundary = start;
-    for (const w of word.segment(s.segment)) {
+    for (const w of word.segment(text.slice(start, end))) {
       const wEnd = start + w.index + w.segment.length;
       if (wEnd - pieceStart > max && lastBoundary > pieceStart) {
         out.push({ text: text.slice(pieceStart, lastBoundary), start: pieceStart, end: lastBoundary });

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
-import { saveUploads } from "../save-uploads.ts";
+import { type SavedUpload, saveUploads } from "../save-uploads.ts";
 import { CollectionNameSchema, CollectionParamsSchema } from "../schemas.ts";
 import { validate } from "../validate.ts";
 
@@ -77,7 +77,15 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
         let jobId: string;
         let accepted: string[];
         if (request.isMultipart()) {
-          const upload = await saveUploads(request.parts(), sluice.dataDir, uploadLimit);
+          let upload: SavedUpload;
+          try {
+            upload = await saveUploads(request.parts(), sluice.dataDir, uploadLimit);
+          } catch (err) {
+            // The multipart parser may have stopped reading mid-request (a parts limit, a broken
+            // stream); close the connection after the error so no half-read body holds it open.
+            void reply.header("connection", "close");
+            throw err;
+          }
           try {
             jobId = (await sluice.submitPaths({ collection: c, paths: [upload.dir] })).id;
           } catch (err) {

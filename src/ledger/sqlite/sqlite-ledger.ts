@@ -14,6 +14,7 @@ interface JobRow {
   state: JobState;
   current_stage: string | null;
   error: string | null;
+  lease_owner: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -91,6 +92,7 @@ export class SqliteLedger implements Ledger {
       failed: by("FAILED"),
       cancelled: by("CANCELLED"),
       error: row.error,
+      owner: row.state === "PROCESSING" ? row.lease_owner : null,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
@@ -194,6 +196,10 @@ export class SqliteLedger implements Ledger {
     return (
       this.db.prepare("update jobs set lease_expires = ? where id = ? and lease_owner = ? and state = 'PROCESSING'").run(Date.now() + leaseMs, jobId, owner).changes > 0
     );
+  }
+
+  async expireLease(jobId: string, owner: string): Promise<boolean> {
+    return this.db.prepare("update jobs set lease_expires = 0 where id = ? and lease_owner = ? and state = 'PROCESSING'").run(jobId, owner).changes > 0;
   }
 
   async pendingDocuments(jobId: string, afterSeq: number, limit: number): Promise<PendingDocument[]> {

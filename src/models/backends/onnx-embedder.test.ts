@@ -85,7 +85,7 @@ void describe("OnnxEmbedder", () => {
   });
 
   void it("loads a folder whose name is not a hub id, next to another model, concurrently", async () => {
-    const odd = await writeTinyOnnxModel(join(root, "other parent", "tiny model@v2"), 8);
+    const odd = await writeTinyOnnxModel(join(root, "other parent", "-tiny model@v2"), 8);
     const a = new OnnxEmbedder(config({ path: odd.dir }));
     const b = new OnnxEmbedder(config());
     try {

@@ -11,8 +11,10 @@ export type OnnxEmbedderConfig = Omit<Extract<EmbedderConfig, { backend: "onnx" 
 
 /** transformers.js keeps its settings in one global `env`; loads that change it take turns. */
 let envLock: Promise<unknown> = Promise.resolve();
-/** What transformers.js accepts as a model id (anything else is read as a plain path). */
-const HUB_ID = /^[\w\-.]{1,96}$/;
+/** transformers.js's own model-id test (`isValidHfModelId`); a name failing it is read as a plain path. */
+function isHubId(name: string): boolean {
+  return /^\b[\w\-.]{1,96}\b$/.test(name) && !name.includes("..") && !name.includes("--") && !name.endsWith(".git") && !name.endsWith(".ipynb");
+}
 
 /**
  * Local ONNX embedder through transformers.js (onnxruntime-node): any sentence-embedding model
@@ -77,7 +79,8 @@ export class OnnxEmbedder implements DenseEmbedder {
           details: { path: this.config.path, expected: [batch.length, this.width], got: tensor.dims },
         });
       }
-      const data = tensor.data as Float32Array;
+      // fp16 models output float16; pool results are read as float32 either way.
+      const data = (tensor.type === "float32" ? tensor : tensor.to("float32")).data as Float32Array;
       for (let r = 0; r < rows; r++) out.push(l2Normalize(data.subarray(r * width, (r + 1) * width)));
     }
     return out;
@@ -112,7 +115,7 @@ export class OnnxEmbedder implements DenseEmbedder {
       env.localModelPath = dirname(folder.dir);
       const name = basename(folder.dir);
       // A folder name that is not a valid hub id is taken as a path by transformers.js: pass it absolute.
-      const modelId = HUB_ID.test(name) && !name.includes("..") && !name.includes("--") ? name : folder.dir;
+      const modelId = isHubId(name) ? name : folder.dir;
       return pipeline("feature-extraction", modelId, { local_files_only: true, dtype: folder.dtype });
     });
     envLock = load.catch(() => undefined);

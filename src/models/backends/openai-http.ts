@@ -3,7 +3,7 @@
  * a JSON POST with timeout + caller cancellation, and the mapping of failures onto Sluice codes.
  *
  * Error mapping (used by every OpenAI-compatible backend):
- * - network failure, timeout, HTTP 429 or 5xx → `MODEL_UNAVAILABLE` (retryable)
+ * - network failure, timeout, HTTP 408, 429 or 5xx → `MODEL_UNAVAILABLE` (retryable)
  * - any other non-2xx → `MODEL_REJECTED` carrying the server's own message (not retryable)
  * - 2xx whose body is not JSON → `MODEL_BAD_RESPONSE`
  * - the caller's own signal aborting → its `reason` is rethrown unchanged (a cancel, not a fault)
@@ -91,7 +91,7 @@ export async function postOpenAIJson(endpoint: string, body: unknown, options: P
     });
   }
 
-  if (status === 429 || status >= 500) {
+  if (status === 408 || status === 429 || status >= 500) {
     throw new SluiceError("MODEL_UNAVAILABLE", `model endpoint ${endpoint} answered HTTP ${status}: ${serverMessage(text)}`, {
       details: { endpoint, status },
     });

@@ -7,13 +7,19 @@ interface Candidate {
   hitIndex: number;
   position: number;
   text: string;
+  terms: Set<string>;
+  question: boolean;
   score: number;
 }
 
+/** A light plural fold for matching answer sentences only (jobs ~ job); the index is unstemmed. */
+const fold = (t: string) => (t.length > 3 && t.endsWith("s") && !t.endsWith("ss") ? t.slice(0, -1) : t);
+
 /**
  * Answers with sentences taken verbatim from the top passages, each followed by its citation
- * marker. Sentences are scored by idf-weighted overlap with the question (idf over the
- * candidate sentences), with a small preference for higher-ranked passages. No model needed.
+ * marker. Sentences are scored by idf-weighted overlap with the question, with a preference for
+ * higher-ranked passages. A question in the text is never picked as an answer, but it lifts the
+ * sentences that follow it (the shape of FAQs and "How do I …?" headings). No model needed.
  *
  * @example
  * const answer = await new ExtractiveAnswerer({ sentences: 3 }).answer("how do I resume a job?", hits);
@@ -28,31 +34,45 @@ export class ExtractiveAnswerer implements Answerer {
   }
 
   async answer(query: string, hits: RetrievedChunk[]): Promise<Answer> {
-    const queryTerms = new Set(analyze(query));
+    const queryTerms = new Set(analyze(query).map(fold));
     const top = hits.slice(0, this.passages);
     const candidates: Candidate[] = [];
     top.forEach((hit, hitIndex) => {
       splitSentences(hit.chunk.text, 600).forEach((s, position) => {
         const text = s.text.replace(/\s+/g, " ").trim();
-        if (text.length >= 12) candidates.push({ hitIndex, position, text, score: 0 });
+        // Too short to say anything, or too long to be one sentence (a flattened table or code block).
+        if (text.length < 12 || text.length > 400 || (text.match(/\|/g)?.length ?? 0) >= 2) return;
+        candidates.push({ hitIndex, position, text, terms: new Set(analyze(text).map(fold)), question: /\?["'”’)\]`]*$/.test(text), score: 0 });
       });
     });
-    const termsOf = candidates.map((c) => new Set(analyze(c.text)));
     const df = new Map<string, number>();
-    for (const terms of termsOf) for (const t of terms) if (queryTerms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
+    for (const c of candidates) for (const t of c.terms) if (queryTerms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
+    const overlap = (c: Candidate) => {
+      let sum = 0;
+      for (const t of c.terms) if (queryTerms.has(t)) sum += Math.log(1 + candidates.length / df.get(t)!);
+      return sum;
+    };
     candidates.forEach((c, i) => {
-      let overlap = 0;
-      for (const t of termsOf[i]!) if (queryTerms.has(t)) overlap += Math.log(1 + candidates.length / df.get(t)!);
-      c.score = overlap > 0 ? overlap + 1 / (2 + c.hitIndex) : 0;
+      const rank = 1 / (1 + 0.5 * c.hitIndex);
+      c.score = overlap(c) * rank;
+      // Lift the two sentences after a matching question in the same passage.
+      for (const back of [1, 2]) {
+        const prev = candidates[i - back];
+        if (prev && prev.hitIndex === c.hitIndex && prev.question) c.score += (overlap(prev) * rank) / (back + 1);
+      }
     });
-    const best = Math.max(0, ...candidates.map((c) => c.score));
+    const answers = candidates.filter((c) => !c.question && c.score > 0);
+    const best = Math.max(0, ...answers.map((c) => c.score));
     // Keep only sentences close to the best one: a single shared word is not an answer.
-    const chosen = candidates
-      .filter((c) => c.score > 0 && c.score >= best * 0.5)
+    const chosen = answers
+      .filter((c) => c.score >= best * 0.5)
       .sort((a, b) => b.score - a.score)
       .slice(0, this.sentences)
       .sort((a, b) => a.hitIndex - b.hitIndex || a.position - b.position);
-    if (chosen.length === 0 && top[0]) chosen.push(candidates.find((c) => c.hitIndex === 0) ?? { hitIndex: 0, position: 0, text: top[0].chunk.text.slice(0, 300), score: 0 });
+    if (chosen.length === 0) {
+      const first = candidates.find((c) => c.hitIndex === 0 && !c.question);
+      if (first) chosen.push(first);
+    }
     if (chosen.length === 0) return { text: NO_ANSWER, citations: [], method: "extractive" };
 
     const numbers = new Map<number, number>();

@@ -6,7 +6,12 @@ import type { DocumentRef } from "../../contracts/document.ts";
 import { type ErrorCode, SluiceError } from "../../contracts/errors.ts";
 import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../parse/formats/detect-media-type.ts";
 
-/** Options for {@link expandPaths}. */
+/**
+ * Options for {@link expandPaths}.
+ *
+ * @example
+ * const options: ExpandPathsOptions = { cwd: process.cwd(), maxDocumentBytes: 50 * 1024 * 1024 };
+ */
 export interface ExpandPathsOptions {
   /** Directory that relative inputs, globs and file ids are resolved against. */
   cwd: string;

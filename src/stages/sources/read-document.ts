@@ -3,7 +3,12 @@ import type { DocumentRef, RawDocument } from "../../contracts/document.ts";
 import { ERROR_CODES, type ErrorCode, SluiceError } from "../../contracts/errors.ts";
 import { detectMediaType } from "../parse/formats/detect-media-type.ts";
 
-/** Options for {@link readDocument}. */
+/**
+ * Options for {@link readDocument}.
+ *
+ * @example
+ * const options: ReadDocumentOptions = { maxDocumentBytes: 50 * 1024 * 1024, signal: AbortSignal.timeout(30_000) };
+ */
 export interface ReadDocumentOptions {
   /** Largest document accepted, in bytes; larger files are rejected from their size alone, unread. */
   maxDocumentBytes: number;

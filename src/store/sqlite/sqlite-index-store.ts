@@ -40,6 +40,7 @@ function ftsQuery(terms: string[]): string {
 export class SqliteIndexStore implements IndexStore {
   readonly path: string;
   #db: SqliteDatabase | null = null;
+  #pending: Array<{ collection: string; input: WriteDocumentInput; resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string) {
     this.path = path;
@@ -143,13 +144,52 @@ export class SqliteIndexStore implements IndexStore {
     this.db.prepare("delete from chunks where collection_id = ? and doc_id = ?").run(collectionId, docId);
   }
 
+  /**
+   * Queues a write; every write queued in the same turn of the event loop commits in one
+   * transaction (group commit), each in its own savepoint so one bad document cannot undo the
+   * others. With synchronous=FULL an fsync per document would cap ingest at a few hundred
+   * documents per second.
+   */
   async writeDocument(collection: string, input: WriteDocumentInput): Promise<IndexResult> {
-    const { document, chunks, dense, sparse, lexical } = input;
+    const { chunks, dense, sparse, lexical } = input;
     if (lexical.length !== chunks.length) throw new Error("lexical terms must align with chunks");
     if (dense && dense.vectors.length !== chunks.length) throw new Error("dense vectors must align with chunks");
     if (sparse && sparse.vectors.length !== chunks.length) throw new Error("sparse vectors must align with chunks");
-    await this.ensureCollection(collection);
+    if (!this.#row(collection)) await this.ensureCollection(collection);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ collection, input, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
 
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    const results: Array<IndexResult | Error> = [];
+    try {
+      this.db.transaction(() => {
+        for (const item of batch) {
+          try {
+            results.push(this.#write(item.collection, item.input));
+          } catch (err) {
+            results.push(err instanceof Error ? err : new Error(String(err)));
+          }
+        }
+      })();
+    } catch (err) {
+      // The commit itself failed (disk full, I/O error): nothing in the batch was written.
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) item.reject(r);
+      else item.resolve(r);
+    });
+  }
+
+  #write(collection: string, input: WriteDocumentInput): IndexResult {
+    const { document, chunks, dense, sparse, lexical } = input;
     return this.db.transaction((): IndexResult => {
       let row = this.#require(collection);
       const existing = this.db

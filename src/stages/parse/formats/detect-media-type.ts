@@ -1,13 +1,20 @@
 import { extname } from "node:path";
 import { SluiceError } from "../../../contracts/errors.ts";
 
-/** Media types the parsers understand. Anything else fails with `UNSUPPORTED_TYPE`. */
-export const SUPPORTED_MEDIA_TYPES = ["text/plain", "text/markdown", "text/html", "application/pdf"] as const;
-
-/** Media type for a BEIR-style JSON Lines corpus (expanded into inline documents, never parsed as a whole). */
+/**
+ * Media type for a BEIR-style JSON Lines corpus (expanded into inline documents, never parsed as a whole).
+ *
+ * @example
+ * if (mediaTypeForPath(path) === JSONL_MEDIA_TYPE) streamRecords(path);
+ */
 export const JSONL_MEDIA_TYPE = "application/x-ndjson";
 
-/** File extensions Sluice ingests, with the media type each one implies. */
+/**
+ * File extensions Sluice ingests (lower case, with the dot), with the media type each one implies.
+ *
+ * @example
+ * Object.keys(EXTENSION_MEDIA_TYPES).join(" "); // ".txt .md .markdown .html .htm .pdf .jsonl"
+ */
 export const EXTENSION_MEDIA_TYPES: Readonly<Record<string, string>> = {
   ".txt": "text/plain",
   ".md": "text/markdown",
@@ -19,7 +26,7 @@ export const EXTENSION_MEDIA_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** What an unknown or binary file is typed as; the parser rejects it with `UNSUPPORTED_TYPE`. */
-export const UNKNOWN_MEDIA_TYPE = "application/octet-stream";
+const UNKNOWN_MEDIA_TYPE = "application/octet-stream";
 
 /** How many leading bytes are sniffed. */
 const SNIFF_BYTES = 8192;
@@ -120,7 +127,7 @@ export function mediaTypeForPath(path: string): string | undefined {
  * @example
  * detectMediaType(new TextEncoder().encode("%PDF-1.7\n..."), "scan.bin"); // "application/pdf"
  * detectMediaType(new TextEncoder().encode("# Title"), "README.md"); // "text/markdown"
- * detectMediaType(pngBytes, "photo.txt"); // throws DOCUMENT_BINARY: "photo.txt: file looks binary (PNG image signature), expected text"
+ * detectMediaType(pngBytes, "photo.txt"); // throws DOCUMENT_BINARY: "photo.txt: file looks binary (PNG image signature), expected text/plain"
  */
 export function detectMediaType(bytes: Uint8Array, source: string, declared?: string): string {
   if (pdfHeaderOffset(bytes) >= 0) return "application/pdf";

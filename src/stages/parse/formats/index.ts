@@ -8,12 +8,17 @@ import { markdownToText } from "./markdown-to-text.ts";
 import { pdfToPages } from "./pdf-to-pages.ts";
 
 export { decodeText } from "./decode-text.ts";
-export { detectMediaType, mediaTypeForPath, EXTENSION_MEDIA_TYPES, SUPPORTED_MEDIA_TYPES, UNKNOWN_MEDIA_TYPE } from "./detect-media-type.ts";
+export { detectMediaType, mediaTypeForPath, EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE } from "./detect-media-type.ts";
 export { htmlToText } from "./html-to-text.ts";
 export { markdownToText } from "./markdown-to-text.ts";
 export { pdfToPages } from "./pdf-to-pages.ts";
 
-/** What {@link parseBytes} produces: the text and title every later stage reads, and PDF pages when there are any. */
+/**
+ * What {@link parseBytes} produces: the text and title every later stage reads, and PDF pages when there are any.
+ *
+ * @example
+ * const parsed: ParsedBytes = { title: "Guide", text: "Guide\n\nUse sluice.", mediaType: "text/markdown" };
+ */
 export interface ParsedBytes {
   title: string;
   text: string;
@@ -21,7 +26,12 @@ export interface ParsedBytes {
   pages?: Page[];
 }
 
-/** Options for {@link parseBytes}. */
+/**
+ * Options for {@link parseBytes}.
+ *
+ * @example
+ * await parseBytes(raw, { allowEmptyPdfText: true }); // scans come back with empty pages, for OCR
+ */
 export interface ParseBytesOptions {
   /**
    * Return a PDF whose pages have no text layer (a scan) with empty text instead of failing with `DOCUMENT_EMPTY`,
