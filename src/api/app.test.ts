@@ -182,6 +182,18 @@ void describe("multipart upload", () => {
     assert.deepEqual(await readdir(join(t.sluice.dataDir, "uploads")), before);
   });
 
+  void it("reports the first rejected file of several and keeps nothing from the request", async () => {
+    const uploadsBefore = await readdir(join(t.sluice.dataDir, "uploads"));
+    const exeFirst = await multipartBody([{ name: "tool.exe", content: "MZ" }, { name: "ok.md", content: "fine" }, { name: "big.txt", content: "x".repeat(10_000) }]);
+    const r1 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...exeFirst });
+    assert.equal(r1.statusCode, 415);
+    assert.equal(r1.headers["connection"], "close");
+    const bigSecond = await multipartBody([{ name: "ok.md", content: "fine" }, { name: "big.txt", content: "x".repeat(10_000) }, { name: "tool.exe", content: "MZ" }]);
+    const r2 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...bigSecond });
+    assert.equal(r2.json<{ message: string }>().message, 'uploaded file "big.txt" is over the 4096-byte per-file upload limit');
+    assert.deepEqual(await readdir(join(t.sluice.dataDir, "uploads")), uploadsBefore);
+  });
+
   void it("rejects unsupported extensions (415), duplicate names and uploads without files (400)", async () => {
     const exe = await multipartBody([{ name: "tool.exe", content: "MZ" }]);
     const r1 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...exe });

@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { toErrorBody } from "./error-body.ts";
 
+/** How much of an unknown path the 404 message repeats back. */
+const MAX_ECHOED_PATH = 200;
+
 /**
  * Installs the API's one error handler and its not-found handler, so every error — a
  * SluiceError from the facade, a zod validation failure, a Fastify body-parser error, an
@@ -20,6 +23,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(body.statusCode).type("application/json; charset=utf-8").send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: `no route ${request.method} ${request.url.split("?")[0] ?? "/"}` });
+    const path = (request.url.split("?")[0] ?? "/").slice(0, MAX_ECHOED_PATH);
+    return reply.code(404).send({ statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: `no route ${request.method} ${path}` });
   });
 }

@@ -83,6 +83,10 @@ export class MicroBatcher implements DenseEmbedder {
     return this.inner.dimensions;
   }
 
+  get languages(): readonly string[] | undefined {
+    return this.inner.languages;
+  }
+
   async warmUp(): Promise<void> {
     this.closed = false;
     await this.inner.warmUp();

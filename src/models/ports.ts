@@ -12,6 +12,11 @@ export interface DenseEmbedder {
   /** Stable identifier of model and version, stored with the collection so vectors never mix. */
   readonly id: string;
   readonly dimensions: number;
+  /**
+   * Languages (BCP-47) the model was trained for; absent means multilingual. Hybrid retrieval
+   * leaves the dense list out for queries in other languages rather than fuse in noise.
+   */
+  readonly languages?: readonly string[];
   /** Opens the model (weights, sessions, HTTP agents). Safe to call more than once. */
   warmUp(): Promise<void>;
   /** One L2-normalised vector per text, in order. */

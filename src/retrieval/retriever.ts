@@ -3,6 +3,7 @@ import { SluiceError } from "../contracts/errors.ts";
 import type { DenseEmbedder } from "../models/ports.ts";
 import type { IndexStore, ScoredRow, StoredChunk } from "../store/index-store.ts";
 import { analyze } from "../text/analyzer.ts";
+import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
 
 export const RETRIEVAL_MODES = ["hybrid", "lexical", "dense", "sparse"] as const;
@@ -83,7 +84,13 @@ export class Retriever {
     else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal);
     else if (mode === "sparse") rows = await this.sparse(collection, query, k);
     else {
-      const w = this.#config.weights;
+      const w = { ...this.#config.weights };
+      const languages = this.#embedder().languages;
+      if (languages && w.dense > 0) {
+        const language = detectLanguage(query);
+        // An English-only model ranks Arabic or Thai at random: fusing that in only hurts.
+        if (language !== "und" && !languages.includes(language)) w.dense = 0;
+      }
       const [lex, dense, sparse] = await Promise.all([
         w.lexical > 0 ? this.lexical(collection, query, n) : [],
         w.dense > 0 ? this.dense(collection, query, n, options.signal) : [],

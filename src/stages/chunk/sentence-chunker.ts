@@ -7,7 +7,7 @@ import { chunkText } from "../../text/chunk-text.ts";
 export const ChunkConfigSchema = z
   .object({
     /** Target size in characters (tuned on the faq-en dev set; see README). */
-    size: z.number().int().min(100).max(20_000).default(1000),
+    size: z.number().int().min(100).max(20_000).default(2000),
     overlap: z.number().int().min(0).default(100),
     /** Prefix each chunk's indexed text with the document title. */
     includeTitle: z.boolean().default(true),
