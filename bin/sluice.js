@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-// Entry point for `npx sluice`: runs the TypeScript CLI through tsx's loader so that the
-// package ships its sources as they are (no build step to forget).
-import { register } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { dirname, join } from "node:path";
+// Entry point for `npx sluice`: runs the TypeScript CLI through tsx's loader, so the package
+// ships its sources as they are and there is no build step to forget.
+import { register } from "tsx/esm/api";
 
-register("tsx/esm", pathToFileURL("./"));
-const here = dirname(fileURLToPath(import.meta.url));
-await import(pathToFileURL(join(here, "..", "src", "cli", "main.ts")).href);
+register();
+await import("../src/cli/main.ts");

@@ -51,7 +51,7 @@ describe("bad input fails alone, with a clear error naming the file", () => {
     for (const [file, code] of Object.entries(expected)) {
       const error = byFile.get(file);
       assert.equal(error?.code, code, `${file}: ${JSON.stringify(error)}`);
-      assert.ok(error!.message.includes(file), `the message names the file: ${error!.message}`);
+      assert.ok(error.message.includes(file), `the message names the file: ${error.message}`);
     }
     assert.match(byFile.get("latin1.txt")!.message, /byte 3|offset 3/);
     assert.match(byFile.get("records.jsonl")!.message, /line 2/);

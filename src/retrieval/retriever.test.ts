@@ -12,7 +12,7 @@ import { ExtractiveAnswerer } from "./answer/extractive-answerer.ts";
 import { Retriever } from "./retriever.ts";
 
 class EnglishOnly extends HashEmbedder {
-  override readonly languages = ["en"];
+  readonly languages = ["en"];
   queries: string[] = [];
   override async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]> {
     if (options?.kind === "query") this.queries.push(...texts);

@@ -10,12 +10,15 @@ import { printJson, println } from "../output.ts";
 import { createProgress } from "../progress.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+// The worker runs the TypeScript sources the way this process does: through tsx, found from here
+// (not from the user's working directory).
+const TSX = import.meta.resolve("tsx");
 
 /** Starts a detached worker that runs pending jobs and exits when none is left. */
 export function spawnWorker(dataDir: string, configPath?: string): void {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "worker.log"), "a");
-  const args = [...process.execArgv, MAIN, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
+  const args = ["--import", TSX, MAIN, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log] });
   child.unref();
 }

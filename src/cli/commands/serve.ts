@@ -15,19 +15,15 @@ export function registerServe(program: Command): void {
         const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
         const host = opts.host ?? sluice.config.server.host;
-        const stop = new AbortController();
-        const app = await buildApp(sluice);
+        // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
+        const app = await buildApp(sluice, { runJobs: true });
         const address = await app.listen({ port, host });
         println(`sluice listening on ${address} (data ${sluice.dataDir})`);
-        const worker = sluice.work({ signal: stop.signal });
         await new Promise<void>((resolveStop) => {
-          const shutdown = () => resolveStop();
-          process.once("SIGINT", shutdown);
-          process.once("SIGTERM", shutdown);
+          process.once("SIGINT", () => resolveStop());
+          process.once("SIGTERM", () => resolveStop());
         });
-        stop.abort();
         await app.close();
-        await worker;
       });
     });
 }
