@@ -71,7 +71,7 @@ describe("re-ingest and delete", () => {
     const sluice = await Sluice.open({ dataDir: join(dir, "data"), config: parseConfig({}), embedder: new HashEmbedder({ dimensions: 32 }) });
     try {
       const outcomes = async () => {
-        const job = await sluice.submitPaths({ collection: "c", paths: [docs] });
+        const job = await sluice.submitPaths({ collection: "c", paths: [docs], pipeline: "hybrid-sparse" });
         await sluice.runJob(job.id);
         const detail = await sluice.ledger.getJob(job.id, { documents: true });
         return Object.fromEntries(detail.documents!.map((d) => [d.docId, d.outcome]));
@@ -92,6 +92,11 @@ describe("re-ingest and delete", () => {
         assert.ok(!r.results.some((x) => x.docId === "b.txt"), `${mode} still finds the deleted document`);
       }
       await assert.rejects(sluice.deleteDocument("c", "b.txt"), { code: "DOCUMENT_NOT_FOUND" });
+
+      // The default pipeline keeps no sparse index; asking for one says so.
+      const plain = await sluice.submitPaths({ collection: "plain", paths: [docs] });
+      await sluice.runJob(plain.id);
+      await assert.rejects(sluice.query({ collection: "plain", query: "zebras", mode: "sparse" }), /has no sparse index; ingest it with --pipeline hybrid-sparse/);
       assert.equal((await sluice.stats("c")).documents, 1);
     } finally {
       await sluice.close();

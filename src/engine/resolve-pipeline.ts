@@ -26,5 +26,5 @@ export function resolvePipeline(name: string, cwd = process.cwd()): string {
 }
 
 function shippedNames(): string[] {
-  return ["auto"].filter((n) => existsSync(join(SHIPPED_PIPELINES, `${n}.yaml`)));
+  return ["auto", "hybrid-sparse"].filter((n) => existsSync(join(SHIPPED_PIPELINES, `${n}.yaml`)));
 }

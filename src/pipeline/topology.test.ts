@@ -6,10 +6,12 @@ import { dumpTopology, loadTopology } from "./topology.ts";
 const AUTO = new URL("../../pipelines/auto.yaml", import.meta.url);
 
 describe("topology YAML", () => {
-  it("round-trips the shipped pipeline byte for byte: dump(load(x)) === x", () => {
-    const text = readFileSync(AUTO, "utf8");
-    assert.equal(dumpTopology(loadTopology(text, "auto.yaml")), text);
-  });
+  for (const name of ["auto", "hybrid-sparse"]) {
+    it(`round-trips the shipped ${name}.yaml byte for byte: dump(load(x)) === x`, () => {
+      const text = readFileSync(new URL(`../../pipelines/${name}.yaml`, import.meta.url), "utf8");
+      assert.equal(dumpTopology(loadTopology(text, `${name}.yaml`)), text);
+    });
+  }
 
   it("rejects invalid YAML naming the file", () => {
     assert.throws(() => loadTopology("nodes: [\n  - name: a\n    type: [", "broken.yaml"), (err: Error & { code?: string }) => {

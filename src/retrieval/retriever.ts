@@ -60,7 +60,12 @@ export class Retriever {
   async sparse(collection: string, query: string, k: number): Promise<ScoredRow[]> {
     const terms = analyze(query);
     if (terms.length === 0) return [];
-    const { chunks, df } = await this.#store.sparseStats(collection, terms);
+    const { chunks, df, postings } = await this.#store.sparseStats(collection, terms);
+    if (postings === 0 && chunks > 0) {
+      throw new SluiceError("VALIDATION_FAILED", `collection "${collection}" has no sparse index; ingest it with --pipeline hybrid-sparse to use --mode sparse`, {
+        details: { collection },
+      });
+    }
     const weights: Record<string, number> = {};
     for (const t of terms) {
       const n = df.get(t) ?? 0;

@@ -55,7 +55,7 @@ export interface IndexStore {
   searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]>;
   searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]>;
   searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]>;
-  /** Chunk count and per-term chunk frequencies of the sparse index, for query-side idf. */
-  sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number> }>;
+  /** Chunk count, per-term chunk frequencies (for query-side idf) and whether any postings exist. */
+  sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number>; postings: number }>;
   getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>>;
 }

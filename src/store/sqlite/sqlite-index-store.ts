@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
@@ -40,6 +41,7 @@ function ftsQuery(terms: string[]): string {
 export class SqliteIndexStore implements IndexStore {
   readonly path: string;
   #db: SqliteDatabase | null = null;
+  readonly #statements = new Map<string, Database.Statement>();
   #pending: Array<{ collection: string; input: WriteDocumentInput; resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string) {
@@ -51,6 +53,16 @@ export class SqliteIndexStore implements IndexStore {
     return this.#db;
   }
 
+  /** Prepared statements are cached: preparing one costs more than running it. */
+  #stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt as unknown as Database.Statement<P, R>;
+  }
+
   async open(): Promise<void> {
     if (this.#db) return;
     const db = openSqlite(this.path, { vectors: true });
@@ -59,18 +71,19 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async close(): Promise<void> {
+    this.#statements.clear();
     this.#db?.close();
     this.#db = null;
   }
 
   #row(name: string): CollectionRow | undefined {
-    return this.db.prepare<[string], CollectionRow>("select * from collections where name = ?").get(name);
+    return this.#stmt<[string], CollectionRow>("select * from collections where name = ?").get(name);
   }
 
   #require(name: string): CollectionRow {
     const row = this.#row(name);
     if (!row) {
-      const known = this.db.prepare<[], { name: string }>("select name from collections order by name").all().map((r) => r.name);
+      const known = this.#stmt<[], { name: string }>("select name from collections order by name").all().map((r) => r.name);
       throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist; collections: ${known.join(", ") || "(none)"}`, {
         details: { collection: name },
       });
@@ -92,7 +105,7 @@ export class SqliteIndexStore implements IndexStore {
     let row = this.#row(name);
     if (!row) {
       this.db.transaction(() => {
-        const id = Number(this.db.prepare("insert into collections(name, created_at) values (?, ?)").run(name, new Date().toISOString()).lastInsertRowid);
+        const id = Number(this.#stmt("insert into collections(name, created_at) values (?, ?)").run(name, new Date().toISOString()).lastInsertRowid);
         this.db.exec(createFts(id));
       })();
       row = this.#row(name)!;
@@ -106,7 +119,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async listCollections(): Promise<CollectionInfo[]> {
-    return this.db.prepare<[], CollectionRow>("select * from collections order by name").all().map((r) => this.#info(r));
+    return this.#stmt<[], CollectionRow>("select * from collections order by name").all().map((r) => this.#info(r));
   }
 
   async dropCollection(name: string): Promise<boolean> {
@@ -115,33 +128,35 @@ export class SqliteIndexStore implements IndexStore {
     this.db.transaction(() => {
       this.db.exec(`drop table if exists ${ftsTable(row.id)}`);
       this.db.exec(`drop table if exists ${vecTable(row.id)}`);
-      this.db.prepare("delete from sparse_terms where collection_id = ?").run(row.id);
-      this.db.prepare("delete from chunks where collection_id = ?").run(row.id);
-      this.db.prepare("delete from documents where collection_id = ?").run(row.id);
-      this.db.prepare("delete from collections where id = ?").run(row.id);
+      this.#stmt("delete from sparse_terms where collection_id = ?").run(row.id);
+      this.#stmt("delete from chunks where collection_id = ?").run(row.id);
+      this.#stmt("delete from documents where collection_id = ?").run(row.id);
+      this.#stmt("delete from collections where id = ?").run(row.id);
     })();
+    // Statements on the dropped tables are invalid now.
+    this.#statements.clear();
     return true;
   }
 
   async documentHash(collection: string, docId: string): Promise<string | null> {
     const row = this.#row(collection);
     if (!row) return null;
-    const doc = this.db.prepare<[number, string], { content_hash: string }>("select content_hash from documents where collection_id = ? and doc_id = ?").get(row.id, docId);
+    const doc = this.#stmt<[number, string], { content_hash: string }>("select content_hash from documents where collection_id = ? and doc_id = ?").get(row.id, docId);
     return doc?.content_hash ?? null;
   }
 
   #removeChunks(collectionId: number, docId: string, hasVectors: boolean): void {
-    const rowids = this.db.prepare<[number, string], { id: number }>("select id from chunks where collection_id = ? and doc_id = ?").all(collectionId, docId).map((r) => r.id);
+    const rowids = this.#stmt<[number, string], { id: number }>("select id from chunks where collection_id = ? and doc_id = ?").all(collectionId, docId).map((r) => r.id);
     if (rowids.length === 0) return;
-    const delFts = this.db.prepare(`delete from ${ftsTable(collectionId)} where rowid = ?`);
-    const delVec = hasVectors ? this.db.prepare(`delete from ${vecTable(collectionId)} where rowid = ?`) : null;
-    const delSparse = this.db.prepare("delete from sparse_terms where collection_id = ? and chunk_rowid = ?");
+    const delFts = this.#stmt(`delete from ${ftsTable(collectionId)} where rowid = ?`);
+    const delVec = hasVectors ? this.#stmt(`delete from ${vecTable(collectionId)} where rowid = ?`) : null;
+    const delSparse = this.#stmt("delete from sparse_terms where collection_id = ? and chunk_rowid = ?");
     for (const id of rowids) {
       delFts.run(id);
       delVec?.run(BigInt(id));
       delSparse.run(collectionId, id);
     }
-    this.db.prepare("delete from chunks where collection_id = ? and doc_id = ?").run(collectionId, docId);
+    this.#stmt("delete from chunks where collection_id = ? and doc_id = ?").run(collectionId, docId);
   }
 
   /**
@@ -199,7 +214,7 @@ export class SqliteIndexStore implements IndexStore {
 
       if (dense) {
         if (row.embedder === null) {
-          this.db.prepare("update collections set embedder = ?, dimensions = ? where id = ?").run(dense.model, dense.dimensions, row.id);
+          this.#stmt("update collections set embedder = ?, dimensions = ? where id = ?").run(dense.model, dense.dimensions, row.id);
           this.db.exec(createVec(row.id, dense.dimensions));
           row = this.#require(collection);
         } else if (row.embedder !== dense.model || row.dimensions !== dense.dimensions) {
@@ -222,12 +237,12 @@ export class SqliteIndexStore implements IndexStore {
         )
         .run(row.id, document.id, document.contentHash, document.title, document.source, document.mediaType, JSON.stringify(document.meta), chunks.length, now);
 
-      const insChunk = this.db.prepare(
+      const insChunk = this.#stmt(
         "insert into chunks(collection_id, doc_id, ordinal, chunk_id, text, start_offset, end_offset, page) values (?, ?, ?, ?, ?, ?, ?, ?)",
       );
-      const insFts = this.db.prepare(`insert into ${ftsTable(row.id)}(rowid, body) values (?, ?)`);
-      const insVec = dense ? this.db.prepare(`insert into ${vecTable(row.id)}(rowid, embedding) values (?, ?)`) : null;
-      const insSparse = this.db.prepare("insert into sparse_terms(collection_id, term, chunk_rowid, weight) values (?, ?, ?, ?)");
+      const insFts = this.#stmt(`insert into ${ftsTable(row.id)}(rowid, body) values (?, ?)`);
+      const insVec = dense ? this.#stmt(`insert into ${vecTable(row.id)}(rowid, embedding) values (?, ?)`) : null;
+      const insSparse = this.#stmt("insert into sparse_terms(collection_id, term, chunk_rowid, weight) values (?, ?, ?, ?)");
       chunks.forEach((chunk, i) => {
         const rowid = Number(insChunk.run(row.id, document.id, chunk.ordinal, chunk.id, chunk.text, chunk.start, chunk.end, chunk.page ?? null).lastInsertRowid);
         insFts.run(rowid, lexical[i]!.join(" "));
@@ -243,7 +258,7 @@ export class SqliteIndexStore implements IndexStore {
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
     const row = this.#require(collection);
     return this.db.transaction(() => {
-      const found = this.db.prepare("delete from documents where collection_id = ? and doc_id = ?").run(row.id, docId).changes > 0;
+      const found = this.#stmt("delete from documents where collection_id = ? and doc_id = ?").run(row.id, docId).changes > 0;
       if (found) this.#removeChunks(row.id, docId, row.embedder !== null);
       return found;
     })();
@@ -276,7 +291,7 @@ export class SqliteIndexStore implements IndexStore {
   async searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]> {
     const row = this.#require(collection);
     const scores = new Map<number, number>();
-    const postings = this.db.prepare<[number, string], { chunk_rowid: number; weight: number }>(
+    const postings = this.#stmt<[number, string], { chunk_rowid: number; weight: number }>(
       "select chunk_rowid, weight from sparse_terms where collection_id = ? and term = ?",
     );
     for (const [term, qw] of Object.entries(weights)) {
@@ -285,20 +300,21 @@ export class SqliteIndexStore implements IndexStore {
     return [...scores].map(([rowid, score]) => ({ rowid, score })).sort((a, b) => b.score - a.score).slice(0, k);
   }
 
-  async sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number> }> {
+  async sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number>; postings: number }> {
     const row = this.#require(collection);
-    const chunks = this.db.prepare<[number], { n: number }>("select count(*) as n from chunks where collection_id = ?").get(row.id)!.n;
-    const dfStmt = this.db.prepare<[number, string], { n: number }>("select count(*) as n from sparse_terms where collection_id = ? and term = ?");
+    const chunks = this.#stmt<[number], { n: number }>("select count(*) as n from chunks where collection_id = ?").get(row.id)!.n;
+    const dfStmt = this.#stmt<[number, string], { n: number }>("select count(*) as n from sparse_terms where collection_id = ? and term = ?");
     const df = new Map<string, number>();
     for (const t of new Set(terms)) df.set(t, dfStmt.get(row.id, t)!.n);
-    return { chunks, df };
+    const postings = this.#stmt<[number], { n: number }>("select count(*) as n from (select 1 from sparse_terms where collection_id = ? limit 1)").get(row.id)!.n;
+    return { chunks, df, postings };
   }
 
   async getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {
     const row = this.#require(collection);
     const out = new Map<number, StoredChunk>();
     if (rowids.length === 0) return out;
-    const stmt = this.db.prepare<[number, number], { id: number; chunk_id: string; doc_id: string; ordinal: number; text: string; page: number | null; source: string; title: string }>(
+    const stmt = this.#stmt<[number, number], { id: number; chunk_id: string; doc_id: string; ordinal: number; text: string; page: number | null; source: string; title: string }>(
       `select c.id, c.chunk_id, c.doc_id, c.ordinal, c.text, c.page, d.source, d.title
        from chunks c join documents d on d.collection_id = c.collection_id and d.doc_id = c.doc_id
        where c.id = ? and c.collection_id = ?`,
