@@ -18,6 +18,9 @@ const MAX_ECHOED_PATH = 200;
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const body = toErrorBody(err, { bodyLimit: request.routeOptions.bodyLimit });
+    // Backpressure tells the client when to come back (RFC 9110 Retry-After, in seconds).
+    const retryAfter = (err as { details?: { retryAfterSeconds?: unknown } }).details?.retryAfterSeconds;
+    if (body.statusCode === 429) void reply.header("retry-after", String(typeof retryAfter === "number" ? Math.ceil(retryAfter) : 1));
     if (body.statusCode >= 500) request.log.error({ err }, "request failed");
     else request.log.info({ code: body.code, message: body.message }, "request rejected");
     return reply.code(body.statusCode).type("application/json; charset=utf-8").send(body);

@@ -1,8 +1,9 @@
 import cliProgress from "cli-progress";
-import type { DocumentProgress } from "../pipeline/job-runner.ts";
+import type { DocumentProgress } from "../queue/worker.ts";
 
 export interface Progress {
   onDocument(p: DocumentProgress): void;
+  setTotal(total: number): void;
   stop(): void;
 }
 
@@ -10,8 +11,8 @@ export interface Progress {
  * A progress bar on stderr for long ingests when a person is watching (a TTY and no --json);
  * silent otherwise, so scripts get clean output.
  */
-export function createProgress(total: number, enabled: boolean): Progress {
-  if (!enabled || !process.stderr.isTTY || total < 2) return { onDocument: () => undefined, stop: () => undefined };
+export function createProgress(enabled: boolean): Progress {
+  if (!enabled || !process.stderr.isTTY) return { onDocument: () => undefined, setTotal: () => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: "ingest [{bar}] {value}/{total} docs | {failed} failed | {rate} docs/s | eta {eta_formatted}", hideCursor: true, etaBuffer: 200 },
     cliProgress.Presets.shades_classic,
@@ -19,13 +20,16 @@ export function createProgress(total: number, enabled: boolean): Progress {
   const started = Date.now();
   let done = 0;
   let failed = 0;
-  bar.start(total, 0, { failed: 0, rate: "0" });
+  // Documents start finishing while they are still being admitted: the total follows.
+  bar.start(0, 0, { failed: 0, rate: "0" });
   return {
     onDocument(p) {
       done++;
       if (p.state === "FAILED") failed++;
+      if (done > bar.getTotal()) bar.setTotal(done);
       bar.update(done, { failed, rate: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(1) });
     },
+    setTotal: (total) => bar.setTotal(Math.max(total, done)),
     stop: () => bar.stop(),
   };
 }

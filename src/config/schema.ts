@@ -72,6 +72,22 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
+    spool: z
+      .object({
+        /** Live documents (waiting or in flight) above which the gate pushes back. */
+        maxPending: z.number().int().positive().default(200_000),
+        /** Bytes of live envelopes above which the gate pushes back. */
+        maxBytes: z.number().int().positive().default(4 * 1024 * 1024 * 1024),
+        /** Free disk space the data directory must keep. */
+        minFreeBytes: z.number().int().nonnegative().default(256 * 1024 * 1024),
+        /** Leases after which a document that never completes goes to the dead-letter lane. */
+        maxAttempts: z.number().int().min(1).default(5),
+        /** Time from acceptance after which an unfinished document goes to the dead-letter lane. */
+        documentDeadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
+        leaseMs: z.number().int().min(1000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
     server: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).strict().prefault({}),
   })
   .strict();

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   EMBEDDER_MISMATCH: { status: 409, category: "USER", retryable: false },
   NOT_FOUND: { status: 404, category: "USER", retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, category: "USER", retryable: false },
+  /** Over a spool limit (pending records, bytes, free disk): come back after `details.retryAfterSeconds`. */
+  BACKPRESSURE: { status: 429, category: "SYSTEM", retryable: true },
   // documents
   DOCUMENT_EMPTY: { status: 422, category: "USER", retryable: false },
   DOCUMENT_TOO_LARGE: { status: 413, category: "USER", retryable: false },
@@ -45,6 +47,8 @@ export const ERROR_CODES = {
   CIRCUIT_OPEN: { status: 503, category: "SYSTEM", retryable: true },
   STAGE_FAILED: { status: 500, category: "SYSTEM", retryable: true },
   JOB_CANCELLED: { status: 409, category: "USER", retryable: false },
+  ATTEMPTS_EXHAUSTED: { status: 500, category: "SYSTEM", retryable: false },
+  DEADLINE_EXCEEDED: { status: 504, category: "SYSTEM", retryable: false },
   MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },

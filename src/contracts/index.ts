@@ -3,3 +3,4 @@ export * from "./document.ts";
 export * from "./chunk.ts";
 export * from "./job.ts";
 export * from "./stage-event.ts";
+export * from "./envelope.ts";

@@ -50,8 +50,6 @@ export interface Job {
   failed: number;
   cancelled: number;
   error: string | null;
-  /** The worker holding the job's lease (`host:pid:nonce`), while PROCESSING. */
-  owner: string | null;
   createdAt: string;
   updatedAt: string;
   documents?: JobDocument[];

@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { basename, join, resolve } from "node:path";
 import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
-import { SluiceError } from "../contracts/errors.ts";
+import { SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
@@ -14,7 +14,10 @@ import { MicroBatcher } from "../models/batcher.ts";
 import { createEmbedder } from "../models/create-embedder.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
-import { JobRunner, type DocumentProgress } from "../pipeline/job-runner.ts";
+import { Worker, type DocumentProgress } from "../queue/worker.ts";
+import { Gate } from "../gate/gate.ts";
+import { EngineMetrics } from "../observability/engine-metrics.ts";
+import type { Lane } from "../spool/spool.ts";
 import type { StageServices } from "../pipeline/services.ts";
 import { loadTopologyFile } from "../pipeline/topology.ts";
 import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
@@ -70,9 +73,23 @@ export interface QueryResponse {
   answer?: Answer;
 }
 
+export interface SubmitOptions {
+  /** Wait while the spool is over a limit (CLI, sources) instead of throwing BACKPRESSURE (HTTP). Default true. */
+  pause?: boolean;
+  /** Called once the job exists, before its documents are admitted. */
+  onJob?: (job: Job) => void;
+  signal?: AbortSignal;
+}
+
 export interface RunJobOptions {
   signal?: AbortSignal;
   onDocument?: (progress: DocumentProgress) => void;
+}
+
+async function* prepend<T>(head: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  if (head.done) return;
+  yield head.value;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
 /** Whether a lease owner (`host:pid:nonce`) on this host still has a live process. */
@@ -111,6 +128,8 @@ export class Sluice {
   #sparse: SparseEncoder | null = null;
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
+  #gateInstance: Gate | null = null;
+  readonly #metrics: EngineMetrics;
 
   private constructor(options: SluiceOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -119,6 +138,7 @@ export class Sluice {
     this.ledger = new SqliteLedger(join(this.dataDir, "ledger.db"));
     this.store = new SqliteIndexStore(join(this.dataDir, "index.db"));
     this.#embedder = options.embedder ? this.#batched(options.embedder) : null;
+    this.#metrics = new EngineMetrics(() => this.ledger.spool());
   }
 
   static async open(options: SluiceOptions): Promise<Sluice> {
@@ -166,26 +186,71 @@ export class Sluice {
     return p;
   }
 
+  /** `name@<first 12 hex of the sha256 of its YAML>`: what envelopes record as the pipeline version. */
+  async pipelineVersion(name: string): Promise<string> {
+    await this.pipeline(name);
+    const text = await readFile(resolvePipeline(name, this.cwd));
+    return `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
+  }
+
   /** Validates a topology file against the registry without running anything. */
   async validatePipeline(path: string): Promise<CompiledPipeline> {
     return buildPipeline(await loadTopologyFile(resolve(this.cwd, path)), this.#registry, this.#services());
   }
 
-  /** Records a job for files, directories, globs or BEIR .jsonl files. Enumerates them now. */
-  async submitPaths(request: { collection: string; paths: string[]; pipeline?: string }): Promise<Job> {
-    assertCollectionName(request.collection);
-    if (request.paths.length === 0) throw new SluiceError("VALIDATION_FAILED", "no paths given to ingest");
-    const pipeline = request.pipeline ?? "auto";
-    await this.pipeline(pipeline);
-    const refs = expandPaths(request.paths, { cwd: this.cwd, maxDocumentBytes: this.config.ingest.maxDocumentBytes });
-    return this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, refs);
+  #gate(): Gate {
+    this.#gateInstance ??= new Gate({
+      ledger: this.ledger,
+      dataDir: this.dataDir,
+      limits: this.config.spool,
+      maxDocumentBytes: this.config.ingest.maxDocumentBytes,
+      onOutcome: this.#metrics.onGate,
+    });
+    return this.#gateInstance;
   }
 
-  /** Records a job for documents given inline (HTTP JSON uploads). */
-  async submitDocuments(request: { collection: string; documents: InlineDocument[]; pipeline?: string }): Promise<Job> {
+  /**
+   * Creates a job and passes its documents through the gate. `onJob` runs as soon as the job
+   * exists, before its documents are admitted, so a caller can start a worker that drains while
+   * the producer is paused by backpressure. With `pause: false` (HTTP) the spool's limits are
+   * checked once up front and BACKPRESSURE is thrown instead of waiting.
+   */
+  async #submit(
+    request: { collection: string; pipeline?: string; lane?: Lane; paths: string[] },
+    refs: () => AsyncIterable<DocumentRef> | Iterable<DocumentRef>,
+    options: SubmitOptions,
+  ): Promise<Job & { accepted: string[] }> {
     assertCollectionName(request.collection);
     const pipeline = request.pipeline ?? "auto";
-    await this.pipeline(pipeline);
+    const version = await this.pipelineVersion(pipeline);
+    const gate = this.#gate();
+    const pause = options.pause ?? true;
+    if (!pause) await gate.check();
+    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths });
+    options.onJob?.(job);
+    let accepted: string[];
+    try {
+      accepted = await gate.admit({ jobId: job.id, collection: request.collection, pipeline, version, lane: request.lane ?? "normal" }, refs(), { pause, skipChecks: !pause, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      const e = toSluiceError(err);
+      await this.ledger.sealJob(job.id, `${e.code}: ${e.message}`);
+      throw err;
+    }
+    return { ...(await this.ledger.sealJob(job.id)), accepted };
+  }
+
+  /** Ingests files, directories, globs or BEIR .jsonl files: enumerated and admitted through the gate now. */
+  async submitPaths(request: { collection: string; paths: string[]; pipeline?: string; lane?: Lane }, options: SubmitOptions = {}): Promise<Job & { accepted: string[] }> {
+    if (request.paths.length === 0) throw new SluiceError("VALIDATION_FAILED", "no paths given to ingest");
+    const maxDocumentBytes = this.config.ingest.maxDocumentBytes;
+    // Fail on a missing path before a job exists.
+    const first = expandPaths(request.paths, { cwd: this.cwd, maxDocumentBytes });
+    const head = await first.next();
+    return this.#submit(request, () => prepend(head, first), options);
+  }
+
+  /** Ingests documents given inline (HTTP JSON uploads). */
+  async submitDocuments(request: { collection: string; documents: InlineDocument[]; pipeline?: string; lane?: Lane }, options: SubmitOptions = {}): Promise<Job & { accepted: string[] }> {
     const refs: DocumentRef[] = request.documents.map((d) => ({
       id: d.id,
       source: `upload:${d.id}`,
@@ -195,50 +260,49 @@ export class Sluice {
       mediaType: "text/plain",
       meta: d.meta ?? {},
     }));
-    return this.ledger.createJob({ collection: request.collection, pipeline, paths: [] }, refs);
+    return this.#submit({ ...request, paths: [] }, () => refs, options);
   }
 
-  #runner(options: RunJobOptions): JobRunner {
-    return new JobRunner(this.ledger, (name) => this.pipeline(name), {
+  #worker(options: RunJobOptions): Worker {
+    const s = this.config.spool;
+    return new Worker(this.ledger, (name) => this.pipeline(name), {
       owner: this.owner,
       concurrency: this.config.ingest.concurrency,
+      leaseMs: s.leaseMs,
+      maxAttempts: s.maxAttempts,
+      deadlineMs: s.documentDeadlineMs,
       ...(options.onDocument ? { onDocument: options.onDocument } : {}),
+      onEvent: this.#metrics.onStage,
+      onRecovered: this.#metrics.onRecovered,
+      onDeadLetter: this.#metrics.onDeadLetter,
     });
   }
 
-  /** Claims one job and runs it in this process until it ends, is cancelled, or `signal` aborts. */
+  /** Runs one job's documents in this process until the job ends, is cancelled, or `signal` aborts. */
   async runJob(jobId: string, options: RunJobOptions = {}): Promise<Job> {
-    const job = await this.ledger.claimJob(this.owner, 30_000, jobId);
-    if (!job) {
-      const current = await this.ledger.getJob(jobId);
-      if (current.state === "PROCESSING") throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" is being run by another worker`, { details: { jobId } });
-      return current;
-    }
-    await this.store.ensureCollection(job.collection);
-    return this.#runner(options).run(job, options.signal);
+    await this.ledger.getJob(jobId);
+    await this.#worker(options).drain({ jobId, isAlive: ownerAlive, ...(options.signal ? { signal: options.signal } : {}) });
+    return this.ledger.getJob(jobId);
   }
 
-  /** Worker loop: runs any runnable job, oldest first; with `exitWhenIdle`, returns when none is left. */
+  /** Worker loop over the whole spool, lane-fair; with `exitWhenIdle`, returns when nothing is left. */
   async work(options: RunJobOptions & { exitWhenIdle?: boolean; pollMs?: number } = {}): Promise<void> {
-    while (!options.signal?.aborted) {
-      const job = await this.ledger.claimJob(this.owner, 30_000);
-      if (job) {
-        await this.store.ensureCollection(job.collection);
-        await this.#runner(options).run(job, options.signal);
-        continue;
-      }
-      if (options.exitWhenIdle) return;
-      await sleep(options.pollMs ?? 500, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
-    }
+    await this.#worker(options).drain({
+      isAlive: ownerAlive,
+      ...(options.exitWhenIdle ? { exitWhenIdle: true } : {}),
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
-  /**
-   * Makes a job runnable again. A job left PROCESSING by a worker on this host whose process is
-   * gone (killed, crashed) is taken over at once instead of after its lease runs out.
-   */
+  /** The engine's Prometheus registry (spool, gate, dead letters, stage durations). */
+  get metrics(): EngineMetrics {
+    return this.#metrics;
+  }
+
+  /** Makes a job runnable again; leases held by dead local processes are freed at once. */
   async resumeJob(jobId: string): Promise<Job> {
-    const job = await this.ledger.getJob(jobId);
-    if (job.state === "PROCESSING" && job.owner && !ownerAlive(job.owner)) await this.ledger.expireLease(jobId, job.owner);
+    await this.ledger.recover(ownerAlive);
     return this.ledger.resumeJob(jobId);
   }
 

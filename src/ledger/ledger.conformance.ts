@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { SluiceError } from "../contracts/errors.ts";
 import type { DocumentRef } from "../contracts/index.ts";
-import type { DocumentUpdate, Ledger } from "./ledger.ts";
+import type { SpoolRecord } from "../spool/spool.ts";
+import type { AdmittedDocument, DocumentUpdate, Ledger } from "./ledger.ts";
 
-const refs = (n: number, prefix = "d"): DocumentRef[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} }));
+const docs = (n: number, prefix = "d"): AdmittedDocument[] =>
+  Array.from({ length: n }, (_, i) => {
+    const ref: DocumentRef = { id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} };
+    return { ref, lane: "normal" as const, envelope: new TextEncoder().encode(`envelope ${prefix}${i}`) };
+  });
 const spec = { collection: "c", pipeline: "auto", paths: [] };
-const done = (docId: string): DocumentUpdate => ({ docId, state: "COMPLETED", outcome: "inserted", stages: [{ stage: "index", state: "COMPLETED", attempts: 1, startedAt: null, finishedAt: null, error: null }] });
-const failed = (docId: string): DocumentUpdate => ({ docId, state: "FAILED", error: { code: "PDF_CORRUPT", message: `${docId}: corrupt` }, stages: [] });
+const done = (r: SpoolRecord): DocumentUpdate => ({ seq: r.seq, docId: r.docId, state: "COMPLETED", outcome: "inserted", stages: [{ stage: "index", state: "COMPLETED", attempts: 1, startedAt: null, finishedAt: null, error: null }] });
+const failed = (r: SpoolRecord): DocumentUpdate => ({ seq: r.seq, docId: r.docId, state: "FAILED", error: { code: "PDF_CORRUPT", message: `${r.docId}: corrupt` }, stages: [] });
 
 /**
- * The behaviour every Ledger adapter must show. Run it from each adapter's test file.
+ * The behaviour every Ledger adapter (with its spool) must show. Run it from each adapter's test file.
  *
  * @example
  * describeLedgerConformance("sqlite", async () => new SqliteLedger(join(dir, "ledger.db")));
@@ -26,105 +28,116 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
     });
     after(async () => ledger.close());
 
-    it("records a job with its documents, PENDING until claimed", async () => {
-      const job = await ledger.createJob(spec, refs(3));
-      assert.equal(job.state, "PENDING");
-      assert.deepEqual([job.total, job.done, job.failed], [3, 0, 0]);
-      const pending = await ledger.pendingDocuments(job.id, -1, 10);
-      assert.deepEqual(pending.map((p) => p.docId), ["d0", "d1", "d2"]);
-      assert.equal(pending[1]!.ref.text, "text 1");
+    const newJob = async (n: number, prefix = "d") => {
+      const job = await ledger.createJob(spec);
+      await ledger.admit(job.id, docs(n, prefix));
+      await ledger.sealJob(job.id);
+      return job.id;
+    };
+
+    it("admits documents to the job and the spool; leasing marks them PROCESSING", async () => {
+      const id = await newJob(3);
+      let job = await ledger.getJob(id);
+      assert.deepEqual([job.state, job.total, job.done], ["PENDING", 3, 0]);
+      const leased = await ledger.lease("w", 2, 60_000, { jobId: id });
+      assert.deepEqual(leased.map((r) => r.docId), ["d0", "d1"]);
+      assert.equal(new TextDecoder().decode(leased[0]!.envelope), "envelope d0");
+      job = await ledger.getJob(id, { documents: true });
+      assert.equal(job.state, "PROCESSING");
+      assert.deepEqual(job.documents!.map((d) => d.state), ["PROCESSING", "PROCESSING", "PENDING"]);
     });
 
-    it("an empty job is complete at once; a failing enumeration marks the job FAILED", async () => {
-      assert.equal((await ledger.createJob(spec, [])).state, "COMPLETED");
-      async function* broken() {
-        yield refs(1)[0]!;
-        throw new SluiceError("PATH_NOT_FOUND", "nope/: not found");
-      }
-      await assert.rejects(ledger.createJob(spec, broken()), { code: "PATH_NOT_FOUND" });
-      const last = (await ledger.listJobs()).at(-1)!;
-      assert.equal(last.state, "FAILED");
-      assert.match(last.error ?? "", /not found/);
+    it("an empty job is complete at once; a failed enumeration leaves the job FAILED", async () => {
+      const empty = await ledger.createJob(spec);
+      assert.equal((await ledger.sealJob(empty.id)).state, "COMPLETED");
+      const broken = await ledger.createJob(spec);
+      await ledger.admit(broken.id, docs(1));
+      const sealed = await ledger.sealJob(broken.id, "PATH_NOT_FOUND: nope/ not found");
+      assert.equal(sealed.state, "FAILED");
+      assert.match(sealed.error ?? "", /not found/);
     });
 
     it("a repeated document id keeps its last version", async () => {
-      const job = await ledger.createJob(spec, [...refs(2), { ...refs(1)[0]!, text: "newer" }]);
-      assert.equal(job.total, 2);
-      assert.equal((await ledger.pendingDocuments(job.id, -1, 10)).find((p) => p.docId === "d0")!.ref.text, "newer");
+      const job = await ledger.createJob(spec);
+      await ledger.admit(job.id, [...docs(2), { ...docs(1)[0]!, envelope: new TextEncoder().encode("newer") }]);
+      await ledger.sealJob(job.id);
+      assert.equal((await ledger.getJob(job.id)).total, 2);
+      const leased = await ledger.lease("w", 10, 60_000, { jobId: job.id });
+      assert.deepEqual(leased.map((r) => new TextDecoder().decode(r.envelope)).sort(), ["envelope d1", "newer"]);
     });
 
-    it("lets one worker claim a job; an expired lease lets another take over", async () => {
-      const job = await ledger.createJob(spec, refs(1));
-      let claimed = await ledger.claimJob("w1", 60_000, job.id);
-      assert.equal(claimed?.state, "PROCESSING");
-      assert.equal(await ledger.claimJob("w2", 60_000, job.id), null);
-      await assert.rejects(ledger.resumeJob(job.id), { code: "JOB_STATE_CONFLICT" });
-      assert.equal(await ledger.renewLease(job.id, "w1", 1), true);
-      await sleep(10);
-      claimed = await ledger.claimJob("w2", 60_000, job.id);
-      assert.equal(claimed?.id, job.id);
-      assert.equal(await ledger.renewLease(job.id, "w1", 60_000), false, "the old owner lost its lease");
-    });
-
-    it("records outcomes and finishes COMPLETED, or FAILED when every document failed", async () => {
-      const a = await ledger.createJob(spec, refs(3));
-      await ledger.claimJob("w", 60_000, a.id);
-      await ledger.recordDocuments(a.id, [done("d0"), failed("d1"), done("d2")]);
-      const finished = await ledger.finishJob(a.id, "w");
+    it("records outcomes with their tombstones and finishes COMPLETED, or FAILED when every document failed", async () => {
+      const a = await newJob(3);
+      const [r0, r1, r2] = await ledger.lease("w", 3, 60_000, { jobId: a });
+      await ledger.recordDocuments(a, [done(r0!), failed(r1!)]);
+      assert.equal(await ledger.finishIfDone(a), null, "a job with a live record is not done");
+      await ledger.recordDocuments(a, [done(r2!)]);
+      const finished = (await ledger.finishIfDone(a))!;
       assert.deepEqual([finished.state, finished.done, finished.failed], ["COMPLETED", 2, 1]);
-      const detail = await ledger.getJob(a.id, { documents: true, stages: true });
+      const detail = await ledger.getJob(a, { documents: true, stages: true });
       assert.deepEqual(detail.documents!.find((d) => d.docId === "d1")!.error, { code: "PDF_CORRUPT", message: "d1: corrupt" });
       assert.equal(detail.documents!.find((d) => d.docId === "d0")!.stages![0]!.stage, "index");
+      assert.ok(ledger.spool().deadLetters().some((d) => d.jobId === a && d.docId === "d1" && d.error === "PDF_CORRUPT: d1: corrupt"));
 
-      const b = await ledger.createJob(spec, refs(2));
-      await ledger.claimJob("w", 60_000, b.id);
-      await ledger.recordDocuments(b.id, [failed("d0"), failed("d1")]);
-      assert.equal((await ledger.finishJob(b.id, "w")).state, "FAILED");
+      const b = await newJob(2);
+      const leased = await ledger.lease("w", 2, 60_000, { jobId: b });
+      await ledger.recordDocuments(b, leased.map(failed));
+      assert.equal((await ledger.finishIfDone(b))!.state, "FAILED");
     });
 
-    it("a run that stops early leaves the job PENDING with its remaining documents", async () => {
-      const job = await ledger.createJob(spec, refs(3));
-      await ledger.claimJob("w", 60_000, job.id);
-      await ledger.recordDocuments(job.id, [done("d0")]);
-      assert.equal((await ledger.finishJob(job.id, "w")).state, "PENDING");
-      assert.deepEqual((await ledger.pendingDocuments(job.id, -1, 10)).map((p) => p.docId), ["d1", "d2"]);
+    it("a released record runs again; a dead owner's lease is recovered at once", async () => {
+      const id = await newJob(2);
+      const [first] = await ledger.lease("w1", 1, 600_000, { jobId: id });
+      await ledger.release(first!.seq, "MODEL_UNAVAILABLE: down", 0);
+      const again = await ledger.lease("w2", 1, 600_000, { jobId: id });
+      assert.deepEqual([again[0]!.docId, again[0]!.attempts], ["d0", 2]);
+      await ledger.lease("dead-worker", 1, 600_000, { jobId: id });
+      assert.equal((await ledger.lease("w2", 5, 600_000, { jobId: id })).length, 0);
+      assert.equal(await ledger.recover((owner) => owner !== "dead-worker"), 1);
+      assert.deepEqual((await ledger.lease("w2", 5, 600_000, { jobId: id })).map((r) => r.docId), ["d1"]);
     });
 
-    it("cancels PENDING and PROCESSING jobs only", async () => {
-      const job = await ledger.createJob(spec, refs(2));
-      await ledger.claimJob("w", 60_000, job.id);
-      await ledger.recordDocuments(job.id, [done("d0")]);
-      const cancelled = await ledger.cancelJob(job.id);
-      assert.deepEqual([cancelled.state, cancelled.done, cancelled.cancelled], ["CANCELLED", 1, 1]);
-      assert.equal(await ledger.jobState(job.id), "CANCELLED");
-      await assert.rejects(ledger.cancelJob(job.id), { code: "JOB_STATE_CONFLICT" });
-      await assert.rejects(ledger.getJob("job_nope"), { code: "JOB_NOT_FOUND" });
-    });
+    it("cancels PENDING and PROCESSING jobs only; resume re-runs only what did not complete", async () => {
+      const id = await newJob(3);
+      const [r0, r1] = await ledger.lease("w", 2, 60_000, { jobId: id });
+      await ledger.recordDocuments(id, [done(r0!), failed(r1!)]);
+      const cancelled = await ledger.cancelJob(id);
+      assert.deepEqual([cancelled.state, cancelled.done, cancelled.failed, cancelled.cancelled], ["CANCELLED", 1, 1, 1]);
+      assert.equal(await ledger.jobState(id), "CANCELLED");
+      assert.deepEqual(await ledger.lease("w", 10, 60_000, { jobId: id }), [], "a cancelled job's records are not leased");
+      await assert.rejects(ledger.cancelJob(id), { code: "JOB_STATE_CONFLICT" });
 
-    it("resume re-runs only what did not complete", async () => {
-      const job = await ledger.createJob(spec, refs(3));
-      await ledger.claimJob("w", 60_000, job.id);
-      await ledger.recordDocuments(job.id, [done("d0"), failed("d1")]);
-      await ledger.cancelJob(job.id);
-      const resumed = await ledger.resumeJob(job.id);
+      const resumed = await ledger.resumeJob(id);
       assert.deepEqual([resumed.state, resumed.done, resumed.failed, resumed.cancelled], ["PENDING", 1, 0, 0]);
-      assert.deepEqual((await ledger.pendingDocuments(job.id, -1, 10)).map((p) => p.docId), ["d1", "d2"]);
+      assert.deepEqual((await ledger.lease("w", 10, 60_000, { jobId: id })).map((r) => r.docId), ["d1", "d2"]);
+      await assert.rejects(ledger.getJob("job_nope"), { code: "JOB_NOT_FOUND" });
 
-      const clean = await ledger.createJob(spec, refs(1));
-      await ledger.claimJob("w", 60_000, clean.id);
-      await ledger.recordDocuments(clean.id, [done("d0")]);
-      await ledger.finishJob(clean.id, "w");
-      await assert.rejects(ledger.resumeJob(clean.id), { code: "JOB_STATE_CONFLICT" });
+      const clean = await newJob(1);
+      const [only] = await ledger.lease("w", 1, 60_000, { jobId: clean });
+      await ledger.recordDocuments(clean, [done(only!)]);
+      await ledger.finishIfDone(clean);
+      await assert.rejects(ledger.resumeJob(clean), { code: "JOB_STATE_CONFLICT" });
+    });
+
+    it("retrying a dead letter puts its document and job back to work", async () => {
+      const id = await newJob(1);
+      const [r] = await ledger.lease("w", 1, 60_000, { jobId: id });
+      await ledger.recordDocuments(id, [failed(r!)]);
+      assert.equal((await ledger.finishIfDone(id))!.state, "FAILED");
+      assert.equal(await ledger.retryDeadLetter(r!.seq), true);
+      assert.equal((await ledger.getJob(id)).state, "PENDING");
+      assert.equal((await ledger.lease("w", 1, 60_000, { jobId: id }))[0]?.docId, "d0");
     });
 
     it("keeps checkpoints with typed arrays until the document completes", async () => {
-      const job = await ledger.createJob(spec, refs(1));
-      await ledger.saveCheckpoint(job.id, "d0", "embed", { vectors: { model: "m", dimensions: 2, vectors: [Float32Array.of(0.5, 0.25)] } });
-      const back = (await ledger.loadCheckpoint(job.id, "d0", "embed")) as { vectors: { vectors: Float32Array[] } };
+      const id = await newJob(1);
+      await ledger.saveCheckpoint(id, "d0", "embed", { vectors: { model: "m", dimensions: 2, vectors: [Float32Array.of(0.5, 0.25)] } });
+      const back = (await ledger.loadCheckpoint(id, "d0", "embed")) as { vectors: { vectors: Float32Array[] } };
       assert.ok(back.vectors.vectors[0] instanceof Float32Array);
       assert.deepEqual([...back.vectors.vectors[0]], [0.5, 0.25]);
-      await ledger.recordDocuments(job.id, [done("d0")]);
-      assert.equal(await ledger.loadCheckpoint(job.id, "d0", "embed"), undefined);
+      const [r] = await ledger.lease("w", 1, 60_000, { jobId: id });
+      await ledger.recordDocuments(id, [done(r!)]);
+      assert.equal(await ledger.loadCheckpoint(id, "d0", "embed"), undefined);
     });
   });
 }

@@ -1,15 +1,19 @@
 import type { DocumentRef, Job, JobSpec, JobState, StageRecord } from "../contracts/index.ts";
+import type { Lane, Spool, SpoolRecord } from "../spool/spool.ts";
 
-export interface PendingDocument {
-  seq: number;
-  docId: string;
+/** A document the gate accepted: its reference, its lane and its encoded envelope. */
+export interface AdmittedDocument {
   ref: DocumentRef;
+  lane: Lane;
+  envelope: Uint8Array;
 }
 
 /** The outcome of one document's run, written with its stage records in one transaction. */
 export interface DocumentUpdate {
+  /** The spool record the run leased. */
+  seq: number;
   docId: string;
-  state: "COMPLETED" | "FAILED" | "PENDING";
+  state: "COMPLETED" | "FAILED";
   outcome?: string | null;
   error?: { code: string; message: string } | null;
   stages: StageRecord[];
@@ -20,38 +24,44 @@ export interface ListJobsOptions {
 }
 
 /**
- * The job ledger port: jobs, their documents and per-stage state. Adapters sit side by side
+ * The job ledger port, with the durable spool it dispatches from. Adapters sit side by side
  * (`sqlite/`) and pass one conformance suite (`ledger.conformance.ts`).
  *
- * State machine — job: PENDING → PROCESSING → COMPLETED | FAILED | CANCELLED, and
- * CANCELLED | FAILED | COMPLETED-with-failures → PENDING again on resume.
+ * Job states: PENDING → PROCESSING → COMPLETED | FAILED | CANCELLED; resume takes CANCELLED,
+ * FAILED and COMPLETED-with-failures back to PENDING. Document states follow their spool record:
+ * leased → PROCESSING, tombstoned → COMPLETED, dead-lettered → FAILED.
  */
 export interface Ledger {
   open(): Promise<void>;
   close(): Promise<void>;
-  /**
-   * Creates a job and records its documents as they are enumerated. The job becomes claimable
-   * only when enumeration finished; if it throws, the job is marked FAILED with the reason.
-   */
-  createJob(spec: JobSpec, documents: AsyncIterable<DocumentRef> | Iterable<DocumentRef>): Promise<Job>;
+  /** Records a job; documents follow with `admit`, and `seal` says there are no more. */
+  createJob(spec: JobSpec): Promise<Job>;
+  /** Appends accepted documents to the spool and the job, durably, in one transaction. */
+  admit(jobId: string, documents: AdmittedDocument[]): Promise<void>;
+  /** Ends enumeration: the job can finish once its documents are done; with `error`, it FAILED. */
+  sealJob(jobId: string, error?: string): Promise<Job>;
   getJob(jobId: string, options?: { documents?: boolean; stages?: boolean }): Promise<Job>;
   listJobs(options?: ListJobsOptions): Promise<Job[]>;
   /** Cheap state read for cancellation checks between stages. */
   jobState(jobId: string): Promise<JobState>;
-  /** Claims one runnable job (PENDING, or PROCESSING whose lease expired) for `owner`. */
-  claimJob(owner: string, leaseMs: number, jobId?: string): Promise<Job | null>;
-  renewLease(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
-  /** Ends `owner`'s lease now (its process is known to be dead), so the job can be taken over. */
-  expireLease(jobId: string, owner: string): Promise<boolean>;
-  /** Documents of a job not yet completed or failed, in enumeration order, after `afterSeq`. */
-  pendingDocuments(jobId: string, afterSeq: number, limit: number): Promise<PendingDocument[]>;
+  /** Leases live spool records (lane-fair) and marks their documents and jobs PROCESSING. */
+  lease(owner: string, max: number, leaseMs: number, options?: { jobId?: string }): Promise<SpoolRecord[]>;
+  renewLeases(owner: string, seqs: readonly number[], leaseMs: number): Promise<void>;
+  /** Writes outcomes: COMPLETED tombstones the spool record, FAILED dead-letters it; one transaction. */
   recordDocuments(jobId: string, updates: DocumentUpdate[]): Promise<void>;
+  /** Gives a record back after a transient failure, to run again after `notBeforeMs`. */
+  release(seq: number, error: string | null, notBeforeMs: number): Promise<void>;
   setCurrentStage(jobId: string, stage: string | null): Promise<void>;
-  /** Ends a run: COMPLETED, or FAILED when every document failed. A cancelled job stays CANCELLED. */
-  finishJob(jobId: string, owner: string, error?: string): Promise<Job>;
+  /** Finishes a sealed job with no live records left: COMPLETED, or FAILED if every document failed. */
+  finishIfDone(jobId: string): Promise<Job | null>;
   cancelJob(jobId: string): Promise<Job>;
   /** Makes a job runnable again; only documents that did not complete will run. */
   resumeJob(jobId: string): Promise<Job>;
+  /** Frees the leases of owners whose process is gone; returns how many records that recovered. */
+  recover(isAlive: (owner: string) => boolean): Promise<number>;
+  retryDeadLetter(seq: number): Promise<boolean>;
+  dropDeadLetter(seq: number): Promise<boolean>;
+  spool(): Spool;
   loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined>;
   saveCheckpoint(jobId: string, docId: string, node: string, output: Record<string, unknown>): Promise<void>;
 }

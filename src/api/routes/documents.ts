@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import multipart from "@fastify/multipart";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { LANES } from "../../spool/spool.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { type SavedUpload, saveUploads } from "../save-uploads.ts";
@@ -20,7 +21,10 @@ const UploadDocumentSchema = z.strictObject({
 
 /** JSON body of `POST /v1/collections/:c/documents`. */
 export const UploadBodySchema = z
-  .strictObject({ documents: z.array(UploadDocumentSchema).min(1).max(MAX_UPLOAD_DOCUMENTS) })
+  .strictObject({
+    documents: z.array(UploadDocumentSchema).min(1).max(MAX_UPLOAD_DOCUMENTS),
+    lane: z.enum(LANES).optional().describe("Spool lane: high, normal (default) or bulk"),
+  })
   .superRefine((body, ctx) => {
     const first = new Map<string, number>();
     body.documents.forEach((doc, i) => {
@@ -62,9 +66,10 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
     });
 
     async function submitJson(body: unknown, collection: string): Promise<Accepted> {
-      const { documents } = validate(UploadBodySchema, body, "body");
-      const job = await sluice.submitDocuments({ collection, documents });
-      return { jobId: job.id, accepted: documents.map((d) => d.id) };
+      const { documents, lane } = validate(UploadBodySchema, body, "body");
+      // pause: false — over a spool limit the request is refused whole with 429, never half-taken.
+      const job = await sluice.submitDocuments({ collection, documents, ...(lane ? { lane } : {}) }, { pause: false });
+      return { jobId: job.id, accepted: job.accepted };
     }
 
     async function submitFiles(request: FastifyRequest, reply: FastifyReply, collection: string): Promise<Accepted> {
@@ -79,7 +84,7 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       }
       let jobId: string;
       try {
-        jobId = (await sluice.submitPaths({ collection, paths: [upload.dir] })).id;
+        jobId = (await sluice.submitPaths({ collection, paths: [upload.dir] }, { pause: false })).id;
       } catch (err) {
         await rm(upload.dir, { recursive: true, force: true });
         throw err;

@@ -52,7 +52,7 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
             details: { supported: SUPPORTED_SOURCE_TYPES },
           });
         }
-        const job = await sluice.submitPaths({ collection: body.collection, paths: body.paths ?? [], pipeline: body.pipeline });
+        const job = await sluice.submitPaths({ collection: body.collection, paths: body.paths ?? [], pipeline: body.pipeline }, { pause: false });
         return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(job.id)}`).send({ jobId: job.id });
       },
     );

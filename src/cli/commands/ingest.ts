@@ -3,7 +3,9 @@ import { openSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { SluiceError } from "../../contracts/errors.ts";
 import type { Job } from "../../contracts/index.ts";
+import { LANES, type Lane } from "../../spool/spool.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { withSluice, type GlobalOptions } from "../context.ts";
 import { printJson, println } from "../output.ts";
@@ -23,16 +25,29 @@ export function spawnWorker(dataDir: string, configPath?: string): void {
   child.unref();
 }
 
-/** Runs a job in this process with a progress bar, then prints what happened to it. */
-export async function runAndReport(sluice: Sluice, job: Job, g: GlobalOptions): Promise<number> {
-  const progress = createProgress(job.total - job.done, !g.json);
+/**
+ * Runs a job in this process with a progress bar, then prints what happened to it. `start`
+ * creates or resumes the job; it gets an `onJob` hook so the worker can start draining while
+ * documents are still being admitted (a producer paused by backpressure needs a consumer).
+ */
+export async function runAndReport(
+  sluice: Sluice,
+  g: GlobalOptions,
+  start: (onJob: (job: Job) => void) => Promise<Job>,
+): Promise<number> {
+  const progress = createProgress(!g.json);
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once("SIGINT", onSignal);
   const started = performance.now();
+  let running: Promise<Job> | null = null;
   let final: Job;
   try {
-    final = await sluice.runJob(job.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal });
+    const job = await start((j) => {
+      running = sluice.runJob(j.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal });
+    });
+    progress.setTotal(job.total - job.done - job.failed);
+    final = await (running ?? sluice.runJob(job.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal }));
   } finally {
     progress.stop();
     process.off("SIGINT", onSignal);
@@ -49,7 +64,7 @@ export async function runAndReport(sluice: Sluice, job: Job, g: GlobalOptions): 
     println(`job ${final.id} ${final.state}: ${final.done}/${final.total} documents indexed${summary ? ` (${summary})` : ""}, ${final.failed} failed, in ${seconds.toFixed(1)} s`);
     for (const f of failures.slice(0, 20)) println(`  failed ${f.source}: ${f.error?.code} ${f.error?.message}`);
     if (failures.length > 20) println(`  … and ${failures.length - 20} more (sluice jobs ${final.id} --json)`);
-    if (final.state === "PENDING") println(`interrupted; continue with: sluice jobs resume ${final.id} --wait`);
+    if (final.state === "PENDING" || final.state === "PROCESSING") println(`interrupted; continue with: sluice jobs resume ${final.id} --wait`);
   }
   return final.state === "COMPLETED" ? 0 : 1;
 }
@@ -61,12 +76,15 @@ export function registerIngest(program: Command): void {
     .argument("<paths...>", "files, directories, globs, or .jsonl in BEIR form")
     .option("-c, --collection <name>", "collection", "default")
     .option("-p, --pipeline <name|file>", "pipeline name or YAML file", "auto")
+    .option("-l, --lane <lane>", `spool lane: ${LANES.join(" | ")}`, "normal")
     .option("-w, --wait", "run the job in this process and wait for it (default: hand it to a background worker)")
-    .action(async (paths: string[], opts: { collection: string; pipeline: string; wait?: boolean }, command: Command) => {
+    .action(async (paths: string[], opts: { collection: string; pipeline: string; lane: string; wait?: boolean }, command: Command) => {
       process.exitCode = await withSluice(command, async (sluice, g) => {
-        const job = await sluice.submitPaths({ collection: opts.collection, paths, pipeline: opts.pipeline });
-        if (opts.wait) return runAndReport(sluice, job, g);
-        if (job.state === "PENDING") spawnWorker(sluice.dataDir, g.config);
+        if (!(LANES as readonly string[]).includes(opts.lane)) throw new SluiceError("VALIDATION_FAILED", `unknown lane "${opts.lane}"; lanes: ${LANES.join(", ")}`);
+        const request = { collection: opts.collection, paths, pipeline: opts.pipeline, lane: opts.lane as Lane };
+        if (opts.wait) return runAndReport(sluice, g, (onJob) => sluice.submitPaths(request, { onJob }));
+        // The worker starts first: if the spool is full, admission pauses until it drains.
+        const job = await sluice.submitPaths(request, { onJob: () => spawnWorker(sluice.dataDir, g.config) });
         if (g.json) printJson({ jobId: job.id, ...job });
         else println(`job ${job.id} ${job.state}: ${job.total} documents queued; follow with: sluice jobs ${job.id}`);
         return 0;

@@ -52,8 +52,8 @@ export function registerJobs(program: Command): void {
     .option("-w, --wait", "run it in this process and wait")
     .action(async (id: string, opts: { wait?: boolean }, command: Command) => {
       process.exitCode = await withSluice(command, async (sluice, g) => {
+        if (opts.wait) return runAndReport(sluice, g, () => sluice.resumeJob(id));
         const job = await sluice.resumeJob(id);
-        if (opts.wait) return runAndReport(sluice, job, g);
         spawnWorker(sluice.dataDir, g.config);
         if (g.json) printJson(job);
         else println(line(job));

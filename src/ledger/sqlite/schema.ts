@@ -6,11 +6,9 @@ create table if not exists jobs (
   pipeline text not null,
   spec text not null,
   state text not null,
-  ready integer not null default 0,
+  sealed integer not null default 0,
   current_stage text,
   error text,
-  lease_owner text,
-  lease_expires integer,
   created_at text not null,
   updated_at text not null
 );
@@ -19,7 +17,7 @@ create table if not exists job_documents (
   doc_id text not null,
   seq integer not null,
   source text not null,
-  ref text not null,
+  spool_seq integer,
   state text not null,
   current_stage text,
   attempts integer not null default 0,
@@ -29,7 +27,7 @@ create table if not exists job_documents (
   updated_at text not null,
   primary key (job_id, doc_id)
 );
-create index if not exists job_documents_by_state on job_documents(job_id, state, seq);
+create index if not exists job_documents_by_state on job_documents(job_id, state);
 create table if not exists job_stages (
   job_id text not null,
   doc_id text not null,

@@ -1,0 +1,192 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile, stat, statfs } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SluiceError } from "../contracts/errors.ts";
+import type { DocumentRef } from "../contracts/document.ts";
+import { encodeEnvelope, type EnvelopeV1 } from "../contracts/envelope.ts";
+import type { AdmittedDocument, Ledger } from "../ledger/ledger.ts";
+import type { Lane } from "../spool/spool.ts";
+import { classify } from "./classify.ts";
+
+export interface GateLimits {
+  /** Live spool records (waiting or leased) above which the gate pushes back. */
+  maxPending: number;
+  /** Bytes of live envelopes above which the gate pushes back. */
+  maxBytes: number;
+  /** Free space the data directory's file system must keep. */
+  minFreeBytes: number;
+}
+
+export interface GateTarget {
+  jobId: string;
+  collection: string;
+  pipeline: string;
+  /** `name@<sha256 of its YAML, 12 hex>`. */
+  version: string;
+  lane: Lane;
+}
+
+export type GateOutcome = "accepted" | "rejected" | "backpressure";
+
+export interface GateOptions {
+  ledger: Ledger;
+  dataDir: string;
+  limits: GateLimits;
+  maxDocumentBytes: number;
+  onOutcome?: (outcome: GateOutcome, n: number) => void;
+}
+
+const BATCH = 1000;
+const TEXT_TYPES = /^text\/(plain|markdown|html)/;
+
+async function sha256File(path: string): Promise<{ hash: string; text?: string }> {
+  const info = await stat(path);
+  if (info.size <= 8 * 1024 * 1024) {
+    const bytes = await readFile(path);
+    return { hash: createHash("sha256").update(bytes).digest("hex"), text: info.size <= 1024 * 1024 ? bytes.toString("utf8") : undefined };
+  }
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return { hash: hash.digest("hex") };
+}
+
+/**
+ * The one way in: every entry point (CLI, HTTP upload, `POST /v1/jobs`, source adapters) hands
+ * its documents to the gate, which validates them, classifies them (language, size, type, PII),
+ * wraps each in a versioned envelope and appends it to the durable spool. Its promise resolves
+ * only once the batch is on disk (synchronous=FULL), so an acknowledgement always means durable.
+ * Over a limit it pushes back (BACKPRESSURE, 429 with Retry-After) instead of dropping anything.
+ *
+ * @example
+ * const gate = new Gate({ ledger, dataDir, limits, maxDocumentBytes });
+ * await gate.admit(target, refs); // durable when it returns
+ */
+export class Gate {
+  readonly #o: GateOptions;
+  #checkedAt = 0;
+  #checked: SluiceError | null = null;
+
+  constructor(options: GateOptions) {
+    this.#o = options;
+  }
+
+  /** Throws BACKPRESSURE when the spool is over a limit. Cached for 100 ms: it runs per batch. */
+  async check(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#checkedAt > 100) {
+      this.#checkedAt = now;
+      this.#checked = await this.#overLimit();
+    }
+    if (this.#checked) throw this.#checked;
+  }
+
+  async #overLimit(): Promise<SluiceError | null> {
+    const { limits } = this.#o;
+    const stats = this.#o.ledger.spool().stats();
+    const pending = stats.pending.high + stats.pending.normal + stats.pending.bulk;
+    const push = (why: string, retryAfterSeconds: number) =>
+      new SluiceError("BACKPRESSURE", `the ingest spool is full: ${why}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds, pending, bytes: stats.bytes } });
+    if (pending >= limits.maxPending) return push(`${pending} documents waiting (limit ${limits.maxPending})`, 5);
+    if (stats.bytes >= limits.maxBytes) return push(`${stats.bytes} bytes waiting (limit ${limits.maxBytes})`, 5);
+    const fs = await statfs(this.#o.dataDir).catch(() => null);
+    if (fs && fs.bavail * fs.bsize < limits.minFreeBytes) return push(`${fs.bavail * fs.bsize} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
+    return null;
+  }
+
+  async #envelope(ref: DocumentRef, target: GateTarget): Promise<AdmittedDocument> {
+    let payload: EnvelopeV1["payload"];
+    let textHash: string;
+    let text: string | undefined;
+    let bytes: number | undefined;
+    if (ref.kind === "file" && ref.path) {
+      const size = (await stat(ref.path).catch(() => null))?.size ?? 0;
+      bytes = size;
+      // Files past the size limit are not read here; loading them fails with DOCUMENT_TOO_LARGE.
+      const read = size > 0 && size <= this.#o.maxDocumentBytes ? await sha256File(ref.path) : { hash: createHash("sha256").digest("hex") };
+      textHash = read.hash;
+      if (read.text !== undefined && TEXT_TYPES.test(ref.mediaType ?? "")) text = read.text;
+      payload = { kind: "file", path: ref.path, size, ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
+    } else {
+      const body = ref.text ?? "";
+      text = body;
+      textHash = createHash("sha256").update(body).digest("hex");
+      payload = { kind: "inline", text: body, ...(ref.title !== undefined ? { title: ref.title } : {}), ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
+    }
+    const c = classify({ ...(text !== undefined ? { text } : {}), ...(bytes !== undefined ? { bytes } : {}), ...(ref.mediaType ? { mediaType: ref.mediaType } : {}), ...(ref.path ? { path: ref.path } : {}) });
+    const envelope: EnvelopeV1 = {
+      v: 1,
+      id: ref.id,
+      source: ref.source,
+      text_hash: textHash,
+      char_len: text?.length ?? 0,
+      tags: c.tags,
+      pii: c.pii,
+      lane: target.lane,
+      version: target.version,
+      ts_ms: Date.now(),
+      meta: ref.meta,
+      job_id: target.jobId,
+      collection: target.collection,
+      pipeline: target.pipeline,
+      payload,
+    };
+    return { ref, lane: target.lane, envelope: encodeEnvelope(envelope) };
+  }
+
+  /**
+   * Admits documents in batches. With `pause`, a producer over a limit waits until the spool
+   * drains (CLI and source adapters); without it, BACKPRESSURE is thrown to the caller (HTTP).
+   * Returns the accepted ids, in order.
+   */
+  async admit(
+    target: GateTarget,
+    refs: AsyncIterable<DocumentRef> | Iterable<DocumentRef>,
+    options: { pause?: boolean; skipChecks?: boolean; signal?: AbortSignal } = {},
+  ): Promise<string[]> {
+    const accepted: string[] = [];
+    let batch: DocumentRef[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      // skipChecks: the caller checked the limits once for the whole request (HTTP), so that a
+      // request is accepted whole or refused whole.
+      for (; !options.skipChecks; ) {
+        try {
+          await this.check();
+          break;
+        } catch (err) {
+          if (!options.pause || !(err instanceof SluiceError) || err.code !== "BACKPRESSURE") {
+            this.#o.onOutcome?.("backpressure", batch.length);
+            throw err;
+          }
+          await sleep(200, undefined, options.signal ? { signal: options.signal } : {});
+        }
+      }
+      const docs = await Promise.all(batch.map((ref) => this.#envelope(ref, target)));
+      try {
+        await this.#o.ledger.admit(target.jobId, docs);
+      } catch (err) {
+        this.#o.onOutcome?.("rejected", batch.length);
+        throw diskFull(err) ?? err;
+      }
+      this.#o.onOutcome?.("accepted", batch.length);
+      for (const d of docs) accepted.push(d.ref.id);
+      batch = [];
+    };
+    for await (const ref of refs) {
+      batch.push(ref);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    return accepted;
+  }
+}
+
+/** SQLite's "database or disk is full" becomes backpressure: nothing was written, try later. */
+function diskFull(err: unknown): SluiceError | null {
+  const code = (err as { code?: unknown }).code;
+  if (code === "SQLITE_FULL" || code === "ENOSPC") {
+    return new SluiceError("BACKPRESSURE", "the ingest spool's disk is full; nothing of this batch was written; retry after 30 s", { cause: err, details: { retryAfterSeconds: 30 } });
+  }
+  return null;
+}

@@ -1,0 +1,229 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { decodeEnvelope, envelopeToRef } from "../contracts/envelope.ts";
+import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
+import { isTerminal, type StageRecord } from "../contracts/index.ts";
+import type { StageEvent } from "../contracts/stage-event.ts";
+import type { DocumentUpdate, Ledger } from "../ledger/ledger.ts";
+import type { CompiledPipeline } from "../pipeline/build.ts";
+import { runPipeline } from "../pipeline/executor.ts";
+import type { SpoolRecord } from "../spool/spool.ts";
+
+export interface DocumentProgress {
+  jobId: string;
+  docId: string;
+  state: "COMPLETED" | "FAILED";
+  outcome: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface WorkerOptions {
+  /** Identity written on leases: `host:pid:nonce`, so a dead owner can be recognised. */
+  owner: string;
+  /** Documents in flight at once. */
+  concurrency: number;
+  leaseMs?: number;
+  /** How often leases are renewed, cancellations noticed and outcomes written. */
+  heartbeatMs?: number;
+  /** Leases after which a record that never completes goes to the dead-letter lane. */
+  maxAttempts: number;
+  /** Time from acceptance after which a record that has not completed goes to the dead-letter lane. */
+  deadlineMs: number;
+  onDocument?: (progress: DocumentProgress) => void;
+  onEvent?: (event: StageEvent) => void;
+  /** Called with the number of records whose dead owners' leases were freed at start. */
+  onRecovered?: (n: number) => void;
+  onDeadLetter?: () => void;
+}
+
+export interface DrainOptions {
+  /** Only this job's records; return when the job has ended. */
+  jobId?: string;
+  signal?: AbortSignal;
+  /** Without a job: return when nothing is left to lease. */
+  exitWhenIdle?: boolean;
+  pollMs?: number;
+  isAlive?: (owner: string) => boolean;
+}
+
+interface InFlight {
+  record: SpoolRecord;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Drains the spool: leases records lane-fairly, runs each document through its pipeline, and
+ * writes its outcome with its tombstone. A document that fails for good (bad input, its attempt
+ * limit or its deadline) goes to the dead-letter lane with its reason and fails alone; a transient
+ * failure goes back to the spool with backoff; a cancelled job's documents stop between stages.
+ *
+ * @example
+ * await new Worker(ledger, (name) => sluice.pipeline(name), { owner, concurrency: 16, maxAttempts: 5, deadlineMs: 3_600_000 }).drain({ exitWhenIdle: true });
+ */
+export class Worker {
+  readonly #ledger: Ledger;
+  readonly #pipelineFor: (name: string) => Promise<CompiledPipeline>;
+  readonly #o: WorkerOptions & { leaseMs: number; heartbeatMs: number };
+
+  constructor(ledger: Ledger, pipelineFor: (name: string) => Promise<CompiledPipeline>, options: WorkerOptions) {
+    this.#ledger = ledger;
+    this.#pipelineFor = pipelineFor;
+    this.#o = { leaseMs: 30_000, heartbeatMs: 250, ...options };
+  }
+
+  async drain(options: DrainOptions = {}): Promise<void> {
+    const ledger = this.#ledger;
+    const { owner, concurrency, leaseMs, heartbeatMs } = this.#o;
+    if (options.isAlive) this.#o.onRecovered?.(await ledger.recover(options.isAlive));
+
+    const inFlight = new Map<number, InFlight>();
+    const jobControllers = new Map<string, AbortController>();
+    const stages = new Map<string, string>();
+    let buffer: Array<{ jobId: string; update: DocumentUpdate }> = [];
+    let writing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      const batch = buffer;
+      buffer = [];
+      writing = writing.then(async () => {
+        const byJob = new Map<string, DocumentUpdate[]>();
+        for (const { jobId, update } of batch) byJob.set(jobId, [...(byJob.get(jobId) ?? []), update]);
+        for (const [jobId, updates] of byJob) {
+          await ledger.recordDocuments(jobId, updates);
+          await ledger.finishIfDone(jobId);
+        }
+      });
+      return writing;
+    };
+
+    const heartbeat = setInterval(() => {
+      void (async () => {
+        if (inFlight.size > 0) await ledger.renewLeases(owner, [...inFlight.keys()], leaseMs);
+        for (const [jobId, controller] of jobControllers) {
+          const state = await ledger.jobState(jobId);
+          if (state === "CANCELLED") controller.abort(new SluiceError("JOB_CANCELLED", `job ${jobId} was cancelled`));
+          const stage = stages.get(jobId);
+          if (stage !== undefined) await ledger.setCurrentStage(jobId, stage);
+        }
+        if (buffer.length > 0) await flush();
+      })().catch(() => undefined);
+    }, heartbeatMs);
+
+    const finish = (jobId: string, update: DocumentUpdate) => {
+      buffer.push({ jobId, update });
+      this.#o.onDocument?.({ jobId, docId: update.docId, state: update.state, outcome: update.outcome ?? null, error: update.error ?? null });
+      if (update.state === "FAILED") this.#o.onDeadLetter?.();
+      if (buffer.length >= 64) void flush().catch(() => undefined);
+    };
+
+    const run = async (record: SpoolRecord, controller: AbortController): Promise<void> => {
+      const fail = (code: string, message: string, records: StageRecord[] = []) =>
+        finish(record.jobId, { seq: record.seq, docId: record.docId, state: "FAILED", outcome: null, error: { code, message }, stages: records });
+      let envelope;
+      try {
+        envelope = decodeEnvelope(record.envelope);
+      } catch (err) {
+        return fail("VALIDATION_FAILED", `spool record ${record.seq}: ${toSluiceError(err).message}`);
+      }
+      if (record.attempts > this.#o.maxAttempts) {
+        return fail("ATTEMPTS_EXHAUSTED", `${envelope.source}: leased ${record.attempts - 1} times without completing (attempt limit ${this.#o.maxAttempts}); the process may have died on it`);
+      }
+      if (Date.now() - record.createdMs > this.#o.deadlineMs) {
+        return fail("DEADLINE_EXCEEDED", `${envelope.source}: not completed within ${Math.round(this.#o.deadlineMs / 1000)} s of being accepted`);
+      }
+      const records = new Map<string, StageRecord>();
+      const onEvent = (event: StageEvent) => {
+        this.#o.onEvent?.(event);
+        const iso = new Date(event.at).toISOString();
+        const rec = records.get(event.stage) ?? { stage: event.stage, state: "RUNNING" as const, attempts: 0, startedAt: iso, finishedAt: null, error: null };
+        rec.attempts = Math.max(rec.attempts, event.attempt);
+        if (event.type === "stage.started") stages.set(record.jobId, event.stage);
+        if (event.type === "stage.completed") Object.assign(rec, { state: "COMPLETED", finishedAt: iso });
+        if (event.type === "stage.skipped") Object.assign(rec, { state: "SKIPPED", finishedAt: iso });
+        if (event.type === "stage.failed") Object.assign(rec, { state: "FAILED", finishedAt: iso, error: event.error ? `${event.error.code}: ${event.error.message}` : null });
+        records.set(event.stage, rec);
+      };
+      try {
+        const pipeline = await this.#pipelineFor(envelope.pipeline);
+        await pipeline.warmUp();
+        const result = await runPipeline(
+          pipeline,
+          { [pipeline.runInputs[0]!]: envelopeToRef(envelope) },
+          {
+            jobId: record.jobId,
+            docId: record.docId,
+            collection: envelope.collection,
+            signal: controller.signal,
+            onEvent,
+            beforeStage: () => controller.signal.throwIfAborted(),
+            checkpoints: {
+              load: (node) => ledger.loadCheckpoint(record.jobId, record.docId, node),
+              save: (node, output) => ledger.saveCheckpoint(record.jobId, record.docId, node, output),
+            },
+          },
+        );
+        const outcome = result.status === "skipped" ? result.outcome : pickOutcome(result.outputs);
+        finish(record.jobId, { seq: record.seq, docId: record.docId, state: "COMPLETED", outcome, error: null, stages: [...records.values()] });
+      } catch (err) {
+        const e = toSluiceError(err);
+        if (controller.signal.aborted) {
+          // Cancelled: cancel already retired the record. Shutting down: hand it back at once.
+          if (!isCancel(controller.signal.reason)) await ledger.release(record.seq, null, 0);
+          return;
+        }
+        if (e.retryable && record.attempts < this.#o.maxAttempts) {
+          const backoff = Math.min(60_000, 1000 * 2 ** (record.attempts - 1)) * (0.5 + Math.random() / 2);
+          await ledger.release(record.seq, `${e.code}: ${e.message}`, Date.now() + backoff);
+          return;
+        }
+        fail(e.code, e.message, [...records.values()]);
+      }
+    };
+
+    try {
+      for (;;) {
+        if (options.signal?.aborted) break;
+        const free = concurrency - inFlight.size;
+        let leased: SpoolRecord[] = [];
+        if (free > 0 && (free >= concurrency / 2 || inFlight.size === 0)) {
+          leased = await ledger.lease(owner, free, leaseMs, options.jobId ? { jobId: options.jobId } : {});
+        }
+        for (const record of leased) {
+          let jc = jobControllers.get(record.jobId);
+          if (!jc) jobControllers.set(record.jobId, (jc = new AbortController()));
+          const controller = new AbortController();
+          const signals = [controller.signal, jc.signal, ...(options.signal ? [options.signal] : [])];
+          const linked = AbortSignal.any(signals);
+          linked.addEventListener("abort", () => controller.abort(linked.reason), { once: true });
+          const done = run(record, controller).finally(() => inFlight.delete(record.seq));
+          inFlight.set(record.seq, { record, controller, done });
+        }
+        if (inFlight.size > 0) {
+          await Promise.race([...[...inFlight.values()].map((f) => f.done), sleep(heartbeatMs)]);
+          continue;
+        }
+        await flush();
+        if (options.jobId) {
+          const state = await ledger.jobState(options.jobId);
+          if (isTerminal(state)) break;
+        } else if (options.exitWhenIdle && leased.length === 0) break;
+        await sleep(options.pollMs ?? 200, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+      }
+      await Promise.all([...inFlight.values()].map((f) => f.done));
+      await flush();
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}
+
+function isCancel(reason: unknown): boolean {
+  return isSluiceError(reason) && reason.code === "JOB_CANCELLED";
+}
+
+function pickOutcome(outputs: Map<string, Record<string, unknown>>): string | null {
+  for (const output of outputs.values()) {
+    const result = output["result"] as { outcome?: unknown } | undefined;
+    if (result && typeof result.outcome === "string") return result.outcome;
+  }
+  return null;
+}
