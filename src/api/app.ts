@@ -8,6 +8,7 @@ import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { registerMetrics } from "./routes/metrics.ts";
+import { spoolRoutes } from "./routes/spool.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { queryRoutes } from "./routes/query.ts";
 
@@ -70,13 +71,14 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
       tags: [{ name: "documents" }, { name: "collections" }, { name: "jobs" }, { name: "query" }, { name: "health" }],
     },
   });
-  await registerMetrics(app);
+  await registerMetrics(app, sluice.metrics.registry);
   await app.register(healthRoutes({ sluice }));
   await app.register(openapiRoutes());
   await app.register(documentRoutes({ sluice, uploadLimit }), { prefix: "/v1" });
   await app.register(collectionRoutes({ sluice }), { prefix: "/v1" });
   await app.register(jobRoutes({ sluice }), { prefix: "/v1" });
   await app.register(queryRoutes({ sluice }), { prefix: "/v1" });
+  await app.register(spoolRoutes({ sluice }), { prefix: "/v1" });
 
   if (options.runJobs) {
     let worker: BackgroundWorker | undefined;

@@ -5,6 +5,7 @@ import { registerJobs } from "./commands/jobs.ts";
 import { registerPipeline } from "./commands/pipeline.ts";
 import { registerQuery } from "./commands/query.ts";
 import { registerServe } from "./commands/serve.ts";
+import { registerSpool } from "./commands/spool.ts";
 import { registerStats } from "./commands/stats.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { reportError } from "./output.ts";
@@ -30,6 +31,7 @@ registerJobs(program);
 registerStats(program);
 registerServe(program);
 registerPipeline(program);
+registerSpool(program);
 registerWorker(program);
 
 try {

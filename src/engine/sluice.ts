@@ -226,7 +226,7 @@ export class Sluice {
     const gate = this.#gate();
     const pause = options.pause ?? true;
     if (!pause) await gate.check();
-    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths });
+    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner);
     options.onJob?.(job);
     let accepted: string[];
     try {

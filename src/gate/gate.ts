@@ -64,34 +64,28 @@ async function sha256File(path: string): Promise<{ hash: string; text?: string }
  */
 export class Gate {
   readonly #o: GateOptions;
-  #checkedAt = 0;
-  #checked: SluiceError | null = null;
+  /** Spool figures, refreshed at most every 100 ms (they run per batch) and bumped by each admit. */
+  #cache: { at: number; pending: number; bytes: number; freeBytes: number | null } | null = null;
 
   constructor(options: GateOptions) {
     this.#o = options;
   }
 
-  /** Throws BACKPRESSURE when the spool is over a limit. Cached for 100 ms: it runs per batch. */
+  /** Throws BACKPRESSURE when the spool is over a limit. */
   async check(): Promise<void> {
     const now = Date.now();
-    if (now - this.#checkedAt > 100) {
-      this.#checkedAt = now;
-      this.#checked = await this.#overLimit();
+    if (!this.#cache || now - this.#cache.at > 100) {
+      const stats = this.#o.ledger.spool().stats();
+      const fs = await statfs(this.#o.dataDir).catch(() => null);
+      this.#cache = { at: now, pending: stats.pending.high + stats.pending.normal + stats.pending.bulk, bytes: stats.bytes, freeBytes: fs ? fs.bavail * fs.bsize : null };
     }
-    if (this.#checked) throw this.#checked;
-  }
-
-  async #overLimit(): Promise<SluiceError | null> {
     const { limits } = this.#o;
-    const stats = this.#o.ledger.spool().stats();
-    const pending = stats.pending.high + stats.pending.normal + stats.pending.bulk;
+    const { pending, bytes, freeBytes } = this.#cache;
     const push = (why: string, retryAfterSeconds: number) =>
-      new SluiceError("BACKPRESSURE", `the ingest spool is full: ${why}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds, pending, bytes: stats.bytes } });
-    if (pending >= limits.maxPending) return push(`${pending} documents waiting (limit ${limits.maxPending})`, 5);
-    if (stats.bytes >= limits.maxBytes) return push(`${stats.bytes} bytes waiting (limit ${limits.maxBytes})`, 5);
-    const fs = await statfs(this.#o.dataDir).catch(() => null);
-    if (fs && fs.bavail * fs.bsize < limits.minFreeBytes) return push(`${fs.bavail * fs.bsize} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
-    return null;
+      new SluiceError("BACKPRESSURE", `the ingest spool is full: ${why}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds, pending, bytes } });
+    if (pending >= limits.maxPending) throw push(`${pending} documents waiting (limit ${limits.maxPending})`, 5);
+    if (bytes >= limits.maxBytes) throw push(`${bytes} bytes waiting (limit ${limits.maxBytes})`, 5);
+    if (freeBytes !== null && freeBytes < limits.minFreeBytes) throw push(`${freeBytes} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
   }
 
   async #envelope(ref: DocumentRef, target: GateTarget): Promise<AdmittedDocument> {
@@ -170,6 +164,10 @@ export class Gate {
         throw diskFull(err) ?? err;
       }
       this.#o.onOutcome?.("accepted", batch.length);
+      if (this.#cache) {
+        this.#cache.pending += docs.length;
+        this.#cache.bytes += docs.reduce((a, d) => a + d.envelope.byteLength, 0);
+      }
       for (const d of docs) accepted.push(d.ref.id);
       batch = [];
     };

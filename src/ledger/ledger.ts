@@ -34,8 +34,8 @@ export interface ListJobsOptions {
 export interface Ledger {
   open(): Promise<void>;
   close(): Promise<void>;
-  /** Records a job; documents follow with `admit`, and `seal` says there are no more. */
-  createJob(spec: JobSpec): Promise<Job>;
+  /** Records a job; documents follow with `admit`, and `seal` says there are no more. `owner` is the admitting process. */
+  createJob(spec: JobSpec, owner?: string): Promise<Job>;
   /** Appends accepted documents to the spool and the job, durably, in one transaction. */
   admit(jobId: string, documents: AdmittedDocument[]): Promise<void>;
   /** Ends enumeration: the job can finish once its documents are done; with `error`, it FAILED. */
@@ -52,6 +52,12 @@ export interface Ledger {
   /** Gives a record back after a transient failure, to run again after `notBeforeMs`. */
   release(seq: number, error: string | null, notBeforeMs: number): Promise<void>;
   setCurrentStage(jobId: string, stage: string | null): Promise<void>;
+  /**
+   * Ends jobs nobody will end otherwise: sealed jobs with no live record left (their last worker
+   * died between writing outcomes and finishing the job), and unsealed jobs whose admitting
+   * process is gone (FAILED: not every document was accepted). Returns how many it ended.
+   */
+  finishIdleJobs(isAlive: (owner: string) => boolean): Promise<number>;
   /** Finishes a sealed job with no live records left: COMPLETED, or FAILED if every document failed. */
   finishIfDone(jobId: string): Promise<Job | null>;
   cancelJob(jobId: string): Promise<Job>;

@@ -74,7 +74,10 @@ export class Worker {
   async drain(options: DrainOptions = {}): Promise<void> {
     const ledger = this.#ledger;
     const { owner, concurrency, leaseMs, heartbeatMs } = this.#o;
-    if (options.isAlive) this.#o.onRecovered?.(await ledger.recover(options.isAlive));
+    if (options.isAlive) {
+      this.#o.onRecovered?.(await ledger.recover(options.isAlive));
+      await ledger.finishIdleJobs(options.isAlive);
+    }
 
     const inFlight = new Map<number, InFlight>();
     const jobControllers = new Map<string, AbortController>();
@@ -186,6 +189,9 @@ export class Worker {
         let leased: SpoolRecord[] = [];
         if (free > 0 && (free >= concurrency / 2 || inFlight.size === 0)) {
           leased = await ledger.lease(owner, free, leaseMs, options.jobId ? { jobId: options.jobId } : {});
+          // A foreground job with nothing to lease may be waiting on a spool that other jobs
+          // filled (its producer paused by backpressure): help drain them rather than wait forever.
+          if (options.jobId && leased.length === 0 && inFlight.size === 0) leased = await ledger.lease(owner, free, leaseMs);
         }
         for (const record of leased) {
           let jc = jobControllers.get(record.jobId);
@@ -202,6 +208,7 @@ export class Worker {
           continue;
         }
         await flush();
+        if (options.isAlive) await ledger.finishIdleJobs(options.isAlive);
         if (options.jobId) {
           const state = await ledger.jobState(options.jobId);
           if (isTerminal(state)) break;

@@ -70,7 +70,7 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
 
     app.post("/jobs/:id/resume", { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
-      await sluice.ledger.resumeJob(id);
+      await sluice.resumeJob(id);
       return sluice.ledger.getJob(id, { documents: true });
     });
   };

@@ -12,9 +12,11 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client
  * @example
  * await registerMetrics(app);
  */
-export async function registerMetrics(app: FastifyInstance): Promise<void> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+export async function registerMetrics(app: FastifyInstance, engine?: Registry): Promise<void> {
+  const own = new Registry();
+  collectDefaultMetrics({ register: own });
+  // The engine's metrics (spool, gate, dead letters, stages) are served beside the HTTP ones.
+  const registry = engine ? Registry.merge([own, engine]) : own;
   const labelNames = ["route", "method", "status"] as const;
   const requests = new Counter({ name: "http_requests_total", help: "HTTP requests answered", labelNames, registers: [registry] });
   const duration = new Histogram({
@@ -30,7 +32,7 @@ export async function registerMetrics(app: FastifyInstance): Promise<void> {
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });
-  app.addHook("onClose", async () => registry.clear());
+  app.addHook("onClose", async () => own.clear());
 
   app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["health"] } }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());

@@ -7,6 +7,7 @@ create table if not exists jobs (
   spec text not null,
   state text not null,
   sealed integer not null default 0,
+  created_by text,
   current_stage text,
   error text,
   created_at text not null,

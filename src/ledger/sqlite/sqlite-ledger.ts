@@ -118,17 +118,18 @@ export class SqliteLedger implements Ledger {
     };
   }
 
-  async createJob(spec: JobSpec): Promise<Job> {
+  async createJob(spec: JobSpec, owner?: string): Promise<Job> {
     const id = newJobId();
     const now = new Date().toISOString();
     this.db.transaction(() => {
       const seq = (this.#stmt<[], { s: number | null }>("select max(seq) as s from jobs").get()?.s ?? 0) + 1;
-      this.#stmt("insert into jobs(id, seq, collection, pipeline, spec, state, created_at, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?, ?)").run(
+      this.#stmt("insert into jobs(id, seq, collection, pipeline, spec, state, created_by, created_at, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?)").run(
         id,
         seq,
         spec.collection,
         spec.pipeline,
         JSON.stringify(spec),
+        owner ?? null,
         now,
         now,
       );
@@ -265,6 +266,22 @@ export class SqliteLedger implements Ledger {
 
   async setCurrentStage(jobId: string, stage: string | null): Promise<void> {
     this.#stmt("update jobs set current_stage = ? where id = ? and state = 'PROCESSING'").run(stage, jobId);
+  }
+
+  async finishIdleJobs(isAlive: (owner: string) => boolean): Promise<number> {
+    const open = this.#stmt<[], { id: string; sealed: number; created_by: string | null }>(
+      "select id, sealed, created_by from jobs where state in ('PENDING', 'PROCESSING')",
+    ).all();
+    let ended = 0;
+    for (const job of open) {
+      if (job.sealed) {
+        if (await this.finishIfDone(job.id)) ended++;
+      } else if (job.created_by && !isAlive(job.created_by)) {
+        await this.sealJob(job.id, "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest");
+        ended++;
+      }
+    }
+    return ended;
   }
 
   async finishIfDone(jobId: string): Promise<Job | null> {
