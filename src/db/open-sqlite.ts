@@ -13,7 +13,9 @@ export interface OpenSqliteOptions {
 /**
  * Opens a SQLite file the way every embedded store wants it: WAL so readers never block the
  * writer, synchronous=FULL so a committed transaction survives power loss, and a busy timeout
- * so a CLI reading the ledger while a worker writes waits instead of failing.
+ * so a CLI reading the ledger while a worker writes waits instead of failing. Every write
+ * transaction in the adapters is BEGIN IMMEDIATE: a deferred one that reads first and then writes
+ * fails at once with SQLITE_BUSY when another process wrote in between (WAL cannot wait there).
  *
  * @example
  * const db = openSqlite(join(dataDir, "index.db"), { vectors: true });

@@ -133,7 +133,7 @@ export class SqliteLedger implements Ledger {
         now,
         now,
       );
-    })();
+    }).immediate();
     return this.#toJob(this.#jobRow(id));
   }
 
@@ -155,7 +155,7 @@ export class SqliteLedger implements Ledger {
         if (old != null) retire.run(old);
         insert.run(jobId, d.ref.id, seqs[i]!, d.ref.source, seqs[i]!, now);
       });
-    })();
+    }).immediate();
   }
 
   async sealJob(jobId: string, error?: string): Promise<Job> {
@@ -163,7 +163,7 @@ export class SqliteLedger implements Ledger {
       const now = new Date().toISOString();
       if (error) this.#stmt("update jobs set sealed = 1, state = 'FAILED', error = ?, updated_at = ? where id = ?").run(error, now, jobId);
       else this.#stmt("update jobs set sealed = 1, updated_at = ? where id = ?").run(now, jobId);
-    })();
+    }).immediate();
     return (await this.finishIfDone(jobId)) ?? this.#toJob(this.#jobRow(jobId));
   }
 
@@ -225,7 +225,7 @@ export class SqliteLedger implements Ledger {
     const until = Date.now() + leaseMs;
     this.db.transaction(() => {
       for (const seq of seqs) renew.run(until, seq, owner);
-    })();
+    }).immediate();
   }
 
   async recordDocuments(jobId: string, updates: DocumentUpdate[]): Promise<void> {
@@ -257,7 +257,7 @@ export class SqliteLedger implements Ledger {
         }
       }
       this.#stmt("update jobs set updated_at = ? where id = ?").run(now, jobId);
-    })();
+    }).immediate();
   }
 
   async release(seq: number, error: string | null, notBeforeMs: number): Promise<void> {
@@ -353,7 +353,7 @@ export class SqliteLedger implements Ledger {
       this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and doc_id = ?").run(now, rec.job_id, rec.doc_id);
       this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ? and state in ('COMPLETED', 'FAILED')").run(now, rec.job_id);
       return true;
-    })();
+    }).immediate();
   }
 
   async dropDeadLetter(seq: number): Promise<boolean> {

@@ -63,7 +63,7 @@ export class SqliteSpool implements Spool {
 
   append(records: NewSpoolRecord[], now = Date.now()): number[] {
     const insert = this.#stmt("insert into spool(job_id, doc_id, lane, state, envelope, bytes, created_ms) values (?, ?, ?, 'PENDING', ?, ?, ?)");
-    return this.#db.transaction(() => records.map((r) => Number(insert.run(r.jobId, r.docId, r.lane, r.envelope, r.envelope.byteLength, now).lastInsertRowid)))();
+    return this.#db.transaction(() => records.map((r) => Number(insert.run(r.jobId, r.docId, r.lane, r.envelope, r.envelope.byteLength, now).lastInsertRowid))).immediate();
   }
 
   lease(owner: string, max: number, leaseMs: number, options: LeaseOptions = {}): SpoolRecord[] {
@@ -113,7 +113,7 @@ export class SqliteSpool implements Spool {
     const done = this.#stmt("update spool set state = 'DONE', envelope = null, lease_owner = null, lease_expires = null where seq = ?");
     this.#db.transaction(() => {
       for (const seq of seqs) done.run(seq);
-    })();
+    }).immediate();
   }
 
   release(seq: number, error: string | null, notBeforeMs: number): void {

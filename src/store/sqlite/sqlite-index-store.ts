@@ -107,7 +107,7 @@ export class SqliteIndexStore implements IndexStore {
       this.db.transaction(() => {
         const id = Number(this.#stmt("insert into collections(name, created_at) values (?, ?)").run(name, new Date().toISOString()).lastInsertRowid);
         this.db.exec(createFts(id));
-      })();
+      }).immediate();
       row = this.#row(name)!;
     }
     return this.#info(row);
@@ -132,7 +132,7 @@ export class SqliteIndexStore implements IndexStore {
       this.#stmt("delete from chunks where collection_id = ?").run(row.id);
       this.#stmt("delete from documents where collection_id = ?").run(row.id);
       this.#stmt("delete from collections where id = ?").run(row.id);
-    })();
+    }).immediate();
     // Statements on the dropped tables are invalid now.
     this.#statements.clear();
     return true;
@@ -190,7 +190,7 @@ export class SqliteIndexStore implements IndexStore {
             results.push(err instanceof Error ? err : new Error(String(err)));
           }
         }
-      })();
+      }).immediate();
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nothing in the batch was written.
       for (const item of batch) item.reject(err);
@@ -252,7 +252,7 @@ export class SqliteIndexStore implements IndexStore {
         if (weights) for (const [term, weight] of Object.entries(weights)) insSparse.run(row.id, term, rowid, weight);
       });
       return { docId: document.id, outcome: existing ? "replaced" : "inserted", chunks: chunks.length };
-    })();
+    }).immediate();
   }
 
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
@@ -261,7 +261,7 @@ export class SqliteIndexStore implements IndexStore {
       const found = this.#stmt("delete from documents where collection_id = ? and doc_id = ?").run(row.id, docId).changes > 0;
       if (found) this.#removeChunks(row.id, docId, row.embedder !== null);
       return found;
-    })();
+    }).immediate();
   }
 
   async searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]> {
