@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice, type InlineDocument } from "../src/engine/sluice.ts";
+import { llamaIndexInMemory } from "./peers/llamaindex-in-memory.ts";
 
 const { values } = parseArgs({ options: { burst: { type: "string", default: "10000" }, seconds: { type: "string", default: "30" }, "real-burst": { type: "string", default: "300" } } });
 const BURST = Number(values.burst);
@@ -90,6 +91,8 @@ try {
   const s = await sustained(dir);
   const b = await burst(dir, "no-op embedder", BURST, NOOP);
   const real = await burst(dir, "real pipeline, bundled model", REAL_BURST, {});
+  const peer = await llamaIndexInMemory(smallDocs(BURST));
+  console.log(`peer, LlamaIndex.TS in memory (no durability, no index): ${BURST} documents in ${peer.seconds.toFixed(2)} s (${(BURST / peer.seconds).toFixed(0)}/s)`);
   console.log(
     JSON.stringify({
       sustained_docs_per_min: Math.round(s.indexedPerS * 60),
@@ -102,6 +105,7 @@ try {
       real_burst_docs: REAL_BURST,
       real_burst_accept_s: Number(real.acceptS.toFixed(3)),
       real_burst_drain_s: Number(real.drainS.toFixed(3)),
+      peer_llamaindex_in_memory_docs_per_s: Math.round(BURST / peer.seconds),
     }),
   );
 } finally {
