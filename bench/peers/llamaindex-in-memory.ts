@@ -21,7 +21,7 @@ class NoopEmbedding extends BaseEmbedding {
 export async function llamaIndexInMemory(docs: InlineDocument[]): Promise<{ seconds: number; nodes: number }> {
   const started = performance.now();
   const documents = docs.map((d) => new Document({ id_: d.id, text: d.text, metadata: { title: d.title ?? "" } }));
-  const nodes = await new SentenceSplitter({ chunkSize: 512, chunkOverlap: 20 })(documents);
+  const nodes = new SentenceSplitter({ chunkSize: 512, chunkOverlap: 20 })(documents);
   const embedded = await new NoopEmbedding()(nodes);
   const store = new Map(embedded.map((n) => [n.id_, n]));
   return { seconds: (performance.now() - started) / 1000, nodes: store.size };
