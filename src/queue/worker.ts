@@ -8,6 +8,9 @@ import type { CompiledPipeline } from "../pipeline/build.ts";
 import { runPipeline } from "../pipeline/executor.ts";
 import type { SpoolRecord } from "../spool/spool.ts";
 
+/** Tombstoned records an idle worker lets pile up before it compacts the spool. */
+const COMPACT_AFTER = 10_000;
+
 export interface DocumentProgress {
   jobId: string;
   docId: string;
@@ -209,6 +212,9 @@ export class Worker {
         }
         await flush();
         if (options.isAlive) await ledger.finishIdleJobs(options.isAlive);
+        // Idle is the time to reclaim tombstones, in bulk rather than one delete per document.
+        const spool = ledger.spool();
+        if (spool.stats().tombstoned >= COMPACT_AFTER) spool.compact();
         if (options.jobId) {
           const state = await ledger.jobState(options.jobId);
           if (isTerminal(state)) break;

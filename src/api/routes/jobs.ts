@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
+import { LANES } from "../../spool/spool.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
@@ -16,6 +17,7 @@ export const CreateJobBodySchema = z
     paths: z.array(z.string().min(1)).min(1).max(1000).optional().describe("Files, directories, globs or BEIR .jsonl files, as seen by the server (relative to its working directory)"),
     source: z.record(z.string(), z.unknown()).optional().describe('A source adapter spec, e.g. {"type":"s3",...} (no adapters yet)'),
     pipeline: z.string().min(1).max(512).optional().describe('Pipeline name or file (default "auto")'),
+    lane: z.enum(LANES).optional().describe("Spool lane: high, normal (default) or bulk"),
   })
   .refine((body) => (body.paths === undefined) !== (body.source === undefined), { message: 'give exactly one of "paths" or "source"' });
 
@@ -52,7 +54,10 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
             details: { supported: SUPPORTED_SOURCE_TYPES },
           });
         }
-        const job = await sluice.submitPaths({ collection: body.collection, paths: body.paths ?? [], pipeline: body.pipeline }, { pause: false });
+        const job = await sluice.submitPaths(
+          { collection: body.collection, paths: body.paths ?? [], ...(body.pipeline ? { pipeline: body.pipeline } : {}), ...(body.lane ? { lane: body.lane } : {}) },
+          { pause: false },
+        );
         return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(job.id)}`).send({ jobId: job.id });
       },
     );
