@@ -4,6 +4,7 @@ import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
 import { isTerminal, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
+import { StatementCache } from "../../db/statement-cache.ts";
 import type { Spool, SpoolRecord } from "../../spool/spool.ts";
 import { SqliteSpool } from "../../spool/sqlite/sqlite-spool.ts";
 import type { AdmittedDocument, DocumentUpdate, Ledger, ListJobsOptions } from "../ledger.ts";
@@ -51,7 +52,7 @@ export class SqliteLedger implements Ledger {
   readonly path: string;
   #db: SqliteDatabase | null = null;
   #spool: SqliteSpool | null = null;
-  readonly #statements = new Map<string, Database.Statement>();
+  #statements: StatementCache | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -63,12 +64,8 @@ export class SqliteLedger implements Ledger {
   }
 
   #stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.#statements.set(sql, stmt);
-    }
-    return stmt as unknown as Database.Statement<P, R>;
+    if (!this.#statements) throw new Error("SqliteLedger is not open; call open() first");
+    return this.#statements.get<P, R>(sql);
   }
 
   async open(): Promise<void> {
@@ -78,11 +75,12 @@ export class SqliteLedger implements Ledger {
     db.pragma("auto_vacuum = INCREMENTAL");
     db.exec(LEDGER_SCHEMA);
     this.#db = db;
+    this.#statements = new StatementCache(db);
     this.#spool = new SqliteSpool(db);
   }
 
   async close(): Promise<void> {
-    this.#statements.clear();
+    this.#statements = null;
     this.#db?.close();
     this.#db = null;
     this.#spool = null;

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "../../db/open-sqlite.ts";
+import { StatementCache } from "../../db/statement-cache.ts";
 import { DEFAULT_LANE_WEIGHTS, LANES, type DeadLetter, type Lane, type LeaseOptions, type NewSpoolRecord, type Spool, type SpoolRecord, type SpoolStats } from "../spool.ts";
 
 export const SPOOL_SCHEMA = `
@@ -45,20 +46,16 @@ interface Row {
  */
 export class SqliteSpool implements Spool {
   readonly #db: SqliteDatabase;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements: StatementCache;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     db.exec(SPOOL_SCHEMA);
+    this.#statements = new StatementCache(db);
   }
 
   #stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.#db.prepare(sql);
-      this.#statements.set(sql, stmt);
-    }
-    return stmt as unknown as Database.Statement<P, R>;
+    return this.#statements.get<P, R>(sql);
   }
 
   append(records: NewSpoolRecord[], now = Date.now()): number[] {

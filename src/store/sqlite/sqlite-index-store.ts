@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
+import { StatementCache } from "../../db/statement-cache.ts";
 import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
 import { createFts, createVec, ftsTable, INDEX_SCHEMA, vecTable } from "./schema.ts";
 
@@ -41,7 +42,7 @@ function ftsQuery(terms: string[]): string {
 export class SqliteIndexStore implements IndexStore {
   readonly path: string;
   #db: SqliteDatabase | null = null;
-  readonly #statements = new Map<string, Database.Statement>();
+  #statements: StatementCache | null = null;
   #pending: Array<{ collection: string; input: WriteDocumentInput; resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string) {
@@ -55,12 +56,8 @@ export class SqliteIndexStore implements IndexStore {
 
   /** Prepared statements are cached: preparing one costs more than running it. */
   #stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.#statements.set(sql, stmt);
-    }
-    return stmt as unknown as Database.Statement<P, R>;
+    if (!this.#statements) throw new Error("SqliteIndexStore is not open; call open() first");
+    return this.#statements.get<P, R>(sql);
   }
 
   async open(): Promise<void> {
@@ -68,10 +65,11 @@ export class SqliteIndexStore implements IndexStore {
     const db = openSqlite(this.path, { vectors: true });
     db.exec(INDEX_SCHEMA);
     this.#db = db;
+    this.#statements = new StatementCache(db);
   }
 
   async close(): Promise<void> {
-    this.#statements.clear();
+    this.#statements = null;
     this.#db?.close();
     this.#db = null;
   }
@@ -134,7 +132,7 @@ export class SqliteIndexStore implements IndexStore {
       this.#stmt("delete from collections where id = ?").run(row.id);
     }).immediate();
     // Statements on the dropped tables are invalid now.
-    this.#statements.clear();
+    this.#statements?.clear();
     return true;
   }
 
