@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from "msgpackr";
+import { decode, encode } from "@msgpack/msgpack";
 import { z } from "zod";
 import type { DocumentRef } from "./document.ts";
 import { SluiceError } from "./errors.ts";
@@ -63,8 +63,9 @@ export type EnvelopeV1 = z.infer<typeof EnvelopeV1Schema>;
 
 // Plain MessagePack only: no record/structure extension, no msgpackr-specific types, preferred (smallest)
 // map headers, `undefined` as nil. Any conforming decoder reads these bytes.
-const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true, encodeUndefinedAsNil: true });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
+// @msgpack/msgpack: pure TypeScript, standard MessagePack only (no native add-on to build).
+const pack = (value: unknown): Uint8Array => encode(value, { useBigInt64: true, ignoreUndefined: true });
+const unpack = (bytes: Uint8Array): unknown => decode(bytes);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
@@ -74,7 +75,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Prepares a value for the wire: drops `undefined` object members (absent, not nil, so optional fields stay
- * optional) and turns integers beyond 32 bits into BigInt, which msgpackr writes as int64 rather than float64
+ * optional) and turns integers beyond 32 bits into BigInt, which is written as a 64-bit integer rather than float64
  * (so `ts_ms` is an integer for every decoder). Anything that is not a plain object or array is left as is.
  */
 function toWire(value: unknown): unknown {
@@ -91,11 +92,11 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-/** A short reason for an unpack failure; msgpackr's own messages may quote the (possibly sensitive) data. */
+/** A short reason for an unpack failure; the decoder's own messages may quote the (possibly sensitive) data. */
 function unpackFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith("Data read, but end of buffer not reached")) return "trailing bytes after the MessagePack map";
-  if (/unexpected end/i.test(message)) return "truncated MessagePack data";
+  if (/^Extra \d+ of \d+ byte/.test(message)) return "trailing bytes after the MessagePack map";
+  if (/insufficient data|unexpected end|out of bounds|outside the bounds/i.test(message)) return "truncated MessagePack data";
   return message.length > 120 ? `${message.slice(0, 120)}…` : message;
 }
 
@@ -135,7 +136,7 @@ function validate(value: unknown, what: string): EnvelopeV1 {
  */
 export function encodeEnvelope(e: EnvelopeV1): Uint8Array {
   const valid = validate(e, "invalid envelope");
-  const body = packr.pack(toWire(valid));
+  const body = pack(toWire(valid));
   const out = new Uint8Array(body.length + 1);
   out[0] = FORMAT_V1;
   out.set(body, 1);
@@ -162,7 +163,7 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeV1 {
     new SluiceError("VALIDATION_FAILED", `corrupt envelope (${bytes.length} bytes): ${reason}`, { cause, details: { length: bytes.length } });
   let value: unknown;
   try {
-    value = unpackr.unpack(bytes.subarray(1));
+    value = unpack(bytes.subarray(1));
   } catch (err) {
     throw corrupt(unpackFailure(err), err);
   }
