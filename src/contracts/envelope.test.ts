@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { pack } from "msgpackr";
+import { encode as pack } from "@msgpack/msgpack";
 import { DocumentRefSchema } from "./document.ts";
 import { decodeEnvelope, encodeEnvelope, envelopeToRef, type EnvelopeV1 } from "./envelope.ts";
 
