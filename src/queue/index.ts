@@ -1,0 +1,1 @@
+export { Worker, type WorkerOptions, type DrainOptions, type DocumentProgress } from "./worker.ts";
