@@ -85,6 +85,8 @@ export class Worker {
     const inFlight = new Map<number, InFlight>();
     const jobControllers = new Map<string, AbortController>();
     const stages = new Map<string, string>();
+    const published = new Map<string, string>();
+    const perJob = new Map<string, number>();
     let buffer: Array<{ jobId: string; update: DocumentUpdate }> = [];
     let writing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
@@ -107,8 +109,12 @@ export class Worker {
         for (const [jobId, controller] of jobControllers) {
           const state = await ledger.jobState(jobId);
           if (state === "CANCELLED") controller.abort(new SluiceError("JOB_CANCELLED", `job ${jobId} was cancelled`));
+          // Each write is an fsync: publish a job's stage only when it changed.
           const stage = stages.get(jobId);
-          if (stage !== undefined) await ledger.setCurrentStage(jobId, stage);
+          if (stage !== undefined && published.get(jobId) !== stage) {
+            published.set(jobId, stage);
+            await ledger.setCurrentStage(jobId, stage);
+          }
         }
         if (buffer.length > 0) await flush();
       })().catch(() => undefined);
@@ -203,7 +209,19 @@ export class Worker {
           const signals = [controller.signal, jc.signal, ...(options.signal ? [options.signal] : [])];
           const linked = AbortSignal.any(signals);
           linked.addEventListener("abort", () => controller.abort(linked.reason), { once: true });
-          const done = run(record, controller).finally(() => inFlight.delete(record.seq));
+          perJob.set(record.jobId, (perJob.get(record.jobId) ?? 0) + 1);
+          const done = run(record, controller).finally(() => {
+            inFlight.delete(record.seq);
+            const left = (perJob.get(record.jobId) ?? 1) - 1;
+            if (left > 0) perJob.set(record.jobId, left);
+            else {
+              // Nothing of this job is in flight: stop watching it.
+              perJob.delete(record.jobId);
+              jobControllers.delete(record.jobId);
+              stages.delete(record.jobId);
+              published.delete(record.jobId);
+            }
+          });
           inFlight.set(record.seq, { record, controller, done });
         }
         if (inFlight.size > 0) {
