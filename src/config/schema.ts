@@ -69,6 +69,12 @@ export const SluiceConfigSchema = z
         /** Documents processed at once per job; the embedder batches across them. */
         concurrency: z.number().int().min(1).max(256).default(16),
         maxDocumentBytes: z.number().int().positive().default(100 * 1024 * 1024),
+        /**
+         * Directories that paths in HTTP requests may name (env SLUICE_INGEST_ROOTS, colon-separated,
+         * wins). Default: the directory the server started in. The CLI is not limited: its user
+         * already has their own file system.
+         */
+        allowedRoots: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .prefault({}),

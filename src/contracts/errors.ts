@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   UNKNOWN_STAGE: { status: 400, category: "USER", retryable: false },
   UNKNOWN_SOURCE: { status: 400, category: "USER", retryable: false },
   PATH_NOT_FOUND: { status: 400, category: "USER", retryable: false },
+  /** A path from a request that resolves outside the allowed ingest roots (`ingest.allowedRoots`). */
+  PATH_FORBIDDEN: { status: 403, category: "USER", retryable: false },
   COLLECTION_NOT_FOUND: { status: 404, category: "USER", retryable: false },
   COLLECTION_INVALID: { status: 400, category: "USER", retryable: false },
   DOCUMENT_NOT_FOUND: { status: 404, category: "USER", retryable: false },

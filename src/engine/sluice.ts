@@ -15,6 +15,7 @@ import { createEmbedder } from "../models/create-embedder.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
+import { allowedRoots, assertAllowedPath } from "../gate/allowed-roots.ts";
 import { Gate } from "../gate/gate.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
 import type { Lane } from "../spool/spool.ts";
@@ -239,12 +240,29 @@ export class Sluice {
     return { ...(await this.ledger.sealJob(job.id)), accepted };
   }
 
-  /** Ingests files, directories, globs or BEIR .jsonl files: enumerated and admitted through the gate now. */
-  async submitPaths(request: { collection: string; paths: string[]; pipeline?: string; lane?: Lane }, options: SubmitOptions = {}): Promise<Job & { accepted: string[] }> {
+  /** The real directories request paths must stay under (`ingest.allowedRoots`, SLUICE_INGEST_ROOTS). */
+  allowedRoots(): string[] {
+    return allowedRoots(this.config.ingest.allowedRoots, this.cwd);
+  }
+
+  /**
+   * Ingests files, directories, globs or BEIR .jsonl files: enumerated and admitted through the
+   * gate now. With `restricted` (paths from a request, not from the machine's own user) every
+   * path, the pipeline file and every file found must resolve under the allowed roots.
+   */
+  async submitPaths(
+    request: { collection: string; paths: string[]; pipeline?: string; lane?: Lane },
+    options: SubmitOptions & { restricted?: boolean } = {},
+  ): Promise<Job & { accepted: string[] }> {
     if (request.paths.length === 0) throw new SluiceError("VALIDATION_FAILED", "no paths given to ingest");
     const maxDocumentBytes = this.config.ingest.maxDocumentBytes;
+    const roots = options.restricted ? this.allowedRoots() : undefined;
+    if (roots) {
+      for (const p of request.paths) await assertAllowedPath(p, roots, this.cwd);
+      if (request.pipeline && /[\\/]|\.ya?ml$/i.test(request.pipeline)) await assertAllowedPath(request.pipeline, roots, this.cwd);
+    }
     // Fail on a missing path before a job exists.
-    const first = expandPaths(request.paths, { cwd: this.cwd, maxDocumentBytes });
+    const first = expandPaths(request.paths, { cwd: this.cwd, maxDocumentBytes, ...(roots ? { allowedRoots: roots } : {}) });
     const head = await first.next();
     return this.#submit(request, () => prepend(head, first), options);
   }

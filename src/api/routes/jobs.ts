@@ -56,7 +56,8 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
         }
         const job = await sluice.submitPaths(
           { collection: body.collection, paths: body.paths ?? [], ...(body.pipeline ? { pipeline: body.pipeline } : {}), ...(body.lane ? { lane: body.lane } : {}) },
-          { pause: false },
+          // Paths come from the client: they must stay under the allowed roots.
+          { pause: false, restricted: true },
         );
         return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(job.id)}`).send({ jobId: job.id });
       },

@@ -4,6 +4,7 @@ import { extname, isAbsolute, relative, resolve, sep } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
 import type { DocumentRef } from "../../contracts/document.ts";
 import { type ErrorCode, SluiceError } from "../../contracts/errors.ts";
+import { insideRoots } from "../../gate/allowed-roots.ts";
 import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../parse/formats/detect-media-type.ts";
 
 /**
@@ -17,6 +18,11 @@ export interface ExpandPathsOptions {
   cwd: string;
   /** Largest document accepted; a JSON Lines record longer than this becomes a failed `DOCUMENT_TOO_LARGE` ref. */
   maxDocumentBytes: number;
+  /**
+   * Real directories every file must resolve into (after symlinks); a file outside yields a ref
+   * that fails with PATH_FORBIDDEN. Unset: no limit (the CLI's user owns their file system).
+   */
+  allowedRoots?: readonly string[];
 }
 
 /** One input, checked to exist and resolved to what it names. */
@@ -218,6 +224,11 @@ export async function* expandPaths(inputs: string[], options: ExpandPathsOptions
   async function* emit(path: string, base: string): AsyncGenerator<DocumentRef> {
     if (seenFiles.has(path)) return;
     seenFiles.add(path);
+    if (options.allowedRoots && !insideRoots(await realpath(path), options.allowedRoots)) {
+      const shown = displayPath(path, cwd);
+      yield failedRef(shown, shown, "PATH_FORBIDDEN", `${shown}: resolves outside the allowed ingest roots (a symbolic link leading out?)`, { path: shown });
+      return;
+    }
     const mediaType = mediaTypeForPath(path);
     if (mediaType === JSONL_MEDIA_TYPE) {
       yield* expandJsonl(path, cwd, options.maxDocumentBytes);
