@@ -51,10 +51,20 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       const empty = await ledger.createJob(spec);
       assert.equal((await ledger.sealJob(empty.id)).state, "COMPLETED");
       const broken = await ledger.createJob(spec);
+      const admitting = await ledger.admittingJobs();
+      assert.ok(admitting >= 1, "a job being admitted is counted");
       await ledger.admit(broken.id, docs(1));
       const sealed = await ledger.sealJob(broken.id, "PATH_NOT_FOUND: nope/ not found");
       assert.equal(sealed.state, "FAILED");
       assert.match(sealed.error ?? "", /not found/);
+      assert.equal(await ledger.admittingJobs(), admitting - 1);
+
+      const orphan = await ledger.createJob(spec, "gone-host:1:x");
+      await ledger.admit(orphan.id, docs(1, "o"));
+      assert.ok((await ledger.finishIdleJobs((owner) => owner !== "gone-host:1:x")) >= 1);
+      const ended = await ledger.getJob(orphan.id);
+      assert.equal(ended.state, "FAILED");
+      assert.match(ended.error ?? "", /^INTERRUPTED/);
     });
 
     it("a repeated document id keeps its last version", async () => {

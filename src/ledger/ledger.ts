@@ -58,6 +58,8 @@ export interface Ledger {
    * process is gone (FAILED: not every document was accepted). Returns how many it ended.
    */
   finishIdleJobs(isAlive: (owner: string) => boolean): Promise<number>;
+  /** Jobs whose documents are still being admitted (not sealed, not ended). */
+  admittingJobs(): Promise<number>;
   /** Finishes a sealed job with no live records left: COMPLETED, or FAILED if every document failed. */
   finishIfDone(jobId: string): Promise<Job | null>;
   cancelJob(jobId: string): Promise<Job>;

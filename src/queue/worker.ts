@@ -236,7 +236,11 @@ export class Worker {
         if (options.jobId) {
           const state = await ledger.jobState(options.jobId);
           if (isTerminal(state)) break;
-        } else if (options.exitWhenIdle && leased.length === 0) break;
+        } else if (options.exitWhenIdle && leased.length === 0 && (await ledger.admittingJobs()) === 0) {
+          // Idle, and no producer is still admitting documents (a worker started beside a slow
+          // enumeration must not leave before the first batch lands).
+          break;
+        }
         await sleep(options.pollMs ?? 200, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
       }
       await Promise.all([...inFlight.values()].map((f) => f.done));

@@ -282,6 +282,10 @@ export class SqliteLedger implements Ledger {
     return ended;
   }
 
+  async admittingJobs(): Promise<number> {
+    return this.#stmt<[], { n: number }>("select count(*) as n from jobs where sealed = 0 and state in ('PENDING', 'PROCESSING')").get()!.n;
+  }
+
   async finishIfDone(jobId: string): Promise<Job | null> {
     const finished = this.db
       .transaction((): boolean => {
