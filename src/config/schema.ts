@@ -94,6 +94,13 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
+    events: z
+      .object({
+        /** A JSONL file that receives every stage lifecycle CloudEvent (env SLUICE_EVENTS_FILE wins). */
+        file: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     server: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).strict().prefault({}),
   })
   .strict();

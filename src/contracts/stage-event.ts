@@ -8,6 +8,9 @@ export interface StageEvent {
   at: number;
   durationMs?: number;
   error?: { code: string; message: string };
+  /** Filled in by the worker: the collection and the pipeline version (`name@yaml-sha`) of the run. */
+  collection?: string;
+  pipelineVersion?: string;
 }
 
 export type StageEventListener = (event: StageEvent) => void;

@@ -17,6 +17,7 @@ import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
 import { allowedRoots, assertAllowedPath } from "../gate/allowed-roots.ts";
 import { Gate } from "../gate/gate.ts";
+import { StageEventStream } from "../observability/cloudevents.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
 import type { Lane } from "../spool/spool.ts";
 import type { StageServices } from "../pipeline/services.ts";
@@ -131,6 +132,8 @@ export class Sluice {
   #retriever: Retriever | null = null;
   #gateInstance: Gate | null = null;
   readonly #metrics: EngineMetrics;
+  /** Stage lifecycle as CloudEvents: subscribe in-process, or set `events.file` / SLUICE_EVENTS_FILE. */
+  readonly events: StageEventStream;
 
   private constructor(options: SluiceOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -140,6 +143,8 @@ export class Sluice {
     this.store = new SqliteIndexStore(join(this.dataDir, "index.db"));
     this.#embedder = options.embedder ? this.#batched(options.embedder) : null;
     this.#metrics = new EngineMetrics(() => this.ledger.spool());
+    const eventsFile = process.env["SLUICE_EVENTS_FILE"] ?? this.config.events.file;
+    this.events = new StageEventStream(`/sluice/${hostname()}`, eventsFile ? resolve(this.cwd, eventsFile) : undefined);
   }
 
   static async open(options: SluiceOptions): Promise<Sluice> {
@@ -150,6 +155,7 @@ export class Sluice {
   }
 
   async close(): Promise<void> {
+    await this.events.close();
     await this.#embedder?.close();
     await this.ledger.close();
     await this.store.close();
@@ -290,7 +296,10 @@ export class Sluice {
       maxAttempts: s.maxAttempts,
       deadlineMs: s.documentDeadlineMs,
       ...(options.onDocument ? { onDocument: options.onDocument } : {}),
-      onEvent: this.#metrics.onStage,
+      onEvent: (event) => {
+        this.#metrics.onStage(event);
+        this.events.publish(event);
+      },
       onRecovered: this.#metrics.onRecovered,
       onDeadLetter: this.#metrics.onDeadLetter,
     });

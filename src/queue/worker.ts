@@ -144,7 +144,7 @@ export class Worker {
       }
       const records = new Map<string, StageRecord>();
       const onEvent = (event: StageEvent) => {
-        this.#o.onEvent?.(event);
+        this.#o.onEvent?.({ ...event, collection: envelope.collection, pipelineVersion: envelope.version });
         const iso = new Date(event.at).toISOString();
         const rec = records.get(event.stage) ?? { stage: event.stage, state: "RUNNING" as const, attempts: 0, startedAt: iso, finishedAt: null, error: null };
         rec.attempts = Math.max(rec.attempts, event.attempt);
