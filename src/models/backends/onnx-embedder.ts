@@ -2,6 +2,7 @@ import { basename, dirname } from "node:path";
 import type { FeatureExtractionPipeline } from "@huggingface/transformers";
 import type { EmbedderConfig } from "../../config/schema.ts";
 import { SluiceError } from "../../contracts/errors.ts";
+import { embedInLengthBatches, ModelCallQueue } from "../batched-model-calls.ts";
 import { l2Normalize } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import { inspectOnnxModelFolder } from "./onnx-model-folder.ts";
@@ -45,7 +46,8 @@ export class OnnxEmbedder implements DenseEmbedder {
   private readonly config: OnnxEmbedderConfig;
   private width = 0;
   private loading: Promise<FeatureExtractionPipeline> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Model calls, one at a time. */
+  private readonly calls = new ModelCallQueue();
 
   constructor(config: OnnxEmbedderConfig) {
     this.config = config;
@@ -67,12 +69,9 @@ export class OnnxEmbedder implements DenseEmbedder {
     if (texts.length === 0) return [];
     const extractor = await this.extractor();
     const prefix = options.kind === "query" ? this.config.queryPrefix : options.kind === "passage" ? this.config.passagePrefix : "";
-    const out: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.config.batchSize) {
-      signal?.throwIfAborted();
-      const batch = texts.slice(start, start + this.config.batchSize).map((t) => prefix + t);
-      const tensor = await this.serialised(() => extractor(batch, { pooling: this.config.pooling, normalize: false }));
-      signal?.throwIfAborted();
+    return embedInLengthBatches(texts, this.config.batchSize, signal, async (texts) => {
+      const batch = texts.map((t) => prefix + t);
+      const tensor = await this.calls.run(() => extractor(batch, { pooling: this.config.pooling, normalize: false }));
       const [rows, width] = tensor.dims;
       if (rows !== batch.length || width !== this.width) {
         throw new SluiceError("MODEL_BAD_RESPONSE", `onnx model ${this.config.path} returned shape [${tensor.dims.join(", ")}], expected [${batch.length}, ${this.width}]`, {
@@ -81,16 +80,15 @@ export class OnnxEmbedder implements DenseEmbedder {
       }
       // fp16 models output float16; pool results are read as float32 either way.
       const data = (tensor.type === "float32" ? tensor : tensor.to("float32")).data as Float32Array;
-      for (let r = 0; r < rows; r++) out.push(l2Normalize(data.subarray(r * width, (r + 1) * width)));
-    }
-    return out;
+      return Array.from({ length: rows }, (_, r) => l2Normalize(data.subarray(r * width, (r + 1) * width)));
+    });
   }
 
   async close(): Promise<void> {
     const loading = this.loading;
     this.loading = undefined;
     if (loading === undefined) return;
-    await this.queue.catch(() => undefined);
+    await this.calls.idle();
     const extractor = await loading.catch(() => undefined);
     await extractor?.dispose();
   }
@@ -130,11 +128,5 @@ export class OnnxEmbedder implements DenseEmbedder {
     }
     this.width = folder.hiddenSize;
     return extractor;
-  }
-
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }

@@ -1,5 +1,6 @@
 import type { EmbedderConfig } from "../../config/schema.ts";
 import { SluiceError } from "../../contracts/errors.ts";
+import { embedInLengthBatches, ModelCallQueue } from "../batched-model-calls.ts";
 import { l2Normalize } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 
@@ -33,8 +34,8 @@ export class UseLiteEmbedder implements DenseEmbedder {
   readonly languages = ["en"] as const;
   private readonly config: UseLiteEmbedderConfig;
   private loading: Promise<LoadedModel> | undefined;
-  /** Tail of the queue of model calls; each call starts when the previous one settles. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Model calls, one at a time. */
+  private readonly calls = new ModelCallQueue();
 
   constructor(config: UseLiteEmbedderConfig) {
     this.config = config;
@@ -49,29 +50,20 @@ export class UseLiteEmbedder implements DenseEmbedder {
     signal?.throwIfAborted();
     if (texts.length === 0) return [];
     const model = await this.model();
-    // The model pads every text of a batch to the longest one: batching texts of similar length
-    // (sorted) cuts the padding and gave 1.7-3x more texts per second on real chunks.
-    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
-    const out: Float32Array[] = new Array<Float32Array>(texts.length);
-    for (let start = 0; start < order.length; start += this.config.batchSize) {
-      signal?.throwIfAborted();
-      const indices = order.slice(start, start + this.config.batchSize);
-      const batch = indices.map((i) => texts[i]!);
-      const vectors = await this.serialised(() => model.embed(batch));
-      signal?.throwIfAborted();
+    return embedInLengthBatches(texts, this.config.batchSize, signal, async (batch) => {
+      const vectors = await this.calls.run(() => model.embed(batch));
       if (vectors.length !== batch.length) {
         throw new SluiceError("MODEL_BAD_RESPONSE", `use-lite returned ${vectors.length} vectors for ${batch.length} texts`);
       }
-      vectors.forEach((v, j) => (out[indices[j]!] = l2Normalize(v)));
-    }
-    return out;
+      return vectors.map(l2Normalize);
+    });
   }
 
   async close(): Promise<void> {
     const loading = this.loading;
     this.loading = undefined;
     if (loading === undefined) return;
-    await this.queue.catch(() => undefined);
+    await this.calls.idle();
     const model = await loading.catch(() => undefined);
     model?.dispose();
   }
@@ -82,12 +74,6 @@ export class UseLiteEmbedder implements DenseEmbedder {
       throw new SluiceError("MODEL_UNAVAILABLE", `could not load the bundled use-lite model: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     return this.loading;
-  }
-
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 
