@@ -126,6 +126,7 @@ export class Sluice {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #registry = builtinStages();
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
+  readonly #versions = new Map<string, Promise<string>>();
   #embedder: DenseEmbedder | null;
   #sparse: SparseEncoder | null = null;
   #answerer: Answerer | null = null;
@@ -194,10 +195,17 @@ export class Sluice {
   }
 
   /** `name@<first 12 hex of the sha256 of its YAML>`: what envelopes record as the pipeline version. */
-  async pipelineVersion(name: string): Promise<string> {
-    await this.pipeline(name);
-    const text = await readFile(resolvePipeline(name, this.cwd));
-    return `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
+  pipelineVersion(name: string): Promise<string> {
+    // Read and hashed once per process, like the compiled pipeline: it is asked on every submit.
+    let version = this.#versions.get(name);
+    if (!version) {
+      version = this.pipeline(name)
+        .then(() => readFile(resolvePipeline(name, this.cwd)))
+        .then((text) => `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`);
+      version.catch(() => this.#versions.delete(name));
+      this.#versions.set(name, version);
+    }
+    return version;
   }
 
   /** Validates a topology file against the registry without running anything. */

@@ -40,11 +40,10 @@ export interface GateOptions {
 const BATCH = 1000;
 const TEXT_TYPES = /^text\/(plain|markdown|html)/;
 
-async function sha256File(path: string): Promise<{ hash: string; text?: string }> {
-  const info = await stat(path);
-  if (info.size <= 8 * 1024 * 1024) {
+async function sha256File(path: string, size: number): Promise<{ hash: string; text?: string }> {
+  if (size <= 8 * 1024 * 1024) {
     const bytes = await readFile(path);
-    return { hash: createHash("sha256").update(bytes).digest("hex"), text: info.size <= 1024 * 1024 ? bytes.toString("utf8") : undefined };
+    return { hash: createHash("sha256").update(bytes).digest("hex"), text: size <= 1024 * 1024 ? bytes.toString("utf8") : undefined };
   }
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -97,7 +96,7 @@ export class Gate {
       const size = (await stat(ref.path).catch(() => null))?.size ?? 0;
       bytes = size;
       // Files past the size limit are not read here; loading them fails with DOCUMENT_TOO_LARGE.
-      const read = size > 0 && size <= this.#o.maxDocumentBytes ? await sha256File(ref.path) : { hash: createHash("sha256").digest("hex") };
+      const read = size > 0 && size <= this.#o.maxDocumentBytes ? await sha256File(ref.path, size) : { hash: createHash("sha256").digest("hex") };
       textHash = read.hash;
       if (read.text !== undefined && TEXT_TYPES.test(ref.mediaType ?? "")) text = read.text;
       payload = { kind: "file", path: ref.path, size, ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };

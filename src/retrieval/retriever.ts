@@ -1,7 +1,7 @@
 import type { RetrievalConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { DenseEmbedder } from "../models/ports.ts";
-import type { IndexStore, ScoredRow, StoredChunk } from "../store/index-store.ts";
+import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk } from "../store/index-store.ts";
 import { analyze } from "../text/analyzer.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
@@ -43,8 +43,9 @@ export class Retriever {
     return this.#store.searchLexical(collection, analyze(query), k);
   }
 
-  async dense(collection: string, query: string, k: number, signal?: AbortSignal): Promise<ScoredRow[]> {
-    const info = await this.#store.getCollection(collection);
+  /** `info` saves a lookup when the caller already has the collection. */
+  async dense(collection: string, query: string, k: number, signal?: AbortSignal, info?: CollectionInfo | null): Promise<ScoredRow[]> {
+    info ??= await this.#store.getCollection(collection);
     if (!info?.embedder) return [];
     const embedder = this.#embedder();
     await embedder.warmUp();
@@ -79,14 +80,16 @@ export class Retriever {
   async retrieve(collection: string, query: string, options: RetrieveOptions = {}): Promise<RetrievedChunk[]> {
     const mode = options.mode ?? "hybrid";
     const k = options.k ?? 10;
-    if (!(await this.#store.getCollection(collection))) {
+    // One lookup per query: it counts documents and chunks, and dense search needs its embedder.
+    const info = await this.#store.getCollection(collection);
+    if (!info) {
       const known = (await this.#store.listCollections()).map((c) => c.name);
       throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
     }
     const n = Math.max(k, this.#config.candidates);
     let rows: ScoredRow[];
     if (mode === "lexical") rows = await this.lexical(collection, query, k);
-    else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal);
+    else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal, info);
     else if (mode === "sparse") rows = await this.sparse(collection, query, k);
     else {
       const w = { ...this.#config.weights };
@@ -98,7 +101,7 @@ export class Retriever {
       }
       const [lex, dense, sparse] = await Promise.all([
         w.lexical > 0 ? this.lexical(collection, query, n) : [],
-        w.dense > 0 ? this.dense(collection, query, n, options.signal) : [],
+        w.dense > 0 ? this.dense(collection, query, n, options.signal, info) : [],
         w.sparse > 0 ? this.sparse(collection, query, n) : [],
       ]);
       const lists: RankedList[] = [
