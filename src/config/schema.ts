@@ -59,9 +59,83 @@ export const RetrievalConfigSchema = z.object({
 }).strict();
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
 
+/** Paths of PEM files; a TLS config with any of them missing stops startup with a message naming it. */
+const TlsFilesSchema = z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).strict();
+
+/** How the gateway and pipeline workers reach models: in this process, or `sluice model-server` over gRPC. */
+export const ModelsConfigSchema = z
+  .object({
+    /** `remote` (env SLUICE_MODELS=remote) keeps every ML runtime out of this process. */
+    mode: z.enum(["in-process", "remote"]).default("in-process"),
+    remote: z
+      .object({
+        /** host:port of the model server (env SLUICE_MODEL_SERVER wins). */
+        address: z.string().min(1).default("127.0.0.1:50051"),
+        /** mTLS: the CA that signed the server, and this client's certificate and key. Absent: plaintext (loopback servers only). */
+        tls: TlsFilesSchema.extend({ serverName: z.string().min(1).optional() }).strict().optional(),
+        /** Deadline of one call when the stage gives none. */
+        timeoutMs: z.number().int().positive().default(30_000),
+        /** Calls in flight at most; RESOURCE_EXHAUSTED halves the window, successes widen it again. */
+        maxInFlight: z.number().int().min(1).max(1024).default(8),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+export type ModelsConfig = z.infer<typeof ModelsConfigSchema>;
+
+/** `sluice model-server`: what it loads, how it batches, who may call it. */
+export const ModelServerConfigSchema = z
+  .object({
+    listen: z.string().min(1).default("127.0.0.1:50051"),
+    /** Without TLS the server binds to loopback only, unless this says otherwise. */
+    allowInsecureNonLoopback: z.boolean().default(false),
+    tls: TlsFilesSchema.extend({
+      /** Client certificate CNs allowed to call; a certificate signed by the CA with another CN is refused. */
+      allowedClients: z.array(z.string().min(1)).min(1),
+    })
+      .strict()
+      .optional(),
+    /** host:port for Prometheus `/metrics` and HTTP health; off unless set. */
+    metricsListen: z.string().min(1).optional(),
+    /** Which services it loads. The embedder is the top-level `embedder`. */
+    services: z.array(z.enum(["embed", "sparse", "rerank", "ocr"])).min(1).default(["embed", "sparse", "rerank", "ocr"]),
+    ocr: z.object({ languages: z.string().regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/).default("eng+tha") }).strict().prefault({}),
+    batching: z
+      .object({
+        /** Most texts in one model batch. */
+        maxBatchItems: z.number().int().min(1).default(64),
+        /** Most characters (a token proxy) in one model batch. */
+        maxBatchChars: z.number().int().min(1).default(64_000),
+        /** How long a partial batch waits for company. */
+        maxWaitMs: z.number().min(0).default(2),
+        /** Texts waiting at most; past it calls get RESOURCE_EXHAUSTED. */
+        maxQueuedItems: z.number().int().min(1).default(4096),
+      })
+      .strict()
+      .prefault({}),
+    residency: z
+      .object({
+        /** Idle time after which a model is unloaded when memory is plentiful. */
+        keepAliveMs: z.number().int().min(0).default(15 * 60_000),
+        /** Memory pressure (0-1) above which idle models go at once and GPUs count as unavailable. */
+        highWatermark: z.number().min(0).max(1).default(0.9),
+        /** How often device memory is sampled and idle models are checked. */
+        pollMs: z.number().int().min(100).default(5_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+export type ModelServerConfig = z.infer<typeof ModelServerConfigSchema>;
+
 export const SluiceConfigSchema = z
   .object({
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
+    models: ModelsConfigSchema,
+    modelServer: ModelServerConfigSchema,
     answer: AnswerConfigSchema.default({ backend: "extractive", sentences: 3 }),
     retrieval: RetrievalConfigSchema.prefault({}),
     ingest: z

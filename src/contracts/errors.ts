@@ -54,6 +54,13 @@ export const ERROR_CODES = {
   MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
+  /** A model server's queue is full (gRPC RESOURCE_EXHAUSTED): back off and send less; not a breaker failure. */
+  MODEL_OVERLOADED: { status: 429, category: "THIRD_PARTY", retryable: true },
+  /** The device a call requires is not available (gRPC FAILED_PRECONDITION): fail fast, never retried. */
+  DEVICE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: false },
+  /** A caller the model server or API does not know (no certificate, unknown CN, bad token). */
+  UNAUTHENTICATED: { status: 401, category: "USER", retryable: false },
+  PERMISSION_DENIED: { status: 403, category: "USER", retryable: false },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 
