@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
+import { registerCerts } from "./commands/certs.ts";
 import { registerEval } from "./commands/eval.ts";
 import { registerIngest } from "./commands/ingest.ts";
+import { registerModelServer } from "./commands/model-server.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerPipeline } from "./commands/pipeline.ts";
 import { registerQuery } from "./commands/query.ts";
@@ -33,6 +35,8 @@ registerServe(program);
 registerPipeline(program);
 registerSpool(program);
 registerWorker(program);
+registerCerts(program);
+registerModelServer(program);
 
 try {
   await program.parseAsync(process.argv);

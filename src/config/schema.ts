@@ -101,7 +101,6 @@ export const ModelServerConfigSchema = z
     metricsListen: z.string().min(1).optional(),
     /** Which services it loads. The embedder is the top-level `embedder`. */
     services: z.array(z.enum(["embed", "sparse", "rerank", "ocr"])).min(1).default(["embed", "sparse", "rerank", "ocr"]),
-    ocr: z.object({ languages: z.string().regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/).default("eng+tha") }).strict().prefault({}),
     batching: z
       .object({
         /** Most texts in one model batch. */
@@ -135,6 +134,8 @@ export const SluiceConfigSchema = z
   .object({
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
     models: ModelsConfigSchema,
+    /** OCR defaults; a stage's `languages` (the job's pipeline snapshot) wins per call. */
+    ocr: z.object({ languages: z.string().regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/, "tesseract codes joined by +, e.g. eng+tha").default("eng+tha") }).strict().prefault({}),
     modelServer: ModelServerConfigSchema,
     answer: AnswerConfigSchema.default({ backend: "extractive", sentences: 3 }),
     retrieval: RetrievalConfigSchema.prefault({}),

@@ -13,6 +13,11 @@ interface CodeSpec {
   readonly category: ErrorCategory;
   /** Whether the resilience policy may retry it; user errors never are. */
   readonly retryable: boolean;
+  /**
+   * The callee asked us to slow down (a full queue, a full spool): retry after a backoff, but it
+   * says nothing about the callee's health, so it never counts toward a circuit breaker.
+   */
+  readonly pushback?: boolean;
 }
 
 export const ERROR_CODES = {
@@ -34,7 +39,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, category: "USER", retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, category: "USER", retryable: false },
   /** Over a spool limit (pending records, bytes, free disk): come back after `details.retryAfterSeconds`. */
-  BACKPRESSURE: { status: 429, category: "SYSTEM", retryable: true },
+  BACKPRESSURE: { status: 429, category: "SYSTEM", retryable: true, pushback: true },
   // documents
   DOCUMENT_EMPTY: { status: 422, category: "USER", retryable: false },
   DOCUMENT_TOO_LARGE: { status: 413, category: "USER", retryable: false },
@@ -55,7 +60,7 @@ export const ERROR_CODES = {
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
   /** A model server's queue is full (gRPC RESOURCE_EXHAUSTED): back off and send less; not a breaker failure. */
-  MODEL_OVERLOADED: { status: 429, category: "THIRD_PARTY", retryable: true },
+  MODEL_OVERLOADED: { status: 429, category: "THIRD_PARTY", retryable: true, pushback: true },
   /** The device a call requires is not available (gRPC FAILED_PRECONDITION): fail fast, never retried. */
   DEVICE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: false },
   /** A caller the model server or API does not know (no certificate, unknown CN, bad token). */
@@ -108,6 +113,13 @@ export function isSluiceError(err: unknown): err is SluiceError {
 export function isRetryable(err: unknown): boolean {
   if (isSluiceError(err)) return err.retryable;
   return true;
+}
+
+/** Whether the error is the callee pushing back (retry later, but not a failure of the callee). */
+export function isPushback(err: unknown): boolean {
+  if (!isSluiceError(err)) return false;
+  const spec: CodeSpec = ERROR_CODES[err.code];
+  return spec.pushback === true;
 }
 
 /** Wraps anything thrown into a SluiceError, keeping the original as `cause`. */

@@ -8,10 +8,11 @@ import { SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
-import { LexicalSparseEncoder } from "../models/backends/lexical-sparse-encoder.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
-import { createEmbedder } from "../models/create-embedder.ts";
+import { createModelPlane } from "../models/create-model-plane.ts";
+import { InProcessModels } from "../models/in-process-models.ts";
+import type { ModelPlane } from "../models/model-plane.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
@@ -127,8 +128,9 @@ export class Sluice {
   readonly #registry = builtinStages();
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
   readonly #versions = new Map<string, Promise<string>>();
-  #embedder: DenseEmbedder | null;
-  #sparse: SparseEncoder | null = null;
+  /** Every model the engine uses: in this process, or a model server (`models.mode: remote`). */
+  readonly models: ModelPlane;
+  #embedder: DenseEmbedder | null = null;
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
   #gateInstance: Gate | null = null;
@@ -142,7 +144,9 @@ export class Sluice {
     this.config = options.config ?? loadConfig();
     this.ledger = new SqliteLedger(join(this.dataDir, "ledger.db"));
     this.store = new SqliteIndexStore(join(this.dataDir, "index.db"));
-    this.#embedder = options.embedder ? this.#batched(options.embedder) : null;
+    this.models = options.embedder
+      ? new InProcessModels({ embedder: this.config.embedder, ocrLanguages: this.config.ocr.languages, overrides: { embedder: options.embedder } })
+      : createModelPlane(this.config);
     this.#metrics = new EngineMetrics(() => this.ledger.spool());
     const eventsFile = process.env["SLUICE_EVENTS_FILE"] ?? this.config.events.file;
     this.events = new StageEventStream(`/sluice/${hostname()}`, eventsFile ? resolve(this.cwd, eventsFile) : undefined);
@@ -158,6 +162,7 @@ export class Sluice {
   async close(): Promise<void> {
     await this.events.close();
     await this.#embedder?.close();
+    await this.models.close();
     await this.ledger.close();
     await this.store.close();
   }
@@ -170,13 +175,14 @@ export class Sluice {
   }
 
   embedder(): DenseEmbedder {
-    this.#embedder ??= this.#batched(createEmbedder(this.config.embedder));
+    // A model server batches across all its callers itself, and each call must keep its own
+    // deadline and cancellation: only in-process models get the client-side micro-batcher.
+    this.#embedder ??= this.models.mode === "remote" ? this.models.embedder() : this.#batched(this.models.embedder());
     return this.#embedder;
   }
 
   sparseEncoder(): SparseEncoder {
-    this.#sparse ??= new LexicalSparseEncoder();
-    return this.#sparse;
+    return this.models.sparseEncoder();
   }
 
   #services(): StageServices {

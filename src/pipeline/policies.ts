@@ -14,7 +14,7 @@ import {
   type IDefaultPolicyContext,
 } from "cockatiel";
 import { z } from "zod";
-import { isRetryable } from "../contracts/errors.ts";
+import { isPushback, isRetryable } from "../contracts/errors.ts";
 import { isSkipDocument } from "./control.ts";
 
 /** A named resilience policy as YAML declares it. */
@@ -47,6 +47,9 @@ export type StagePolicy = IPolicy<IDefaultPolicyContext & Partial<IRetryContext>
 // Only transient failures count: a user error (a corrupt PDF) is neither retried nor a reason
 // to open a breaker, and control-flow signals are not failures at all.
 const transient = handleWhen((err) => !isSkipDocument(err) && isRetryable(err));
+// A breaker guards against a callee that is down or unreachable; one that answers "slow down"
+// (RESOURCE_EXHAUSTED, a full spool) is alive, so pushback is retried but never opens it.
+const breakerFailure = handleWhen((err) => !isSkipDocument(err) && isRetryable(err) && !isPushback(err));
 
 /**
  * Builds one cockatiel policy from a spec: retry (outermost) → breaker → timeout (innermost),
@@ -70,7 +73,7 @@ export function buildPolicy(spec: PolicySpec): StagePolicy {
     );
   }
   if (spec.breaker) {
-    parts.push(circuitBreaker(transient, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) }));
+    parts.push(circuitBreaker(breakerFailure, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) }));
   }
   if (spec.timeoutMs !== undefined) parts.push(timeout(spec.timeoutMs, TimeoutStrategy.Cooperative));
   return wrap(...parts) as StagePolicy;

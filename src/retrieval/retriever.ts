@@ -93,7 +93,10 @@ export class Retriever {
     else if (mode === "sparse") rows = await this.sparse(collection, query, k);
     else {
       const w = { ...this.#config.weights };
-      const languages = this.#embedder().languages;
+      const embedder = this.#embedder();
+      // A remote embedder learns its model (and languages) from the server when it warms up.
+      if (w.dense > 0 && info.embedder) await embedder.warmUp();
+      const languages = w.dense > 0 && info.embedder ? embedder.languages : undefined;
       if (languages && w.dense > 0) {
         const language = detectLanguage(query);
         // An English-only model ranks Arabic or Thai at random: fusing that in only hurts.

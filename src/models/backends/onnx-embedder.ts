@@ -69,7 +69,7 @@ export class OnnxEmbedder implements DenseEmbedder {
     if (texts.length === 0) return [];
     const extractor = await this.extractor();
     const prefix = options.kind === "query" ? this.config.queryPrefix : options.kind === "passage" ? this.config.passagePrefix : "";
-    return embedInLengthBatches(texts, this.config.batchSize, signal, async (texts) => {
+    return embedInLengthBatches(texts, options.params?.batchSize ?? this.config.batchSize, signal, async (texts) => {
       const batch = texts.map((t) => prefix + t);
       const tensor = await this.calls.run(() => extractor(batch, { pooling: this.config.pooling, normalize: false }));
       const [rows, width] = tensor.dims;

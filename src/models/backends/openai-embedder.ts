@@ -53,9 +53,10 @@ export class OpenAIEmbedder implements DenseEmbedder {
     if (texts.length === 0) return [];
     if (this.endpoint === undefined) await this.warmUp();
     const out: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.config.batchSize) {
+    const batchSize = options.params?.batchSize ?? this.config.batchSize;
+    for (let start = 0; start < texts.length; start += batchSize) {
       options.signal?.throwIfAborted();
-      const batch = texts.slice(start, start + this.config.batchSize);
+      const batch = texts.slice(start, start + batchSize);
       out.push(...(await this.embedBatch(batch, options.signal)));
     }
     options.signal?.throwIfAborted();

@@ -50,7 +50,7 @@ export class UseLiteEmbedder implements DenseEmbedder {
     signal?.throwIfAborted();
     if (texts.length === 0) return [];
     const model = await this.model();
-    return embedInLengthBatches(texts, this.config.batchSize, signal, async (batch) => {
+    return embedInLengthBatches(texts, options.params?.batchSize ?? this.config.batchSize, signal, async (batch) => {
       const vectors = await this.calls.run(() => model.embed(batch));
       if (vectors.length !== batch.length) {
         throw new SluiceError("MODEL_BAD_RESPONSE", `use-lite returned ${vectors.length} vectors for ${batch.length} texts`);

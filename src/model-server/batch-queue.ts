@@ -1,0 +1,247 @@
+import { SluiceError } from "../contracts/errors.ts";
+
+export interface BatchQueueOptions {
+  /** Most items in one model batch. */
+  maxBatchItems: number;
+  /** Most weight (characters of text: a token proxy) in one model batch; a single heavier item goes alone. */
+  maxBatchWeight: number;
+  /** How long a partial batch waits for company. */
+  maxWaitMs: number;
+  /** Items waiting at most; a call that would pass it is refused with MODEL_OVERLOADED. */
+  maxQueuedItems: number;
+  /** Batches run at once (in-process runtimes are single-threaded: 1). */
+  concurrency?: number;
+}
+
+export interface BatchHooks {
+  /** After every batch: its size and model time. */
+  onBatch?: (items: number, seconds: number) => void;
+  /** Whenever the number of waiting items changes. */
+  onDepth?: (items: number) => void;
+}
+
+export interface SubmitOptions {
+  /** The call was cancelled (or its deadline passed): drop what has not run, abort what runs only for it. */
+  signal?: AbortSignal;
+  /** Absolute deadline (epoch ms): items still waiting past it are not run. */
+  deadline?: number;
+}
+
+export interface BatchResult<O> {
+  results: O[];
+  /** From submit until the call's first item went into a batch. */
+  queueTimeNs: bigint;
+  /** Model time of every batch that carried the call's items. */
+  inferenceTimeNs: bigint;
+}
+
+/** Runs one batch of same-key items; aborted when every call in the batch has gone away. */
+export type RunBatch<I, O> = (key: string, items: I[], signal: AbortSignal) => Promise<O[]>;
+
+interface Call<I, O> {
+  readonly key: string;
+  readonly items: readonly I[];
+  next: number;
+  readonly results: O[];
+  remaining: number;
+  readonly arrived: bigint;
+  firstBatched: bigint | undefined;
+  inference: bigint;
+  settled: boolean;
+  readonly deadline: number | undefined;
+  readonly resolve: (result: BatchResult<O>) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Segment<I, O> {
+  call: Call<I, O>;
+  start: number;
+  count: number;
+}
+
+/**
+ * The model server's dynamic batcher. Calls with the same key (model parameters, text kind) share
+ * batches of up to `maxBatchItems` items and `maxBatchWeight` weight; a batch goes as soon as it
+ * is full or its oldest item has waited `maxWaitMs`. The queue is bounded: a call that would take
+ * it past `maxQueuedItems` is refused at once with MODEL_OVERLOADED (gRPC RESOURCE_EXHAUSTED), so
+ * a flooded server answers "slow down" instead of running out of memory. A cancelled call leaves
+ * the queue; a running batch is aborted once no call in it is still waiting; items whose deadline
+ * passed while queued never run (DEADLINE_EXCEEDED).
+ *
+ * @example
+ * const queue = new BatchQueue((key, texts, signal) => embedder.embed(texts, { signal }), (t) => t.length, options);
+ * const { results, queueTimeNs, inferenceTimeNs } = await queue.submit("passage", texts, { signal });
+ */
+export class BatchQueue<I, O> {
+  readonly #run: RunBatch<I, O>;
+  readonly #weight: (item: I) => number;
+  readonly #o: Required<BatchQueueOptions>;
+  readonly #hooks: BatchHooks;
+  /** Calls with unsent items, in arrival order. */
+  readonly #waiting: Array<Call<I, O>> = [];
+  #queued = 0;
+  #running = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(run: RunBatch<I, O>, weight: (item: I) => number, options: BatchQueueOptions, hooks: BatchHooks = {}) {
+    this.#run = run;
+    this.#weight = weight;
+    this.#o = { concurrency: 1, ...options };
+    this.#hooks = hooks;
+  }
+
+  /** Items waiting to be batched. */
+  get depth(): number {
+    return this.#queued;
+  }
+
+  submit(key: string, items: readonly I[], options: SubmitOptions = {}): Promise<BatchResult<O>> {
+    const { signal } = options;
+    if (this.#closed) return Promise.reject(new SluiceError("MODEL_UNAVAILABLE", "the model server is shutting down"));
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (items.length === 0) return Promise.resolve({ results: [], queueTimeNs: 0n, inferenceTimeNs: 0n });
+    if (items.length > this.#o.maxQueuedItems) {
+      return Promise.reject(new SluiceError("VALIDATION_FAILED", `a call of ${items.length} items is larger than the server's whole queue (${this.#o.maxQueuedItems}); send smaller calls`));
+    }
+    if (this.#queued + items.length > this.#o.maxQueuedItems) {
+      return Promise.reject(new SluiceError("MODEL_OVERLOADED", `queue full: ${this.#queued} items waiting, limit ${this.#o.maxQueuedItems}; retry with backoff`, { details: { queued: this.#queued } }));
+    }
+    return new Promise<BatchResult<O>>((resolve, reject) => {
+      const call: Call<I, O> = {
+        key,
+        items,
+        next: 0,
+        results: new Array<O>(items.length),
+        remaining: items.length,
+        arrived: process.hrtime.bigint(),
+        firstBatched: undefined,
+        inference: 0n,
+        settled: false,
+        deadline: options.deadline,
+        resolve,
+        reject,
+      };
+      signal?.addEventListener("abort", () => this.#fail(call, signal.reason), { once: true });
+      this.#waiting.push(call);
+      this.#setQueued(this.#queued + items.length);
+      this.#pump();
+    });
+  }
+
+  /** Refuses new calls and fails the waiting ones; running batches finish. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const call of [...this.#waiting]) this.#fail(call, new SluiceError("MODEL_UNAVAILABLE", "the model server is shutting down"));
+  }
+
+  #setQueued(n: number): void {
+    this.#queued = n;
+    this.#hooks.onDepth?.(n);
+  }
+
+  /** Settles a call with an error and takes its unsent items out of the queue. */
+  #fail(call: Call<I, O>, err: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    const i = this.#waiting.indexOf(call);
+    if (i >= 0) {
+      this.#waiting.splice(i, 1);
+      this.#setQueued(this.#queued - (call.items.length - call.next));
+    }
+    call.reject(err);
+  }
+
+  #pump(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const now = Date.now();
+    for (const call of [...this.#waiting]) {
+      if (call.deadline !== undefined && now >= call.deadline) this.#fail(call, new SluiceError("DEADLINE_EXCEEDED", "the call's deadline passed while it waited in the queue"));
+    }
+    while (this.#running < this.#o.concurrency && this.#waiting.length > 0) {
+      const head = this.#waiting[0]!;
+      const waitedMs = Number(process.hrtime.bigint() - head.arrived) / 1e6;
+      const segments = this.#take(head.key, waitedMs >= this.#o.maxWaitMs);
+      if (!segments) {
+        this.#timer = setTimeout(() => this.#pump(), Math.max(0, this.#o.maxWaitMs - waitedMs));
+        return;
+      }
+      void this.#dispatch(head.key, segments);
+    }
+  }
+
+  /** Items for one batch of `key`, oldest first; undefined while the batch is not full and may still wait. */
+  #take(key: string, due: boolean): Array<Segment<I, O>> | undefined {
+    let count = 0;
+    let weight = 0;
+    let full = false;
+    const plan: Array<{ call: Call<I, O>; take: number }> = [];
+    for (const call of this.#waiting) {
+      if (call.key !== key) continue;
+      let take = 0;
+      for (let i = call.next; i < call.items.length; i++) {
+        const w = this.#weight(call.items[i]!);
+        if (count > 0 && (count + 1 > this.#o.maxBatchItems || weight + w > this.#o.maxBatchWeight)) {
+          full = true;
+          break;
+        }
+        count++;
+        weight += w;
+        take++;
+        if (count >= this.#o.maxBatchItems) {
+          full = true;
+          break;
+        }
+      }
+      if (take > 0) plan.push({ call, take });
+      if (full) break;
+    }
+    if (!full && !due) return undefined;
+    const now = process.hrtime.bigint();
+    const segments = plan.map(({ call, take }) => {
+      const segment = { call, start: call.next, count: take };
+      call.next += take;
+      call.firstBatched ??= now;
+      if (call.next >= call.items.length) this.#waiting.splice(this.#waiting.indexOf(call), 1);
+      return segment;
+    });
+    this.#setQueued(this.#queued - count);
+    return segments;
+  }
+
+  async #dispatch(key: string, segments: Array<Segment<I, O>>): Promise<void> {
+    this.#running++;
+    const controller = new AbortController();
+    // The batch runs for its callers: once every one of them has gone, stop the model work.
+    const watch = setInterval(() => {
+      if (segments.every((s) => s.call.settled)) controller.abort(new SluiceError("JOB_CANCELLED", "every call in the batch was cancelled"));
+    }, 5);
+    const items = segments.flatMap((s) => s.call.items.slice(s.start, s.start + s.count));
+    const started = process.hrtime.bigint();
+    try {
+      const results = await this.#run(key, items, controller.signal);
+      if (results.length !== items.length) throw new SluiceError("MODEL_BAD_RESPONSE", `backend returned ${results.length} results for ${items.length} items`);
+      const took = process.hrtime.bigint() - started;
+      this.#hooks.onBatch?.(items.length, Number(took) / 1e9);
+      let offset = 0;
+      for (const { call, start, count } of segments) {
+        for (let i = 0; i < count; i++) call.results[start + i] = results[offset + i]!;
+        offset += count;
+        call.inference += took;
+        call.remaining -= count;
+        if (call.remaining === 0 && !call.settled) {
+          call.settled = true;
+          call.resolve({ results: call.results, queueTimeNs: (call.firstBatched ?? started) - call.arrived, inferenceTimeNs: call.inference });
+        }
+      }
+    } catch (err) {
+      for (const { call } of segments) this.#fail(call, err);
+    } finally {
+      clearInterval(watch);
+      this.#running--;
+      this.#pump();
+    }
+  }
+}

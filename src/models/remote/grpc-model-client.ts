@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { SluiceError } from "../../contracts/errors.ts";
+import type { ModelCallOptions } from "../ports.ts";
+import { AdaptiveLimit } from "./adaptive-limit.ts";
+import { fromServiceError } from "./grpc-status.ts";
+import type { GetInfoReplyWire } from "./messages.ts";
+import { modelProto, type ModelServiceName } from "./proto.ts";
+import { clientCredentials } from "./tls-credentials.ts";
+
+export interface GrpcModelClientOptions {
+  /** host:port of `sluice model-server`. */
+  address: string;
+  /** mTLS files; absent means plaintext (which the server only offers on loopback). */
+  tls?: { ca: string; cert: string; key: string; serverName?: string };
+  /** Deadline of a call that brings none. */
+  timeoutMs: number;
+  /** Most calls in flight; the server's RESOURCE_EXHAUSTED narrows it. */
+  maxInFlight: number;
+}
+
+type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: unknown) => void) => grpc.ClientUnaryCall;
+
+/** A W3C traceparent for a call made outside any trace: a fresh trace, sampled. */
+function newTraceparent(): string {
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+}
+
+/**
+ * One channel to a model server, shared by every model service on it. Each call carries the
+ * caller's deadline (or `timeoutMs`), its `tenant_id` and W3C `traceparent` in metadata, is
+ * cancelled on the server when the caller's signal aborts, and waits for a slot in an adaptive
+ * in-flight window. Failures come back as SluiceErrors whose class decides retry and breaker
+ * (`grpc-status.ts`). The channel opens on first use; nothing connects in the constructor.
+ *
+ * @example
+ * const client = new GrpcModelClient({ address: "127.0.0.1:50051", timeoutMs: 30_000, maxInFlight: 8 });
+ * const info = await client.info();
+ * await client.close();
+ */
+export class GrpcModelClient {
+  readonly address: string;
+  readonly limit: AdaptiveLimit;
+  readonly #options: GrpcModelClientOptions;
+  #clients: Map<ModelServiceName, grpc.Client> | undefined;
+  #channel: grpc.Channel | undefined;
+
+  constructor(options: GrpcModelClientOptions) {
+    this.#options = options;
+    this.address = options.address;
+    this.limit = new AdaptiveLimit(options.maxInFlight);
+  }
+
+  #client(service: ModelServiceName): grpc.Client {
+    if (!this.#clients) {
+      const { credentials, options } = clientCredentials(this.#options.tls, "models.remote.tls");
+      const channelOptions: grpc.ChannelOptions = {
+        ...options,
+        // Notice a dead server between calls, not only when a call times out.
+        "grpc.keepalive_time_ms": 30_000,
+        "grpc.keepalive_timeout_ms": 10_000,
+        // Reconnect quickly after a model server restarts (the default backoff grows to 120 s).
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2_000,
+        "grpc.max_receive_message_length": 256 * 1024 * 1024,
+        "grpc.max_send_message_length": 256 * 1024 * 1024,
+      };
+      this.#channel = new grpc.Channel(this.address, credentials, channelOptions);
+      const proto = modelProto();
+      this.#clients = new Map();
+      for (const name of ["embed", "sparse", "rerank", "ocr", "info"] as const) {
+        this.#clients.set(name, new proto[name](this.address, credentials, { ...channelOptions, channelOverride: this.#channel }));
+      }
+    }
+    return this.#clients.get(service)!;
+  }
+
+  /**
+   * One unary call with the rules above. `method` is the proto's method name.
+   *
+   * @example
+   * const reply = await client.call<EmbedReplyWire>("embed", "Embed", { texts: ["hello"] }, { signal });
+   */
+  async call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions = {}): Promise<Reply> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const client = this.#client(service);
+    const fn = (client as unknown as Record<string, UnaryMethod | undefined>)[method];
+    if (typeof fn !== "function") throw new SluiceError("INTERNAL", `model client: ${service} has no method ${method}`);
+    const release = await this.limit.acquire(signal);
+    const metadata = new grpc.Metadata();
+    metadata.set("tenant_id", options.tenantId ?? "default");
+    metadata.set("traceparent", options.traceparent ?? newTraceparent());
+    const deadline = new Date(options.deadline ?? Date.now() + this.#options.timeoutMs);
+    try {
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        const call = fn.call(client, request, metadata, { deadline }, (err, value) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (err) reject(signal?.aborted ? (signal.reason as Error) : fromServiceError(err, method, this.address));
+          else resolve(value as Reply);
+        });
+        // The server sees the cancellation and stops the call's work (queued items are dropped).
+        const onAbort = () => call.cancel();
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      release("ok");
+      return reply;
+    } catch (err) {
+      release(err instanceof SluiceError && err.code === "MODEL_OVERLOADED" ? "overloaded" : "error");
+      throw err;
+    }
+  }
+
+  /** What the server hosts (models, dimensions, device, residency). */
+  info(options: ModelCallOptions = {}): Promise<GetInfoReplyWire> {
+    return this.call<GetInfoReplyWire>("info", "GetInfo", {}, options);
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.#clients?.values() ?? []) client.close();
+    this.#channel?.close();
+    this.#clients = undefined;
+    this.#channel = undefined;
+  }
+}

@@ -1,0 +1,90 @@
+import { SluiceError } from "../../contracts/errors.ts";
+import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
+import type { GrpcModelClient } from "./grpc-model-client.ts";
+import type { CallTimingWire, EmbedReplyWire, ModelInfoWire, TextKindWire } from "./messages.ts";
+import { decodeVectors } from "./vector-bytes.ts";
+import { paramsToWire } from "./wire-params.ts";
+
+export interface EmbedWithTiming {
+  vectors: Float32Array[];
+  /** Server-measured queue and model time of this call. */
+  timing: CallTimingWire | null;
+}
+
+const KINDS: Record<NonNullable<EmbedOptions["kind"]>, TextKindWire> = { query: "TEXT_KIND_QUERY", passage: "TEXT_KIND_PASSAGE" };
+
+/**
+ * The model server's dense embedder behind the `DenseEmbedder` port. `warmUp()` asks the server
+ * (Info) which model it serves, so `id`, `dimensions` and `languages` are the server's: a
+ * collection embedded in-process with the same model can be queried remotely and vice versa. A
+ * reply from another model than the one announced (the server restarted with a new config) is
+ * refused rather than mixed into a collection.
+ *
+ * @example
+ * const embedder = new RemoteEmbedder(client);
+ * await embedder.warmUp();
+ * const [vector] = await embedder.embed(["resume a failed job"], { kind: "query" });
+ */
+export class RemoteEmbedder implements DenseEmbedder {
+  readonly #client: GrpcModelClient;
+  #info: ModelInfoWire | undefined;
+
+  constructor(client: GrpcModelClient) {
+    this.#client = client;
+  }
+
+  #announced(): ModelInfoWire {
+    if (!this.#info) throw new SluiceError("INTERNAL", `remote embedder at ${this.#client.address}: call warmUp() before reading its model`);
+    return this.#info;
+  }
+
+  get id(): string {
+    return this.#announced().model;
+  }
+
+  get dimensions(): number {
+    return this.#announced().dimensions;
+  }
+
+  get languages(): readonly string[] | undefined {
+    const languages = this.#announced().languages;
+    return languages.length > 0 ? languages : undefined;
+  }
+
+  async warmUp(): Promise<void> {
+    if (this.#info) return;
+    const info = await this.#client.info();
+    const model = info.models.find((m) => m.service === "embed");
+    if (!model) throw new SluiceError("MODEL_UNAVAILABLE", `model server ${this.#client.address} serves no dense embedder (services: ${info.models.map((m) => m.service).join(", ") || "none"})`);
+    if (model.dimensions === 0) {
+      // Some backends learn their width only when loaded (ONNX reads hidden_size): ask one vector.
+      const probe = await this.#client.call<EmbedReplyWire>("embed", "Embed", { texts: ["dimensions"], kind: "TEXT_KIND_PASSAGE" });
+      this.#info = { ...model, model: probe.model, dimensions: probe.dimensions };
+      return;
+    }
+    this.#info = model;
+  }
+
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await this.embedWithTiming(texts, options)).vectors;
+  }
+
+  /** `embed` plus the server's timing of the call (benchmarks subtract it to isolate RPC cost). */
+  async embedWithTiming(texts: readonly string[], options: EmbedOptions = {}): Promise<EmbedWithTiming> {
+    options.signal?.throwIfAborted();
+    if (texts.length === 0) return { vectors: [], timing: null };
+    await this.warmUp();
+    const request = { texts, kind: options.kind ? KINDS[options.kind] : "TEXT_KIND_UNSPECIFIED", params: paramsToWire(options.params) };
+    const reply = await this.#client.call<EmbedReplyWire>("embed", "Embed", request, options);
+    const expected = this.#announced();
+    if (reply.model !== expected.model || reply.dimensions !== expected.dimensions) {
+      throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.#client.address} answered with ${reply.model} (${reply.dimensions}-d) but announced ${expected.model} (${expected.dimensions}-d); restart this process to pick up the new model`);
+    }
+    if (reply.count !== texts.length) throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.#client.address} returned ${reply.count} vectors for ${texts.length} texts`);
+    return { vectors: decodeVectors(reply.vectors, reply.count, reply.dimensions), timing: reply.timing };
+  }
+
+  async close(): Promise<void> {
+    // The channel belongs to the GrpcModelClient, which its owner closes.
+  }
+}
