@@ -50,7 +50,8 @@ export function unaryHandler<Req, Rep>(
     };
     handle(call.request, ctx).then(
       (reply) => {
-        finish(grpc.status.OK);
+        const seconds = finish(grpc.status.OK);
+        deps.logger.debug({ method, code: "OK", tenant: ctx.tenantId, traceparent: ctx.traceparent, seconds }, method);
         callback(null, reply);
       },
       (err: unknown) => {

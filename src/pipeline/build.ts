@@ -20,6 +20,8 @@ export interface CompiledNode {
   instance: StageInstance<Record<string, unknown>, Record<string, unknown>>;
   policy: StagePolicy | null;
   policyName: string | null;
+  /** The policy's per-attempt timeout: each attempt's deadline, passed on to model calls. */
+  timeoutMs: number | null;
   checkpoint: boolean;
   inputs: InputBinding[];
   /** Nodes this one waits for. */
@@ -117,6 +119,7 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
       instance: entry.definition.create(entry.config, services),
       policy: policySpec ? buildPolicy(policySpec) : null,
       policyName: entry.policyName,
+      timeoutMs: policySpec?.timeoutMs ?? null,
       checkpoint: entry.checkpoint,
       inputs,
       dependsOn,

@@ -11,6 +11,11 @@ export interface StageContext {
   signal: AbortSignal;
   /** 1 on the first try, higher on retries. */
   attempt: number;
+  /** When this attempt times out (epoch ms), if its policy has a timeout: pass it to remote calls as their deadline. */
+  deadline?: number;
+  /** W3C trace context of the document's run, for calls to other processes. */
+  traceparent?: string;
+  tenantId?: string;
 }
 
 export interface StageInstance<I, O> {

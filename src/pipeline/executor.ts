@@ -25,6 +25,9 @@ export interface RunContext {
   checkpoints?: CheckpointStore;
   /** Minimum stage duration worth a checkpoint (default CHECKPOINT_MIN_MS). */
   checkpointMinMs?: number;
+  /** W3C trace context of this run; stages pass it to model calls. */
+  traceparent?: string;
+  tenantId?: string;
 }
 
 export type RunResult =
@@ -103,7 +106,16 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
       const call = (attemptSignal: AbortSignal, attempt: number) => {
         lastAttempt = attempt;
         if (attempt > 1) emit({ type: "stage.retrying", stage: node.name, attempt });
-        return node.instance.execute(input, { jobId: ctx.jobId, docId: ctx.docId, collection: ctx.collection, signal: attemptSignal, attempt });
+        return node.instance.execute(input, {
+          jobId: ctx.jobId,
+          docId: ctx.docId,
+          collection: ctx.collection,
+          signal: attemptSignal,
+          attempt,
+          ...(node.timeoutMs !== null ? { deadline: Date.now() + node.timeoutMs } : {}),
+          ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+          ...(ctx.tenantId ? { tenantId: ctx.tenantId } : {}),
+        });
       };
       const produced = node.policy
         ? await node.policy.execute((c) => call(AbortSignal.any([c.signal, signal]), (c.attempt ?? 0) + 1), signal)

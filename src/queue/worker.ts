@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeEnvelope, envelopeToRef } from "../contracts/envelope.ts";
 import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
@@ -167,6 +168,8 @@ export class Worker {
             signal: controller.signal,
             onEvent,
             beforeStage: () => controller.signal.throwIfAborted(),
+            // One trace per document run: model-server calls of every stage join it.
+            traceparent: `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`,
             checkpoints: {
               load: (node) => ledger.loadCheckpoint(record.jobId, record.docId, node),
               save: (node, output) => ledger.saveCheckpoint(record.jobId, record.docId, node, output),

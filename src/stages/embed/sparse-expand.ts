@@ -1,5 +1,6 @@
-import { z } from "zod";
 import { defineStage } from "../../pipeline/define-stage.ts";
+import { ModelParamsSchema, pickModelParams } from "../../models/model-params.ts";
+import { modelCallOptions } from "./model-call-options.ts";
 
 /**
  * Sparse term weights for each chunk from the configured sparse encoder (by default the
@@ -13,13 +14,16 @@ export const sparseExpand = defineStage({
   description: "Sparse term weights for each chunk",
   inputs: { chunks: "Chunks" },
   outputs: { vectors: "SparseVectors" },
-  configSchema: z.object({}).strict(),
-  create: (_config, services) => ({
-    warmUp: () => services.sparseEncoder().warmUp(),
-    execute: async ({ chunks }, ctx) => {
-      const encoder = services.sparseEncoder();
-      const vectors = await encoder.encode(chunks.map((c) => c.text), { signal: ctx.signal, kind: "passage" });
-      return { vectors: { model: encoder.id, vectors } };
-    },
-  }),
+  configSchema: ModelParamsSchema.pick({ device: true, batchSize: true, keepAliveMs: true }),
+  create: (config, services) => {
+    const params = pickModelParams(config);
+    return {
+      warmUp: () => services.sparseEncoder().warmUp(),
+      execute: async ({ chunks }, ctx) => {
+        const encoder = services.sparseEncoder();
+        const vectors = await encoder.encode(chunks.map((c) => c.text), { ...modelCallOptions(ctx, params), kind: "passage" });
+        return { vectors: { model: encoder.id, vectors } };
+      },
+    };
+  },
 });
