@@ -107,8 +107,12 @@ export const ModelServerConfigSchema = z
         maxBatchItems: z.number().int().min(1).default(64),
         /** Most characters (a token proxy) in one model batch. */
         maxBatchChars: z.number().int().min(1).default(64_000),
-        /** How long a partial batch waits for company. */
-        maxWaitMs: z.number().min(0).default(2),
+        /**
+         * How long a partial batch waits for company while the model is idle. 0 (the default): an
+         * idle model takes the first call at once, and calls that arrive while it works share the
+         * next batch, so batches fill under load without costing latency when there is none.
+         */
+        maxWaitMs: z.number().min(0).default(0),
         /** Texts waiting at most; past it calls get RESOURCE_EXHAUSTED. */
         maxQueuedItems: z.number().int().min(1).default(4096),
       })

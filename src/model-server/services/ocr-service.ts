@@ -36,7 +36,8 @@ export function ocrService(deps: ServiceDeps): grpc.UntypedServiceImplementation
       const params = paramsFromWire(request.params, "Recognize");
       const lease = await deps.leases.acquire("ocr", params);
       try {
-        const input: OcrInput = { data: request.data, mediaType, ...(request.page ? { page: request.page } : {}) };
+        // proto3 `optional`: an unset page arrives as null or undefined, and means page 1.
+        const input: OcrInput = { data: request.data, mediaType, ...(request.page !== undefined && request.page !== null ? { page: request.page } : {}) };
         const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(params), [input], { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
         const result = results[0]!;
         return {

@@ -61,7 +61,7 @@ export interface RerankReplyWire {
 export interface OcrRequestWire {
   data: Uint8Array;
   mediaType: string;
-  page?: number;
+  page?: number | null;
   params?: ModelParamsWire | null;
 }
 

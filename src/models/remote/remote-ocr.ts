@@ -34,7 +34,7 @@ export class RemoteOcr implements OcrEngine {
   async recognize(input: OcrInput, options: ModelCallOptions = {}): Promise<OcrResult> {
     options.signal?.throwIfAborted();
     await this.warmUp();
-    const request = { data: input.data, mediaType: input.mediaType, page: input.page ?? 0, params: paramsToWire(options.params) };
+    const request = { data: input.data, mediaType: input.mediaType, ...(input.page !== undefined ? { page: input.page } : {}), params: paramsToWire(options.params) };
     const reply = await this.#client.call<OcrReplyWire>("ocr", "Recognize", request, options);
     return {
       text: reply.text,
