@@ -50,7 +50,8 @@ export interface Ledger {
   /** Writes outcomes: COMPLETED tombstones the spool record, FAILED dead-letters it; one transaction. */
   recordDocuments(jobId: string, updates: DocumentUpdate[]): Promise<void>;
   /** Gives a record back after a transient failure, to run again after `notBeforeMs`. */
-  release(seq: number, error: string | null, notBeforeMs: number): Promise<void>;
+  /** See `Spool.release`; `refund` keeps the lease off the attempt count. */
+  release(seq: number, error: string | null, notBeforeMs: number, options?: { refund?: boolean }): Promise<void>;
   setCurrentStage(jobId: string, stage: string | null): Promise<void>;
   /**
    * Ends jobs nobody will end otherwise: sealed jobs with no live record left (their last worker

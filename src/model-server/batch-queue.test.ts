@@ -272,6 +272,24 @@ void describe("BatchQueue", () => {
       assert.equal(seen[0]?.reason.code, "JOB_CANCELLED");
     });
 
+    void it("cancelling a call that is partly running drops its queued rest and aborts the batch it alone holds", async () => {
+      const h = harness({ maxBatchItems: 2, maxWaitMs: 0 });
+      h.block();
+      const controller = new AbortController();
+      const call = h.queue.submit("k", ["a1", "a2", "a3", "a4"], { signal: controller.signal });
+      assert.equal(h.queue.depth, 2, "two items run, two wait");
+      const reason = new Error("stop");
+      controller.abort(reason);
+      await assert.rejects(call, (err: unknown) => err === reason);
+      assert.equal(h.queue.depth, 0);
+      const batch = h.calls[0]!.signal;
+      if (!batch.aborted) await new Promise((resolve) => batch.addEventListener("abort", resolve, { once: true }));
+      assert.equal(batch.aborted, true);
+      h.open();
+      assert.deepEqual((await h.queue.submit("k", ["n"])).results, ["k:n"]);
+      assert.deepEqual(h.calls.map((c) => c.items), [["a1", "a2"], ["n"]]);
+    });
+
     void it("does not abort a batch shared by two calls when only one of them cancels", async () => {
       const h = harness({ maxBatchItems: 4, maxWaitMs: 60_000 });
       h.block();

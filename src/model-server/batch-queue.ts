@@ -161,15 +161,32 @@ export class BatchQueue<I, O> {
       if (call.deadline !== undefined && now >= call.deadline) this.#fail(call, new SluiceError("DEADLINE_EXCEEDED", "the call's deadline passed while it waited in the queue"));
     }
     while (this.#running < this.#o.concurrency && this.#waiting.length > 0) {
-      const head = this.#waiting[0]!;
-      const waitedMs = Number(process.hrtime.bigint() - head.arrived) / 1e6;
-      const segments = this.#take(head.key, waitedMs >= this.#o.maxWaitMs);
-      if (!segments) {
+      const next = this.#nextBatch();
+      if (!next) {
+        // Nothing is full yet: wake when the oldest call (the head) is due.
+        const waitedMs = Number(process.hrtime.bigint() - this.#waiting[0]!.arrived) / 1e6;
         this.#timer = setTimeout(() => this.#pump(), Math.max(0, this.#o.maxWaitMs - waitedMs));
         return;
       }
-      void this.#dispatch(head.key, segments);
+      void this.#dispatch(next.key, next.segments);
     }
+  }
+
+  /**
+   * The next batch to send: keys are tried oldest call first, so a due partial batch goes before a
+   * younger key's full one, but a full batch never waits behind another key's partial batch.
+   */
+  #nextBatch(): { key: string; segments: Array<Segment<I, O>> } | undefined {
+    const now = process.hrtime.bigint();
+    const tried = new Set<string>();
+    for (const call of this.#waiting) {
+      if (tried.has(call.key)) continue;
+      tried.add(call.key);
+      // A key's first waiting call holds its oldest item.
+      const segments = this.#take(call.key, Number(now - call.arrived) / 1e6 >= this.#o.maxWaitMs);
+      if (segments) return { key: call.key, segments };
+    }
+    return undefined;
   }
 
   /** Items for one batch of `key`, oldest first; undefined while the batch is not full and may still wait. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeEnvelope, envelopeToRef } from "../contracts/envelope.ts";
-import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
+import { isPushback, isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import { isTerminal, type StageRecord } from "../contracts/index.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
 import type { DocumentUpdate, Ledger } from "../ledger/ledger.ts";
@@ -185,9 +185,13 @@ export class Worker {
           if (!isCancel(controller.signal.reason)) await ledger.release(record.seq, null, 0);
           return;
         }
-        if (e.retryable && record.attempts < this.#o.maxAttempts) {
+        // An open breaker or a callee pushing back never tried this document: hand it back
+        // without spending one of its attempts, so an outage longer than the retry budget (a
+        // model server restarting) loses nothing. Its deadline still bounds how long it waits.
+        const refund = e.code === "CIRCUIT_OPEN" || isPushback(e);
+        if (e.retryable && (refund || record.attempts < this.#o.maxAttempts)) {
           const backoff = Math.min(60_000, 1000 * 2 ** (record.attempts - 1)) * (0.5 + Math.random() / 2);
-          await ledger.release(record.seq, `${e.code}: ${e.message}`, Date.now() + backoff);
+          await ledger.release(record.seq, `${e.code}: ${e.message}`, Date.now() + backoff, { refund });
           return;
         }
         fail(e.code, e.message, [...records.values()]);

@@ -49,6 +49,14 @@ export function describeSpoolConformance(name: string, factory: () => Spool): vo
       assert.equal(spool.lease("w", 1, 60_000, { now: 5_000 })[0]?.attempts, 2);
     });
 
+    it("a refunded release does not count toward the attempt limit", () => {
+      fresh();
+      const [seq] = spool.append([rec("a")], 0);
+      spool.lease("w", 1, 60_000, { now: 0 });
+      spool.release(seq!, "CIRCUIT_OPEN: breaker open", 1_000, { refund: true });
+      assert.equal(spool.lease("w", 1, 60_000, { now: 1_000 })[0]?.attempts, 1);
+    });
+
     it("drains lanes with weighted fairness and wastes no idle share", () => {
       fresh();
       spool.append([...Array.from({ length: 200 }, (_, i) => rec(`b${i}`, "bulk")), ...Array.from({ length: 200 }, (_, i) => rec(`h${i}`, "high")), ...Array.from({ length: 200 }, (_, i) => rec(`n${i}`, "normal"))]);

@@ -62,8 +62,12 @@ export interface Spool {
   append(records: NewSpoolRecord[], now?: number): number[];
   lease(owner: string, max: number, leaseMs: number, options?: LeaseOptions): SpoolRecord[];
   tombstone(seqs: readonly number[]): void;
-  /** Gives a leased record back, to be leased again no sooner than `notBeforeMs`. */
-  release(seq: number, error: string | null, notBeforeMs: number): void;
+  /**
+   * Gives a leased record back, to be leased again no sooner than `notBeforeMs`. With `refund`
+   * the lease does not count toward the attempt limit: the document never reached the work that
+   * could fail on it (an open circuit breaker, a callee pushing back).
+   */
+  release(seq: number, error: string | null, notBeforeMs: number, options?: { refund?: boolean }): void;
   deadLetter(seq: number, error: string): void;
   /** Ends the leases of owners that are gone (their process died); returns how many records that freed. */
   recover(isAlive: (owner: string) => boolean, now?: number): number;

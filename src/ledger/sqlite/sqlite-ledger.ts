@@ -258,8 +258,8 @@ export class SqliteLedger implements Ledger {
     }).immediate();
   }
 
-  async release(seq: number, error: string | null, notBeforeMs: number): Promise<void> {
-    this.spool().release(seq, error, notBeforeMs);
+  async release(seq: number, error: string | null, notBeforeMs: number, options: { refund?: boolean } = {}): Promise<void> {
+    this.spool().release(seq, error, notBeforeMs, options);
   }
 
   async setCurrentStage(jobId: string, stage: string | null): Promise<void> {

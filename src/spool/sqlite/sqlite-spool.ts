@@ -113,12 +113,10 @@ export class SqliteSpool implements Spool {
     }).immediate();
   }
 
-  release(seq: number, error: string | null, notBeforeMs: number): void {
-    this.#stmt("update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = ?, last_error = coalesce(?, last_error) where seq = ? and state = 'LEASED'").run(
-      notBeforeMs,
-      error,
-      seq,
-    );
+  release(seq: number, error: string | null, notBeforeMs: number, options: { refund?: boolean } = {}): void {
+    this.#stmt(
+      "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - ?) where seq = ? and state = 'LEASED'",
+    ).run(notBeforeMs, error, options.refund ? 1 : 0, seq);
   }
 
   deadLetter(seq: number, error: string): void {
