@@ -76,7 +76,7 @@ export const ModelsConfigSchema = z
         /** Deadline of one call when the stage gives none. */
         timeoutMs: z.number().int().positive().default(30_000),
         /** Calls in flight at most; RESOURCE_EXHAUSTED halves the window, successes widen it again. */
-        maxInFlight: z.number().int().min(1).max(1024).default(8),
+        maxInFlight: z.number().int().min(1).max(1024).default(32),
       })
       .strict()
       .prefault({}),

@@ -200,7 +200,7 @@ export class BatchQueue<I, O> {
       let take = 0;
       for (let i = call.next; i < call.items.length; i++) {
         const w = this.#weight(call.items[i]!);
-        if (count > 0 && (count + 1 > this.#o.maxBatchItems || weight + w > this.#o.maxBatchWeight)) {
+        if ((count + 1 > this.#o.maxBatchItems || weight + w > this.#o.maxBatchWeight)) {
           full = true;
           break;
         }

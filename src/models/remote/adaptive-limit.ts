@@ -42,7 +42,7 @@ export class AdaptiveLimit {
           signal,
           onAbort: () => {
             const i = this.#waiting.indexOf(entry);
-            ;
+            if (i >= 0) this.#waiting.splice(i, 1);
             reject(signal?.reason as Error);
           },
         };
