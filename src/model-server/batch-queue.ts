@@ -51,6 +51,15 @@ interface Call<I, O> {
   readonly deadline: number | undefined;
   readonly resolve: (result: BatchResult<O>) => void;
   readonly reject: (err: unknown) => void;
+  /** Removes the abort listener from the caller's signal once the call is settled. */
+  detach: () => void;
+  /** Batches now running with some of this call's items. */
+  readonly running: Set<RunningBatch<I, O>>;
+}
+
+interface RunningBatch<I, O> {
+  readonly controller: AbortController;
+  readonly segments: ReadonlyArray<Segment<I, O>>;
 }
 
 interface Segment<I, O> {
@@ -121,8 +130,14 @@ export class BatchQueue<I, O> {
         deadline: options.deadline,
         resolve,
         reject,
+        detach: () => undefined,
+        running: new Set(),
       };
-      signal?.addEventListener("abort", () => this.#fail(call, signal.reason), { once: true });
+      if (signal) {
+        const onAbort = () => this.#fail(call, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        call.detach = () => signal.removeEventListener("abort", onAbort);
+      }
       this.#waiting.push(call);
       this.#setQueued(this.#queued + items.length);
       this.#pump();
@@ -145,12 +160,17 @@ export class BatchQueue<I, O> {
   #fail(call: Call<I, O>, err: unknown): void {
     if (call.settled) return;
     call.settled = true;
+    call.detach();
     const i = this.#waiting.indexOf(call);
     if (i >= 0) {
       this.#waiting.splice(i, 1);
       this.#setQueued(this.#queued - (call.items.length - call.next));
     }
     call.reject(err);
+    // A batch runs for its callers: once every one of them has gone, stop the model work.
+    for (const batch of call.running) {
+      if (batch.segments.every((seg) => seg.call.settled)) batch.controller.abort(new SluiceError("JOB_CANCELLED", "every call in the batch was cancelled"));
+    }
   }
 
   #pump(): void {
@@ -200,7 +220,7 @@ export class BatchQueue<I, O> {
       let take = 0;
       for (let i = call.next; i < call.items.length; i++) {
         const w = this.#weight(call.items[i]!);
-        if ((count + 1 > this.#o.maxBatchItems || weight + w > this.#o.maxBatchWeight)) {
+        if (count > 0 && (count + 1 > this.#o.maxBatchItems || weight + w > this.#o.maxBatchWeight)) {
           full = true;
           break;
         }
@@ -230,15 +250,12 @@ export class BatchQueue<I, O> {
 
   async #dispatch(key: string, segments: Array<Segment<I, O>>): Promise<void> {
     this.#running++;
-    const controller = new AbortController();
-    // The batch runs for its callers: once every one of them has gone, stop the model work.
-    const watch = setInterval(() => {
-      if (segments.every((s) => s.call.settled)) controller.abort(new SluiceError("JOB_CANCELLED", "every call in the batch was cancelled"));
-    }, 5);
+    const batch: RunningBatch<I, O> = { controller: new AbortController(), segments };
+    for (const { call } of segments) call.running.add(batch);
     const items = segments.flatMap((s) => s.call.items.slice(s.start, s.start + s.count));
     const started = process.hrtime.bigint();
     try {
-      const results = await this.#run(key, items, controller.signal);
+      const results = await this.#run(key, items, batch.controller.signal);
       if (results.length !== items.length) throw new SluiceError("MODEL_BAD_RESPONSE", `backend returned ${results.length} results for ${items.length} items`);
       const took = process.hrtime.bigint() - started;
       this.#hooks.onBatch?.(items.length, Number(took) / 1e9);
@@ -250,13 +267,14 @@ export class BatchQueue<I, O> {
         call.remaining -= count;
         if (call.remaining === 0 && !call.settled) {
           call.settled = true;
+          call.detach();
           call.resolve({ results: call.results, queueTimeNs: (call.firstBatched ?? started) - call.arrived, inferenceTimeNs: call.inference });
         }
       }
     } catch (err) {
       for (const { call } of segments) this.#fail(call, err);
     } finally {
-      clearInterval(watch);
+      for (const { call } of segments) call.running.delete(batch);
       this.#running--;
       this.#pump();
     }
