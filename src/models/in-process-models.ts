@@ -38,6 +38,10 @@ export class InProcessModels implements ModelPlane {
     this.#ocr = options.overrides?.ocr;
   }
 
+  async open(): Promise<void> {
+    // Nothing to check: each backend loads its runtime in warmUp().
+  }
+
   embedder(): DenseEmbedder {
     this.#embedder ??= createEmbedder(this.#options.embedder);
     return this.#embedder;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { SluiceError } from "../../contracts/errors.ts";
+import { activeTraceparent, parentContext, SpanKind, withSpan } from "../../observability/tracing.ts";
 import type { ModelCallOptions } from "../ports.ts";
 import { AdaptiveLimit } from "./adaptive-limit.ts";
 import { fromServiceError } from "./grpc-status.ts";
@@ -51,6 +52,14 @@ export class GrpcModelClient {
     this.limit = new AdaptiveLimit(options.maxInFlight);
   }
 
+  /**
+   * Opens the channel (it connects lazily): reads the TLS files now, so a missing or bad one stops
+   * startup with its config field and path instead of failing the first call.
+   */
+  open(): void {
+    this.#client("info");
+  }
+
   #client(service: ModelServiceName): grpc.Client {
     if (!this.#clients) {
       const { credentials, options } = clientCredentials(this.#options.tls, "models.remote.tls");
@@ -81,7 +90,14 @@ export class GrpcModelClient {
    * @example
    * const reply = await client.call<EmbedReplyWire>("embed", "Embed", { texts: ["hello"] }, { signal });
    */
-  async call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions = {}): Promise<Reply> {
+  call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions = {}): Promise<Reply> {
+    // A client span per call (tracing on), a child of the caller's active span or of its traceparent.
+    const parent = parentContext(options.traceparent);
+    const attributes = { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method, "server.address": this.address, "sluice.tenant": options.tenantId ?? "default" };
+    return withSpan(`${service}/${method}`, { kind: SpanKind.CLIENT, attributes, ...(parent ? { parent } : {}) }, () => this.#call<Reply>(service, method, request, options));
+  }
+
+  async #call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions): Promise<Reply> {
     const { signal } = options;
     signal?.throwIfAborted();
     const client = this.#client(service);
@@ -90,7 +106,8 @@ export class GrpcModelClient {
     const release = await this.limit.acquire(signal);
     const metadata = new grpc.Metadata();
     metadata.set("tenant_id", options.tenantId ?? "default");
-    metadata.set("traceparent", options.traceparent ?? newTraceparent());
+    // The server's span continues this call's span; without tracing, the caller's trace or a new one.
+    metadata.set("traceparent", activeTraceparent() ?? options.traceparent ?? newTraceparent());
     const deadline = new Date(options.deadline ?? Date.now() + this.#options.timeoutMs);
     try {
       const reply = await new Promise<Reply>((resolve, reject) => {

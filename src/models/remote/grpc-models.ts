@@ -29,6 +29,10 @@ export class GrpcModels implements ModelPlane {
     this.#ocr = new RemoteOcr(this.client);
   }
 
+  async open(): Promise<void> {
+    this.client.open();
+  }
+
   embedder(): DenseEmbedder {
     return this.#embedder;
   }
