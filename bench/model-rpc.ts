@@ -9,14 +9,18 @@
  *   npm run bench:model-rpc
  *   BENCH_CALLS=5000 BENCH_WARMUP=500 BENCH_TEXTS=256 BENCH_MAX_WAIT_MS=2 npm run bench:model-rpc
  *
- * Env: BENCH_CALLS (2000), BENCH_WARMUP (200), BENCH_TEXTS, BENCH_MAX_CHARS (400), BENCH_BATCH (32),
+ * Env: BENCH_CALLS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4), BENCH_TEXTS (384), BENCH_MAX_CHARS (256), BENCH_BATCH (32),
  * BENCH_CALLERS (4), BENCH_MAX_WAIT_MS (server batcher wait, 0 = the config default),
- * BENCH_SEPARATE (1: also measure against a model server in a child process; 0: skip).
+ * BENCH_SEPARATE (1: also measure against a model server in a child process; 0: skip),
+ * BENCH_THROUGHPUT (1; 0 skips the real-model part).
  *
- * The headline numbers run server and client in this one process, on loopback. The use-lite
- * model computes synchronously on the event loop (a 32-text call holds it for seconds), so a
- * server sharing the loop with its client cannot read the next requests while the model runs
- * and its batcher has nothing to coalesce; the separate-process runs show the deployed shape.
+ * The headline numbers run server and client in this one process, on loopback; "separate
+ * process" lines fork the server into a child, the deployed shape. use-lite computes
+ * synchronously on the server's event loop (a 32-text call holds it for seconds): requests that
+ * arrive meanwhile are read one per turn, so the batcher rarely coalesces, and replies and HTTP/2
+ * PING acks leave only when the queue drains. A remote run longer than the client's keepalive
+ * (ping at 30 s, 10 s timeout) can then fail with UNAVAILABLE "Connection dropped"; the bench
+ * reports such a failure in its output and JSON (`throughput_errors`) instead of crashing.
  */
 import { fork } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -45,14 +49,18 @@ function envInt(name: string, fallback: number): number {
 
 const CALLS = Math.max(1, envInt("BENCH_CALLS", 2000));
 const WARMUP = envInt("BENCH_WARMUP", 200);
-const TEXTS = Math.max(1, envInt("BENCH_TEXTS", 512));
-const MAX_CHARS = Math.max(20, envInt("BENCH_MAX_CHARS", 400));
+/** The recorded calls of each latency variant are taken in this many blocks, variants in turn. */
+const ROUNDS = Math.max(1, envInt("BENCH_ROUNDS", 4));
+const TEXTS = Math.max(1, envInt("BENCH_TEXTS", 384));
+const MAX_CHARS = Math.max(20, envInt("BENCH_MAX_CHARS", 256));
 const BATCH = Math.max(1, envInt("BENCH_BATCH", 32));
 const CALLERS = Math.max(1, envInt("BENCH_CALLERS", 4));
 /** The server's batcher wait; the config default is 0 (an idle model takes the first call at once). */
 const MAX_WAIT_MS = envInt("BENCH_MAX_WAIT_MS", 0);
 /** Also run the plaintext latency and the throughput against a server in a child process (its own event loop). */
 const SEPARATE = envInt("BENCH_SEPARATE", 1) > 0;
+/** 0 skips part 2 (the real-model throughput), for quick latency-only runs. */
+const THROUGHPUT = envInt("BENCH_THROUGHPUT", 1) > 0;
 /** Internal: set in the forked child that hosts a model server for the separate-process runs. */
 const CHILD = process.env["SLUICE_BENCH_CHILD"];
 const QUERY = "how do I resume a failed job?";
@@ -150,36 +158,57 @@ interface LatencyRun {
   inference: Percentiles;
 }
 
-/** Sequential one-text calls; warm-up calls are not recorded. */
-async function inProcessLatency(embedder: DenseEmbedder): Promise<Percentiles> {
-  await embedder.warmUp();
-  const wall: number[] = [];
-  for (let i = 0; i < WARMUP + CALLS; i++) {
-    const started = process.hrtime.bigint();
-    await embedder.embed([QUERY], { kind: "query" });
-    if (i >= WARMUP) wall.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  return percentiles(wall);
+interface Samples {
+  wall: number[];
+  minusInference: number[];
+  queue: number[];
+  inference: number[];
 }
 
-async function remoteLatency(embedder: RemoteEmbedder): Promise<LatencyRun> {
-  await embedder.warmUp();
-  const wall: number[] = [];
-  const minus: number[] = [];
-  const queue: number[] = [];
-  const inference: number[] = [];
-  for (let i = 0; i < WARMUP + CALLS; i++) {
-    const started = process.hrtime.bigint();
+/** One Embed of one text; returns the server's timing when there is a server. */
+type Probe = () => Promise<{ queueMs: number; inferenceMs: number } | null>;
+
+function inProcessProbe(embedder: DenseEmbedder): Probe {
+  return async () => {
+    await embedder.embed([QUERY], { kind: "query" });
+    return null;
+  };
+}
+
+function remoteProbe(embedder: RemoteEmbedder): Probe {
+  return async () => {
     const { timing } = await embedder.embedWithTiming([QUERY], { kind: "query" });
+    return { queueMs: (timing?.queueTimeNs ?? 0) / 1e6, inferenceMs: (timing?.inferenceTimeNs ?? 0) / 1e6 };
+  };
+}
+
+/** `n` sequential calls; recorded into `into` unless it is null (warm-up). */
+async function timeCalls(probe: Probe, n: number, into: Samples | null): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const started = process.hrtime.bigint();
+    const timing = await probe();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (i < WARMUP) continue;
-    const inferenceMs = (timing?.inferenceTimeNs ?? 0) / 1e6;
-    wall.push(ms);
-    minus.push(ms - inferenceMs);
-    queue.push((timing?.queueTimeNs ?? 0) / 1e6);
-    inference.push(inferenceMs);
+    if (!into) continue;
+    into.wall.push(ms);
+    into.minusInference.push(ms - (timing?.inferenceMs ?? 0));
+    into.queue.push(timing?.queueMs ?? 0);
+    into.inference.push(timing?.inferenceMs ?? 0);
   }
-  return { wall: percentiles(wall), minusInference: percentiles(minus), queue: percentiles(queue), inference: percentiles(inference) };
+}
+
+/**
+ * Every variant gets WARMUP unrecorded calls, then CALLS recorded ones, taken in ROUNDS blocks in
+ * turn (A B C A B C …): each block is a streak of sequential calls on one channel, and drift (JIT,
+ * heap growth, GC, a noisy neighbour) is spread over all variants instead of landing on one.
+ */
+async function measureLatency(probes: readonly Probe[]): Promise<LatencyRun[]> {
+  const samples = probes.map((): Samples => ({ wall: [], minusInference: [], queue: [], inference: [] }));
+  for (const probe of probes) await timeCalls(probe, WARMUP, null);
+  for (let r = 0; r < ROUNDS; r++) {
+    const n = Math.floor(CALLS / ROUNDS) + (r < CALLS % ROUNDS ? 1 : 0);
+    for (let v = 0; v < probes.length; v++) await timeCalls(probes[v]!, n, samples[v]!);
+  }
+  return samples.map((x) => ({ wall: percentiles(x.wall), minusInference: percentiles(x.minusInference), queue: percentiles(x.queue), inference: percentiles(x.inference) }));
 }
 
 /** Short-to-medium texts: faq-en passages cut to MAX_CHARS at a word boundary (generated sentences if the file is absent). */
@@ -207,7 +236,7 @@ function benchTexts(): { texts: string[]; source: string } {
 }
 
 /** `CALLERS` concurrent callers take batches of `BATCH` texts in order until none are left. */
-async function throughput(embed: (batch: string[]) => Promise<Float32Array[]>, texts: readonly string[]): Promise<{ seconds: number; perS: number }> {
+async function throughput(embed: (batch: string[]) => Promise<Float32Array[]>, texts: readonly string[], progress = { done: 0 }): Promise<{ seconds: number; perS: number }> {
   const batches: string[][] = [];
   for (let i = 0; i < texts.length; i += BATCH) batches.push(texts.slice(i, i + BATCH));
   let next = 0;
@@ -219,6 +248,7 @@ async function throughput(embed: (batch: string[]) => Promise<Float32Array[]>, t
         const batch = batches[next++]!;
         const out = await embed(batch);
         vectors += out.length;
+        progress.done = vectors;
       }
     }),
   );
@@ -237,13 +267,17 @@ async function childMain(backend: string): Promise<void> {
   const raw = backend === "use-lite" ? { embedder: { backend: "use-lite", batchSize: 16 } } : { embedder: { backend: "hash", dimensions: 8 } };
   const server = await startServer(embedder, raw);
   const send = (reply: ChildReply) => process.send?.(reply);
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= server.close(1000));
+  // Never outlive the bench: if the parent goes (even by a crash), close and exit.
+  process.once("disconnect", () => void close().finally(() => process.exit(0)));
   process.on("message", (msg: ChildRequest) => {
     if (msg.type === "stats") send({ type: "stats", calls: embedder.calls, texts: embedder.texts });
     else if (msg.type === "reset") {
       embedder.reset();
       send({ type: "reset" });
     } else {
-      void server.close(1000).then(() => {
+      void close().then(() => {
         send({ type: "closed" });
         process.disconnect();
       });
@@ -291,6 +325,89 @@ async function forkServer(backend: "hash" | "use-lite"): Promise<ChildServer> {
   };
 }
 
+interface ThroughputResult {
+  texts: number;
+  charsMean: number;
+  inprocess: number;
+  /** null when the run failed; see `errors`. */
+  grpc: { perS: number; batches: number } | null;
+  separate: { perS: number; batches: number } | null;
+  errors: Record<string, string>;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Part 2: the real model, in-process vs over gRPC (same process, then a separate process). */
+async function throughputPart(closers: Array<() => Promise<void>>): Promise<ThroughputResult> {
+  const { texts, source } = benchTexts();
+  const chars = texts.reduce((n, t) => n + t.length, 0);
+  const errors: Record<string, string> = {};
+  console.log(`throughput: ${texts.length} texts (mean ${(chars / texts.length).toFixed(0)} chars) from ${source}, batches of ${BATCH}, ${CALLERS} concurrent callers on every path, model use-lite (batchSize 16), each path warmed with one batch first`);
+  const useLite = new CountingEmbedder(new UseLiteEmbedder({ batchSize: 16 }));
+  closers.push(() => useLite.close());
+  await useLite.warmUp();
+  const warmBatch = texts.slice(0, BATCH);
+  await useLite.embed(warmBatch, { kind: "passage" });
+
+  const inprocTp = await throughput((batch) => useLite.embed(batch, { kind: "passage" }), texts);
+  console.log(`in-process: ${texts.length} texts in ${inprocTp.seconds.toFixed(2)} s → ${inprocTp.perS.toFixed(1)} texts/s`);
+  const versus = (perS: number) => `${(perS / inprocTp.perS).toFixed(2)}× in-process`;
+
+  // The same (already loaded) model behind a server in this process; the server's close() closes the model.
+  closers.length = 0;
+  let grpc: ThroughputResult["grpc"] = null;
+  const liteServer = await startServer(useLite, { embedder: { backend: "use-lite", batchSize: 16 } });
+  const liteModels = new GrpcModels({ address: liteServer.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
+  const sameStarted = performance.now();
+  const sameProgress = { done: 0 };
+  try {
+    const remote = liteModels.embedder() as RemoteEmbedder;
+    await remote.warmUp();
+    await remote.embed(warmBatch, { kind: "passage" });
+    useLite.reset();
+    const tp = await throughput((batch) => remote.embed(batch, { kind: "passage" }), texts, sameProgress);
+    grpc = { perS: tp.perS, batches: useLite.calls };
+    console.log(`gRPC plaintext: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${useLite.calls} batches (mean ${(useLite.texts / Math.max(1, useLite.calls)).toFixed(1)} texts) to the model`);
+  } catch (err) {
+    errors["grpc"] = message(err);
+    console.log(`gRPC plaintext: FAILED after ${((performance.now() - sameStarted) / 1000).toFixed(1)} s (${sameProgress.done}/${texts.length} texts answered): ${message(err)}`);
+  } finally {
+    await liteModels.close();
+    await liteServer.close(1000);
+  }
+
+  let separate: ThroughputResult["separate"] = null;
+  if (SEPARATE) {
+    const child = await forkServer("use-lite");
+    const models = new GrpcModels({ address: child.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
+    const sepStarted = performance.now();
+    const sepProgress = { done: 0 };
+    try {
+      const sep = models.embedder() as RemoteEmbedder;
+      await sep.warmUp();
+      await sep.embed(warmBatch, { kind: "passage" });
+      await child.ask({ type: "reset" });
+      const tp = await throughput((batch) => sep.embed(batch, { kind: "passage" }), texts, sepProgress);
+      const stats = await child.ask({ type: "stats" });
+      const batches = stats.type === "stats" ? stats.calls : 0;
+      const meanBatch = stats.type === "stats" ? stats.texts / Math.max(1, stats.calls) : 0;
+      separate = { perS: tp.perS, batches };
+      console.log(`gRPC plaintext, server in a separate process: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${batches} batches (mean ${meanBatch.toFixed(1)} texts) to the model`);
+    } catch (err) {
+      // Seen here: UNAVAILABLE "Connection dropped". The model computes on the server's event loop, which then answers
+      // nothing (replies, HTTP/2 PING acks) until its queue drains; the client's keepalive (ping every 30 s, 10 s timeout) gives up.
+      errors["grpc_separate_process"] = message(err);
+      console.log(`gRPC plaintext, server in a separate process: FAILED after ${((performance.now() - sepStarted) / 1000).toFixed(1)} s (${sepProgress.done}/${texts.length} texts answered): ${message(err)}`);
+    } finally {
+      await models.close();
+      await child.close();
+    }
+  }
+  return { texts: texts.length, charsMean: Math.round(chars / texts.length), inprocess: inprocTp.perS, grpc, separate, errors };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-rpc-"));
   const closers: Array<() => Promise<void>> = [];
@@ -298,48 +415,40 @@ async function main(): Promise<void> {
     const benchStarted = performance.now();
     console.log(`model RPC bench: node ${process.version}, server batching maxWaitMs ${MAX_WAIT_MS}`);
     console.log(`process layout: server and client run in THIS ONE process (loopback 127.0.0.1, one gRPC channel) for every headline number; "separate process" lines fork the server into a child on the same host`);
-    console.log(`latency: ${CALLS} sequential Embed calls of one text ("${QUERY}", kind query) after ${WARMUP} warm-up calls, backend hash embedder (8-d, no model)`);
+    console.log(`latency: ${CALLS} sequential Embed calls of one text ("${QUERY}", kind query) per variant after ${WARMUP} warm-up calls, backend hash embedder (8-d, no model)`);
 
     // --- 1. Latency, no-op backend -------------------------------------------------------------
-    const inprocess = await inProcessLatency(new HashEmbedder({ dimensions: 8 }));
-    console.log(`in-process (DenseEmbedder port, direct): ${fmt(inprocess)}`);
-
     const hashRaw = { embedder: { backend: "hash", dimensions: 8 } };
     const plainServer = await startServer(new HashEmbedder({ dimensions: 8 }), hashRaw);
+    closers.push(() => plainServer.close(1000));
     const plainModels = new GrpcModels({ address: plainServer.address, timeoutMs: 10_000, maxInFlight: 8 });
-    closers.push(() => plainServer.close(1000), () => plainModels.close());
-    const grpcRun = await remoteLatency(plainModels.embedder() as RemoteEmbedder);
-    await plainModels.close();
-    await plainServer.close(1000);
-    closers.length = 0;
-    console.log(`gRPC plaintext (${plainServer.address}): ${fmt(grpcRun.wall)}`);
-    console.log(`  server-reported per call: queue ${fmt(grpcRun.queue)}; inference ${fmt(grpcRun.inference)}`);
-    console.log(`  wall minus server inference time, per call: ${fmt(grpcRun.minusInference)}`);
-
+    closers.push(() => plainModels.close());
     const certs = await createDevCertificates({ dir: join(dir, "certs") });
     const client = certs.clients.find((c) => c.name === "sluice-gateway") ?? certs.clients[0]!;
     const tlsServer = await startServer(new HashEmbedder({ dimensions: 8 }), hashRaw, { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key });
+    closers.push(() => tlsServer.close(1000));
     // serverName "localhost" (a SAN of the dev server certificate): with a bare IP target grpc-js sets an IP as TLS SNI, which Node flags (DEP0123).
     const tlsModels = new GrpcModels({ address: tlsServer.address, timeoutMs: 10_000, maxInFlight: 8, tls: { ca: certs.ca.cert, cert: client.cert, key: client.key, serverName: "localhost" } });
-    closers.push(() => tlsServer.close(1000), () => tlsModels.close());
-    const tlsRun = await remoteLatency(tlsModels.embedder() as RemoteEmbedder);
-    await tlsModels.close();
-    await tlsServer.close(1000);
+    closers.push(() => tlsModels.close());
+    const child = SEPARATE ? await forkServer("hash") : null;
+    if (child) closers.push(() => child.close());
+    const childModels = child ? new GrpcModels({ address: child.address, timeoutMs: 10_000, maxInFlight: 8 }) : null;
+    if (childModels) closers.push(() => childModels.close());
+    const probes = [inProcessProbe(new HashEmbedder({ dimensions: 8 })), remoteProbe(plainModels.embedder() as RemoteEmbedder), remoteProbe(tlsModels.embedder() as RemoteEmbedder)];
+    if (childModels) probes.push(remoteProbe(childModels.embedder() as RemoteEmbedder));
+    console.log(`latency variants measured in ${ROUNDS} rounds of ${Math.floor(CALLS / ROUNDS)} calls each, in turn (in-process, plaintext, mTLS${child ? ", separate process" : ""}), after ${WARMUP} warm-up calls each`);
+    const [inprocessRun, grpcRun, tlsRun, separateLatency = null] = await measureLatency(probes);
+    for (const close of closers.reverse()) await close();
     closers.length = 0;
+    const inprocess = inprocessRun!.wall;
+    if (!grpcRun || !tlsRun) throw new Error("latency: a variant is missing");
+    console.log(`in-process (DenseEmbedder port, direct): ${fmt(inprocess)}`);
+    console.log(`gRPC plaintext (${plainServer.address}): ${fmt(grpcRun.wall)}`);
+    console.log(`  server-reported per call: queue ${fmt(grpcRun.queue)}; inference ${fmt(grpcRun.inference)}`);
+    console.log(`  wall minus server inference time, per call: ${fmt(grpcRun.minusInference)}`);
     console.log(`gRPC mTLS (${tlsServer.address}, dev CA, client CN ${client.name}, server name localhost, ECDSA P-256): ${fmt(tlsRun.wall)}`);
     console.log(`  wall minus server inference time, per call: ${fmt(tlsRun.minusInference)}`);
-
-    let separateLatency: LatencyRun | null = null;
-    if (SEPARATE) {
-      const child = await forkServer("hash");
-      const models = new GrpcModels({ address: child.address, timeoutMs: 10_000, maxInFlight: 8 });
-      closers.push(() => child.close(), () => models.close());
-      separateLatency = await remoteLatency(models.embedder() as RemoteEmbedder);
-      await models.close();
-      await child.close();
-      closers.length = 0;
-      console.log(`gRPC plaintext, server in a separate process (${child.address}): ${fmt(separateLatency.wall)}; minus server inference: ${fmt(separateLatency.minusInference)}`);
-    }
+    if (separateLatency && child) console.log(`gRPC plaintext, server in a separate process (${child.address}): ${fmt(separateLatency.wall)}; minus server inference: ${fmt(separateLatency.minusInference)}`);
 
     const overhead = round(grpcRun.wall.p95_ms - inprocess.p95_ms);
     const overheadMtls = round(tlsRun.wall.p95_ms - inprocess.p95_ms);
@@ -350,53 +459,8 @@ async function main(): Promise<void> {
     console.log(`target < 2 ms on loopback (the field's stated bar: 10 ms): plaintext ${overhead < 2 ? "MEETS" : "MISSES"} the 2 ms target, mTLS ${overheadMtls < 2 ? "MEETS" : "MISSES"} it`);
 
     // --- 2. Throughput, real model ---------------------------------------------------------------
-    const { texts, source } = benchTexts();
-    const chars = texts.reduce((n, t) => n + t.length, 0);
-    console.log(`throughput: ${texts.length} texts (mean ${(chars / texts.length).toFixed(0)} chars) from ${source}, batches of ${BATCH}, ${CALLERS} concurrent callers on every path, model use-lite (batchSize 16), each path warmed with one batch first`);
-    const useLite = new CountingEmbedder(new UseLiteEmbedder({ batchSize: 16 }));
-    closers.push(() => useLite.close());
-    await useLite.warmUp();
-    const warmBatch = texts.slice(0, BATCH);
-    await useLite.embed(warmBatch, { kind: "passage" });
-
-    const inprocTp = await throughput((batch) => useLite.embed(batch, { kind: "passage" }), texts);
-    console.log(`in-process: ${texts.length} texts in ${inprocTp.seconds.toFixed(2)} s → ${inprocTp.perS.toFixed(1)} texts/s`);
-
-    // The same (already loaded) model behind a server in this process; its close() closes the model too.
-    closers.length = 0;
-    const liteServer = await startServer(useLite, { embedder: { backend: "use-lite", batchSize: 16 } });
-    const liteModels = new GrpcModels({ address: liteServer.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
-    closers.push(() => liteServer.close(1000), () => liteModels.close());
-    const remote = liteModels.embedder() as RemoteEmbedder;
-    await remote.warmUp();
-    await remote.embed(warmBatch, { kind: "passage" });
-    useLite.reset();
-    const grpcTp = await throughput((batch) => remote.embed(batch, { kind: "passage" }), texts);
-    const sameBatches = { calls: useLite.calls, texts: useLite.texts };
-    console.log(`gRPC plaintext: ${texts.length} texts in ${grpcTp.seconds.toFixed(2)} s → ${grpcTp.perS.toFixed(1)} texts/s (${(grpcTp.perS / inprocTp.perS).toFixed(2)}× in-process); the server's batcher sent ${sameBatches.calls} batches (mean ${(sameBatches.texts / Math.max(1, sameBatches.calls)).toFixed(1)} texts) to the model`);
-    await liteModels.close();
-    await liteServer.close(1000);
-    closers.length = 0;
-
-    let separateTp: { seconds: number; perS: number; batches: number; meanBatch: number } | null = null;
-    if (SEPARATE) {
-      const child = await forkServer("use-lite");
-      const models = new GrpcModels({ address: child.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
-      closers.push(() => child.close(), () => models.close());
-      const sep = models.embedder() as RemoteEmbedder;
-      await sep.warmUp();
-      await sep.embed(warmBatch, { kind: "passage" });
-      await child.ask({ type: "reset" });
-      const tp = await throughput((batch) => sep.embed(batch, { kind: "passage" }), texts);
-      const stats = await child.ask({ type: "stats" });
-      const batches = stats.type === "stats" ? stats.calls : 0;
-      const meanBatch = stats.type === "stats" ? stats.texts / Math.max(1, stats.calls) : 0;
-      separateTp = { ...tp, batches, meanBatch };
-      await models.close();
-      await child.close();
-      closers.length = 0;
-      console.log(`gRPC plaintext, server in a separate process: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${(tp.perS / inprocTp.perS).toFixed(2)}× in-process); the server's batcher sent ${batches} batches (mean ${meanBatch.toFixed(1)} texts) to the model`);
-    }
+    const tp = THROUGHPUT ? await throughputPart(closers) : null;
+    if (!tp) console.log("throughput: skipped (BENCH_THROUGHPUT=0)");
 
     const totalSeconds = (performance.now() - benchStarted) / 1000;
     console.log(`total bench time ${totalSeconds.toFixed(1)} s`);
@@ -414,12 +478,13 @@ async function main(): Promise<void> {
         grpc_server_queue: grpcRun.queue,
         grpc_server_inference: grpcRun.inference,
         grpc_separate_process: separateLatency?.wall ?? null,
-        throughput: { inprocess: round(inprocTp.perS, 1), grpc: round(grpcTp.perS, 1), grpc_separate_process: separateTp ? round(separateTp.perS, 1) : null },
-        throughput_model_batches: { grpc: sameBatches.calls, grpc_separate_process: separateTp?.batches ?? null },
+        throughput: tp ? { inprocess: round(tp.inprocess, 1), grpc: tp.grpc ? round(tp.grpc.perS, 1) : null, grpc_separate_process: tp.separate ? round(tp.separate.perS, 1) : null } : null,
+        throughput_model_batches: tp ? { grpc: tp.grpc?.batches ?? null, grpc_separate_process: tp.separate?.batches ?? null } : null,
+        throughput_errors: tp && Object.keys(tp.errors).length > 0 ? tp.errors : null,
         calls: CALLS,
         warmup: WARMUP,
-        texts: texts.length,
-        text_chars_mean: Math.round(chars / texts.length),
+        texts: tp?.texts ?? 0,
+        text_chars_mean: tp?.charsMean ?? null,
         batch: BATCH,
         callers: CALLERS,
         max_wait_ms: MAX_WAIT_MS,

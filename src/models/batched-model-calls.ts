@@ -39,6 +39,10 @@ export async function embedInLengthBatches(
   const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
   const out = new Array<Float32Array>(texts.length);
   for (let start = 0; start < order.length; start += batchSize) {
+    // tfjs-wasm computes on the event loop: let it breathe between batches, or a model server
+    // cannot read new calls or answer HTTP/2 keepalive pings while a long call runs (its client
+    // would drop the connection as dead after the ping timeout).
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     signal?.throwIfAborted();
     const indices = order.slice(start, start + batchSize);
     const vectors = await embedBatch(indices.map((i) => texts[i]!));
