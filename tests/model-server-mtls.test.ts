@@ -78,6 +78,17 @@ void describe("model server with mTLS", () => {
     });
   });
 
+  void it("stops a remote-mode gateway at startup when its client certificate is missing", async () => {
+    const { Sluice } = await import("../src/engine/sluice.ts");
+    const dir = await mkdtemp(join(tmpdir(), "sluice-gw-"));
+    const config = parseConfig({ models: { mode: "remote", remote: { address: t.server.address, tls: { ca: certs.ca.cert, cert: join(dir, "nope.pem"), key: certs.clients[0]!.key } } } });
+    await assert.rejects(Sluice.open({ dataDir: join(dir, "data"), config }), (err: unknown) => {
+      assert.equal(sluiceCode(err), "CONFIG_INVALID");
+      assert.match(String((err as Error).message), /models\.remote\.tls\.cert: .*nope\.pem/);
+      return true;
+    });
+  });
+
   void it("binds to loopback only without TLS: sluice model-server --listen 0.0.0.0 refuses to start", async () => {
     const ws = workspace();
     const result = await runCli(["--config", ws.config, "model-server", "--listen", "0.0.0.0:0"]);

@@ -1,8 +1,12 @@
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Sluice } from "../engine/sluice.ts";
+import { type AuthSettings, resolveAuthSettings } from "./auth/auth-settings.ts";
+import { registerAuth, SECURITY_SCHEME } from "./auth/authenticate.ts";
 import { type BackgroundWorker, startBackgroundWorker } from "./background-worker.ts";
 import { registerErrorHandling } from "./error-handling.ts";
+import { registerHttpObservability, requestLogger } from "./http-observability.ts";
+import { type RateLimitStore, registerRateLimits } from "./rate-limit/index.ts";
 import { collectionRoutes } from "./routes/collections.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -19,7 +23,12 @@ export const DEFAULT_UPLOAD_LIMIT = 100 * 1024 * 1024;
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
-  /** Fastify's pino request logging (default off). */
+  /**
+   * Fastify's pino request logs (JSON on stderr, each line with `correlation_id` = the request id
+   * or an incoming `x-request-id`, `trace_id`/`span_id`, and `tenant` once authenticated). Left
+   * out: on when `logging.level` / SLUICE_LOG_LEVEL lets `info` through (off by default); `true`:
+   * on at `info` whatever that level; `false`: off.
+   */
   logger?: boolean;
   /** Largest JSON body in bytes; over it → 413 `PAYLOAD_TOO_LARGE`. Default 10 MiB. */
   bodyLimit?: number;
@@ -30,6 +39,17 @@ export interface BuildAppOptions {
    * when the app closes. Off by default — the API itself only records jobs.
    */
   runJobs?: boolean;
+  /**
+   * Where `api.rateLimits` are counted. Default: Redis when `redis.url` (env SLUICE_REDIS_URL) is
+   * set, else this process's memory; a store passed here is the caller's to close.
+   */
+  rateLimitStore?: RateLimitStore;
+  /**
+   * Credentials the API accepts (see `auth/authenticate.ts`). Default: read from
+   * `sluice.config.auth` and env SLUICE_AUTH_JWT_SECRET / SLUICE_INTERNAL_SECRET; `{}` turns
+   * auth off (every request is tenant "default" with every scope).
+   */
+  auth?: AuthSettings;
 }
 
 /**
@@ -47,7 +67,13 @@ export interface BuildAppOptions {
  */
 export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const uploadLimit = options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const loggerInstance = requestLogger(sluice.logger, options.logger);
+  const app = Fastify({
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
+    logController: new LogController({ requestIdLogLabel: "correlation_id" }),
+    requestIdHeader: "x-request-id",
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+  });
 
   // Route schemas are documentation (OpenAPI); zod in each handler is the validator.
   app.setValidatorCompiler(() => () => true);
@@ -64,10 +90,17 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
   });
 
   registerErrorHandling(app);
+  // Before auth: a request's span covers its whole life, and every hook's logs carry its trace.
+  registerHttpObservability(app, { logs: loggerInstance !== undefined });
+  // Before rate limits and routes: every later hook and handler sees an authenticated request.principal.
+  registerAuth(app, options.auth ?? (await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd })));
+  // After auth (its onRequest hook sets the principal whose budget a request draws on), before the routes.
+  registerRateLimits(app, sluice.config, options.rateLimitStore);
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
       info: { title: "Sluice", description: "Document ingestion and hybrid retrieval", version: "1.0.0" },
+      components: { securitySchemes: { [SECURITY_SCHEME]: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
       tags: [{ name: "documents" }, { name: "collections" }, { name: "jobs" }, { name: "query" }, { name: "health" }],
     },
   });

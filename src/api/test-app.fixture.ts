@@ -26,7 +26,8 @@ export interface TestApp {
 export async function openTestApp(options: BuildAppOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-api-"));
   const sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, embedder: new HashEmbedder({ dimensions: 64 }) });
-  const app = await buildApp(sluice, options);
+  // Auth off unless a test asks for it, whatever SLUICE_AUTH_JWT_SECRET the test runner has.
+  const app = await buildApp(sluice, { auth: {}, ...options });
   let closed = false;
   return {
     app,

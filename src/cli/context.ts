@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load-config.ts";
 import { Sluice } from "../engine/sluice.ts";
+import { startTracing } from "../observability/tracing.ts";
 
 export interface GlobalOptions {
   data: string;
@@ -14,14 +15,23 @@ export function globals(command: Command): GlobalOptions {
   return { data: resolve(opts.data ?? process.env["SLUICE_DATA"] ?? ".sluice"), ...(opts.config ? { config: opts.config } : {}), json: opts.json ?? false };
 }
 
-/** Opens the engine for a command and always closes it, whatever the command does. */
+/**
+ * Opens the engine for a command and always closes it, whatever the command does. Tracing runs
+ * for the command's life when `tracing.otlpUrl` or OTEL_EXPORTER_OTLP_ENDPOINT is set; its
+ * spans are flushed after the engine closes.
+ *
+ * @example
+ * await withSluice(command, async (sluice) => println((await sluice.stats("default")).documents));
+ */
 export async function withSluice<T>(command: Command, fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>): Promise<T> {
   const g = globals(command);
   const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
+  const tracing = await startTracing(config.tracing);
   const sluice = await Sluice.open({ dataDir: g.data, config });
   try {
     return await fn(sluice, g);
   } finally {
     await sluice.close();
+    await tracing.shutdown();
   }
 }

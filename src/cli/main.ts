@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCerts } from "./commands/certs.ts";
 import { registerEval } from "./commands/eval.ts";
+import { registerEvents } from "./commands/events.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerModelServer } from "./commands/model-server.ts";
 import { registerJobs } from "./commands/jobs.ts";
@@ -9,6 +10,7 @@ import { registerQuery } from "./commands/query.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerSpool } from "./commands/spool.ts";
 import { registerStats } from "./commands/stats.ts";
+import { registerToken } from "./commands/token.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { reportError } from "./output.ts";
 
@@ -30,6 +32,7 @@ registerIngest(program);
 registerQuery(program);
 registerEval(program);
 registerJobs(program);
+registerEvents(program);
 registerStats(program);
 registerServe(program);
 registerPipeline(program);
@@ -37,6 +40,7 @@ registerSpool(program);
 registerWorker(program);
 registerCerts(program);
 registerModelServer(program);
+registerToken(program);
 
 try {
   await program.parseAsync(process.argv);

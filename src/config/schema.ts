@@ -1,4 +1,9 @@
 import { z } from "zod";
+import { EventsConfigSchema, LineageConfigSchema } from "./events-schema.ts";
+
+/** pino log levels, quietest first; `silent` writes nothing. */
+export const LOG_LEVELS = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Dense embedder choice. `use-lite` is bundled and offline; the others are one config line away. */
 export const EmbedderConfigSchema = z.discriminatedUnion("backend", [
@@ -134,6 +139,57 @@ export const ModelServerConfigSchema = z
   .prefault({});
 export type ModelServerConfig = z.infer<typeof ModelServerConfigSchema>;
 
+/**
+ * One request limit: at most `max` requests per `windowMs`, per user (a sliding window).
+ *
+ * @example
+ * RateLimitRuleSchema.parse({ max: 10 }); // { max: 10, windowMs: 60000 }
+ */
+export const RateLimitRuleSchema = z
+  .object({ max: z.number().int().min(1), windowMs: z.number().int().min(1).default(60_000) })
+  .strict();
+/**
+ * A parsed {@link RateLimitRuleSchema}.
+ *
+ * @example
+ * const rule: RateLimitRule = { max: 120, windowMs: 60_000 };
+ */
+export type RateLimitRule = z.infer<typeof RateLimitRuleSchema>;
+
+/** A limit, or `false` for none. */
+const OptionalRateLimitSchema = z.union([RateLimitRuleSchema, z.literal(false)]);
+
+/**
+ * Per-user (the authenticated principal, else the client IP), per-route request limits of the
+ * HTTP API; over one → 429 `RATE_LIMITED` with `Retry-After`. Kept in this process, or in Redis
+ * when `redis.url` is set, so every server sharing that Redis shares the limits.
+ *
+ * @example
+ * RateLimitsConfigSchema.parse({ answer: { max: 5 }, ingest: { max: 100, windowMs: 3_600_000 } });
+ */
+export const RateLimitsConfigSchema = z
+  .object({
+    /** `POST /v1/query` that writes an answer (`answer` true or omitted): the expensive call. */
+    answer: OptionalRateLimitSchema.default({ max: 10, windowMs: 60_000 }),
+    /** `POST /v1/query` with `"answer": false`: retrieval only. */
+    query: OptionalRateLimitSchema.default({ max: 120, windowMs: 60_000 }),
+    /** Starting an ingest: `POST /v1/collections/:c/documents` (uploads) and `POST /v1/jobs`. Unlimited by default. */
+    ingest: OptionalRateLimitSchema.default(false),
+    /** Any other route, by method and Fastify route pattern; wins over the classes above for its route. */
+    routes: z
+      .record(z.string().regex(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/\S*$/, 'must be "<METHOD> <route>", e.g. "POST /v1/jobs/:id/cancel"'), OptionalRateLimitSchema)
+      .default({}),
+  })
+  .strict()
+  .prefault({});
+/**
+ * A parsed {@link RateLimitsConfigSchema}: `sluice.config.api.rateLimits`.
+ *
+ * @example
+ * const limits: RateLimitsConfig = sluice.config.api.rateLimits;
+ */
+export type RateLimitsConfig = z.infer<typeof RateLimitsConfigSchema>;
+
 export const SluiceConfigSchema = z
   .object({
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
@@ -173,14 +229,65 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
-    events: z
+    /** Lifecycle CloudEvents: a JSONL file, an HTTP endpoint (`events.http`). */
+    events: EventsConfigSchema,
+    /** OpenLineage run events per job and stage; off unless `lineage.url` is set. */
+    lineage: LineageConfigSchema,
+    /** OpenTelemetry traces; off unless an OTLP endpoint is set here or in env OTEL_EXPORTER_OTLP_ENDPOINT (which wins). */
+    tracing: z
       .object({
-        /** A JSONL file that receives every stage lifecycle CloudEvent (env SLUICE_EVENTS_FILE wins). */
-        file: z.string().min(1).optional(),
+        /** OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is added when the URL has no path). */
+        otlpUrl: z.string().url().optional(),
+        /** `service.name` of the spans (env OTEL_SERVICE_NAME wins). */
+        serviceName: z.string().min(1).default("sluice"),
+      })
+      .strict()
+      .prefault({}),
+    /** JSON logs on stderr (env SLUICE_LOG_LEVEL wins); `silent`, the default, writes none. */
+    logging: z.object({ level: z.enum(LOG_LEVELS).default("silent") }).strict().prefault({}),
+    /** HTTP API policy. */
+    api: z.object({ rateLimits: RateLimitsConfigSchema }).strict().prefault({}),
+    /**
+     * A Redis shared by every Sluice process of a deployment. Set, it holds the API's rate limits
+     * and the collection ingest locks; unset, limits stay in each process and locks in `ledger.db`.
+     */
+    redis: z
+      .object({
+        /** `redis://[user:password@]host:port[/db]`; env SLUICE_REDIS_URL wins (keep passwords there). */
+        url: z.string().min(1).optional(),
+        /** Prepended to every key Sluice writes. */
+        keyPrefix: z.string().min(1).default("sluice:"),
+      })
+      .strict()
+      .prefault({}),
+    locks: z
+      .object({
+        /** A collection's ingest lock lapses this long after its holder last renewed it (renewed while held). */
+        ttlMs: z.number().int().min(1000).default(300_000),
       })
       .strict()
       .prefault({}),
     server: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).strict().prefault({}),
+    /**
+     * HTTP API authentication; on as soon as a JWT secret, a JWKS URL or an internal secret is
+     * configured. Secrets live in env (SLUICE_AUTH_JWT_SECRET, SLUICE_INTERNAL_SECRET, which win)
+     * or in the files named here, never in this file.
+     */
+    auth: z
+      .object({
+        /** File holding the HS256 secret user tokens are signed with. */
+        jwtSecretFile: z.string().min(1).optional(),
+        /** JWKS URL for RS256/ES256 user tokens (an identity provider's `jwks_uri`). */
+        jwksUrl: z.string().url().optional(),
+        /** Required `iss` claim. */
+        issuer: z.string().min(1).optional(),
+        /** Required `aud` claim. */
+        audience: z.string().min(1).optional(),
+        /** File holding the secret Sluice processes present to each other in `x-sluice-internal`. */
+        internalSecretFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type SluiceConfig = z.infer<typeof SluiceConfigSchema>;

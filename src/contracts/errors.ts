@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, category: "USER", retryable: false },
   /** Over a spool limit (pending records, bytes, free disk): come back after `details.retryAfterSeconds`. */
   BACKPRESSURE: { status: 429, category: "SYSTEM", retryable: true, pushback: true },
+  /** Over a per-user, per-route request limit (`api.rateLimits`): come back after `details.retryAfterSeconds`. */
+  RATE_LIMITED: { status: 429, category: "USER", retryable: true, pushback: true },
+  /** Another live process holds the collection's ingest lock: hand the document back and try later. */
+  COLLECTION_LOCKED: { status: 409, category: "SYSTEM", retryable: true, pushback: true },
   // documents
   DOCUMENT_EMPTY: { status: 422, category: "USER", retryable: false },
   DOCUMENT_TOO_LARGE: { status: 413, category: "USER", retryable: false },
@@ -59,6 +63,8 @@ export const ERROR_CODES = {
   MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
+  /** An event sink (CloudEvents HTTP endpoint, OpenLineage collector) refused or did not answer; counted and logged, never thrown into a pipeline. */
+  EVENT_DELIVERY_FAILED: { status: 502, category: "THIRD_PARTY", retryable: true },
   /** A model server's queue is full (gRPC RESOURCE_EXHAUSTED): back off and send less; not a breaker failure. */
   MODEL_OVERLOADED: { status: 429, category: "THIRD_PARTY", retryable: true, pushback: true },
   /** The device a call requires is not available (gRPC FAILED_PRECONDITION): fail fast, never retried. */
@@ -66,6 +72,8 @@ export const ERROR_CODES = {
   /** A caller the model server or API does not know (no certificate, unknown CN, bad token). */
   UNAUTHENTICATED: { status: 401, category: "USER", retryable: false },
   PERMISSION_DENIED: { status: 403, category: "USER", retryable: false },
+  /** The API cannot check credentials right now (the JWKS endpoint is down or answers garbage): not the caller's fault. */
+  AUTH_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 

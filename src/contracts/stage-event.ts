@@ -11,6 +11,10 @@ export interface StageEvent {
   /** Filled in by the worker: the collection and the pipeline version (`name@yaml-sha`) of the run. */
   collection?: string;
   pipelineVersion?: string;
+  /** The tenant the job belongs to; CloudEvents carry `"default"` when it is absent. */
+  tenant?: string;
+  /** W3C trace context of the document run the stage belongs to (`00-<trace-id>-<span-id>-<flags>`). */
+  traceparent?: string;
 }
 
 export type StageEventListener = (event: StageEvent) => void;

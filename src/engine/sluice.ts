@@ -8,6 +8,8 @@ import { SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import type { CollectionLock } from "../locks/collection-lock.ts";
+import { createCollectionLock } from "../locks/create-collection-lock.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
 import { createModelPlane } from "../models/create-model-plane.ts";
@@ -18,8 +20,13 @@ import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
 import { allowedRoots, assertAllowedPath } from "../gate/allowed-roots.ts";
 import { Gate } from "../gate/gate.ts";
-import { StageEventStream } from "../observability/cloudevents.ts";
+import type { StageEventStream } from "../observability/cloudevents.ts";
+import { createEventStream } from "../observability/create-event-stream.ts";
+import { jobEndType, jobEvent } from "../contracts/job-event.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
+import { createLogger, logLevel } from "../observability/logger.ts";
+import { withSpan } from "../observability/tracing.ts";
+import type { Logger } from "pino";
 import type { Lane } from "../spool/spool.ts";
 import type { StageServices } from "../pipeline/services.ts";
 import { loadTopologyFile } from "../pipeline/topology.ts";
@@ -41,6 +48,8 @@ export interface SluiceOptions {
   cwd?: string;
   /** Use this embedder instead of the configured one (tests, benchmarks). */
   embedder?: DenseEmbedder;
+  /** Log here instead of the logger `logging.level` / SLUICE_LOG_LEVEL configure (tests). */
+  logger?: Logger;
 }
 
 export interface InlineDocument {
@@ -124,6 +133,8 @@ export class Sluice {
   readonly cwd: string;
   readonly ledger: Ledger;
   readonly store: IndexStore;
+  /** Collection ingest locks: in `ledger.db`, or in Redis when `redis.url` is set. */
+  readonly locks: CollectionLock;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #registry = builtinStages();
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
@@ -135,8 +146,10 @@ export class Sluice {
   #retriever: Retriever | null = null;
   #gateInstance: Gate | null = null;
   readonly #metrics: EngineMetrics;
-  /** Stage lifecycle as CloudEvents: subscribe in-process, or set `events.file` / SLUICE_EVENTS_FILE. */
+  /** Stage and job lifecycle as CloudEvents: subscribe in-process, or configure `events.file` / `events.http` / `lineage`. */
   readonly events: StageEventStream;
+  /** JSON logs on stderr at `logging.level` (env SLUICE_LOG_LEVEL); silent by default. */
+  readonly logger: Logger;
 
   private constructor(options: SluiceOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -144,18 +157,23 @@ export class Sluice {
     this.config = options.config ?? loadConfig();
     this.ledger = new SqliteLedger(join(this.dataDir, "ledger.db"));
     this.store = new SqliteIndexStore(join(this.dataDir, "index.db"));
+    this.locks = createCollectionLock(this.config, this.dataDir);
     this.models = options.embedder
       ? new InProcessModels({ embedder: this.config.embedder, ocrLanguages: this.config.ocr.languages, overrides: { embedder: options.embedder } })
       : createModelPlane(this.config);
-    this.#metrics = new EngineMetrics(() => this.ledger.spool());
-    const eventsFile = process.env["SLUICE_EVENTS_FILE"] ?? this.config.events.file;
-    this.events = new StageEventStream(`/sluice/${hostname()}`, eventsFile ? resolve(this.cwd, eventsFile) : undefined);
+    this.#metrics = new EngineMetrics(() => this.ledger.spool(), () => this.ledger.countJobsByState());
+    this.logger = options.logger ?? createLogger({ level: logLevel(this.config.logging) });
+    // The embedder's id for lineage, once this process has one (never built just to be named).
+    const modelId = () => this.#embedder?.id;
+    this.events = createEventStream(this.config, { cwd: this.cwd, dataDir: this.dataDir, modelId });
   }
 
   static async open(options: SluiceOptions): Promise<Sluice> {
     const sluice = new Sluice(options);
+    await sluice.models.open();
     await sluice.ledger.open();
     await sluice.store.open();
+    await sluice.locks.open();
     return sluice;
   }
 
@@ -165,6 +183,7 @@ export class Sluice {
     await this.models.close();
     await this.ledger.close();
     await this.store.close();
+    await this.locks.close();
   }
 
   #batched(embedder: DenseEmbedder): DenseEmbedder {
@@ -193,7 +212,7 @@ export class Sluice {
   pipeline(name: string): Promise<CompiledPipeline> {
     let p = this.#pipelines.get(name);
     if (!p) {
-      p = loadTopologyFile(resolvePipeline(name, this.cwd)).then((t) => buildPipeline(t, this.#registry, this.#services()));
+      p = loadTopologyFile(resolvePipeline(name, this.cwd)).then((t) => buildPipeline(t, this.#registry, this.#services(), { onBreakerState: this.#metrics.onBreakerState }));
       p.catch(() => this.#pipelines.delete(name));
       this.#pipelines.set(name, p);
     }
@@ -248,16 +267,24 @@ export class Sluice {
     const pause = options.pause ?? true;
     if (!pause) await gate.check();
     const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner);
+    this.events.publish(jobEvent("job.created", job, { pipelineVersion: version, paths: request.paths.map((p) => resolve(this.cwd, p)) }));
     options.onJob?.(job);
     let accepted: string[];
     try {
       accepted = await gate.admit({ jobId: job.id, collection: request.collection, pipeline, version, lane: request.lane ?? "normal" }, refs(), { pause, skipChecks: !pause, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
       const e = toSluiceError(err);
-      await this.ledger.sealJob(job.id, `${e.code}: ${e.message}`);
+      this.#ended(await this.ledger.sealJob(job.id, `${e.code}: ${e.message}`), version);
       throw err;
     }
-    return { ...(await this.ledger.sealJob(job.id)), accepted };
+    return { ...this.#ended(await this.ledger.sealJob(job.id), version), accepted };
+  }
+
+  /** Reports a job that sealing ended (nothing left to run, or admission failed); returns it. */
+  #ended(job: Job, pipelineVersion: string): Job {
+    const type = jobEndType(job.state);
+    if (type) this.events.publish(jobEvent(type, job, { pipelineVersion }));
+    return job;
   }
 
   /** The real directories request paths must stay under (`ingest.allowedRoots`, SLUICE_INGEST_ROOTS). */
@@ -314,8 +341,12 @@ export class Sluice {
         this.#metrics.onStage(event);
         this.events.publish(event);
       },
+      onJobEvent: this.events.publish,
       onRecovered: this.#metrics.onRecovered,
       onDeadLetter: this.#metrics.onDeadLetter,
+      collectionLock: this.locks,
+      lockTtlMs: this.config.locks.ttlMs,
+      logger: this.logger,
     });
   }
 
@@ -339,6 +370,13 @@ export class Sluice {
   /** The engine's Prometheus registry (spool, gate, dead letters, stage durations). */
   get metrics(): EngineMetrics {
     return this.#metrics;
+  }
+
+  /** Cancels a job (its work stops between stages) and reports `job.cancelled`. */
+  async cancelJob(jobId: string): Promise<Job> {
+    const job = await this.ledger.cancelJob(jobId);
+    this.events.publish(jobEvent("job.cancelled", job));
+    return job;
   }
 
   /** Makes a job runnable again; leases held by dead local processes are freed at once. */
@@ -365,11 +403,21 @@ export class Sluice {
 
   async query(request: QueryRequest): Promise<QueryResponse> {
     const mode = request.mode ?? "hybrid";
-    const hits = await this.retriever().retrieve(request.collection, request.query, { mode, k: request.k ?? 10, ...(request.signal ? { signal: request.signal } : {}) });
-    const results = hits.map((h) => ({ docId: h.chunk.docId, chunkId: h.chunk.chunkId, score: h.score, text: h.chunk.text, source: h.chunk.source, title: h.chunk.title, page: h.chunk.page }));
-    const response: QueryResponse = { query: request.query, mode, results };
-    if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, request.signal ? { signal: request.signal } : {});
-    return response;
+    const k = request.k ?? 10;
+    const started = performance.now();
+    const attributes = { "sluice.query.mode": mode, "sluice.query.k": k, "sluice.collection": request.collection, "sluice.query.answer": request.answer ?? true };
+    try {
+      return await withSpan("sluice.query", { attributes }, async (span) => {
+        const hits = await this.retriever().retrieve(request.collection, request.query, { mode, k, ...(request.signal ? { signal: request.signal } : {}) });
+        const results = hits.map((h) => ({ docId: h.chunk.docId, chunkId: h.chunk.chunkId, score: h.score, text: h.chunk.text, source: h.chunk.source, title: h.chunk.title, page: h.chunk.page }));
+        span.setAttribute("sluice.query.results", results.length);
+        const response: QueryResponse = { query: request.query, mode, results };
+        if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, request.signal ? { signal: request.signal } : {});
+        return response;
+      });
+    } finally {
+      this.#metrics.onQuery(mode, (performance.now() - started) / 1000);
+    }
   }
 
   async stats(collection: string): Promise<CollectionInfo> {

@@ -7,6 +7,8 @@ import type { DocumentRef } from "../contracts/document.ts";
 import { encodeEnvelope, type EnvelopeV1 } from "../contracts/envelope.ts";
 import type { AdmittedDocument, Ledger } from "../ledger/ledger.ts";
 import type { Lane } from "../spool/spool.ts";
+import { withTraceparent } from "../observability/envelope-trace.ts";
+import { activeTraceparent, type Span, withSpan } from "../observability/tracing.ts";
 import { classify } from "./classify.ts";
 
 export interface GateLimits {
@@ -87,7 +89,7 @@ export class Gate {
     if (freeBytes !== null && freeBytes < limits.minFreeBytes) throw push(`${freeBytes} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
   }
 
-  async #envelope(ref: DocumentRef, target: GateTarget): Promise<AdmittedDocument> {
+  async #envelope(ref: DocumentRef, target: GateTarget, traceparent: string | undefined): Promise<AdmittedDocument> {
     let payload: EnvelopeV1["payload"];
     let textHash: string;
     let text: string | undefined;
@@ -118,7 +120,8 @@ export class Gate {
       lane: target.lane,
       version: target.version,
       ts_ms: Date.now(),
-      meta: ref.meta,
+      // The document's run continues the trace of the request or ingest that admitted it.
+      meta: withTraceparent(ref.meta, traceparent),
       job_id: target.jobId,
       collection: target.collection,
       pipeline: target.pipeline,
@@ -130,13 +133,25 @@ export class Gate {
   /**
    * Admits documents in batches. With `pause`, a producer over a limit waits until the spool
    * drains (CLI and source adapters); without it, BACKPRESSURE is thrown to the caller (HTTP).
-   * Returns the accepted ids, in order.
+   * Returns the accepted ids, in order. Traced as one `sluice.gate.admit` span, whose context
+   * each envelope carries (`meta["sluice.traceparent"]`) when tracing is on.
    */
-  async admit(
+  admit(
     target: GateTarget,
     refs: AsyncIterable<DocumentRef> | Iterable<DocumentRef>,
     options: { pause?: boolean; skipChecks?: boolean; signal?: AbortSignal } = {},
   ): Promise<string[]> {
+    const attributes = { "sluice.job_id": target.jobId, "sluice.collection": target.collection, "sluice.pipeline": target.pipeline, "sluice.lane": target.lane };
+    return withSpan("sluice.gate.admit", { attributes }, (span) => this.#admit(target, refs, options, span));
+  }
+
+  async #admit(
+    target: GateTarget,
+    refs: AsyncIterable<DocumentRef> | Iterable<DocumentRef>,
+    options: { pause?: boolean; skipChecks?: boolean; signal?: AbortSignal },
+    span: Span,
+  ): Promise<string[]> {
+    const traceparent = activeTraceparent();
     const accepted: string[] = [];
     let batch: DocumentRef[] = [];
     const flush = async () => {
@@ -155,7 +170,7 @@ export class Gate {
           await sleep(200, undefined, options.signal ? { signal: options.signal } : {});
         }
       }
-      const docs = await Promise.all(batch.map((ref) => this.#envelope(ref, target)));
+      const docs = await Promise.all(batch.map((ref) => this.#envelope(ref, target, traceparent)));
       try {
         await this.#o.ledger.admit(target.jobId, docs);
       } catch (err) {
@@ -175,6 +190,7 @@ export class Gate {
       if (batch.length >= BATCH) await flush();
     }
     await flush();
+    span.setAttribute("sluice.gate.accepted", accepted.length);
     return accepted;
   }
 }

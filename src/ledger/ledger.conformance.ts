@@ -67,6 +67,21 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.match(ended.error ?? "", /^INTERRUPTED/);
     });
 
+    it("counts jobs by state, every state present", async () => {
+      const before = await ledger.countJobsByState();
+      assert.deepEqual(Object.keys(before).sort(), ["CANCELLED", "COMPLETED", "FAILED", "PENDING", "PROCESSING"]);
+      const pending = await newJob(1, "count");
+      const empty = await ledger.createJob(spec);
+      await ledger.sealJob(empty.id);
+      const cancelled = await newJob(1, "count-c");
+      await ledger.cancelJob(cancelled);
+      const after = await ledger.countJobsByState();
+      assert.equal(after.PENDING - before.PENDING, 1);
+      assert.equal(after.COMPLETED - before.COMPLETED, 1);
+      assert.equal(after.CANCELLED - before.CANCELLED, 1);
+      assert.equal(await ledger.jobState(pending), "PENDING");
+    });
+
     it("a repeated document id keeps its last version", async () => {
       const job = await ledger.createJob(spec);
       await ledger.admit(job.id, [...docs(2), { ...docs(1)[0]!, envelope: new TextEncoder().encode("newer") }]);

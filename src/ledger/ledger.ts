@@ -61,6 +61,8 @@ export interface Ledger {
   finishIdleJobs(isAlive: (owner: string) => boolean): Promise<number>;
   /** Jobs whose documents are still being admitted (not sealed, not ended). */
   admittingJobs(): Promise<number>;
+  /** How many jobs are in each state (every state present, 0 when none): the `ledger_jobs` gauge. */
+  countJobsByState(): Promise<Record<JobState, number>>;
   /** Finishes a sealed job with no live records left: COMPLETED, or FAILED if every document failed. */
   finishIfDone(jobId: string): Promise<Job | null>;
   cancelJob(jobId: string): Promise<Job>;

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { toServiceError } from "../models/remote/grpc-status.ts";
+import { contextFromTraceparent, SpanKind, withSpan } from "../observability/tracing.ts";
 import type { ModelServerMetrics } from "./server-metrics.ts";
 
 /** What a handler knows about the call besides its request. */
@@ -21,7 +22,8 @@ function metadataString(metadata: grpc.Metadata, key: string): string | undefine
 /**
  * Wraps an async handler as a grpc-js unary handler: it turns cancellation into an AbortSignal,
  * reads tenant and trace context from metadata, answers errors as gRPC statuses (the rule book in
- * `grpc-status.ts`), and records count and latency by method and status code.
+ * `grpc-status.ts`), and records count and latency by method and status code. With tracing on,
+ * each call is a server span whose parent is the client's `traceparent`.
  *
  * @example
  * server.addService(proto.embed.service, { Embed: unaryHandler("Embed", deps, (request, ctx) => embed(request, ctx)) });
@@ -48,7 +50,9 @@ export function unaryHandler<Req, Rep>(
       deps.metrics.observeRequest(method, grpc.status[code] ?? String(code), seconds);
       return seconds;
     };
-    handle(call.request, ctx).then(
+    // A server span per call (tracing on) continuing the client's trace from its traceparent.
+    const attributes = { "rpc.system": "grpc", "rpc.method": method, "sluice.tenant": ctx.tenantId };
+    withSpan(method, { kind: SpanKind.SERVER, attributes, parent: contextFromTraceparent(ctx.traceparent) }, () => handle(call.request, ctx)).then(
       (reply) => {
         const seconds = finish(grpc.status.OK);
         deps.logger.debug({ method, code: "OK", tenant: ctx.tenantId, traceparent: ctx.traceparent, seconds }, method);

@@ -1,15 +1,21 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_STATES, type JobState } from "../contracts/job.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
 import type { GateOutcome } from "../gate/gate.ts";
+import type { BreakerState } from "../pipeline/policies.ts";
 import { LANES, type Spool } from "../spool/spool.ts";
+
+/** A breaker's state as the `circuit_breaker_state` gauge reads: 0 closed, 0.5 half-open, 1 open (or isolated). */
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, "half-open": 0.5, open: 1, isolated: 1 };
 
 /**
  * The engine's Prometheus metrics, in a registry of its own (the HTTP app merges it into
- * `/metrics`). Spool gauges are read from the spool when scraped; counters and the stage
- * histogram are fed by the gate and the worker through the `on*` hooks.
+ * `/metrics`). Spool gauges are read from the spool, and `ledger_jobs{state}` from the ledger,
+ * when scraped; counters, histograms and the breaker gauge are fed by the gate, the worker, the
+ * pipeline builder and queries through the `on*` hooks.
  *
  * @example
- * const metrics = new EngineMetrics(() => ledger.spool());
+ * const metrics = new EngineMetrics(() => ledger.spool(), () => ledger.countJobsByState());
  * const text = await metrics.registry.metrics();
  */
 export class EngineMetrics {
@@ -18,8 +24,12 @@ export class EngineMetrics {
   readonly #recovered: Counter;
   readonly #dlq: Counter;
   readonly #stage: Histogram<"stage">;
+  readonly #stageFailures: Counter<"stage" | "code">;
+  readonly #stageRetries: Counter<"stage">;
+  readonly #breaker: Gauge<"pipeline" | "policy" | "stage">;
+  readonly #query: Histogram<"mode">;
 
-  constructor(spool: () => Spool) {
+  constructor(spool: () => Spool, jobs?: () => Promise<Record<JobState, number>>) {
     const registers = [this.registry];
     const stats = () => spool().stats();
     new Gauge({
@@ -44,6 +54,33 @@ export class EngineMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
       registers,
     });
+    this.#stageFailures = new Counter({ name: "stage_failures_total", help: "Failed stage runs of a document (after its retries), by stage and error code", labelNames: ["stage", "code"], registers });
+    this.#stageRetries = new Counter({ name: "stage_retries_total", help: "Stage attempts that were retries, by stage", labelNames: ["stage"], registers });
+    this.#breaker = new Gauge({
+      name: "circuit_breaker_state",
+      help: "Circuit breaker of a stage's policy: 0 closed, 0.5 half-open, 1 open",
+      labelNames: ["pipeline", "policy", "stage"],
+      registers,
+    });
+    this.#query = new Histogram({
+      name: "query_duration_seconds",
+      help: "Time a query took (retrieval and answer), by retrieval mode",
+      labelNames: ["mode"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    if (jobs) {
+      new Gauge({
+        name: "ledger_jobs",
+        help: "Jobs in the ledger, by state",
+        labelNames: ["state"],
+        registers,
+        async collect() {
+          const counts = await jobs();
+          for (const state of JOB_STATES) this.set({ state }, counts[state]);
+        },
+      });
+    }
   }
 
   readonly onGate = (outcome: GateOutcome, n: number): void => this.#gate.inc({ outcome }, n);
@@ -51,5 +88,9 @@ export class EngineMetrics {
   readonly onDeadLetter = (): void => this.#dlq.inc();
   readonly onStage = (event: StageEvent): void => {
     if ((event.type === "stage.completed" || event.type === "stage.failed") && event.durationMs !== undefined) this.#stage.observe({ stage: event.stage }, event.durationMs / 1000);
+    if (event.type === "stage.failed") this.#stageFailures.inc({ stage: event.stage, code: event.error?.code ?? "UNKNOWN" });
+    if (event.type === "stage.retrying") this.#stageRetries.inc({ stage: event.stage });
   };
+  readonly onBreakerState = (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState): void => this.#breaker.set(labels, BREAKER_VALUE[state]);
+  readonly onQuery = (mode: string, seconds: number): void => this.#query.observe({ mode }, seconds);
 }

@@ -1,6 +1,6 @@
 import { SluiceError } from "../contracts/errors.ts";
 import type { AnyStageDefinition, StageInstance } from "./define-stage.ts";
-import { buildPolicy, PolicySpecSchema, type StagePolicy } from "./policies.ts";
+import { type BreakerState, buildPolicy, PolicySpecSchema, type StagePolicy } from "./policies.ts";
 import { parsePortSpec, type PortTypeName } from "./port-types.ts";
 import type { StageRegistry } from "./registry.ts";
 import type { StageServices } from "./services.ts";
@@ -37,8 +37,20 @@ export interface CompiledPipeline {
   warmUp(): Promise<void>;
 }
 
+/** Observers of a built pipeline (the engine's metrics). */
+export interface BuildOptions {
+  /** A node's circuit breaker changed state (called with `closed` once it is built). */
+  onBreakerState?: (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState) => void;
+}
+
 function fail(message: string, details: Record<string, unknown> = {}): never {
   throw new SluiceError("PIPELINE_INVALID", message, { details });
+}
+
+function policyHooks(pipeline: string, policy: string | null, stage: string, options: BuildOptions) {
+  const { onBreakerState } = options;
+  if (!onBreakerState || policy === null) return {};
+  return { onBreakerState: (state: BreakerState) => onBreakerState({ pipeline, policy, stage }, state) };
 }
 
 function describePorts(definition: AnyStageDefinition, side: "inputs" | "outputs"): string {
@@ -55,7 +67,7 @@ function describePorts(definition: AnyStageDefinition, side: "inputs" | "outputs
  * const pipeline = buildPipeline(loadTopology(yamlText), registry, services);
  * await pipeline.warmUp();
  */
-export function buildPipeline(topology: Topology, registry: StageRegistry, services: StageServices): CompiledPipeline {
+export function buildPipeline(topology: Topology, registry: StageRegistry, services: StageServices, options: BuildOptions = {}): CompiledPipeline {
   const policies = topology.policies ?? {};
   const byName = new Map<string, { definition: AnyStageDefinition; config: unknown; policyName: string | null; checkpoint: boolean }>();
 
@@ -117,7 +129,7 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
       name,
       definition: entry.definition,
       instance: entry.definition.create(entry.config, services),
-      policy: policySpec ? buildPolicy(policySpec) : null,
+      policy: policySpec ? buildPolicy(policySpec, policyHooks(topology.name, entry.policyName, name, options)) : null,
       policyName: entry.policyName,
       timeoutMs: policySpec?.timeoutMs ?? null,
       checkpoint: entry.checkpoint,

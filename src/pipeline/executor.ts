@@ -1,6 +1,7 @@
 import { BrokenCircuitError, TaskCancelledError } from "cockatiel";
 import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
+import { parentContext, type Span, withSpan } from "../observability/tracing.ts";
 import type { CompiledNode, CompiledPipeline } from "./build.ts";
 import { isSkipDocument, SkipDocument } from "./control.ts";
 import { PORT_TYPES } from "./port-types.ts";
@@ -77,17 +78,28 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, controller.signal]) : controller.signal;
   const outputs = new Map<string, Record<string, unknown>>();
   const running = new Map<string, Promise<Record<string, unknown>>>();
-  const emit = (event: Omit<StageEvent, "jobId" | "docId" | "at">) => ctx.onEvent?.({ ...event, jobId: ctx.jobId, docId: ctx.docId, at: Date.now() });
+  // Every event carries the run's trace context, so event consumers can join the trace.
+  const emit = (event: Omit<StageEvent, "jobId" | "docId" | "at">) =>
+    ctx.onEvent?.({ ...event, jobId: ctx.jobId, docId: ctx.docId, at: Date.now(), ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}) });
 
+  // With tracing on: one span per stage, a child of the active span (the worker's document span)
+  // or, when none is active, of the run's traceparent.
+  const parent = parentContext(ctx.traceparent);
   const runNode = async (node: CompiledNode): Promise<Record<string, unknown>> => {
     await Promise.all(node.dependsOn.map((d) => running.get(d)!));
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SluiceError("JOB_CANCELLED", "run aborted");
+    const attributes = { "sluice.stage": node.name, "sluice.job_id": ctx.jobId, "sluice.doc_id": ctx.docId, "sluice.collection": ctx.collection, ...(node.policyName ? { "sluice.policy": node.policyName } : {}) };
+    return withSpan(`stage ${node.name}`, { attributes, expected: isSkipDocument, ...(parent ? { parent } : {}) }, (span) => runStage(node, span));
+  };
+
+  const runStage = async (node: CompiledNode, span: Span): Promise<Record<string, unknown>> => {
     await ctx.beforeStage?.(node.name);
 
     if (node.checkpoint && ctx.checkpoints) {
       const saved = await ctx.checkpoints.load(node.name);
       if (saved) {
         emit({ type: "stage.skipped", stage: node.name, attempt: 0 });
+        span.setAttributes({ "sluice.attempt": 0, "sluice.outcome": "checkpoint" });
         outputs.set(node.name, saved);
         return saved;
       }
@@ -105,7 +117,10 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
     try {
       const call = (attemptSignal: AbortSignal, attempt: number) => {
         lastAttempt = attempt;
-        if (attempt > 1) emit({ type: "stage.retrying", stage: node.name, attempt });
+        if (attempt > 1) {
+          emit({ type: "stage.retrying", stage: node.name, attempt });
+          span.addEvent("retry", { "sluice.attempt": attempt });
+        }
         return node.instance.execute(input, {
           jobId: ctx.jobId,
           docId: ctx.docId,
@@ -125,13 +140,16 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
       if (node.checkpoint && ctx.checkpoints && performance.now() - started >= (ctx.checkpointMinMs ?? CHECKPOINT_MIN_MS)) await ctx.checkpoints.save(node.name, output);
       outputs.set(node.name, output);
       emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+      span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": "completed" });
       return output;
     } catch (err) {
       if (isSkipDocument(err)) {
         emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+        span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": `skipped:${err.outcome}` });
         throw err;
       }
       const error = translate(err, node, signal);
+      span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": "failed" });
       emit({ type: "stage.failed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started, error: { code: error.code, message: error.message } });
       throw error;
     }

@@ -1,4 +1,5 @@
 import {
+  CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
   TimeoutStrategy,
@@ -44,6 +45,22 @@ export type PolicySpec = z.infer<typeof PolicySpecSchema>;
 
 export type StagePolicy = IPolicy<IDefaultPolicyContext & Partial<IRetryContext>>;
 
+/** A circuit breaker's state, as metrics and logs name it. */
+export type BreakerState = "closed" | "open" | "half-open" | "isolated";
+
+/** Observers of a built policy. */
+export interface PolicyHooks {
+  /** Called with `closed` when the breaker is built, then on every change of its state. */
+  onBreakerState?: (state: BreakerState) => void;
+}
+
+const BREAKER_STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half-open",
+  [CircuitState.Isolated]: "isolated",
+};
+
 // Only transient failures count: a user error (a corrupt PDF) is neither retried nor a reason
 // to open a breaker, and control-flow signals are not failures at all.
 const transient = handleWhen((err) => !isSkipDocument(err) && isRetryable(err));
@@ -54,13 +71,14 @@ const breakerFailure = handleWhen((err) => !isSkipDocument(err) && isRetryable(e
 /**
  * Builds one cockatiel policy from a spec: retry (outermost) → breaker → timeout (innermost),
  * so every attempt gets its own deadline and each failed attempt counts toward the breaker.
- * Build it once per pipeline: breakers only work when shared between executions.
+ * Build it once per pipeline: breakers only work when shared between executions. `hooks`
+ * observe the breaker (its state gauge in `/metrics`).
  *
  * @example
  * const policy = buildPolicy({ retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 2000, jitter: true }, timeoutMs: 30_000 });
  * await policy.execute(({ signal }) => fetch(url, { signal }));
  */
-export function buildPolicy(spec: PolicySpec): StagePolicy {
+export function buildPolicy(spec: PolicySpec, hooks: PolicyHooks = {}): StagePolicy {
   const parts: Array<IPolicy<IDefaultPolicyContext, unknown>> = [];
   if (spec.retry && spec.retry.attempts > 1) {
     parts.push(
@@ -73,7 +91,13 @@ export function buildPolicy(spec: PolicySpec): StagePolicy {
     );
   }
   if (spec.breaker) {
-    parts.push(circuitBreaker(breakerFailure, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) }));
+    const breaker = circuitBreaker(breakerFailure, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) });
+    const { onBreakerState } = hooks;
+    if (onBreakerState) {
+      onBreakerState(BREAKER_STATES[breaker.state]);
+      breaker.onStateChange((state) => onBreakerState(BREAKER_STATES[state]));
+    }
+    parts.push(breaker);
   }
   if (spec.timeoutMs !== undefined) parts.push(timeout(spec.timeoutMs, TimeoutStrategy.Cooperative));
   return wrap(...parts) as StagePolicy;

@@ -4,9 +4,16 @@ import { decodeEnvelope, envelopeToRef } from "../contracts/envelope.ts";
 import { isPushback, isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import { isTerminal, type StageRecord } from "../contracts/index.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
+import { jobEndType, jobEvent, type JobEvent } from "../contracts/job-event.ts";
 import type { DocumentUpdate, Ledger } from "../ledger/ledger.ts";
+import type { CollectionLock } from "../locks/collection-lock.ts";
+import { type CollectionLockShare, HeldCollectionLocks } from "../locks/held-collection-locks.ts";
 import type { CompiledPipeline } from "../pipeline/build.ts";
 import { runPipeline } from "../pipeline/executor.ts";
+import type { Logger } from "pino";
+import { storedTraceparent, withoutTraceparent } from "../observability/envelope-trace.ts";
+import { withLogFields } from "../observability/log-context.ts";
+import { activeTraceparent, contextFromTraceparent, traceparentFields, withSpan } from "../observability/tracing.ts";
 import type { SpoolRecord } from "../spool/spool.ts";
 
 /** Tombstoned records an idle worker lets pile up before it compacts the spool. */
@@ -34,9 +41,24 @@ export interface WorkerOptions {
   deadlineMs: number;
   onDocument?: (progress: DocumentProgress) => void;
   onEvent?: (event: StageEvent) => void;
+  /**
+   * Job transitions this worker sees: `job.started` when it begins a job's first document (once
+   * per job and drain), and the job's end when it is this worker that records the last outcome.
+   */
+  onJobEvent?: (event: JobEvent) => void;
   /** Called with the number of records whose dead owners' leases were freed at start. */
   onRecovered?: (n: number) => void;
   onDeadLetter?: () => void;
+  /** Stage failures, retries and failed documents are logged here, with the run's job, document and trace ids. */
+  logger?: Logger;
+  /**
+   * Each collection's ingest lock, taken before running its documents, so two ingests never
+   * write one collection at once; a document whose collection another live process holds goes
+   * back to the spool without spending an attempt.
+   */
+  collectionLock?: CollectionLock;
+  /** TTL of a collection lock, renewed on the heartbeat while held. Default 300 s. */
+  lockTtlMs?: number;
 }
 
 export interface DrainOptions {
@@ -78,6 +100,11 @@ export class Worker {
   async drain(options: DrainOptions = {}): Promise<void> {
     const ledger = this.#ledger;
     const { owner, concurrency, leaseMs, heartbeatMs } = this.#o;
+    // A lock owner of its own per drain: two drains in one process must not share a collection either.
+    const lockOwner = `${owner}:${randomBytes(3).toString("hex")}`;
+    const locks = this.#o.collectionLock
+      ? new HeldCollectionLocks(this.#o.collectionLock, lockOwner, { ...(this.#o.lockTtlMs ? { ttlMs: this.#o.lockTtlMs } : {}), ...(options.isAlive ? { isAlive: options.isAlive } : {}) })
+      : null;
     if (options.isAlive) {
       this.#o.onRecovered?.(await ledger.recover(options.isAlive));
       await ledger.finishIdleJobs(options.isAlive);
@@ -88,6 +115,8 @@ export class Worker {
     const stages = new Map<string, string>();
     const published = new Map<string, string>();
     const perJob = new Map<string, number>();
+    // Jobs this drain reported started, with the pipeline version their envelopes carry.
+    const startedJobs = new Map<string, string>();
     let buffer: Array<{ jobId: string; update: DocumentUpdate }> = [];
     let writing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
@@ -98,7 +127,10 @@ export class Worker {
         for (const { jobId, update } of batch) byJob.set(jobId, [...(byJob.get(jobId) ?? []), update]);
         for (const [jobId, updates] of byJob) {
           await ledger.recordDocuments(jobId, updates);
-          await ledger.finishIfDone(jobId);
+          const ended = await ledger.finishIfDone(jobId);
+          const type = ended ? jobEndType(ended.state) : null;
+          if (ended && type) this.#o.onJobEvent?.(jobEvent(type, ended, startedJobs.has(jobId) ? { pipelineVersion: startedJobs.get(jobId)! } : {}));
+          if (ended) startedJobs.delete(jobId);
         }
       });
       return writing;
@@ -106,6 +138,7 @@ export class Worker {
 
     const heartbeat = setInterval(() => {
       void (async () => {
+        await locks?.renewDue();
         if (inFlight.size > 0) await ledger.renewLeases(owner, [...inFlight.keys()], leaseMs);
         for (const [jobId, controller] of jobControllers) {
           const state = await ledger.jobState(jobId);
@@ -129,13 +162,21 @@ export class Worker {
     };
 
     const run = async (record: SpoolRecord, controller: AbortController): Promise<void> => {
-      const fail = (code: string, message: string, records: StageRecord[] = []) =>
+      const fail = (code: string, message: string, records: StageRecord[] = []) => {
+        this.#o.logger?.warn({ code, err: message }, "document failed");
         finish(record.jobId, { seq: record.seq, docId: record.docId, state: "FAILED", outcome: null, error: { code, message }, stages: records });
+      };
       let envelope;
       try {
         envelope = decodeEnvelope(record.envelope);
       } catch (err) {
         return fail("VALIDATION_FAILED", `spool record ${record.seq}: ${toSluiceError(err).message}`);
+      }
+      if (!startedJobs.has(record.jobId)) {
+        startedJobs.set(record.jobId, envelope.version);
+        // Bounded: jobs another process finished are never deleted here; forgetting the oldest at worst repeats its job.started.
+        if (startedJobs.size > 10_000) startedJobs.delete(startedJobs.keys().next().value!);
+        this.#o.onJobEvent?.({ type: "job.started", jobId: record.jobId, at: Date.now(), collection: envelope.collection, pipeline: envelope.pipeline, pipelineVersion: envelope.version });
       }
       if (record.attempts > this.#o.maxAttempts) {
         return fail("ATTEMPTS_EXHAUSTED", `${envelope.source}: leased ${record.attempts - 1} times without completing (attempt limit ${this.#o.maxAttempts}); the process may have died on it`);
@@ -146,6 +187,8 @@ export class Worker {
       const records = new Map<string, StageRecord>();
       const onEvent = (event: StageEvent) => {
         this.#o.onEvent?.({ ...event, collection: envelope.collection, pipelineVersion: envelope.version });
+        if (event.type === "stage.failed") this.#o.logger?.warn({ stage: event.stage, attempt: event.attempt, code: event.error?.code, err: event.error?.message }, "stage failed");
+        if (event.type === "stage.retrying") this.#o.logger?.info({ stage: event.stage, attempt: event.attempt }, "stage retrying");
         const iso = new Date(event.at).toISOString();
         const rec = records.get(event.stage) ?? { stage: event.stage, state: "RUNNING" as const, attempts: 0, startedAt: iso, finishedAt: null, error: null };
         rec.attempts = Math.max(rec.attempts, event.attempt);
@@ -155,12 +198,15 @@ export class Worker {
         if (event.type === "stage.failed") Object.assign(rec, { state: "FAILED", finishedAt: iso, error: event.error ? `${event.error.code}: ${event.error.message}` : null });
         records.set(event.stage, rec);
       };
+      let share: CollectionLockShare | null = null;
       try {
+        // Refused (another live process ingests this collection): COLLECTION_LOCKED, handed back refunded below.
+        share = locks ? await locks.enter(envelope.collection, controller) : null;
         const pipeline = await this.#pipelineFor(envelope.pipeline);
         await pipeline.warmUp();
-        const result = await runPipeline(
+        const runDocument = (traceparent: string) => runPipeline(
           pipeline,
-          { [pipeline.runInputs[0]!]: envelopeToRef(envelope) },
+          { [pipeline.runInputs[0]!]: envelopeToRef(withoutTraceparent(envelope)) },
           {
             jobId: record.jobId,
             docId: record.docId,
@@ -169,13 +215,21 @@ export class Worker {
             onEvent,
             beforeStage: () => controller.signal.throwIfAborted(),
             // One trace per document run: model-server calls of every stage join it.
-            traceparent: `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`,
+            traceparent,
             checkpoints: {
               load: (node) => ledger.loadCheckpoint(record.jobId, record.docId, node),
               save: (node, output) => ledger.saveCheckpoint(record.jobId, record.docId, node, output),
             },
           },
         );
+        // The document's run continues the trace the gate stored (the request or ingest that
+        // admitted it), or starts one of its own.
+        const stored = storedTraceparent(envelope);
+        const attributes = { "sluice.job_id": record.jobId, "sluice.doc_id": record.docId, "sluice.collection": envelope.collection, "sluice.pipeline": envelope.version, "sluice.lease": record.attempts };
+        const result = await withSpan("sluice.document", { parent: contextFromTraceparent(stored), attributes }, async () => {
+          const traceparent = activeTraceparent() ?? stored ?? `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+          return withLogFields(traceparentFields(traceparent), () => runDocument(traceparent));
+        });
         const outcome = result.status === "skipped" ? result.outcome : pickOutcome(result.outputs);
         finish(record.jobId, { seq: record.seq, docId: record.docId, state: "COMPLETED", outcome, error: null, stages: [...records.values()] });
       } catch (err) {
@@ -191,10 +245,13 @@ export class Worker {
         const refund = e.code === "CIRCUIT_OPEN" || isPushback(e);
         if (e.retryable && (refund || record.attempts < this.#o.maxAttempts)) {
           const backoff = Math.min(60_000, 1000 * 2 ** (record.attempts - 1)) * (0.5 + Math.random() / 2);
+          this.#o.logger?.info({ code: e.code, err: e.message, refund, backoff_ms: Math.round(backoff) }, "document handed back to retry");
           await ledger.release(record.seq, `${e.code}: ${e.message}`, Date.now() + backoff, { refund });
           return;
         }
         fail(e.code, e.message, [...records.values()]);
+      } finally {
+        await share?.exit();
       }
     };
 
@@ -217,7 +274,9 @@ export class Worker {
           const linked = AbortSignal.any(signals);
           linked.addEventListener("abort", () => controller.abort(linked.reason), { once: true });
           perJob.set(record.jobId, (perJob.get(record.jobId) ?? 0) + 1);
-          const done = run(record, controller).finally(() => {
+          // Every log line of the run says whose it is; jobs carry no tenant of their own yet.
+          const fields = { correlation_id: record.jobId, job_id: record.jobId, doc_id: record.docId, tenant: "default" };
+          const done = withLogFields(fields, () => run(record, controller)).finally(() => {
             inFlight.delete(record.seq);
             const left = (perJob.get(record.jobId) ?? 1) - 1;
             if (left > 0) perJob.set(record.jobId, left);
@@ -254,6 +313,7 @@ export class Worker {
       await flush();
     } finally {
       clearInterval(heartbeat);
+      await locks?.releaseAll();
     }
   }
 }

@@ -3,13 +3,15 @@ import { z } from "zod";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionParamsSchema } from "../schemas.ts";
+import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
 const CollectionSchema = z.object({ name: z.string(), documents: z.int(), chunks: z.int() }).describe("Collection");
 
 /**
  * `GET /v1/collections/:c` → `{"name","documents","chunks"}`, or 404 `COLLECTION_NOT_FOUND`
- * (a collection exists once a job for it has started running). Register under `/v1`.
+ * (a collection exists once a job for it has started running; another tenant's is absent too).
+ * Register under `/v1`.
  *
  * @example
  * await app.register(collectionRoutes({ sluice }), { prefix: "/v1" });
@@ -29,8 +31,9 @@ export const collectionRoutes = (options: { sluice: Sluice }): FastifyPluginAsyn
       },
       async (request) => {
         const { c } = validate(CollectionParamsSchema, request.params, "path");
-        const info = await sluice.stats(c);
-        return { name: info.name, documents: info.documents, chunks: info.chunks };
+        const scope = TenantScope.of(request.principal);
+        const info = await scope.guard(sluice.store, c, () => sluice.stats(scope.internal(c)));
+        return { name: c, documents: info.documents, chunks: info.chunks };
       },
     );
   };

@@ -7,6 +7,7 @@ import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { type SavedUpload, saveUploads } from "../save-uploads.ts";
 import { CollectionNameSchema, CollectionParamsSchema } from "../schemas.ts";
+import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
 /** Most documents one upload request may carry (JSON items or multipart files). */
@@ -53,7 +54,8 @@ export interface DocumentRoutesOptions {
 /**
  * `POST /v1/collections/:c/documents` (JSON documents or multipart files → 202 once the job and
  * its documents are in the ledger) and `DELETE /v1/collections/:c/documents/:id`. Uploaded files
- * are kept under `<dataDir>/uploads/<random>/` for the worker to read. Register under `/v1`.
+ * are kept under `<dataDir>/uploads/<random>/` for the worker to read. `:c` is the caller's
+ * tenant's collection (see tenant-scope.ts). Register under `/v1`.
  *
  * @example
  * await app.register(documentRoutes({ sluice, uploadLimit: 100 << 20 }), { prefix: "/v1" });
@@ -108,7 +110,8 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       },
       async (request, reply) => {
         const { c } = validate(CollectionParamsSchema, request.params, "path");
-        const { jobId, accepted } = request.isMultipart() ? await submitFiles(request, reply, c) : await submitJson(request.body, c);
+        const collection = TenantScope.of(request.principal).internal(c);
+        const { jobId, accepted } = request.isMultipart() ? await submitFiles(request, reply, collection) : await submitJson(request.body, collection);
         return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(jobId)}`).send({ jobId, accepted });
       },
     );
@@ -125,7 +128,8 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       },
       async (request, reply) => {
         const { c, id } = validate(DocumentParamsSchema, request.params, "path");
-        await sluice.deleteDocument(c, id);
+        const scope = TenantScope.of(request.principal);
+        await scope.guard(sluice.store, c, () => sluice.deleteDocument(scope.internal(c), id));
         return reply.code(204).send();
       },
     );

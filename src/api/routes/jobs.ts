@@ -5,6 +5,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionNameSchema, JobParamsSchema, JobSchema } from "../schemas.ts";
+import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
 /** Source types `POST /v1/jobs` accepts in `source` (none yet: only `paths`). */
@@ -25,7 +26,8 @@ export const CreateJobBodySchema = z
  * Job routes, under `/v1`: `POST /jobs` (paths on the server → 202 `{"jobId"}`; `source` →
  * 400 `UNKNOWN_SOURCE` until source adapters exist), `GET /jobs/:id` (with documents), and
  * `POST /jobs/:id/cancel` / `POST /jobs/:id/resume` (the job after the change; 409
- * `JOB_STATE_CONFLICT` when the state does not allow it).
+ * `JOB_STATE_CONFLICT` when the state does not allow it). A job belongs to its collection's
+ * tenant: another tenant's job is 404 `JOB_NOT_FOUND`, and jobs show the public collection name.
  *
  * @example
  * await app.register(jobRoutes({ sluice }), { prefix: "/v1" });
@@ -55,7 +57,7 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
           });
         }
         const job = await sluice.submitPaths(
-          { collection: body.collection, paths: body.paths ?? [], ...(body.pipeline ? { pipeline: body.pipeline } : {}), ...(body.lane ? { lane: body.lane } : {}) },
+          { collection: TenantScope.of(request.principal).internal(body.collection), paths: body.paths ?? [], ...(body.pipeline ? { pipeline: body.pipeline } : {}), ...(body.lane ? { lane: body.lane } : {}) },
           // Paths come from the client: they must stay under the allowed roots.
           { pause: false, restricted: true },
         );
@@ -65,18 +67,22 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
 
     app.get("/jobs/:id", { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
-      return sluice.ledger.getJob(id, { documents: true });
+      return TenantScope.of(request.principal).job(sluice.ledger, id);
     });
 
     app.post("/jobs/:id/cancel", { schema: { summary: "Cancel a pending or running job", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
-      await sluice.ledger.cancelJob(id);
-      return sluice.ledger.getJob(id, { documents: true });
+      const scope = TenantScope.of(request.principal);
+      await scope.assertOwnsJob(sluice.ledger, id);
+      await sluice.cancelJob(id);
+      return scope.job(sluice.ledger, id);
     });
 
     app.post("/jobs/:id/resume", { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
+      const scope = TenantScope.of(request.principal);
+      await scope.assertOwnsJob(sluice.ledger, id);
       await sluice.resumeJob(id);
-      return sluice.ledger.getJob(id, { documents: true });
+      return scope.job(sluice.ledger, id);
     });
   };

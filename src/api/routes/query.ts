@@ -4,6 +4,7 @@ import type { Sluice } from "../../engine/sluice.ts";
 import { RETRIEVAL_MODES } from "../../retrieval/retriever.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionNameSchema } from "../schemas.ts";
+import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
 /** Body of `POST /v1/query`. */
@@ -28,7 +29,8 @@ const QueryResponseSchema = z
 
 /**
  * `POST /v1/query` → the facade's QueryResponse (`{"results":[...],"answer":{"text","citations"}}`),
- * the same shape as `sluice query --json`. Register under `/v1`.
+ * the same shape as `sluice query --json`, over the caller's tenant's collection only. Register
+ * under `/v1`.
  *
  * @example
  * await app.register(queryRoutes({ sluice }), { prefix: "/v1" });
@@ -47,7 +49,9 @@ export const queryRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
         },
       },
       async (request) => {
-        return sluice.query(validate(QueryBodySchema, request.body, "body"));
+        const body = validate(QueryBodySchema, request.body, "body");
+        const scope = TenantScope.of(request.principal);
+        return scope.guard(sluice.store, body.collection, () => sluice.query({ ...body, collection: scope.internal(body.collection) }));
       },
     );
   };

@@ -39,7 +39,7 @@ export function registerJobs(program: Command): void {
     .argument("<id>", "job id")
     .action(async (id: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
-        const job = await sluice.ledger.cancelJob(id);
+        const job = await sluice.cancelJob(id);
         if (g.json) printJson(job);
         else println(line(job));
       });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load-config.ts";
+import { startTracing } from "../../observability/tracing.ts";
 import { globals } from "../context.ts";
 import { printJson, println } from "../output.ts";
 
@@ -22,6 +23,8 @@ export function registerModelServer(program: Command): void {
       if (opts.metrics) config.modelServer.metricsListen = opts.metrics;
       // Imported here so that no other command pays for gRPC server code.
       const { ModelServer } = await import("../../model-server/model-server.ts");
+      // Server spans of model calls continue their callers' traces (`tracing.otlpUrl`, OTEL_EXPORTER_OTLP_ENDPOINT).
+      const tracing = await startTracing(config.tracing);
       const server = await ModelServer.start({ config, ...(opts.listen ? { listen: opts.listen } : {}) });
       const summary = { address: server.address, services: config.modelServer.services, tls: config.modelServer.tls !== undefined, metrics: server.metricsAddress ?? null };
       if (g.json) printJson(summary);
@@ -31,5 +34,6 @@ export function registerModelServer(program: Command): void {
         process.once("SIGTERM", () => resolveStop());
       });
       await server.close();
+      await tracing.shutdown();
     });
 }

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { buildApp } from "../../api/app.ts";
+import { resolveAuthSettings } from "../../api/auth/auth-settings.ts";
+import { assertServeSecurity } from "../../api/auth/startup-check.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { withSluice } from "../context.ts";
 import { println } from "../output.ts";
@@ -15,8 +17,11 @@ export function registerServe(program: Command): void {
         const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
         const host = opts.host ?? sluice.config.server.host;
+        // Before binding: no unprotected API off loopback or in production, no weak secret in production.
+        const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
+        assertServeSecurity({ host, settings: auth, env: process.env });
         // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
-        const app = await buildApp(sluice, { runJobs: true });
+        const app = await buildApp(sluice, { runJobs: true, auth });
         const address = await app.listen({ port, host });
         println(`sluice listening on ${address} (data ${sluice.dataDir})`);
         await new Promise<void>((resolveStop) => {

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
-import { isTerminal, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
+import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import type { Spool, SpoolRecord } from "../../spool/spool.ts";
@@ -284,6 +284,12 @@ export class SqliteLedger implements Ledger {
 
   async admittingJobs(): Promise<number> {
     return this.#stmt<[], { n: number }>("select count(*) as n from jobs where sealed = 0 and state in ('PENDING', 'PROCESSING')").get()!.n;
+  }
+
+  async countJobsByState(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const row of this.#stmt<[], { state: JobState; n: number }>("select state, count(*) as n from jobs group by state").all()) counts[row.state] = row.n;
+    return counts;
   }
 
   async finishIfDone(jobId: string): Promise<Job | null> {

@@ -14,7 +14,9 @@ interface CollectionRow {
   created_at: string;
 }
 
-const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+// A public name, optionally behind a tenant id and "~" (the API stores tenant t's collection c
+// as "t~c"; see src/api/tenant-scope.ts). Public names themselves never contain "~".
+const COLLECTION_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}~)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function assertCollectionName(name: string): void {
   if (!COLLECTION_NAME.test(name)) {

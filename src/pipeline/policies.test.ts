@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseConfig } from "../config/load-config.ts";
+import { SluiceError } from "../contracts/errors.ts";
+import { buildPipeline } from "./build.ts";
+import { type BreakerState, buildPolicy } from "./policies.ts";
+import { StageRegistry } from "./registry.ts";
+import type { StageServices } from "./services.ts";
+import { loadTopology } from "./topology.ts";
+import { defineStage } from "./define-stage.ts";
+import { z } from "zod";
+
+const down = () => new SluiceError("MODEL_UNAVAILABLE", "test: down");
+
+void describe("breaker state hook", () => {
+  void it("reports closed when built, then open, half-open and closed again as the breaker moves", async () => {
+    const states: BreakerState[] = [];
+    const policy = buildPolicy({ breaker: { threshold: 2, halfOpenAfterMs: 30 } }, { onBreakerState: (s) => states.push(s) });
+    assert.deepEqual(states, ["closed"]);
+    for (let i = 0; i < 2; i++) await assert.rejects(policy.execute(() => Promise.reject(down())));
+    assert.deepEqual(states, ["closed", "open"]);
+    await sleep(40);
+    assert.equal(await policy.execute(() => Promise.resolve("ok")), "ok");
+    assert.deepEqual(states, ["closed", "open", "half-open", "closed"]);
+  });
+
+  void it("user errors never move it; a policy without a breaker never calls the hook", async () => {
+    const states: BreakerState[] = [];
+    const policy = buildPolicy({ breaker: { threshold: 1, halfOpenAfterMs: 1000 } }, { onBreakerState: (s) => states.push(s) });
+    await assert.rejects(policy.execute(() => Promise.reject(new SluiceError("PDF_CORRUPT", "bad"))));
+    assert.deepEqual(states, ["closed"]);
+    const none: BreakerState[] = [];
+    buildPolicy({ timeoutMs: 100 }, { onBreakerState: (s) => none.push(s) });
+    assert.deepEqual(none, []);
+  });
+
+  void it("buildPipeline labels each breaker with its pipeline, policy and stage", () => {
+    const noop = defineStage({
+      type: "test.noop",
+      description: "ref → ref",
+      inputs: { ref: "DocumentRef" },
+      outputs: { ref: "DocumentRef" },
+      configSchema: z.object({}).strict(),
+      create: () => ({ execute: async ({ ref }) => ({ ref }) }),
+    });
+    const services = { config: parseConfig({}), store: () => assert.fail(), embedder: () => assert.fail(), sparseEncoder: () => assert.fail() } satisfies StageServices;
+    const yaml = `version: 1
+name: guarded
+policies:
+  guarded:
+    breaker: { threshold: 3, halfOpenAfterMs: 1000 }
+  plain:
+    timeoutMs: 1000
+inputs: [a.ref]
+nodes:
+  - { name: a, type: test.noop, policy: guarded }
+  - { name: b, type: test.noop, policy: plain }
+connections:
+  - { sender: a.ref, receiver: b.ref }
+`;
+    const seen: string[] = [];
+    buildPipeline(loadTopology(yaml), new StageRegistry().register(noop), services, { onBreakerState: (l, s) => seen.push(`${l.pipeline}/${l.policy}/${l.stage}=${s}`) });
+    assert.deepEqual(seen, ["guarded/guarded/a=closed"]);
+  });
+});
