@@ -45,6 +45,20 @@ void describe("ingest with models.mode: remote", () => {
     }
   });
 
+  void it("model calls of a tenant's documents carry that tenant in tenant_id", async () => {
+    const t = await startTestModelServer({ modelServer: { services: ["embed"] } });
+    const { sluice } = await remoteSluice(t.server.address);
+    try {
+      const job = await sluice.submitDocuments({ collection: "acme~notes", documents: docs(2, "acme") });
+      assert.equal((await sluice.runJob(job.id)).state, "COMPLETED");
+      const tenants = new Set(t.logs.filter((l) => l["method"] === "Embed").map((l) => l["tenant"]));
+      assert.deepEqual([...tenants], ["acme"]);
+    } finally {
+      await sluice.close();
+      await t.close();
+    }
+  });
+
   void it("a stage marked device: gpu-required fails its documents at once with DEVICE_UNAVAILABLE", async () => {
     const t = await startTestModelServer({ modelServer: { services: ["embed"] } });
     const { dir, sluice } = await remoteSluice(t.server.address);

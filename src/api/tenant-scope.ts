@@ -4,25 +4,9 @@ import type { Ledger } from "../ledger/ledger.ts";
 import type { IndexStore } from "../store/index-store.ts";
 import { DEFAULT_TENANT, type Principal } from "./auth/principal.ts";
 
-/**
- * Joins a tenant and a collection into the engine's collection name. Public collection names
- * (CollectionNameSchema) and tenant ids cannot contain it, so no public name is ever another
- * tenant's internal one.
- */
-export const TENANT_SEPARATOR = "~";
+import { TENANT_SEPARATOR, tenantOf } from "../contracts/tenant.ts";
 
-/**
- * The tenant an internal collection name belongs to: the part before {@link TENANT_SEPARATOR},
- * or "default" for a plain name.
- *
- * @example
- * tenantOf("acme~docs"); // "acme"
- * tenantOf("docs"); // "default"
- */
-export function tenantOf(internal: string): string {
-  const at = internal.indexOf(TENANT_SEPARATOR);
-  return at < 0 ? DEFAULT_TENANT : internal.slice(0, at);
-}
+export { TENANT_SEPARATOR, tenantOf };
 
 /**
  * Tenancy at the API boundary; the engine stays tenant-agnostic. Tenant "default" (the

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decodeEnvelope, envelopeToRef } from "../contracts/envelope.ts";
+import { tenantOf } from "../contracts/tenant.ts";
 import { isPushback, isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import { isTerminal, type StageRecord } from "../contracts/index.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
@@ -185,8 +186,10 @@ export class Worker {
         return fail("DEADLINE_EXCEEDED", `${envelope.source}: not completed within ${Math.round(this.#o.deadlineMs / 1000)} s of being accepted`);
       }
       const records = new Map<string, StageRecord>();
+      // The collection name says whose document it is; model calls and events carry that tenant.
+      const tenant = tenantOf(envelope.collection);
       const onEvent = (event: StageEvent) => {
-        this.#o.onEvent?.({ ...event, collection: envelope.collection, pipelineVersion: envelope.version });
+        this.#o.onEvent?.({ ...event, collection: envelope.collection, pipelineVersion: envelope.version, tenant });
         if (event.type === "stage.failed") this.#o.logger?.warn({ stage: event.stage, attempt: event.attempt, code: event.error?.code, err: event.error?.message }, "stage failed");
         if (event.type === "stage.retrying") this.#o.logger?.info({ stage: event.stage, attempt: event.attempt }, "stage retrying");
         const iso = new Date(event.at).toISOString();
@@ -216,6 +219,7 @@ export class Worker {
             beforeStage: () => controller.signal.throwIfAborted(),
             // One trace per document run: model-server calls of every stage join it.
             traceparent,
+            tenantId: tenant,
             checkpoints: {
               load: (node) => ledger.loadCheckpoint(record.jobId, record.docId, node),
               save: (node, output) => ledger.saveCheckpoint(record.jobId, record.docId, node, output),

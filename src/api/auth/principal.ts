@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_TENANT } from "../../contracts/tenant.ts";
 
 /** The scopes a caller can hold: `ingest` writes, `query` reads, `admin` runs the spool and metrics. */
 export const SCOPES = ["ingest", "query", "admin"] as const;
@@ -6,8 +7,8 @@ export const SCOPES = ["ingest", "query", "admin"] as const;
 /** One of {@link SCOPES}. */
 export type Scope = (typeof SCOPES)[number];
 
-/** The tenant of the embedded default (no auth) and of callers that name none. Its collections keep their plain names. */
-export const DEFAULT_TENANT = "default";
+/** The tenant of the embedded default (no auth) and of callers that name none; see contracts/tenant.ts. */
+export { DEFAULT_TENANT };
 
 /**
  * A tenant id, from a token's `tenant` claim or an internal caller's `x-sluice-tenant` header:
