@@ -1,5 +1,6 @@
 import { getDocumentProxy, renderPageAsImage } from "unpdf";
 import { SluiceError } from "../../contracts/errors.ts";
+import { SAFE_PDFJS_OPTIONS } from "../../stages/parse/formats/pdf-to-pages.ts";
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 
@@ -11,7 +12,6 @@ export interface RenderPdfPageOptions {
 const DEFAULT_SCALE = 300 / 72;
 /** About 14x14 inches at 300 dpi; a larger page is rendered at a smaller scale rather than exhaust memory. */
 const MAX_PIXELS = 4200 * 4200;
-const VERBOSITY_ERRORS = 0;
 
 /**
  * Renders one page of a PDF to a PNG with pdf.js (through unpdf) on `@napi-rs/canvas`, white
@@ -52,16 +52,7 @@ export async function renderPdfPage(bytes: Uint8Array, page: number, options: Re
 
 async function openPdf(bytes: Uint8Array): Promise<PdfDocument> {
   try {
-    return await getDocumentProxy(new Uint8Array(bytes), {
-      verbosity: VERBOSITY_ERRORS,
-      isEvalSupported: false,
-      useWorkerFetch: false,
-      disableAutoFetch: true,
-      disableStream: true,
-      disableRange: true,
-      disableFontFace: true,
-      enableXfa: false,
-    });
+    return await getDocumentProxy(new Uint8Array(bytes), SAFE_PDFJS_OPTIONS);
   } catch (err) {
     const encrypted = (err as { name?: unknown } | null)?.name === "PasswordException";
     const reason = encrypted ? "the PDF is encrypted (password required)" : `not a readable PDF (${messageOf(err)})`;

@@ -7,6 +7,24 @@ type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 /** pdf.js `VerbosityLevel.ERRORS`: no "Warning: ..." lines on stdout. */
 const VERBOSITY_ERRORS = 0;
 
+/**
+ * How Sluice opens untrusted PDFs with pdf.js: errors only, no eval, no fetching, no streaming or
+ * range requests, no font faces, no XFA. Shared by parsing and by page rendering for OCR.
+ *
+ * @example
+ * await getDocumentProxy(new Uint8Array(bytes), { ...SAFE_PDFJS_OPTIONS, stopAtErrors: false });
+ */
+export const SAFE_PDFJS_OPTIONS = {
+  verbosity: VERBOSITY_ERRORS,
+  isEvalSupported: false,
+  useWorkerFetch: false,
+  disableAutoFetch: true,
+  disableStream: true,
+  disableRange: true,
+  disableFontFace: true,
+  enableXfa: false,
+} as const;
+
 /** A run of text on one line, in page (device) space: x grows rightwards, y (the baseline) grows downwards. */
 interface Segment {
   text: string;
@@ -264,17 +282,7 @@ function errorMessage(err: unknown): string {
 async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> {
   try {
     // pdf.js may transfer (detach) the buffer it is given: hand it a copy so the caller's bytes stay usable.
-    return await getDocumentProxy(new Uint8Array(bytes), {
-      verbosity: VERBOSITY_ERRORS,
-      isEvalSupported: false,
-      useWorkerFetch: false,
-      disableAutoFetch: true,
-      disableStream: true,
-      disableRange: true,
-      disableFontFace: true,
-      enableXfa: false,
-      stopAtErrors: false,
-    });
+    return await getDocumentProxy(new Uint8Array(bytes), { ...SAFE_PDFJS_OPTIONS, stopAtErrors: false });
   } catch (err) {
     const name = errorName(err);
     if (name === "PasswordException") {
