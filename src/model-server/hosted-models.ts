@@ -81,15 +81,14 @@ export class HostedModels implements ModelLeases {
     }
   }
 
-  #backend(service: HostedService): { warmUp(): Promise<void>; close(): Promise<void> } {
+  #backend(service: HostedService): { readonly id: string; warmUp(): Promise<void>; close(): Promise<void> } {
     const m = this.#o.models;
     return service === "embed" ? m.embedder() : service === "sparse" ? m.sparseEncoder() : service === "rerank" ? m.reranker() : m.ocr();
   }
 
   #modelId(service: HostedService): string {
     try {
-      const m = this.#o.models;
-      return service === "embed" ? m.embedder().id : service === "sparse" ? m.sparseEncoder().id : service === "rerank" ? m.reranker().id : m.ocr().id;
+      return this.#backend(service).id;
     } catch {
       return "unknown";
     }

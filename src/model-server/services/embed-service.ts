@@ -1,14 +1,12 @@
 import type * as grpc from "@grpc/grpc-js";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { EmbedOptions, ModelParams } from "../../models/ports.ts";
-import type { EmbedReplyWire, EmbedRequestWire, TextKindWire } from "../../models/remote/messages.ts";
+import type { EmbedReplyWire, EmbedRequestWire } from "../../models/remote/messages.ts";
 import { encodeVectors } from "../../models/remote/vector-bytes.ts";
-import { paramsFromWire } from "../../models/remote/wire-params.ts";
-import { BatchQueue } from "../batch-queue.ts";
+import { kindFromWire, paramsFromWire } from "../../models/remote/wire-params.ts";
+import { serviceQueue } from "./service-queue.ts";
 import type { ServiceDeps } from "../service-deps.ts";
 import { unaryHandler } from "../unary-handler.ts";
-
-const KIND: Partial<Record<TextKindWire, EmbedOptions["kind"]>> = { TEXT_KIND_QUERY: "query", TEXT_KIND_PASSAGE: "passage" };
 
 interface BatchKey {
   kind: EmbedOptions["kind"];
@@ -36,14 +34,14 @@ export function requestTexts(texts: unknown, method: string): string[] {
  * server.addService(modelProto().embed.service, embedService(deps));
  */
 export function embedService(deps: ServiceDeps): grpc.UntypedServiceImplementation {
-  const queue = new BatchQueue<string, Float32Array>(
+  const queue = serviceQueue<string, Float32Array>(
+    deps,
+    "embed",
     (key, texts, signal) => {
       const { kind, params } = JSON.parse(key) as BatchKey;
       return deps.models.embedder().embed(texts, { signal, params, ...(kind ? { kind } : {}) });
     },
     (text) => text.length,
-    { maxBatchItems: deps.batching.maxBatchItems, maxBatchWeight: deps.batching.maxBatchChars, maxWaitMs: deps.batching.maxWaitMs, maxQueuedItems: deps.batching.maxQueuedItems },
-    { onBatch: (n, s) => deps.metrics.observeBatch("embed", n, s), onDepth: (n) => deps.metrics.setDepth("embed", n) },
   );
   return {
     Embed: unaryHandler<EmbedRequestWire, EmbedReplyWire>("Embed", deps, async (request, ctx) => {
@@ -51,7 +49,7 @@ export function embedService(deps: ServiceDeps): grpc.UntypedServiceImplementati
       const params = paramsFromWire(request.params, "Embed");
       const lease = await deps.leases.acquire("embed", params);
       try {
-        const key: BatchKey = { kind: request.kind ? KIND[request.kind] : undefined, params };
+        const key: BatchKey = { kind: kindFromWire(request.kind), params };
         const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(key), texts, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
         const embedder = deps.models.embedder();
         return {

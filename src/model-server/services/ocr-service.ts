@@ -3,7 +3,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { ModelParams, OcrInput, OcrResult } from "../../models/ports.ts";
 import type { OcrReplyWire, OcrRequestWire } from "../../models/remote/messages.ts";
 import { paramsFromWire } from "../../models/remote/wire-params.ts";
-import { BatchQueue } from "../batch-queue.ts";
+import { serviceQueue } from "./service-queue.ts";
 import type { ServiceDeps } from "../service-deps.ts";
 import { unaryHandler } from "../unary-handler.ts";
 
@@ -17,7 +17,9 @@ const MEDIA_TYPES = ["image/png", "image/jpeg", "application/pdf"] as const;
  * server.addService(modelProto().ocr.service, ocrService(deps));
  */
 export function ocrService(deps: ServiceDeps): grpc.UntypedServiceImplementation {
-  const queue = new BatchQueue<OcrInput, OcrResult>(
+  const queue = serviceQueue<OcrInput, OcrResult>(
+    deps,
+    "ocr",
     async (key, inputs, signal) => {
       const params = JSON.parse(key) as ModelParams;
       const out: OcrResult[] = [];
@@ -25,8 +27,8 @@ export function ocrService(deps: ServiceDeps): grpc.UntypedServiceImplementation
       return out;
     },
     () => 1,
+    // One page per model call; a page weighs as much as many texts, so fewer may wait.
     { maxBatchItems: 1, maxBatchWeight: 1, maxWaitMs: 0, maxQueuedItems: Math.max(1, Math.floor(deps.batching.maxQueuedItems / 64)) },
-    { onBatch: (n, s) => deps.metrics.observeBatch("ocr", n, s), onDepth: (n) => deps.metrics.setDepth("ocr", n) },
   );
   return {
     Recognize: unaryHandler<OcrRequestWire, OcrReplyWire>("Recognize", deps, async (request, ctx) => {

@@ -3,7 +3,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { ModelParams } from "../../models/ports.ts";
 import type { RerankReplyWire, RerankRequestWire } from "../../models/remote/messages.ts";
 import { paramsFromWire } from "../../models/remote/wire-params.ts";
-import { BatchQueue } from "../batch-queue.ts";
+import { serviceQueue } from "./service-queue.ts";
 import type { ServiceDeps } from "../service-deps.ts";
 import { unaryHandler } from "../unary-handler.ts";
 
@@ -20,7 +20,9 @@ interface Pair {
  * server.addService(modelProto().rerank.service, rerankService(deps));
  */
 export function rerankService(deps: ServiceDeps): grpc.UntypedServiceImplementation {
-  const queue = new BatchQueue<Pair, number>(
+  const queue = serviceQueue<Pair, number>(
+    deps,
+    "rerank",
     async (key, pairs, signal) => {
       const params = JSON.parse(key) as ModelParams;
       const scores: number[] = [];
@@ -34,8 +36,6 @@ export function rerankService(deps: ServiceDeps): grpc.UntypedServiceImplementat
       return scores;
     },
     (pair) => pair.query.length + pair.passage.length,
-    { maxBatchItems: deps.batching.maxBatchItems, maxBatchWeight: deps.batching.maxBatchChars, maxWaitMs: deps.batching.maxWaitMs, maxQueuedItems: deps.batching.maxQueuedItems },
-    { onBatch: (n, s) => deps.metrics.observeBatch("rerank", n, s), onDepth: (n) => deps.metrics.setDepth("rerank", n) },
   );
   return {
     Rerank: unaryHandler<RerankRequestWire, RerankReplyWire>("Rerank", deps, async (request, ctx) => {

@@ -1,8 +1,8 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { EmbedOptions, ModelParams } from "../../models/ports.ts";
 import type { EmbedRequestWire, EmbedSparseReplyWire } from "../../models/remote/messages.ts";
-import { paramsFromWire } from "../../models/remote/wire-params.ts";
-import { BatchQueue } from "../batch-queue.ts";
+import { kindFromWire, paramsFromWire } from "../../models/remote/wire-params.ts";
+import { serviceQueue } from "./service-queue.ts";
 import type { ServiceDeps } from "../service-deps.ts";
 import { unaryHandler } from "../unary-handler.ts";
 import { requestTexts } from "./embed-service.ts";
@@ -14,14 +14,14 @@ import { requestTexts } from "./embed-service.ts";
  * server.addService(modelProto().sparse.service, sparseService(deps));
  */
 export function sparseService(deps: ServiceDeps): grpc.UntypedServiceImplementation {
-  const queue = new BatchQueue<string, Record<string, number>>(
+  const queue = serviceQueue<string, Record<string, number>>(
+    deps,
+    "sparse",
     (key, texts, signal) => {
       const { kind, params } = JSON.parse(key) as { kind: EmbedOptions["kind"]; params: ModelParams };
       return deps.models.sparseEncoder().encode(texts, { signal, params, ...(kind ? { kind } : {}) });
     },
     (text) => text.length,
-    { maxBatchItems: deps.batching.maxBatchItems, maxBatchWeight: deps.batching.maxBatchChars, maxWaitMs: deps.batching.maxWaitMs, maxQueuedItems: deps.batching.maxQueuedItems },
-    { onBatch: (n, s) => deps.metrics.observeBatch("sparse", n, s), onDepth: (n) => deps.metrics.setDepth("sparse", n) },
   );
   return {
     EmbedSparse: unaryHandler<EmbedRequestWire, EmbedSparseReplyWire>("EmbedSparse", deps, async (request, ctx) => {
@@ -29,7 +29,7 @@ export function sparseService(deps: ServiceDeps): grpc.UntypedServiceImplementat
       const params = paramsFromWire(request.params, "EmbedSparse");
       const lease = await deps.leases.acquire("sparse", params);
       try {
-        const kind = request.kind === "TEXT_KIND_QUERY" ? "query" : request.kind === "TEXT_KIND_PASSAGE" ? "passage" : undefined;
+        const kind = kindFromWire(request.kind);
         const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify({ kind, params }), texts, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
         return {
           model: deps.models.sparseEncoder().id,

@@ -5,7 +5,7 @@ import { activeTraceparent, parentContext, SpanKind, withSpan } from "../../obse
 import type { ModelCallOptions } from "../ports.ts";
 import { AdaptiveLimit } from "./adaptive-limit.ts";
 import { fromServiceError } from "./grpc-status.ts";
-import type { GetInfoReplyWire } from "./messages.ts";
+import type { GetInfoReplyWire, ModelInfoWire } from "./messages.ts";
 import { modelProto, type ModelServiceName } from "./proto.ts";
 import { clientCredentials } from "./tls-credentials.ts";
 
@@ -45,6 +45,7 @@ export class GrpcModelClient {
   readonly #options: GrpcModelClientOptions;
   #clients: Map<ModelServiceName, grpc.Client> | undefined;
   #channel: grpc.Channel | undefined;
+  #info: Promise<GetInfoReplyWire> | undefined;
 
   constructor(options: GrpcModelClientOptions) {
     this.#options = options;
@@ -133,10 +134,30 @@ export class GrpcModelClient {
     return this.call<GetInfoReplyWire>("info", "GetInfo", {}, options);
   }
 
+  /**
+   * The model the server announces for one service (Info, asked once per client and shared by
+   * every adapter on it; asked again after a failure). MODEL_UNAVAILABLE when the server does
+   * not host that service.
+   *
+   * @example
+   * const { model, dimensions } = await client.announced("embed", "dense embedder");
+   */
+  async announced(service: Exclude<ModelServiceName, "info">, what: string): Promise<ModelInfoWire> {
+    this.#info ??= this.info().catch((err: unknown) => {
+      this.#info = undefined;
+      throw err;
+    });
+    const info = await this.#info;
+    const model = info.models.find((m) => m.service === service);
+    if (!model) throw new SluiceError("MODEL_UNAVAILABLE", `model server ${this.address} serves no ${what} (services: ${info.models.map((m) => m.service).join(", ") || "none"})`);
+    return model;
+  }
+
   async close(): Promise<void> {
     for (const client of this.#clients?.values() ?? []) client.close();
     this.#channel?.close();
     this.#clients = undefined;
     this.#channel = undefined;
+    this.#info = undefined;
   }
 }

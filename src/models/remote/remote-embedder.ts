@@ -1,9 +1,9 @@
 import { SluiceError } from "../../contracts/errors.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import type { GrpcModelClient } from "./grpc-model-client.ts";
-import type { CallTimingWire, EmbedReplyWire, ModelInfoWire, TextKindWire } from "./messages.ts";
+import type { CallTimingWire, EmbedReplyWire, ModelInfoWire } from "./messages.ts";
 import { decodeVectors } from "./vector-bytes.ts";
-import { paramsToWire } from "./wire-params.ts";
+import { kindToWire, paramsToWire } from "./wire-params.ts";
 
 export interface EmbedWithTiming {
   vectors: Float32Array[];
@@ -11,7 +11,6 @@ export interface EmbedWithTiming {
   timing: CallTimingWire | null;
 }
 
-const KINDS: Record<NonNullable<EmbedOptions["kind"]>, TextKindWire> = { query: "TEXT_KIND_QUERY", passage: "TEXT_KIND_PASSAGE" };
 
 /**
  * The model server's dense embedder behind the `DenseEmbedder` port. `warmUp()` asks the server
@@ -53,9 +52,7 @@ export class RemoteEmbedder implements DenseEmbedder {
 
   async warmUp(): Promise<void> {
     if (this.#info) return;
-    const info = await this.#client.info();
-    const model = info.models.find((m) => m.service === "embed");
-    if (!model) throw new SluiceError("MODEL_UNAVAILABLE", `model server ${this.#client.address} serves no dense embedder (services: ${info.models.map((m) => m.service).join(", ") || "none"})`);
+    const model = await this.#client.announced("embed", "dense embedder");
     if (model.dimensions === 0) {
       // Some backends learn their width only when loaded (ONNX reads hidden_size): ask one vector.
       const probe = await this.#client.call<EmbedReplyWire>("embed", "Embed", { texts: ["dimensions"], kind: "TEXT_KIND_PASSAGE" });
@@ -74,7 +71,7 @@ export class RemoteEmbedder implements DenseEmbedder {
     options.signal?.throwIfAborted();
     if (texts.length === 0) return { vectors: [], timing: null };
     await this.warmUp();
-    const request = { texts, kind: options.kind ? KINDS[options.kind] : "TEXT_KIND_UNSPECIFIED", params: paramsToWire(options.params) };
+    const request = { texts, kind: kindToWire(options.kind), params: paramsToWire(options.params) };
     const reply = await this.#client.call<EmbedReplyWire>("embed", "Embed", request, options);
     const expected = this.#announced();
     if (reply.model !== expected.model || reply.dimensions !== expected.dimensions) {

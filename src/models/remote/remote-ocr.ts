@@ -1,7 +1,7 @@
-import { SluiceError } from "../../contracts/errors.ts";
 import type { ModelCallOptions, OcrEngine, OcrInput, OcrResult } from "../ports.ts";
 import type { GrpcModelClient } from "./grpc-model-client.ts";
 import type { OcrReplyWire } from "./messages.ts";
+import { RemoteModel } from "./remote-model.ts";
 import { paramsToWire } from "./wire-params.ts";
 
 /**
@@ -11,31 +11,16 @@ import { paramsToWire } from "./wire-params.ts";
  * @example
  * const { text } = await new RemoteOcr(client).recognize({ data: png, mediaType: "image/png" }, { params: { languages: "eng+tha" } });
  */
-export class RemoteOcr implements OcrEngine {
-  readonly #client: GrpcModelClient;
-  #model: string | undefined;
-
+export class RemoteOcr extends RemoteModel implements OcrEngine {
   constructor(client: GrpcModelClient) {
-    this.#client = client;
-  }
-
-  get id(): string {
-    if (!this.#model) throw new SluiceError("INTERNAL", `remote OCR at ${this.#client.address}: call warmUp() before reading its model`);
-    return this.#model;
-  }
-
-  async warmUp(): Promise<void> {
-    if (this.#model) return;
-    const model = (await this.#client.info()).models.find((m) => m.service === "ocr");
-    if (!model) throw new SluiceError("MODEL_UNAVAILABLE", `model server ${this.#client.address} serves no OCR`);
-    this.#model = model.model;
+    super(client, "ocr", "OCR");
   }
 
   async recognize(input: OcrInput, options: ModelCallOptions = {}): Promise<OcrResult> {
     options.signal?.throwIfAborted();
     await this.warmUp();
     const request = { data: input.data, mediaType: input.mediaType, ...(input.page !== undefined ? { page: input.page } : {}), params: paramsToWire(options.params) };
-    const reply = await this.#client.call<OcrReplyWire>("ocr", "Recognize", request, options);
+    const reply = await this.client.call<OcrReplyWire>("ocr", "Recognize", request, options);
     return {
       text: reply.text,
       confidence: reply.confidence,
@@ -43,6 +28,4 @@ export class RemoteOcr implements OcrEngine {
       words: reply.words.map((w) => ({ text: w.text, confidence: w.confidence, bbox: w.bbox ?? { x0: 0, y0: 0, x1: 0, y1: 0 } })),
     };
   }
-
-  async close(): Promise<void> {}
 }

@@ -1,6 +1,6 @@
 import type { DevicePreference, ModelParams } from "../ports.ts";
 import { validateModelParams } from "../model-params.ts";
-import type { DevicePreferenceWire, ModelParamsWire } from "./messages.ts";
+import type { DevicePreferenceWire, ModelParamsWire, TextKindWire } from "./messages.ts";
 
 const TO_WIRE: Record<DevicePreference, DevicePreferenceWire> = {
   cpu: "DEVICE_PREFERENCE_CPU",
@@ -39,4 +39,27 @@ export function paramsFromWire(wire: ModelParamsWire | null | undefined, where: 
   const raw: Record<string, unknown> = { device, batchSize: wire.batchSize, keepAliveMs: wire.keepAliveMs, languages: wire.languages, minConfidence: wire.minConfidence };
   for (const key of Object.keys(raw)) if (raw[key] === undefined || raw[key] === null) delete raw[key];
   return validateModelParams(raw, where);
+}
+
+type TextKind = "query" | "passage";
+const KIND_TO_WIRE: Record<TextKind, TextKindWire> = { query: "TEXT_KIND_QUERY", passage: "TEXT_KIND_PASSAGE" };
+
+/**
+ * The text kind of an Embed or EmbedSparse request.
+ *
+ * @example
+ * client.Embed({ texts, kind: kindToWire("query") }, callback);
+ */
+export function kindToWire(kind: TextKind | undefined): TextKindWire {
+  return kind ? KIND_TO_WIRE[kind] : "TEXT_KIND_UNSPECIFIED";
+}
+
+/**
+ * The text kind a request carries, or undefined when unspecified.
+ *
+ * @example
+ * const kind = kindFromWire(call.request.kind);
+ */
+export function kindFromWire(wire: TextKindWire | undefined): TextKind | undefined {
+  return wire === "TEXT_KIND_QUERY" ? "query" : wire === "TEXT_KIND_PASSAGE" ? "passage" : undefined;
 }
