@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 /** `version-traceid-spanid-flags`, lower-case hex, as W3C Trace Context level 1 writes it. */
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -11,6 +11,16 @@ const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}
  */
 export function isTraceparent(value: string): boolean {
   return TRACEPARENT.test(value);
+}
+
+/**
+ * A fresh, sampled trace context, for work that starts outside any trace.
+ *
+ * @example
+ * const traceparent = activeTraceparent() ?? newTraceparent();
+ */
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
 }
 
 /**

@@ -14,6 +14,7 @@ import { runPipeline } from "../pipeline/executor.ts";
 import type { Logger } from "pino";
 import { storedTraceparent, withoutTraceparent } from "../observability/envelope-trace.ts";
 import { withLogFields } from "../observability/log-context.ts";
+import { newTraceparent } from "../observability/trace-context.ts";
 import { activeTraceparent, contextFromTraceparent, traceparentFields, withSpan } from "../observability/tracing.ts";
 import type { SpoolRecord } from "../spool/spool.ts";
 
@@ -231,8 +232,8 @@ export class Worker {
         const stored = storedTraceparent(envelope);
         const attributes = { "sluice.job_id": record.jobId, "sluice.doc_id": record.docId, "sluice.collection": envelope.collection, "sluice.pipeline": envelope.version, "sluice.lease": record.attempts };
         const result = await withSpan("sluice.document", { parent: contextFromTraceparent(stored), attributes }, async () => {
-          const traceparent = activeTraceparent() ?? stored ?? `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
-          return withLogFields(traceparentFields(traceparent), () => runDocument(traceparent));
+          const traceparent = activeTraceparent() ?? stored ?? newTraceparent();
+          return withLogFields({ ...traceparentFields(traceparent), tenant }, () => runDocument(traceparent));
         });
         const outcome = result.status === "skipped" ? result.outcome : pickOutcome(result.outputs);
         finish(record.jobId, { seq: record.seq, docId: record.docId, state: "COMPLETED", outcome, error: null, stages: [...records.values()] });
@@ -278,8 +279,8 @@ export class Worker {
           const linked = AbortSignal.any(signals);
           linked.addEventListener("abort", () => controller.abort(linked.reason), { once: true });
           perJob.set(record.jobId, (perJob.get(record.jobId) ?? 0) + 1);
-          // Every log line of the run says whose it is; jobs carry no tenant of their own yet.
-          const fields = { correlation_id: record.jobId, job_id: record.jobId, doc_id: record.docId, tenant: "default" };
+          // Every log line of the run says whose it is (the run adds its tenant once the envelope is read).
+          const fields = { correlation_id: record.jobId, job_id: record.jobId, doc_id: record.docId };
           const done = withLogFields(fields, () => run(record, controller)).finally(() => {
             inFlight.delete(record.seq);
             const left = (perJob.get(record.jobId) ?? 1) - 1;

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { SluiceError } from "../../contracts/errors.ts";
+import { newTraceparent } from "../../observability/trace-context.ts";
 import { activeTraceparent, parentContext, SpanKind, withSpan } from "../../observability/tracing.ts";
 import type { ModelCallOptions } from "../ports.ts";
 import { AdaptiveLimit } from "./adaptive-limit.ts";
@@ -21,11 +21,6 @@ export interface GrpcModelClientOptions {
 }
 
 type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: unknown) => void) => grpc.ClientUnaryCall;
-
-/** A W3C traceparent for a call made outside any trace: a fresh trace, sampled. */
-function newTraceparent(): string {
-  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
-}
 
 /**
  * One channel to a model server, shared by every model service on it. Each call carries the
