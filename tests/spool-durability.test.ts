@@ -9,7 +9,7 @@ import type { Job } from "../src/contracts/index.ts";
 import { openSqlite } from "../src/db/open-sqlite.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
-import { SqliteSpool } from "../src/spool/sqlite/sqlite-spool.ts";
+import { sqliteStores } from "../src/queue/sqlite/sqlite-stores.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "sluice-durable-"));
 const open = (dataDir: string, config: Record<string, unknown> = {}) => Sluice.open({ dataDir, config: parseConfig(config), embedder: new HashEmbedder({ dimensions: 32 }) });
@@ -20,26 +20,31 @@ interface ErrorBody {
 const docs = (n: number, size = 100, prefix = "d") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, text: `Document ${i}. ${"word ".repeat(size / 5)}` }));
 
 describe("spool durability", () => {
-  it("recovers from a torn WAL tail: every whole commit is there, the torn one is gone, the file is sound", () => {
+  it("recovers from a torn WAL tail: every whole commit is there, the torn one is gone, the file is sound", async () => {
     const dir = temp();
-    const live = openSqlite(join(dir, "ledger.db"));
-    const spool = new SqliteSpool(live);
-    for (let i = 0; i < 10; i++) spool.append([{ jobId: "j", docId: `d${i}`, lane: "normal", envelope: new TextEncoder().encode(`envelope ${i} ${"x".repeat(500)}`) }]);
+    const live = sqliteStores(join(dir, "ledger.db"));
+    await live.open();
+    const job = await live.ledger.createJob({ collection: "c", pipeline: "auto", paths: [] });
+    for (let i = 0; i < 10; i++) {
+      await live.queue.admit(job.id, [{ ref: { id: `d${i}`, source: `d${i}`, kind: "inline", text: "", meta: {} }, lane: "normal", envelope: new TextEncoder().encode(`envelope ${i} ${"x".repeat(500)}`) }]);
+    }
     // Snapshot the files as a crash would leave them (no checkpoint), then tear the last frame.
     const crashed = temp();
     copyFileSync(join(dir, "ledger.db"), join(crashed, "ledger.db"));
     copyFileSync(join(dir, "ledger.db-wal"), join(crashed, "ledger.db-wal"));
-    live.close();
+    await live.close();
     const wal = join(crashed, "ledger.db-wal");
     truncateSync(wal, statSync(wal).size - 100);
 
     const db = openSqlite(join(crashed, "ledger.db"));
     assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
-    const recovered = new SqliteSpool(db);
-    const leased = recovered.lease("w", 100, 60_000);
+    db.close();
+    const recovered = sqliteStores(join(crashed, "ledger.db"));
+    await recovered.open();
+    const leased = await recovered.queue.lease("w", 100, 60_000);
     assert.deepEqual(leased.map((r) => r.docId), ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]);
     assert.match(new TextDecoder().decode(leased[8]!.envelope), /^envelope 8 x+$/);
-    db.close();
+    await recovered.close();
   });
 
   it("a full disk refuses the batch with 429 and Retry-After, keeps what it had, and accepts again once there is room", async () => {
@@ -58,7 +63,7 @@ describe("spool durability", () => {
       assert.equal(body.code, "BACKPRESSURE");
       assert.match(body.message, /disk is full/);
       assert.equal(full.headers["retry-after"], "30");
-      assert.equal(sluice.ledger.spool().stats().pending.normal, 20, "the refused batch left nothing behind, the accepted one is intact");
+      assert.equal((await sluice.spoolStats()).pending.normal, 20, "the refused batch left nothing behind, the accepted one is intact");
 
       db.pragma("max_page_count = 1073741823");
       const again = await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(5, 100, "late") } });
@@ -100,26 +105,33 @@ describe("spool durability", () => {
     }
   });
 
-  it("a document past its attempt limit or deadline goes to the dead-letter lane with the reason; retry and drop work", async () => {
+  it("a document that killed its worker each time it ran alone, or is past its deadline, goes to the dead-letter lane with the reason; retry and drop work", async () => {
     const dir = temp();
     const sluice = await open(dir, { spool: { maxAttempts: 2, leaseMs: 1000 } });
     try {
       const job = await sluice.submitDocuments({ collection: "c", documents: docs(2) });
-      // Two workers that died holding the first record (leases that expired unfinished).
-      for (let i = 0; i < 2; i++) {
-        await sluice.ledger.lease(`dead-host:${i}:x`, 1, 1, { jobId: job.id });
+      // A worker that died with d0 in flight among others (a suspect, not blamed), then two that
+      // died running it alone (blamed each time): leases that expired unfinished.
+      const [first] = await sluice.queue.lease("dead-host:0:x", 1, 1, { jobId: job.id });
+      await new Promise((r) => setTimeout(r, 5));
+      await sluice.queue.recover(() => true);
+      for (let i = 1; i <= 2; i++) {
+        const [alone] = await sluice.queue.lease(`dead-host:${i}:x`, 1, 1, { suspects: "only" });
+        assert.equal(alone?.seq, first!.seq);
+        await sluice.queue.isolate(`dead-host:${i}:x`, alone.seq);
         await new Promise((r) => setTimeout(r, 5));
+        await sluice.queue.recover(() => true);
       }
       const finished = await sluice.runJob(job.id);
       assert.deepEqual([finished.state, finished.done, finished.failed], ["COMPLETED", 1, 1]);
-      const [dead] = sluice.ledger.spool().deadLetters();
+      const [dead] = await sluice.deadLetters();
       assert.equal(dead?.docId, "d0");
-      assert.match(dead.error, /^ATTEMPTS_EXHAUSTED: upload:d0: leased 2 times without completing/);
+      assert.match(dead.error, /^WORKER_CRASHED: upload:d0: the worker process died 2 time\(s\) while running this document alone/);
 
-      assert.equal(await sluice.ledger.retryDeadLetter(dead.seq), true);
+      assert.equal(await sluice.retryDeadLetter(dead.seq), true);
       const again = await sluice.runJob(job.id);
       assert.deepEqual([again.state, again.done, again.failed], ["COMPLETED", 2, 0]);
-      assert.equal(sluice.ledger.spool().stats().dead, 0);
+      assert.equal((await sluice.spoolStats()).dead, 0);
     } finally {
       await sluice.close();
     }
@@ -130,9 +142,10 @@ describe("spool durability", () => {
       await new Promise((r) => setTimeout(r, 10));
       const finished = await late.runJob(job.id);
       assert.equal(finished.state, "FAILED");
-      assert.match(late.ledger.spool().deadLetters()[0]!.error, /^DEADLINE_EXCEEDED/);
-      assert.equal(await late.ledger.dropDeadLetter(late.ledger.spool().deadLetters()[0]!.seq), true);
-      assert.equal(late.ledger.spool().stats().dead, 0);
+      const [letter] = await late.deadLetters();
+      assert.match(letter!.error, /^DEADLINE_EXCEEDED/);
+      assert.equal(await late.dropDeadLetter(letter!.seq), true);
+      assert.equal((await late.spoolStats()).dead, 0);
     } finally {
       await late.close();
     }

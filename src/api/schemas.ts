@@ -55,6 +55,7 @@ export const JobSchema = z
     done: z.int(),
     failed: z.int(),
     cancelled: z.int(),
+    waiting: z.int(),
     error: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),

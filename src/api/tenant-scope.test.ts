@@ -8,7 +8,7 @@ import { CollectionNameSchema } from "./schemas.ts";
 import { TenantScope, tenantOf } from "./tenant-scope.ts";
 
 const job = (collection: string, error: string | null = null): Job => ({
-  id: "job_1", collection, pipeline: "auto", state: "FAILED", currentStage: null, total: 1, done: 0, failed: 1, cancelled: 0, error,
+  id: "job_1", collection, pipeline: "auto", state: "FAILED", currentStage: null, total: 1, done: 0, failed: 1, cancelled: 0, waiting: 0, error,
   createdAt: "t", updatedAt: "t",
   documents: [{ docId: "d", source: "upload:d", state: "FAILED", currentStage: null, attempts: 1, error: { code: "EMBEDDER_MISMATCH", message: `collection "${collection}" holds vectors from x` }, outcome: null }],
 });

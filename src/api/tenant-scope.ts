@@ -1,6 +1,9 @@
 import { isSluiceError, SluiceError } from "../contracts/errors.ts";
 import type { Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
+
+/** Where jobs are read from (the engine facade). */
+type JobSource = Pick<Ledger, "getJob">;
 import type { IndexStore } from "../store/index-store.ts";
 import { DEFAULT_TENANT, type Principal } from "./auth/principal.ts";
 
@@ -96,14 +99,14 @@ export class TenantScope {
    * A job of this tenant, with its documents, as {@link publicJob} shows it; another tenant's
    * job is `JOB_NOT_FOUND` with the very message of a job that does not exist.
    */
-  async job(ledger: Ledger, jobId: string): Promise<Job> {
+  async job(ledger: JobSource, jobId: string): Promise<Job> {
     const job = this.publicJob(await ledger.getJob(jobId, { documents: true }));
     if (!job) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
     return job;
   }
 
   /** Throws `JOB_NOT_FOUND` unless the job is this tenant's (check before changing it). */
-  async assertOwnsJob(ledger: Ledger, jobId: string): Promise<void> {
+  async assertOwnsJob(ledger: JobSource, jobId: string): Promise<void> {
     const job = await ledger.getJob(jobId);
     if (this.publicName(job.collection) === undefined) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
   }

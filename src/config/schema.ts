@@ -226,6 +226,31 @@ export const SluiceConfigSchema = z
         /** Time from acceptance after which an unfinished document goes to the dead-letter lane. */
         documentDeadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
         leaseMs: z.number().int().min(1000).default(30_000),
+        /** Backoff between a failed document's attempts, unless its pipeline names a `requeue` policy. */
+        retry: z
+          .object({ initialDelayMs: z.number().int().min(0).default(1000), maxDelayMs: z.number().int().min(0).default(60_000), jitter: z.boolean().default(true) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Where jobs and the spool live: `sqlite` (the data folder's `ledger.db`) or `postgres` (`postgres.url`). */
+    database: z.enum(["sqlite", "postgres"]).default("sqlite"),
+    postgres: z
+      .object({
+        /** `postgres://user@host:port/db`; env SLUICE_DATABASE_URL wins (keep passwords there). */
+        url: z.string().min(1).optional(),
+        /** Schema Sluice's tables live in (created on start). */
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase SQL identifier").default("sluice"),
+      })
+      .strict()
+      .prefault({}),
+    /** How workers find work: `embedded` (lease from the database) or `bullmq` (dispatched through Redis, `redis.url`). */
+    queue: z.enum(["embedded", "bullmq"]).default("embedded"),
+    jobs: z
+      .object({
+        /** Finished jobs and their document records are deleted this long after they end (`0` keeps them). The index is not touched. */
+        retentionMs: z.number().int().min(0).default(24 * 60 * 60 * 1000),
       })
       .strict()
       .prefault({}),
@@ -264,6 +289,12 @@ export const SluiceConfigSchema = z
       .object({
         /** A collection's ingest lock lapses this long after its holder last renewed it (renewed while held). */
         ttlMs: z.number().int().min(1000).default(300_000),
+        /**
+         * Take each collection's ingest lock before running its documents, so two ingests never
+         * interleave. Scale-out workers draining one queue turn it off: their writes are
+         * idempotent and must run side by side.
+         */
+        collections: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

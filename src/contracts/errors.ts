@@ -18,6 +18,11 @@ interface CodeSpec {
    * says nothing about the callee's health, so it never counts toward a circuit breaker.
    */
   readonly pushback?: boolean;
+  /**
+   * The document never reached the work that could fail on it (an open breaker): hand it back
+   * to the queue without spending one of its attempts. Pushback is refunded too.
+   */
+  readonly refund?: boolean;
 }
 
 export const ERROR_CODES = {
@@ -55,11 +60,13 @@ export const ERROR_CODES = {
   JSONL_INVALID: { status: 422, category: "USER", retryable: false },
   // runtime
   STAGE_TIMEOUT: { status: 504, category: "SYSTEM", retryable: true },
-  CIRCUIT_OPEN: { status: 503, category: "SYSTEM", retryable: true },
+  CIRCUIT_OPEN: { status: 503, category: "SYSTEM", retryable: true, refund: true },
   STAGE_FAILED: { status: 500, category: "SYSTEM", retryable: true },
   JOB_CANCELLED: { status: 409, category: "USER", retryable: false },
   ATTEMPTS_EXHAUSTED: { status: 500, category: "SYSTEM", retryable: false },
   DEADLINE_EXCEEDED: { status: 504, category: "SYSTEM", retryable: false },
+  /** The document crashed the worker process each time it ran alone in it: a poison document. */
+  WORKER_CRASHED: { status: 500, category: "SYSTEM", retryable: false },
   MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
@@ -128,6 +135,13 @@ export function isPushback(err: unknown): boolean {
   if (!isSluiceError(err)) return false;
   const spec: CodeSpec = ERROR_CODES[err.code];
   return spec.pushback === true;
+}
+
+/** Whether a document that failed this way goes back to the queue with its attempt given back. */
+export function isRefunded(err: unknown): boolean {
+  if (!isSluiceError(err)) return false;
+  const spec: CodeSpec = ERROR_CODES[err.code];
+  return spec.refund === true || spec.pushback === true;
 }
 
 /** Wraps anything thrown into a SluiceError, keeping the original as `cause`. */

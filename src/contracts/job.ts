@@ -4,7 +4,8 @@ export const JOB_STATES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANC
 export const JobStateSchema = z.enum(JOB_STATES);
 export type JobState = z.infer<typeof JobStateSchema>;
 
-export const DOC_STATES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+/** WAITING: parked by the queue until a condition holds or a time passes (no worker holds it). */
+export const DOC_STATES = ["PENDING", "PROCESSING", "WAITING", "COMPLETED", "FAILED", "CANCELLED"] as const;
 export type DocState = (typeof DOC_STATES)[number];
 
 export const STAGE_STATES = ["RUNNING", "COMPLETED", "FAILED", "SKIPPED"] as const;
@@ -49,6 +50,8 @@ export interface Job {
   done: number;
   failed: number;
   cancelled: number;
+  /** Documents parked until a condition holds or a time passes. */
+  waiting: number;
   error: string | null;
   createdAt: string;
   updatedAt: string;

@@ -1,33 +1,33 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
 import { SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
-import { createCollectionLock } from "../locks/create-collection-lock.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
-import { createModelPlane } from "../models/create-model-plane.ts";
-import { InProcessModels } from "../models/in-process-models.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
+import type { RequeuePolicy } from "../queue/decide.ts";
+import type { JobStores } from "../queue/stores.ts";
+import type { DeadLetter, QueueStats, WorkQueue } from "../queue/work-queue.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
 import { allowedRoots, assertAllowedPath } from "../gate/allowed-roots.ts";
 import { Gate } from "../gate/gate.ts";
 import type { StageEventStream } from "../observability/cloudevents.ts";
 import { createEventStream } from "../observability/create-event-stream.ts";
 import { jobEndType, jobEvent } from "../contracts/job-event.ts";
+import { createAdapters, type SluiceAdapters } from "./create-adapters.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
 import { createLogger, logLevel } from "../observability/logger.ts";
 import { withSpan } from "../observability/tracing.ts";
 import type { Logger } from "pino";
-import type { Lane } from "../spool/spool.ts";
+import type { Lane } from "../queue/work-queue.ts";
 import type { StageServices } from "../pipeline/services.ts";
 import { loadTopologyFile } from "../pipeline/topology.ts";
 import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
@@ -37,7 +37,7 @@ import { Retriever, type RetrievalMode } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import type { CollectionInfo, IndexStore } from "../store/index-store.ts";
-import { assertCollectionName, SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
+import { assertCollectionName } from "../store/sqlite/sqlite-index-store.ts";
 import { resolvePipeline } from "./resolve-pipeline.ts";
 
 export interface SluiceOptions {
@@ -50,6 +50,8 @@ export interface SluiceOptions {
   embedder?: DenseEmbedder;
   /** Log here instead of the logger `logging.level` / SLUICE_LOG_LEVEL configure (tests). */
   logger?: Logger;
+  /** The adapters to use; absent, `createAdapters` chooses them from the config. */
+  adapters?: SluiceAdapters;
 }
 
 export interface InlineDocument {
@@ -131,10 +133,14 @@ export class Sluice {
   readonly dataDir: string;
   readonly config: SluiceConfig;
   readonly cwd: string;
+  /** Jobs and their document records, from the adapters (`database`). */
   readonly ledger: Ledger;
+  /** The durable work queue (`database`, `queue`): the record of every accepted document. */
+  readonly queue: WorkQueue;
+  readonly #stores: JobStores;
   readonly store: IndexStore;
-  /** Collection ingest locks: in `ledger.db`, or in Redis when `redis.url` is set. */
-  readonly locks: CollectionLock;
+  /** Collection ingest locks (in `ledger.db`, or Redis when `redis.url` is set); null when `locks.collections` is off. */
+  readonly locks: CollectionLock | null;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #registry = builtinStages();
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
@@ -151,29 +157,35 @@ export class Sluice {
   /** JSON logs on stderr at `logging.level` (env SLUICE_LOG_LEVEL); silent by default. */
   readonly logger: Logger;
 
-  private constructor(options: SluiceOptions) {
+  private constructor(options: SluiceOptions, adapters: SluiceAdapters) {
     this.dataDir = resolve(options.dataDir);
     this.cwd = options.cwd ?? process.cwd();
     this.config = options.config ?? loadConfig();
-    this.ledger = new SqliteLedger(join(this.dataDir, "ledger.db"));
-    this.store = new SqliteIndexStore(join(this.dataDir, "index.db"));
-    this.locks = createCollectionLock(this.config, this.dataDir);
-    this.models = options.embedder
-      ? new InProcessModels({ embedder: this.config.embedder, ocrLanguages: this.config.ocr.languages, overrides: { embedder: options.embedder } })
-      : createModelPlane(this.config);
-    this.#metrics = new EngineMetrics(() => this.ledger.spool(), () => this.ledger.countJobsByState());
+    this.#stores = adapters.stores;
+    this.ledger = adapters.stores.ledger;
+    this.queue = adapters.stores.queue;
+    this.store = adapters.index;
+    this.locks = adapters.locks;
+    this.models = adapters.models;
+    this.#metrics = new EngineMetrics(() => this.queue.stats(), () => this.ledger.countJobsByState());
     this.logger = options.logger ?? createLogger({ level: logLevel(this.config.logging) });
     // The embedder's id for lineage, once this process has one (never built just to be named).
     const modelId = () => this.#embedder?.id;
     this.events = createEventStream(this.config, { cwd: this.cwd, dataDir: this.dataDir, modelId });
   }
 
+  /**
+   * Opens the engine on the adapters given, or on those `createAdapters` chooses from the config
+   * (the one place they are chosen).
+   */
   static async open(options: SluiceOptions): Promise<Sluice> {
-    const sluice = new Sluice(options);
+    const config = options.config ?? loadConfig();
+    const adapters = options.adapters ?? (await createAdapters(config, resolve(options.dataDir), options.embedder ? { embedder: options.embedder } : {}));
+    const sluice = new Sluice({ ...options, config }, adapters);
     await sluice.models.open();
-    await sluice.ledger.open();
+    await sluice.#stores.open();
     await sluice.store.open();
-    await sluice.locks.open();
+    await sluice.locks?.open();
     return sluice;
   }
 
@@ -181,9 +193,9 @@ export class Sluice {
     await this.events.close();
     await this.#embedder?.close();
     await this.models.close();
-    await this.ledger.close();
+    await this.#stores.close();
     await this.store.close();
-    await this.locks.close();
+    await this.locks?.close();
   }
 
   #batched(embedder: DenseEmbedder): DenseEmbedder {
@@ -240,7 +252,7 @@ export class Sluice {
 
   #gate(): Gate {
     this.#gateInstance ??= new Gate({
-      ledger: this.ledger,
+      queue: this.queue,
       dataDir: this.dataDir,
       limits: this.config.spool,
       maxDocumentBytes: this.config.ingest.maxDocumentBytes,
@@ -328,21 +340,29 @@ export class Sluice {
     return this.#submit({ ...request, paths: [] }, () => refs, options);
   }
 
+  /** How a failed document of `pipeline` goes back to the queue: its `requeue` policy, or `spool.maxAttempts` and `spool.retry`. */
+  requeuePolicy(pipeline: CompiledPipeline): RequeuePolicy {
+    const s = this.config.spool;
+    return { retry: pipeline.requeue ?? { attempts: s.maxAttempts, ...s.retry }, deadlineMs: s.documentDeadlineMs };
+  }
+
   #worker(options: RunJobOptions): Worker {
     const s = this.config.spool;
-    return new Worker(this.ledger, (name) => this.pipeline(name), {
+    return new Worker(this.#stores, (name) => this.pipeline(name), {
       owner: this.owner,
       concurrency: this.config.ingest.concurrency,
       leaseMs: s.leaseMs,
-      maxAttempts: s.maxAttempts,
-      deadlineMs: s.documentDeadlineMs,
+      policyFor: (pipeline) => this.requeuePolicy(pipeline),
       ...(options.onDocument ? { onDocument: options.onDocument } : {}),
       onEvent: (event) => {
         this.#metrics.onStage(event);
         this.events.publish(event);
       },
       onJobEvent: this.events.publish,
-      onRecovered: this.#metrics.onRecovered,
+      onRecovered: (r) => {
+        this.#metrics.onRecovered(r.suspects + r.blamed);
+        this.logger.warn({ suspects: r.suspects, blamed: r.blamed }, "recovered documents from a worker that died or stalled");
+      },
       onDeadLetter: this.#metrics.onDeadLetter,
       collectionLock: this.locks,
       lockTtlMs: this.config.locks.ttlMs,
@@ -357,7 +377,7 @@ export class Sluice {
     return this.ledger.getJob(jobId);
   }
 
-  /** Worker loop over the whole spool, lane-fair; with `exitWhenIdle`, returns when nothing is left. */
+  /** Worker loop over the whole queue, lane-fair; with `exitWhenIdle`, returns when nothing is left. */
   async work(options: RunJobOptions & { exitWhenIdle?: boolean; pollMs?: number } = {}): Promise<void> {
     await this.#worker(options).drain({
       isAlive: ownerAlive,
@@ -372,17 +392,60 @@ export class Sluice {
     return this.#metrics;
   }
 
-  /** Cancels a job (its work stops between stages) and reports `job.cancelled`. */
+  getJob(jobId: string, options: { documents?: boolean; stages?: boolean } = {}): Promise<Job> {
+    return this.ledger.getJob(jobId, options);
+  }
+
+  /** Jobs, newest last. */
+  listJobs(options: { limit?: number } = {}): Promise<Job[]> {
+    return this.ledger.listJobs(options);
+  }
+
+  /**
+   * Cancels a job: its waiting documents are retired at once, and workers on every host stop its
+   * documents in flight at their next heartbeat. Reports `job.cancelled`.
+   */
   async cancelJob(jobId: string): Promise<Job> {
     const job = await this.ledger.cancelJob(jobId);
+    await this.queue.cancelJob(jobId);
     this.events.publish(jobEvent("job.cancelled", job));
     return job;
   }
 
   /** Makes a job runnable again; leases held by dead local processes are freed at once. */
   async resumeJob(jobId: string): Promise<Job> {
-    await this.ledger.recover(ownerAlive);
-    return this.ledger.resumeJob(jobId);
+    await this.queue.recover(ownerAlive);
+    const job = await this.ledger.resumeJob(jobId);
+    await this.queue.requeueJob(jobId);
+    return job;
+  }
+
+  /** Deletes finished jobs older than `jobs.retentionMs` (or `olderThanMs`) and their records; the index is untouched. */
+  async pruneJobs(olderThanMs = this.config.jobs.retentionMs): Promise<number> {
+    return this.ledger.pruneJobs(Date.now() - olderThanMs);
+  }
+
+  spoolStats(): Promise<QueueStats> {
+    return this.queue.stats();
+  }
+
+  deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return this.queue.deadLetters(limit);
+  }
+
+  /** Sends a dead letter back to work; its document and job run again. False when `seq` is not a dead letter. */
+  async retryDeadLetter(seq: number): Promise<boolean> {
+    const back = await this.queue.retryDeadLetter(seq);
+    if (back) await this.ledger.reopenDocument(back.jobId, back.docId);
+    return back !== null;
+  }
+
+  dropDeadLetter(seq: number): Promise<boolean> {
+    return this.queue.dropDeadLetter(seq);
+  }
+
+  compactSpool(): Promise<number> {
+    return this.queue.compact();
   }
 
   retriever(): Retriever {

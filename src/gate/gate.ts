@@ -5,8 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { SluiceError } from "../contracts/errors.ts";
 import type { DocumentRef } from "../contracts/document.ts";
 import { encodeEnvelope, type EnvelopeV1 } from "../contracts/envelope.ts";
-import type { AdmittedDocument, Ledger } from "../ledger/ledger.ts";
-import type { Lane } from "../spool/spool.ts";
+import type { AdmittedDocument, Lane, WorkQueue } from "../queue/work-queue.ts";
 import { withTraceparent } from "../observability/envelope-trace.ts";
 import { activeTraceparent, type Span, withSpan } from "../observability/tracing.ts";
 import { classify } from "./classify.ts";
@@ -32,7 +31,7 @@ export interface GateTarget {
 export type GateOutcome = "accepted" | "rejected" | "backpressure";
 
 export interface GateOptions {
-  ledger: Ledger;
+  queue: WorkQueue;
   dataDir: string;
   limits: GateLimits;
   maxDocumentBytes: number;
@@ -60,7 +59,7 @@ async function sha256File(path: string, size: number): Promise<{ hash: string; t
  * Over a limit it pushes back (BACKPRESSURE, 429 with Retry-After) instead of dropping anything.
  *
  * @example
- * const gate = new Gate({ ledger, dataDir, limits, maxDocumentBytes });
+ * const gate = new Gate({ queue, dataDir, limits, maxDocumentBytes });
  * await gate.admit(target, refs); // durable when it returns
  */
 export class Gate {
@@ -76,7 +75,7 @@ export class Gate {
   async check(): Promise<void> {
     const now = Date.now();
     if (!this.#cache || now - this.#cache.at > 100) {
-      const stats = this.#o.ledger.spool().stats();
+      const stats = await this.#o.queue.stats();
       const fs = await statfs(this.#o.dataDir).catch(() => null);
       this.#cache = { at: now, pending: stats.pending.high + stats.pending.normal + stats.pending.bulk, bytes: stats.bytes, freeBytes: fs ? fs.bavail * fs.bsize : null };
     }
@@ -172,7 +171,7 @@ export class Gate {
       }
       const docs = await Promise.all(batch.map((ref) => this.#envelope(ref, target, traceparent)));
       try {
-        await this.#o.ledger.admit(target.jobId, docs);
+        await this.#o.queue.admit(target.jobId, docs);
       } catch (err) {
         this.#o.onOutcome?.("rejected", batch.length);
         throw diskFull(err) ?? err;

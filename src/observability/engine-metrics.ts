@@ -3,7 +3,7 @@ import { JOB_STATES, type JobState } from "../contracts/job.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
 import type { GateOutcome } from "../gate/gate.ts";
 import type { BreakerState } from "../pipeline/policies.ts";
-import { LANES, type Spool } from "../spool/spool.ts";
+import { LANES, type QueueStats } from "../queue/work-queue.ts";
 
 /** A breaker's state as the `circuit_breaker_state` gauge reads: 0 closed, 0.5 half-open, 1 open (or isolated). */
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, "half-open": 0.5, open: 1, isolated: 1 };
@@ -15,7 +15,7 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, "half-open": 0.
  * pipeline builder and queries through the `on*` hooks.
  *
  * @example
- * const metrics = new EngineMetrics(() => ledger.spool(), () => ledger.countJobsByState());
+ * const metrics = new EngineMetrics(() => queue.stats(), () => ledger.countJobsByState());
  * const text = await metrics.registry.metrics();
  */
 export class EngineMetrics {
@@ -29,21 +29,34 @@ export class EngineMetrics {
   readonly #breaker: Gauge<"pipeline" | "policy" | "stage">;
   readonly #query: Histogram<"mode">;
 
-  constructor(spool: () => Spool, jobs?: () => Promise<Record<JobState, number>>) {
+  constructor(spool: () => Promise<QueueStats>, jobs?: () => Promise<Record<JobState, number>>) {
     const registers = [this.registry];
-    const stats = () => spool().stats();
+    // One read of the queue per scrape: the gauges collected together share the read in flight.
+    let read: Promise<QueueStats> | null = null;
+    const stats = () => {
+      if (!read) {
+        read = spool();
+        const clear = () => {
+          read = null;
+        };
+        read.then(clear, clear);
+      }
+      return read;
+    };
     new Gauge({
       name: "spool_pending_total",
       help: "Live spool records (waiting or leased) per lane",
       labelNames: ["lane"],
       registers,
-      collect() {
-        const s = stats();
+      async collect() {
+        const s = await stats();
         for (const lane of LANES) this.set({ lane }, s.pending[lane]);
       },
     });
-    new Gauge({ name: "spool_bytes", help: "Bytes of live envelopes in the spool", registers, collect() { this.set(stats().bytes); } });
-    new Gauge({ name: "spool_oldest_age_seconds", help: "Age of the oldest live spool record", registers, collect() { this.set(stats().oldestAgeSeconds); } });
+    new Gauge({ name: "spool_bytes", help: "Bytes of live envelopes in the spool", registers, async collect() { this.set((await stats()).bytes); } });
+    new Gauge({ name: "spool_oldest_age_seconds", help: "Age of the oldest live spool record", registers, async collect() { this.set((await stats()).oldestAgeSeconds); } });
+    new Gauge({ name: "spool_waiting_total", help: "Spool records parked until a condition holds or a time passes", registers, async collect() { this.set((await stats()).waiting); } });
+    new Gauge({ name: "spool_suspects_total", help: "Spool records recovered from a crashed worker, to run alone", registers, async collect() { this.set((await stats()).suspects); } });
     this.#gate = new Counter({ name: "gate_envelopes_total", help: "Documents through the gate, by outcome", labelNames: ["outcome"], registers });
     this.#recovered = new Counter({ name: "replay_recovered_total", help: "Spool records recovered from workers that died holding them", registers });
     this.#dlq = new Counter({ name: "dlq_total", help: "Documents moved to the dead-letter lane", registers });

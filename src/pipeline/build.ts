@@ -1,6 +1,6 @@
 import { SluiceError } from "../contracts/errors.ts";
 import type { AnyStageDefinition, StageInstance } from "./define-stage.ts";
-import { type BreakerState, buildPolicy, PolicySpecSchema, type StagePolicy } from "./policies.ts";
+import { type BreakerState, buildPolicy, PolicySpecSchema, type RetrySpec, type StagePolicy } from "./policies.ts";
 import { parsePortSpec, type PortTypeName } from "./port-types.ts";
 import type { StageRegistry } from "./registry.ts";
 import type { StageServices } from "./services.ts";
@@ -34,6 +34,8 @@ export interface CompiledPipeline {
   nodes: CompiledNode[];
   /** `node.port` names the run must supply. */
   runInputs: string[];
+  /** The `retry` of the policy named by `requeue`: how a failed document is sent back to the queue; null for the engine's default. */
+  requeue: RetrySpec | null;
   warmUp(): Promise<void>;
 }
 
@@ -139,11 +141,19 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
   }
 
   const order = topologicalOrder(compiled);
+  let requeue: RetrySpec | null = null;
+  if (topology.requeue !== undefined) {
+    if (!(topology.requeue in policies)) fail(`requeue: unknown policy "${topology.requeue}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`, { requeue: topology.requeue });
+    const retry = PolicySpecSchema.parse(policies[topology.requeue]).retry;
+    if (!retry) fail(`requeue: policy "${topology.requeue}" has no retry section; it must say how many attempts and how long to back off`, { requeue: topology.requeue });
+    requeue = retry;
+  }
   let warming: Promise<void> | null = null;
   return {
     topology,
     nodes: order,
     runInputs: [...topology.inputs],
+    requeue,
     warmUp() {
       warming ??= (async () => {
         for (const node of order) await node.instance.warmUp?.();

@@ -15,3 +15,33 @@ export class SkipDocument extends Error {
 export function isSkipDocument(err: unknown): err is SkipDocument {
   return err instanceof SkipDocument || (err instanceof Error && err.name === "SkipDocument");
 }
+
+/**
+ * A stage cannot go on until something outside the run holds (a parsed PDF is ready): the
+ * worker parks the document on `condition` without holding a lease or spending an attempt, and
+ * the queue runs it again when `condition` is signalled or at `until`. Gates suspend; they never
+ * wait.
+ *
+ * @example
+ * throw new WaitFor(`pdf-ready:${docId}`, { until: Date.now() + 3_600_000, reason: "the PDF is being parsed" });
+ */
+export class WaitFor extends Error {
+  readonly condition: string;
+  readonly until: number | undefined;
+  constructor(condition: string, options: { until?: number; reason?: string } = {}) {
+    super(options.reason ?? `waiting for ${condition}`);
+    this.name = new.target.name;
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.condition = condition;
+    this.until = options.until;
+  }
+}
+
+export function isWaitFor(err: unknown): err is WaitFor {
+  return err instanceof WaitFor || (err instanceof Error && err.name === "WaitFor" && typeof (err as { condition?: unknown }).condition === "string");
+}
+
+/** Skips and waits: signals, not failures; never retried, never counted by a breaker. */
+export function isControlSignal(err: unknown): boolean {
+  return isSkipDocument(err) || isWaitFor(err);
+}

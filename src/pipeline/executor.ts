@@ -3,7 +3,7 @@ import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.t
 import type { StageEvent } from "../contracts/stage-event.ts";
 import { parentContext, type Span, withSpan } from "../observability/tracing.ts";
 import type { CompiledNode, CompiledPipeline } from "./build.ts";
-import { isSkipDocument, SkipDocument } from "./control.ts";
+import { isControlSignal, isSkipDocument, isWaitFor, SkipDocument } from "./control.ts";
 import { PORT_TYPES } from "./port-types.ts";
 
 /** Saved stage outputs, so that a resumed document starts after its last good stage. */
@@ -89,7 +89,7 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
     await Promise.all(node.dependsOn.map((d) => running.get(d)!));
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SluiceError("JOB_CANCELLED", "run aborted");
     const attributes = { "sluice.stage": node.name, "sluice.job_id": ctx.jobId, "sluice.doc_id": ctx.docId, "sluice.collection": ctx.collection, ...(node.policyName ? { "sluice.policy": node.policyName } : {}) };
-    return withSpan(`stage ${node.name}`, { attributes, expected: isSkipDocument, ...(parent ? { parent } : {}) }, (span) => runStage(node, span));
+    return withSpan(`stage ${node.name}`, { attributes, expected: isControlSignal, ...(parent ? { parent } : {}) }, (span) => runStage(node, span));
   };
 
   const runStage = async (node: CompiledNode, span: Span): Promise<Record<string, unknown>> => {
@@ -143,6 +143,11 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
       span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": "completed" });
       return output;
     } catch (err) {
+      if (isWaitFor(err)) {
+        // Parked, not failed: the queue runs the document again once the condition holds.
+        span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": `waiting:${err.condition}` });
+        throw err;
+      }
       if (isSkipDocument(err)) {
         emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
         span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": `skipped:${err.outcome}` });
@@ -169,6 +174,8 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
       const stage = [...running.keys()].find((n) => !outputs.has(n)) ?? "";
       return { status: "skipped", outcome: skip.outcome, stage, outputs };
     }
+    const wait = failures.find(isWaitFor);
+    if (wait) throw wait;
     // Prefer the root cause over the aborts it caused in sibling branches.
     const root = failures.find((f) => isSluiceError(f) && f.code !== "JOB_CANCELLED") ?? failures[0];
     throw toSluiceError(root, "STAGE_FAILED");

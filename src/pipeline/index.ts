@@ -4,6 +4,6 @@ export { loadTopology, loadTopologyFile, dumpTopology, TopologySchema, type Topo
 export { buildPipeline, type CompiledPipeline, type CompiledNode } from "./build.ts";
 export { runPipeline, type RunContext, type RunResult, type CheckpointStore } from "./executor.ts";
 export { buildPolicy, PolicySpecSchema, type PolicySpec } from "./policies.ts";
-export { SkipDocument, isSkipDocument } from "./control.ts";
+export { SkipDocument, isSkipDocument, WaitFor, isWaitFor } from "./control.ts";
 export { PORT_TYPES, type PortTypeName, type PortSpec } from "./port-types.ts";
 export type { StageServices } from "./services.ts";

@@ -16,7 +16,7 @@ import {
 } from "cockatiel";
 import { z } from "zod";
 import { isPushback, isRetryable } from "../contracts/errors.ts";
-import { isSkipDocument } from "./control.ts";
+import { isControlSignal } from "./control.ts";
 
 /** A named resilience policy as YAML declares it. */
 export const PolicySpecSchema = z
@@ -42,6 +42,8 @@ export const PolicySpecSchema = z
   })
   .strict();
 export type PolicySpec = z.infer<typeof PolicySpecSchema>;
+/** A policy's `retry` section, with its defaults filled. */
+export type RetrySpec = NonNullable<PolicySpec["retry"]>;
 
 export type StagePolicy = IPolicy<IDefaultPolicyContext & Partial<IRetryContext>>;
 
@@ -63,10 +65,10 @@ const BREAKER_STATES: Record<CircuitState, BreakerState> = {
 
 // Only transient failures count: a user error (a corrupt PDF) is neither retried nor a reason
 // to open a breaker, and control-flow signals are not failures at all.
-const transient = handleWhen((err) => !isSkipDocument(err) && isRetryable(err));
+const transient = handleWhen((err) => !isControlSignal(err) && isRetryable(err));
 // A breaker guards against a callee that is down or unreachable; one that answers "slow down"
 // (RESOURCE_EXHAUSTED, a full spool) is alive, so pushback is retried but never opens it.
-const breakerFailure = handleWhen((err) => !isSkipDocument(err) && isRetryable(err) && !isPushback(err));
+const breakerFailure = handleWhen((err) => !isControlSignal(err) && isRetryable(err) && !isPushback(err));
 
 /**
  * Builds one cockatiel policy from a spec: retry (outermost) → breaker → timeout (innermost),

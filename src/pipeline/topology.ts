@@ -38,6 +38,11 @@ export const TopologySchema = z
     name: z.string().regex(NAME),
     description: z.string().optional(),
     policies: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    /**
+     * The policy (by name) whose `retry` says how a failed document goes back to the queue: its
+     * attempts and its backoff between them. Absent: `spool.maxAttempts` and `spool.retry`.
+     */
+    requeue: z.string().regex(NAME).optional(),
     /** Input ports fed by the run itself (`node.port`). */
     inputs: z.array(z.string().regex(PORT_REF)).min(1),
     nodes: z.array(NodeSpecSchema).min(1),

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import multipart from "@fastify/multipart";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { LANES } from "../../spool/spool.ts";
+import { LANES } from "../../queue/work-queue.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { type SavedUpload, saveUploads } from "../save-uploads.ts";
@@ -92,7 +92,7 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
         throw err;
       }
       // A .jsonl upload expands to one document per record, so ask the ledger what it recorded.
-      const job = await sluice.ledger.getJob(jobId, { documents: true });
+      const job = await sluice.getJob(jobId, { documents: true });
       return { jobId, accepted: (job.documents ?? []).map((d) => d.docId) };
     }
 

@@ -42,7 +42,7 @@ export const healthRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
       { schema: { summary: "The ledger and the index answer", tags: ["health"], response: responses({ 200: ["Ready", ReadySchema], 503: ["Not ready", ReadySchema] }, []) } },
       async (_request, reply) => {
         const checks = {
-          ledger: await check(() => sluice.ledger.listJobs({ limit: 1 })),
+          ledger: await check(() => sluice.listJobs({ limit: 1 })),
           index: await check(() => sluice.store.listCollections()),
         };
         const ready = Object.values(checks).every((c) => c === "ok");

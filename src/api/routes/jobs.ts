@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { LANES } from "../../spool/spool.ts";
+import { LANES } from "../../queue/work-queue.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
@@ -67,22 +67,22 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
 
     app.get("/jobs/:id", { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
-      return TenantScope.of(request.principal).job(sluice.ledger, id);
+      return TenantScope.of(request.principal).job(sluice, id);
     });
 
     app.post("/jobs/:id/cancel", { schema: { summary: "Cancel a pending or running job", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
       const scope = TenantScope.of(request.principal);
-      await scope.assertOwnsJob(sluice.ledger, id);
+      await scope.assertOwnsJob(sluice, id);
       await sluice.cancelJob(id);
-      return scope.job(sluice.ledger, id);
+      return scope.job(sluice, id);
     });
 
     app.post("/jobs/:id/resume", { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
       const { id } = validate(JobParamsSchema, request.params, "path");
       const scope = TenantScope.of(request.principal);
-      await scope.assertOwnsJob(sluice.ledger, id);
+      await scope.assertOwnsJob(sluice, id);
       await sluice.resumeJob(id);
-      return scope.job(sluice.ledger, id);
+      return scope.job(sluice, id);
     });
   };

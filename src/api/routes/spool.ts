@@ -30,23 +30,23 @@ export const spoolRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
     const params = toDocSchema(SeqParamsSchema);
     const notDead = (seq: number) => new SluiceError("NOT_FOUND", `spool record ${seq} is not in the dead-letter lane`, { details: { seq } });
 
-    app.get("/spool", { schema: { summary: "Spool state", tags: ["spool"], response: responses({ 200: ["Spool statistics", StatsSchema] }, []) } }, async () => sluice.ledger.spool().stats());
+    app.get("/spool", { schema: { summary: "Spool state", tags: ["spool"], response: responses({ 200: ["Spool statistics", StatsSchema] }, []) } }, async () => sluice.spoolStats());
 
     app.get(
       "/spool/dlq",
       { schema: { summary: "Dead letters", tags: ["spool"], querystring: toDocSchema(DlqQuerySchema), response: responses({ 200: ["Dead letters, oldest first", z.object({ deadLetters: z.array(DeadLetterSchema) })] }, [400]) } },
-      async (request) => ({ deadLetters: sluice.ledger.spool().deadLetters(validate(DlqQuerySchema, request.query, "query").limit) }),
+      async (request) => ({ deadLetters: await sluice.deadLetters(validate(DlqQuerySchema, request.query, "query").limit) }),
     );
 
     app.post("/spool/dlq/:seq/retry", { schema: { summary: "Send a dead letter back to work", tags: ["spool"], params, response: responses({ 200: ["Retried", z.object({ seq: z.number(), retried: z.boolean() })] }, [400, 404]) } }, async (request) => {
       const { seq } = validate(SeqParamsSchema, request.params, "path");
-      if (!(await sluice.ledger.retryDeadLetter(seq))) throw notDead(seq);
+      if (!(await sluice.retryDeadLetter(seq))) throw notDead(seq);
       return { seq, retried: true };
     });
 
     app.delete("/spool/dlq/:seq", { schema: { summary: "Drop a dead letter for good", tags: ["spool"], params, response: responses({ 204: ["Dropped", z.null()] }, [400, 404]) } }, async (request, reply) => {
       const { seq } = validate(SeqParamsSchema, request.params, "path");
-      if (!(await sluice.ledger.dropDeadLetter(seq))) throw notDead(seq);
+      if (!(await sluice.dropDeadLetter(seq))) throw notDead(seq);
       return reply.code(204).send();
     });
   };

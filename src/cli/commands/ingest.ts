@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { Job } from "../../contracts/index.ts";
-import { LANES, type Lane } from "../../spool/spool.ts";
+import { LANES, type Lane } from "../../queue/work-queue.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { withSluice, type GlobalOptions } from "../context.ts";
 import { printJson, println } from "../output.ts";
@@ -52,7 +52,7 @@ export async function runAndReport(
     progress.stop();
     process.off("SIGINT", onSignal);
   }
-  const detail = await sluice.ledger.getJob(final.id, { documents: true });
+  const detail = await sluice.getJob(final.id, { documents: true });
   const failures = (detail.documents ?? []).filter((d) => d.state === "FAILED").map((d) => ({ docId: d.docId, source: d.source, error: d.error }));
   const seconds = (performance.now() - started) / 1000;
   if (g.json) {

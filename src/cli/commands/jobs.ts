@@ -18,13 +18,13 @@ export function registerJobs(program: Command): void {
     .action(async (id: string | undefined, opts: { stages?: boolean }, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         if (!id) {
-          const all = await sluice.ledger.listJobs();
+          const all = await sluice.listJobs();
           if (g.json) return printJson({ jobs: all });
           if (all.length === 0) return println("no jobs");
           for (const job of all) println(line(job));
           return;
         }
-        const job = await sluice.ledger.getJob(id, { documents: true, stages: opts.stages ?? false });
+        const job = await sluice.getJob(id, { documents: true, stages: opts.stages ?? false });
         if (g.json) return printJson(job);
         println(line(job));
         for (const d of job.documents ?? []) {

@@ -17,7 +17,7 @@ export function registerSpool(program: Command): void {
     .description("live records per lane, bytes, the oldest record's age, dead letters")
     .action(async (_opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
-        const s = sluice.ledger.spool().stats();
+        const s = await sluice.spoolStats();
         if (g.json) return printJson(s);
         println(`pending: high ${s.pending.high}, normal ${s.pending.normal}, bulk ${s.pending.bulk} (${s.leased} leased), ${s.bytes} bytes, oldest ${s.oldestAgeSeconds.toFixed(1)} s`);
         println(`dead letters: ${s.dead}; tombstoned (reclaimable with "sluice spool compact"): ${s.tombstoned}`);
@@ -29,7 +29,7 @@ export function registerSpool(program: Command): void {
     .description("delete tombstoned records and give their space back")
     .action(async (_opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
-        const reclaimed = sluice.ledger.spool().compact();
+        const reclaimed = await sluice.compactSpool();
         if (g.json) printJson({ reclaimed });
         else println(`reclaimed ${reclaimed} tombstoned records`);
       });
@@ -41,7 +41,7 @@ export function registerSpool(program: Command): void {
     .option("--limit <n>", "how many", "100")
     .action(async (opts: { limit: string }, command: Command) => {
       await withSluice(command, async (sluice, g) => {
-        const letters = sluice.ledger.spool().deadLetters(Math.max(1, Number(opts.limit) || 100));
+        const letters = await sluice.deadLetters(Math.max(1, Number(opts.limit) || 100));
         if (g.json) return printJson({ deadLetters: letters });
         if (letters.length === 0) return println("the dead-letter lane is empty");
         for (const d of letters) println(`${String(d.seq).padStart(8)}  ${d.jobId}  ${d.docId}  (${d.attempts} attempts)  ${d.error}`);
@@ -54,7 +54,7 @@ export function registerSpool(program: Command): void {
     .action(async (seq: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const n = parseSeq(seq);
-        if (!(await sluice.ledger.retryDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
+        if (!(await sluice.retryDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
         if (g.json) printJson({ seq: n, retried: true });
         else println(`record ${n} is back in the spool; run "sluice worker --exit-when-idle" or resume its job`);
       });
@@ -66,7 +66,7 @@ export function registerSpool(program: Command): void {
     .action(async (seq: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const n = parseSeq(seq);
-        if (!(await sluice.ledger.dropDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
+        if (!(await sluice.dropDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
         if (g.json) printJson({ seq: n, dropped: true });
         else println(`dropped record ${n}`);
       });

@@ -1,4 +1,6 @@
-export const LEDGER_SCHEMA = `
+/** The ledger's tables in `ledger.db`, as versioned migrations (see `migrateSqlite`). */
+export const LEDGER_MIGRATIONS: readonly string[] = [
+  `
 create table if not exists jobs (
   id text primary key,
   seq integer not null unique,
@@ -47,4 +49,7 @@ create table if not exists checkpoints (
   data blob not null,
   primary key (job_id, doc_id, node)
 ) without rowid;
-`;
+`,
+  // Retention prunes ended jobs by the time they last changed.
+  "create index if not exists jobs_by_state_updated on jobs(state, updated_at);",
+];

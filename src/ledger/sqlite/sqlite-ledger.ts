@@ -1,14 +1,13 @@
 import type Database from "better-sqlite3";
-import { randomBytes } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
 import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
+import { migrateSqlite, SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
-import type { Spool, SpoolRecord } from "../../spool/spool.ts";
-import { SqliteSpool } from "../../spool/sqlite/sqlite-spool.ts";
-import type { AdmittedDocument, DocumentUpdate, Ledger, ListJobsOptions } from "../ledger.ts";
-import { LEDGER_SCHEMA } from "./schema.ts";
+import { newJobId } from "../job-id.ts";
+import type { Ledger, ListJobsOptions } from "../ledger.ts";
+import { LEDGER_MIGRATIONS } from "./schema.ts";
 
 interface JobRow {
   id: string;
@@ -34,14 +33,15 @@ interface DocRow {
   error_message: string | null;
 }
 
-/** Sortable, unique job ids: time first so listings and logs read in order. */
-function newJobId(): string {
-  return `job_${Date.now().toString(36).padStart(9, "0")}${randomBytes(5).toString("hex")}`;
-}
+/** Documents in these states still have work to do (or to wait for). */
+const UNFINISHED = "('PENDING', 'PROCESSING', 'WAITING')";
+
+const INTERRUPTED = "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest";
 
 /**
- * The embedded ledger and spool, in one SQLite file (WAL, synchronous=FULL): admitting documents,
- * and recording a document's outcome together with its tombstone, are each one transaction.
+ * The embedded ledger in `ledger.db` (WAL, synchronous=FULL), a file it shares with the embedded
+ * work queue, so that admitting documents, and recording a document's outcome with its
+ * tombstone, are each one transaction.
  *
  * @example
  * const ledger = new SqliteLedger(join(dataDir, "ledger.db"));
@@ -49,13 +49,12 @@ function newJobId(): string {
  * const job = await ledger.createJob({ collection: "default", pipeline: "auto", paths: ["docs"] });
  */
 export class SqliteLedger implements Ledger {
-  readonly path: string;
+  readonly file: SharedSqlite;
   #db: SqliteDatabase | null = null;
-  #spool: SqliteSpool | null = null;
   #statements: StatementCache | null = null;
 
-  constructor(path: string) {
-    this.path = path;
+  constructor(file: SharedSqlite | string) {
+    this.file = typeof file === "string" ? new SharedSqlite(file, openSqlite) : file;
   }
 
   get db(): SqliteDatabase {
@@ -70,25 +69,19 @@ export class SqliteLedger implements Ledger {
 
   async open(): Promise<void> {
     if (this.#db) return;
-    const db = openSqlite(this.path);
+    const db = this.file.acquire();
     // Compaction can hand freed pages back to the file system (only takes effect on a new file).
     db.pragma("auto_vacuum = INCREMENTAL");
-    db.exec(LEDGER_SCHEMA);
+    migrateSqlite(db, "ledger", LEDGER_MIGRATIONS);
     this.#db = db;
     this.#statements = new StatementCache(db);
-    this.#spool = new SqliteSpool(db);
   }
 
   async close(): Promise<void> {
+    if (!this.#db) return;
     this.#statements = null;
-    this.#db?.close();
     this.#db = null;
-    this.#spool = null;
-  }
-
-  spool(): Spool {
-    if (!this.#spool) throw new Error("SqliteLedger is not open; call open() first");
-    return this.#spool;
+    this.file.release();
   }
 
   #jobRow(jobId: string): JobRow {
@@ -110,6 +103,7 @@ export class SqliteLedger implements Ledger {
       done: by("COMPLETED"),
       failed: by("FAILED"),
       cancelled: by("CANCELLED"),
+      waiting: by("WAITING"),
       error: row.error,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -133,27 +127,6 @@ export class SqliteLedger implements Ledger {
       );
     }).immediate();
     return this.#toJob(this.#jobRow(id));
-  }
-
-  async admit(jobId: string, documents: AdmittedDocument[]): Promise<void> {
-    if (documents.length === 0) return;
-    const now = new Date().toISOString();
-    const insert = this.#stmt(
-      `insert into job_documents(job_id, doc_id, seq, source, spool_seq, state, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?)
-       on conflict(job_id, doc_id) do update set source = excluded.source, spool_seq = excluded.spool_seq, state = 'PENDING'`,
-    );
-    const retire = this.#stmt("update spool set state = 'DONE', envelope = null where seq = ? and state in ('PENDING', 'LEASED')");
-    const previous = this.#stmt<[string, string], { spool_seq: number | null }>("select spool_seq from job_documents where job_id = ? and doc_id = ?");
-    this.db.transaction(() => {
-      this.#jobRow(jobId);
-      const seqs = this.spool().append(documents.map((d) => ({ jobId, docId: d.ref.id, lane: d.lane, envelope: d.envelope })));
-      documents.forEach((d, i) => {
-        // A repeated id within one job (a BEIR file listing an _id twice) keeps the last version.
-        const old = previous.get(jobId, d.ref.id)?.spool_seq;
-        if (old != null) retire.run(old);
-        insert.run(jobId, d.ref.id, seqs[i]!, d.ref.source, seqs[i]!, now);
-      });
-    }).immediate();
   }
 
   async sealJob(jobId: string, error?: string): Promise<Job> {
@@ -200,83 +173,31 @@ export class SqliteLedger implements Ledger {
     return row.state;
   }
 
-  async lease(owner: string, max: number, leaseMs: number, options: { jobId?: string } = {}): Promise<SpoolRecord[]> {
-    const now = new Date().toISOString();
-    const markDoc = this.#stmt("update job_documents set state = 'PROCESSING', updated_at = ? where job_id = ? and doc_id = ? and state in ('PENDING', 'PROCESSING')");
-    const markJob = this.#stmt("update jobs set state = 'PROCESSING', updated_at = ? where id = ? and state = 'PENDING'");
-    return this.db
-      .transaction(() => {
-        const records = this.spool().lease(owner, max, leaseMs, options.jobId ? { jobId: options.jobId } : {});
-        const jobs = new Set<string>();
-        for (const r of records) {
-          markDoc.run(now, r.jobId, r.docId);
-          jobs.add(r.jobId);
-        }
-        for (const j of jobs) markJob.run(now, j);
-        return records;
-      })
-      .immediate();
-  }
-
-  async renewLeases(owner: string, seqs: readonly number[], leaseMs: number): Promise<void> {
-    const renew = this.#stmt("update spool set lease_expires = ? where seq = ? and lease_owner = ? and state = 'LEASED'");
-    const until = Date.now() + leaseMs;
-    this.db.transaction(() => {
-      for (const seq of seqs) renew.run(until, seq, owner);
-    }).immediate();
-  }
-
-  async recordDocuments(jobId: string, updates: DocumentUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
-    const now = new Date().toISOString();
-    // Matched on the spool record, so a stale run of an older version writes nothing. A document
-    // that finished while its job was being cancelled is recorded as what it is: indexed.
-    const setDoc = this.#stmt(
-      `update job_documents set state = ?, outcome = ?, error_code = ?, error_message = ?, current_stage = ?, attempts = attempts + 1, updated_at = ?
-       where job_id = ? and doc_id = ? and spool_seq = ?`,
-    );
-    const setStage = this.#stmt(
-      `insert into job_stages(job_id, doc_id, stage, state, attempts, started_at, finished_at, error) values (?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict(job_id, doc_id, stage) do update set state = excluded.state, attempts = excluded.attempts, started_at = excluded.started_at,
-         finished_at = excluded.finished_at, error = excluded.error`,
-    );
-    const dropCheckpoints = this.#stmt("delete from checkpoints where job_id = ? and doc_id = ?");
-    const spool = this.spool();
-    this.db.transaction(() => {
-      for (const u of updates) {
-        const last = u.stages[u.stages.length - 1];
-        setDoc.run(u.state, u.outcome ?? null, u.error?.code ?? null, u.error?.message ?? null, last?.stage ?? null, now, jobId, u.docId, u.seq);
-        for (const s of u.stages) setStage.run(jobId, u.docId, s.stage, s.state, s.attempts, s.startedAt, s.finishedAt, s.error);
-        if (u.state === "COMPLETED") {
-          spool.tombstone([u.seq]);
-          dropCheckpoints.run(jobId, u.docId);
-        } else {
-          spool.deadLetter(u.seq, u.error ? `${u.error.code}: ${u.error.message}` : "failed");
-        }
-      }
-      this.#stmt("update jobs set updated_at = ? where id = ?").run(now, jobId);
-    }).immediate();
-  }
-
-  async release(seq: number, error: string | null, notBeforeMs: number, options: { refund?: boolean } = {}): Promise<void> {
-    this.spool().release(seq, error, notBeforeMs, options);
+  async jobStates(jobIds: readonly string[]): Promise<Map<string, JobState>> {
+    const states = new Map<string, JobState>();
+    const one = this.#stmt<[string], { state: JobState }>("select state from jobs where id = ?");
+    for (const id of jobIds) {
+      const row = one.get(id);
+      if (row) states.set(id, row.state);
+    }
+    return states;
   }
 
   async setCurrentStage(jobId: string, stage: string | null): Promise<void> {
     this.#stmt("update jobs set current_stage = ? where id = ? and state = 'PROCESSING'").run(stage, jobId);
   }
 
-  async finishIdleJobs(isAlive: (owner: string) => boolean): Promise<number> {
+  async finishIdleJobs(isAlive: (owner: string) => boolean): Promise<Job[]> {
     const open = this.#stmt<[], { id: string; sealed: number; created_by: string | null }>(
       "select id, sealed, created_by from jobs where state in ('PENDING', 'PROCESSING')",
     ).all();
-    let ended = 0;
+    const ended: Job[] = [];
     for (const job of open) {
       if (job.sealed) {
-        if (await this.finishIfDone(job.id)) ended++;
+        const done = await this.finishIfDone(job.id);
+        if (done) ended.push(done);
       } else if (job.created_by && !isAlive(job.created_by)) {
-        await this.sealJob(job.id, "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest");
-        ended++;
+        ended.push(await this.sealJob(job.id, INTERRUPTED));
       }
     }
     return ended;
@@ -297,7 +218,7 @@ export class SqliteLedger implements Ledger {
       .transaction((): boolean => {
         const row = this.#jobRow(jobId);
         if (!row.sealed || isTerminal(row.state)) return false;
-        const live = this.#stmt<[string], { n: number }>("select count(*) as n from spool where job_id = ? and state in ('PENDING', 'LEASED')").get(jobId)!.n;
+        const live = this.#stmt<[string], { n: number }>(`select count(*) as n from job_documents where job_id = ? and state in ${UNFINISHED}`).get(jobId)!.n;
         if (live > 0) return false;
         const job = this.#toJob(row);
         const state: JobState = job.total > 0 && job.failed === job.total ? "FAILED" : "COMPLETED";
@@ -322,8 +243,7 @@ export class SqliteLedger implements Ledger {
         }
         const now = new Date().toISOString();
         this.#stmt("update jobs set state = 'CANCELLED', current_stage = null, updated_at = ? where id = ?").run(now, jobId);
-        this.#stmt("update job_documents set state = 'CANCELLED', updated_at = ? where job_id = ? and state in ('PENDING', 'PROCESSING')").run(now, jobId);
-        this.spool().cancelJob(jobId);
+        this.#stmt(`update job_documents set state = 'CANCELLED', updated_at = ? where job_id = ? and state in ${UNFINISHED}`).run(now, jobId);
       })
       .immediate();
     return this.#toJob(this.#jobRow(jobId));
@@ -342,30 +262,34 @@ export class SqliteLedger implements Ledger {
         }
         const now = new Date().toISOString();
         this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and state in ('FAILED', 'CANCELLED')").run(now, jobId);
-        this.spool().requeueJob(jobId);
         if (isTerminal(row.state)) this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ?").run(now, jobId);
       })
       .immediate();
     return this.#toJob(this.#jobRow(jobId));
   }
 
-  async recover(isAlive: (owner: string) => boolean): Promise<number> {
-    return this.spool().recover(isAlive);
-  }
-
-  async retryDeadLetter(seq: number): Promise<boolean> {
-    return this.db.transaction((): boolean => {
-      const rec = this.#stmt<[number], { job_id: string; doc_id: string }>("select job_id, doc_id from spool where seq = ? and state = 'DEAD'").get(seq);
-      if (!rec || !this.spool().retryDeadLetter(seq)) return false;
+  async reopenDocument(jobId: string, docId: string): Promise<void> {
+    this.db.transaction(() => {
       const now = new Date().toISOString();
-      this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and doc_id = ?").run(now, rec.job_id, rec.doc_id);
-      this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ? and state in ('COMPLETED', 'FAILED')").run(now, rec.job_id);
-      return true;
+      this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and doc_id = ?").run(now, jobId, docId);
+      this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ? and state in ('COMPLETED', 'FAILED')").run(now, jobId);
     }).immediate();
   }
 
-  async dropDeadLetter(seq: number): Promise<boolean> {
-    return this.spool().dropDeadLetter(seq);
+  async pruneJobs(endedBefore: number): Promise<number> {
+    const cutoff = new Date(endedBefore).toISOString();
+    return this.db
+      .transaction((): number => {
+        const ids = this.#stmt<[string], { id: string }>("select id from jobs where state in ('COMPLETED', 'FAILED', 'CANCELLED') and updated_at < ?").all(cutoff);
+        for (const { id } of ids) {
+          this.#stmt("delete from job_stages where job_id = ?").run(id);
+          this.#stmt("delete from checkpoints where job_id = ?").run(id);
+          this.#stmt("delete from job_documents where job_id = ?").run(id);
+          this.#stmt("delete from jobs where id = ?").run(id);
+        }
+        return ids.length;
+      })
+      .immediate();
   }
 
   async loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined> {
