@@ -41,7 +41,7 @@ export class LeaseKeeper {
   readonly #stages = new Map<string, string>();
   readonly #published = new Map<string, string>();
   #timer: NodeJS.Timeout | null = null;
-  #ticking: Promise<void> = Promise.resolve();
+  #ticking: Promise<void> | null = null;
   #renewedAt = 0;
 
   constructor(options: LeaseKeeperOptions) {
@@ -74,7 +74,13 @@ export class LeaseKeeper {
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => {
-      this.#ticking = this.#ticking.then(() => this.tick()).catch((err: unknown) => this.#o.onError?.(err));
+      // A tick still running (a slow store) makes this one skip: ticks never pile up.
+      if (this.#ticking) return;
+      this.#ticking = this.tick()
+        .catch((err: unknown) => this.#o.onError?.(err))
+        .finally(() => {
+          this.#ticking = null;
+        });
     }, this.#o.heartbeatMs);
     this.#timer.unref?.();
   }
@@ -91,8 +97,10 @@ export class LeaseKeeper {
     const now = this.#o.now?.() ?? Date.now();
     await this.#o.locks?.renewDue();
     if (this.#leases.size > 0 && now - this.#renewedAt >= leaseMs / 3) {
+      const lost = await queue.renew(owner, this.held, leaseMs);
+      // Only a renewal that went through counts: a failed one is tried again on the next tick.
       this.#renewedAt = now;
-      for (const seq of await queue.renew(owner, this.held, leaseMs)) this.#o.onLost?.(seq);
+      for (const seq of lost) this.#o.onLost?.(seq);
     }
     const jobs = [...new Set(this.#leases.values())];
     if (jobs.length > 0) {
@@ -102,8 +110,8 @@ export class LeaseKeeper {
       for (const jobId of jobs) {
         const stage = this.#stages.get(jobId);
         if (stage !== undefined && this.#published.get(jobId) !== stage) {
-          this.#published.set(jobId, stage);
           await ledger.setCurrentStage(jobId, stage);
+          this.#published.set(jobId, stage);
         }
       }
     }

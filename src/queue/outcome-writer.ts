@@ -12,6 +12,11 @@ export interface OutcomeWriterOptions {
   onJobEvent?: (event: JobEvent) => void;
 }
 
+interface Entry {
+  outcome: DocumentOutcome;
+  onWritten?: () => void;
+}
+
 /** What a worker learns of a job from the first envelope of it that it runs. */
 export interface JobStart {
   jobId: string;
@@ -21,8 +26,8 @@ export interface JobStart {
 }
 
 /**
- * Writes a worker's document outcomes in batches (one transaction per batch: outcome, stage
- * records and tombstone or dead letter together), finishes the jobs they complete, and is the one
+ * Writes a worker's document outcomes in batches (completions in one transaction, dead letters in
+ * another: each outcome with its stage records and its tombstone or dead letter), finishes the jobs they complete, and is the one
  * place a worker reports job lifecycle events: `job.started` the first time it runs a job's
  * document, and the job's end when it is this worker that finishes it.
  *
@@ -34,8 +39,8 @@ export interface JobStart {
  */
 export class OutcomeWriter {
   readonly #o: OutcomeWriterOptions;
-  #completed: DocumentOutcome[] = [];
-  #failed: DocumentOutcome[] = [];
+  #completed: Entry[] = [];
+  #failed: Entry[] = [];
   #writing: Promise<void> = Promise.resolve();
   /** Jobs this worker reported started, with their pipeline version (bounded: see `started`). */
   readonly #started = new Map<string, string>();
@@ -58,13 +63,15 @@ export class OutcomeWriter {
     this.#o.onJobEvent?.({ type: "job.started", jobId: start.jobId, at: Date.now(), collection: start.collection, pipeline: start.pipeline, pipelineVersion: start.pipelineVersion });
   }
 
-  complete(outcome: DocumentOutcome): Promise<void> {
-    this.#completed.push(outcome);
+  /** Buffers a completed document; `onWritten` runs once it is durable (its lease can go then). Resolves when buffered (or written, when the batch filled). */
+  complete(outcome: DocumentOutcome, onWritten?: () => void): Promise<void> {
+    this.#completed.push({ outcome, ...(onWritten ? { onWritten } : {}) });
     return this.#maybeFlush();
   }
 
-  deadLetter(outcome: DocumentOutcome): Promise<void> {
-    this.#failed.push(outcome);
+  /** Buffers a dead letter; see {@link complete}. */
+  deadLetter(outcome: DocumentOutcome, onWritten?: () => void): Promise<void> {
+    this.#failed.push({ outcome, ...(onWritten ? { onWritten } : {}) });
     return this.#maybeFlush();
   }
 
@@ -78,27 +85,44 @@ export class OutcomeWriter {
     const failed = this.#failed;
     this.#completed = [];
     this.#failed = [];
+    const written = (entries: Entry[]) => {
+      for (const e of entries) e.onWritten?.();
+    };
     this.#writing = this.#writing.then(async () => {
       if (completed.length === 0 && failed.length === 0) return;
       const { queue, ledger } = this.#o;
+      // Each list is one transaction; what did not get written stays buffered for the next
+      // flush (its lease is still held and renewed), and what did is never written twice.
       try {
-        await queue.complete(completed);
-        await queue.deadLetter(failed);
+        await queue.complete(completed.map((e) => e.outcome));
       } catch (err) {
-        // Not written: keep them for the next flush (their leases are still held and renewed).
         this.#completed.unshift(...completed);
         this.#failed.unshift(...failed);
         throw err;
       }
-      for (const jobId of new Set([...completed, ...failed].map((o) => o.jobId))) {
-        const ended = await ledger.finishIfDone(jobId);
-        if (ended) this.ended(ended);
+      written(completed);
+      try {
+        await queue.deadLetter(failed.map((e) => e.outcome));
+      } catch (err) {
+        this.#failed.unshift(...failed);
+        throw err;
+      } finally {
+        await this.#finishJobs(completed);
       }
+      written(failed);
+      await this.#finishJobs(failed);
     });
     const done = this.#writing;
     // A failed write must not poison the chain for the next one; the caller still sees it.
     this.#writing = done.catch(() => undefined);
     return done;
+  }
+
+  async #finishJobs(entries: Entry[]): Promise<void> {
+    for (const jobId of new Set(entries.map((e) => e.outcome.jobId))) {
+      const ended = await this.#o.ledger.finishIfDone(jobId);
+      if (ended) this.ended(ended);
+    }
   }
 
   /** Ends the jobs nobody else will (see `Ledger.finishIdleJobs`) and reports them. */

@@ -54,6 +54,8 @@ export interface WorkerOptions {
   collectionLock?: CollectionLock | null;
   /** TTL of a collection lock, renewed on the heartbeat while held. Default 300 s. */
   lockTtlMs?: number;
+  /** Runs whenever the worker finds nothing to lease (housekeeping such as job retention). */
+  onIdle?: () => Promise<void>;
 }
 
 export interface DrainOptions {
@@ -136,16 +138,21 @@ export class Worker {
       const base = { seq: lease.seq, jobId: lease.jobId, docId: lease.docId, stages: s.stages };
       if (d.action === "complete" || d.action === "dead-letter") {
         const error = d.action === "dead-letter" ? { code: d.code, message: d.message } : null;
-        if (d.action === "complete") await writer.complete({ ...base, outcome: s.outcome });
+        // The lease stays held (and renewed) until the outcome is durable.
+        const written = () => keeper.untrack(lease.seq);
+        // A failed write keeps the outcome buffered for the heartbeat's next flush: not lost, not ours to throw.
+        const flushed = (p: Promise<void>) => p.catch((err: unknown) => this.#o.logger?.warn({ err }, "outcomes not written yet; retrying on the next heartbeat"));
+        if (d.action === "complete") await flushed(writer.complete({ ...base, outcome: s.outcome }, written));
         else {
-          await writer.deadLetter({ ...base, error });
+          await flushed(writer.deadLetter({ ...base, error }, written));
           this.#o.onDeadLetter?.();
         }
         // A document run alone is written at once: a crash after it must not blame it.
-        if (solo) await writer.flush();
+        if (solo) await flushed(writer.flush());
         this.#o.onDocument?.({ jobId: lease.jobId, docId: lease.docId, state: d.action === "complete" ? "COMPLETED" : "FAILED", outcome: s.outcome, error });
         return;
       }
+      keeper.untrack(lease.seq);
       if (lost.has(lease.seq)) return; // another process holds it now: nothing of ours to hand back
       if (d.action === "retry" || d.action === "refund") await queue.release(lease.seq, { error: d.error, notBefore: Date.now() + d.delayMs, refund: d.action === "refund" });
       else if (d.action === "wait") await queue.wait(lease.seq, { condition: d.condition, reason: d.reason, ...(d.until !== undefined ? { until: d.until } : {}) });
@@ -181,11 +188,14 @@ export class Worker {
         await settle(lease, settlement, solo);
       };
       const done = withLogFields(fields, run)
-        .catch((err: unknown) => this.#o.logger?.error({ err }, "could not record a document's end; its lease will be recovered"))
+        .catch((err: unknown) => {
+          // Not handed back (the store failed): stop renewing, so the lease lapses and is recovered.
+          keeper.untrack(lease.seq);
+          this.#o.logger?.error({ err }, "could not record a document's end; its lease will be recovered");
+        })
         .finally(() => {
           inFlight.delete(lease.seq);
           lost.delete(lease.seq);
-          keeper.untrack(lease.seq);
           if (![...inFlight.values()].some((f) => f.lease.jobId === lease.jobId)) jobControllers.delete(lease.jobId);
         });
       inFlight.set(lease.seq, { lease, controller, done });
@@ -230,6 +240,7 @@ export class Worker {
         await writer.finishIdle(isAlive);
         // Idle is the time to reclaim tombstones, in bulk rather than one delete per document.
         if ((await queue.stats()).tombstoned >= COMPACT_AFTER) await queue.compact();
+        await this.#o.onIdle?.();
         if (options.jobId) {
           if (isTerminal(await this.#ledger.jobState(options.jobId))) break;
         } else if (options.exitWhenIdle && leased.length === 0 && (await this.#ledger.admittingJobs()) === 0) {

@@ -1,0 +1,17 @@
+import { after } from "node:test";
+import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../../db/postgres/postgres.fixture.ts";
+import { postgresStores } from "../../queue/postgres/postgres-stores.ts";
+import { describeLedgerConformance } from "../ledger.conformance.ts";
+
+const schema = testSchema();
+let reached = false;
+
+describeLedgerConformance("postgres", async () => {
+  await ensureTestDatabase();
+  reached = true;
+  return postgresStores({ url: TEST_DATABASE_URL, schema });
+});
+
+after(async () => {
+  if (reached) await dropTestSchema(schema);
+});
