@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   PERMISSION_DENIED: { status: 403, category: "USER", retryable: false },
   /** The API cannot check credentials right now (the JWKS endpoint is down or answers garbage): not the caller's fault. */
   AUTH_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
+  /** The ledger's database or the queue's Redis cannot be reached: nothing was accepted; come back after `details.retryAfterSeconds`. */
+  STORE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: true, pushback: true },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 

@@ -18,7 +18,7 @@ import type { JobStores } from "../queue/stores.ts";
 import type { DeadLetter, QueueStats, WorkQueue } from "../queue/work-queue.ts";
 import { Worker, type DocumentProgress } from "../queue/worker.ts";
 import { allowedRoots, assertAllowedPath } from "../gate/allowed-roots.ts";
-import { Gate } from "../gate/gate.ts";
+import { Gate, storeUnavailable } from "../gate/gate.ts";
 import type { StageEventStream } from "../observability/cloudevents.ts";
 import { createEventStream } from "../observability/create-event-stream.ts";
 import { jobEndType, jobEvent } from "../contracts/job-event.ts";
@@ -278,7 +278,9 @@ export class Sluice {
     const gate = this.#gate();
     const pause = options.pause ?? true;
     if (!pause) await gate.check();
-    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner);
+    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner).catch((err: unknown) => {
+      throw storeUnavailable(err) ?? err;
+    });
     this.events.publish(jobEvent("job.created", job, { pipelineVersion: version, paths: request.paths.map((p) => resolve(this.cwd, p)) }));
     options.onJob?.(job);
     let accepted: string[];
@@ -367,7 +369,19 @@ export class Sluice {
       collectionLock: this.locks,
       lockTtlMs: this.config.locks.ttlMs,
       logger: this.logger,
+      onIdle: () => this.#pruneWhenDue(),
     });
+  }
+
+  #prunedAt = 0;
+
+  /** Job retention, run by idle workers at most once a minute; `jobs.retentionMs: 0` keeps every job. */
+  async #pruneWhenDue(): Promise<void> {
+    const retention = this.config.jobs.retentionMs;
+    if (retention === 0 || Date.now() - this.#prunedAt < 60_000) return;
+    this.#prunedAt = Date.now();
+    const pruned = await this.pruneJobs(retention);
+    if (pruned > 0) this.logger.info({ pruned, retention_ms: retention }, "pruned finished jobs past their retention");
   }
 
   /** Runs one job's documents in this process until the job ends, is cancelled, or `signal` aborts. */

@@ -75,7 +75,9 @@ export class Gate {
   async check(): Promise<void> {
     const now = Date.now();
     if (!this.#cache || now - this.#cache.at > 100) {
-      const stats = await this.#o.queue.stats();
+      const stats = await this.#o.queue.stats().catch((err: unknown) => {
+        throw storeUnavailable(err) ?? err;
+      });
       const fs = await statfs(this.#o.dataDir).catch(() => null);
       this.#cache = { at: now, pending: stats.pending.high + stats.pending.normal + stats.pending.bulk, bytes: stats.bytes, freeBytes: fs ? fs.bavail * fs.bsize : null };
     }
@@ -174,7 +176,7 @@ export class Gate {
         await this.#o.queue.admit(target.jobId, docs);
       } catch (err) {
         this.#o.onOutcome?.("rejected", batch.length);
-        throw diskFull(err) ?? err;
+        throw diskFull(err) ?? storeUnavailable(err) ?? err;
       }
       this.#o.onOutcome?.("accepted", batch.length);
       if (this.#cache) {
@@ -192,6 +194,29 @@ export class Gate {
     span.setAttribute("sluice.gate.accepted", accepted.length);
     return accepted;
   }
+}
+
+/**
+ * Connection-level failures of a database server (refused, reset, shut down, SQLSTATE class 08
+ * or 57P0x) become STORE_UNAVAILABLE (503 with Retry-After); anything else is null.
+ *
+ * @example
+ * throw storeUnavailable(err) ?? err;
+ */
+export function storeUnavailable(err: unknown): SluiceError | null {
+  if (err instanceof SluiceError) return null;
+  return connectionLost(err);
+}
+
+/** Connection-level failures of a database server (refused, reset, shut down, SQLSTATE class 08 or 57P0x). */
+function connectionLost(err: unknown): SluiceError | null {
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === "string" ? raw : "";
+  const message = err instanceof Error ? err.message : String(err);
+  const gone = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND"].includes(code) || /^08|^57P0/.test(code) || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  return gone
+    ? new SluiceError("STORE_UNAVAILABLE", `the ingest spool's database cannot be reached (${code || message}); nothing of this batch was accepted; retry after 5 s`, { cause: err, details: { retryAfterSeconds: 5 } })
+    : null;
 }
 
 /** SQLite's "database or disk is full" becomes backpressure: nothing was written, try later. */

@@ -13,16 +13,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the real CLI in a child process (the way users run it). */
-export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+/** Starts the real CLI in a child process (the way users run it); `preload` modules load after tsx. */
+export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {}): ChildProcess {
+  const preload = (options.preload ?? []).flatMap((p) => ["--import", p]);
+  return spawn(process.execPath, ["--import", "tsx", ...preload, MAIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {}): Promise<CliResult> {
   const child = startCli(args, options);
   let stdout = "";
   let stderr = "";

@@ -12,7 +12,8 @@ export function registerServe(program: Command): void {
     .description("serve the HTTP API (/v1, OpenAPI at /openapi.json) and run ingest jobs in this process")
     .option("--port <n>", "port (default: server.port in config, 8080)")
     .option("--host <host>", "address to bind (default: server.host in config, 127.0.0.1)")
-    .action(async (opts: { port?: string; host?: string }, command: Command) => {
+    .option("--no-worker", "a gateway only: accept and answer, and leave the jobs to `sluice worker` processes")
+    .action(async (opts: { port?: string; host?: string; worker: boolean }, command: Command) => {
       await withSluice(command, async (sluice) => {
         const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
@@ -21,7 +22,7 @@ export function registerServe(program: Command): void {
         const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
         assertServeSecurity({ host, settings: auth, env: process.env });
         // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
-        const app = await buildApp(sluice, { runJobs: true, auth });
+        const app = await buildApp(sluice, { runJobs: opts.worker, auth });
         const address = await app.listen({ port, host });
         println(`sluice listening on ${address} (data ${sluice.dataDir})`);
         await new Promise<void>((resolveStop) => {

@@ -1,0 +1,25 @@
+/**
+ * Preload (`node --import tsx --import ./tests/helpers/fault-injection.ts …`) that gives the hash
+ * embedder the faults of a real model, from the environment:
+ * - SLUICE_TEST_POISON: a text containing this marker kills the process (SIGKILL), as a native
+ *   crash in a parser or a model would: a poison document.
+ * - SLUICE_TEST_WARMUP_MS: loading the model takes this long, as the bundled model's does.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { HashEmbedder } from "../../src/models/backends/hash-embedder.ts";
+
+const marker = process.env["SLUICE_TEST_POISON"];
+if (marker) {
+  const { embedOne } = HashEmbedder.prototype;
+  HashEmbedder.prototype.embedOne = function (this: HashEmbedder, text: string): Float32Array {
+    if (text.includes(marker)) process.kill(process.pid, "SIGKILL");
+    return embedOne.call(this, text);
+  };
+}
+
+const warmUpMs = Number(process.env["SLUICE_TEST_WARMUP_MS"] ?? 0);
+if (warmUpMs > 0) {
+  HashEmbedder.prototype.warmUp = async function (this: HashEmbedder): Promise<void> {
+    await sleep(warmUpMs);
+  };
+}
