@@ -90,7 +90,7 @@ export class OutcomeWriter {
     };
     this.#writing = this.#writing.then(async () => {
       if (completed.length === 0 && failed.length === 0) return;
-      const { queue, ledger } = this.#o;
+      const { queue } = this.#o;
       // Each list is one transaction; what did not get written stays buffered for the next
       // flush (its lease is still held and renewed), and what did is never written twice.
       try {

@@ -10,8 +10,9 @@ import { HashEmbedder } from "../../src/models/backends/hash-embedder.ts";
 
 const marker = process.env["SLUICE_TEST_POISON"];
 if (marker) {
-  const { embedOne } = HashEmbedder.prototype;
-  HashEmbedder.prototype.embedOne = function (this: HashEmbedder, text: string): Float32Array {
+  const proto = HashEmbedder.prototype;
+  const embedOne = Object.getOwnPropertyDescriptor(proto, "embedOne")!.value as (this: HashEmbedder, text: string) => Float32Array;
+  proto.embedOne = function (this: HashEmbedder, text: string): Float32Array {
     if (text.includes(marker)) process.kill(process.pid, "SIGKILL");
     return embedOne.call(this, text);
   };

@@ -150,6 +150,23 @@ void describe("BullmqWorkQueue dispatch", () => {
     }
   });
 
+  void it("a sweep gives orphans (committed, but their process died before writing Redis) their tokens", async () => {
+    const s = stores(ledgerPath(), newPrefix());
+    await s.open();
+    try {
+      const claims = countClaims(s.queue);
+      assert.deepEqual(await s.queue.lease("w", 5, 60_000), []);
+      const job = await s.ledger.createJob(spec);
+      await s.queue.records.admit(job.id, docs(3, "o", "bulk"));
+      assert.deepEqual(await s.queue.lease("w", 5, 60_000), [], "no token, no dispatch");
+      assert.equal(await s.queue.sweep(), 3);
+      assert.deepEqual((await s.queue.lease("w", 5, 60_000)).map((r) => r.docId), ["o0", "o1", "o2"]);
+      assert.equal(claims.n, 3);
+    } finally {
+      await s.close();
+    }
+  });
+
   void it("loses no document and runs none twice when Redis restarts empty, with two processes leasing", async () => {
     const keyPrefix = newPrefix();
     const path = ledgerPath();

@@ -19,6 +19,12 @@ import {
 import { DispatchUpkeep } from "./dispatch-upkeep.ts";
 import { LaneTokens, type Token } from "./lane-tokens.ts";
 
+/**
+ * Where Redis is, and how patiently it is dealt with. Only `redis` is required.
+ *
+ * @example
+ * const options: BullmqWorkQueueOptions = { redis: redisSettings(config)!, onError: (e) => logger.warn({ err: e }, "Redis unreachable; leasing from the database") };
+ */
 export interface BullmqWorkQueueOptions {
   /** The shared Redis. BullMQ's keys live under `<keyPrefix>lane-<lane>:`, the epoch marker at `<keyPrefix>dispatch:epoch`. */
   redis: RedisSettings;
@@ -213,11 +219,13 @@ export class BullmqWorkQueue implements WorkQueue {
       return this.#remember(await this.records.lease(owner, max, leaseMs, options));
     }
     let leases: Lease[] = [];
-    try {
-      if (taken.length > 0) leases = await this.records.claim(owner, taken.map((t) => t.seq), leaseMs, options.now);
-    } finally {
-      // Every taken token leaves Redis: claimed, its record is leased; not, it was stale.
-      await tokens.settle(taken).catch((error: unknown) => this.#lost(error));
+    if (taken.length > 0) {
+      try {
+        leases = await this.records.claim(owner, taken.map((t) => t.seq), leaseMs, options.now);
+      } finally {
+        // Every taken token leaves Redis: claimed, its record is leased; not, it was stale.
+        await tokens.settle(taken).catch((error: unknown) => this.#lost(error));
+      }
     }
     const claimed = new Set(leases.map((l) => l.seq));
     const stale = taken.filter((t) => !claimed.has(t.seq));

@@ -3,9 +3,20 @@ import type { RecordQueue } from "../work-queue.ts";
 import { DispatchSweep } from "./dispatch-sweep.ts";
 import type { LaneTokens } from "./lane-tokens.ts";
 
-/** `down`: Redis is unreachable, or was and is not known to be back. */
+/**
+ * Where dispatch stands. `down`: Redis is unreachable, or was and is not known to be back.
+ *
+ * @example
+ * if (upkeep.health === "down") await records.lease(owner, max, leaseMs);
+ */
 export type DispatchHealth = "closed" | "up" | "down";
 
+/**
+ * How often upkeep runs, and whom it tells about outages.
+ *
+ * @example
+ * const options: DispatchUpkeepOptions = { epochCheckMs: 1_000, sweepIntervalMs: 5_000, pageSize: 1_000, onError: (e) => logger.warn(e) };
+ */
 export interface DispatchUpkeepOptions {
   /** How often the epoch marker is checked, and, while Redis is down, a reconnect tried. */
   epochCheckMs: number;

@@ -2,12 +2,23 @@ import { randomBytes } from "node:crypto";
 import { Queue, RedisConnection, Worker, type Job, type RedisClient, type RedisOptions } from "bullmq";
 import { LANES, type Dispatchable, type Lane } from "../work-queue.ts";
 
-/** What a token carries beyond its record's seq: whether it ends a timed wait (see {@link LaneTokens.take}). */
+/**
+ * What a token carries beyond its record's seq: whether it ends a timed wait (see {@link LaneTokens.take}).
+ *
+ * @example
+ * const data: TokenData = { until: true };
+ */
 export interface TokenData {
   until?: true;
 }
 
-/** A token taken from a lane: "look at record `seq`", held (locked) until it is settled. */
+/**
+ * A token taken from a lane: "look at record `seq`", held (locked) until it is settled.
+ *
+ * @example
+ * const [token] = await tokens.take(1, DEFAULT_LANE_WEIGHTS);
+ * await tokens.settle([token]);
+ */
 export interface Token {
   seq: number;
   lane: Lane;
@@ -18,6 +29,12 @@ export interface Token {
   lock: string;
 }
 
+/**
+ * Where the tokens live and how long Redis is waited for.
+ *
+ * @example
+ * const options: LaneTokensOptions = { url: "redis://127.0.0.1:6379", prefix: "sluice", connectTimeoutMs: 1_500, commandTimeoutMs: 2_000 };
+ */
 export interface LaneTokensOptions {
   /** `redis://[user:password@]host:port[/db]`. */
   url: string;
@@ -31,7 +48,13 @@ export interface LaneTokensOptions {
   lockMs?: number;
 }
 
-/** BullMQ refuses integer job ids, so a record's token is named `rec-<seq>`; one id per record collapses duplicates. */
+/**
+ * A record's token id. BullMQ refuses integer job ids, hence `rec-<seq>`; one id per record makes
+ * duplicate tokens collapse.
+ *
+ * @example
+ * tokenId(42); // "rec-42"
+ */
 export const tokenId = (seq: number): string => `rec-${seq}`;
 const seqOf = (id: string | undefined): number => Number(id?.slice(4));
 
@@ -119,11 +142,6 @@ export class LaneTokens {
     this.#epochKey = `${options.prefix}:dispatch:epoch`;
   }
 
-  /** Whether the lane queues exist (Redis was reachable once); they then reconnect on their own. */
-  get connected(): boolean {
-    return this.#lanes !== null;
-  }
-
   /** Waits (up to `connectTimeoutMs`) for Redis, then makes the lane queues the first time. */
   async connect(): Promise<void> {
     if (!this.#root) {
@@ -142,20 +160,26 @@ export class LaneTokens {
     }
     const client = await this.#root.client;
     await this.#ready(client);
-    if (this.#lanes) return;
+    this.#lanes ??= this.#makeLanes(client);
+    // Each worker's own blocking connection must be up too, or taking a token would wait for it.
+    const workers = [...this.#lanes.values()].map((l) => l.worker.waitUntilReady());
+    await within(Promise.all(workers), this.#o.connectTimeoutMs, "connecting the lane workers");
+  }
+
+  #makeLanes(client: RedisClient): Map<Lane, LaneQueue> {
     client.defineCommand(EPOCH_COMMAND, { numberOfKeys: 1, lua: EPOCH_SCRIPT });
     const lanes = new Map<Lane, LaneQueue>();
     for (const lane of LANES) {
       const opts = { connection: client, prefix: this.#o.prefix, skipVersionCheck: true };
-      const queue = new Queue<TokenData, null, Lane>(`lane-${lane}`, { ...opts, skipWaitingForReady: true });
+      // Nobody reads the event streams; a short cap keeps what every add and settle writes small.
+      const queue = new Queue<TokenData, null, Lane>(`lane-${lane}`, { ...opts, skipWaitingForReady: true, streams: { events: { maxLen: 100 } } });
       const worker = new Worker<TokenData, null, Lane>(`lane-${lane}`, null, { ...opts, lockDuration: this.#o.lockMs, autorun: false });
       // Failures reach the callers through the rejected calls; the emitters' copies are noise.
       queue.on("error", () => undefined);
       worker.on("error", () => undefined);
       lanes.set(lane, { queue, worker });
     }
-    this.#lanes = lanes;
-    await within(Promise.all([...lanes.values()].map((l) => l.worker.waitUntilReady())), this.#o.connectTimeoutMs, "connecting the lane workers");
+    return lanes;
   }
 
   async #ready(client: RedisClient): Promise<void> {
