@@ -4,6 +4,7 @@
  * - SLUICE_TEST_POISON: a text containing this marker kills the process (SIGKILL), as a native
  *   crash in a parser or a model would: a poison document.
  * - SLUICE_TEST_WARMUP_MS: loading the model takes this long, as the bundled model's does.
+ * - SLUICE_TEST_EMBED_MS: each embedding call takes this long (a slow model, work to cancel).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { HashEmbedder } from "../../src/models/backends/hash-embedder.ts";
@@ -22,5 +23,15 @@ const warmUpMs = Number(process.env["SLUICE_TEST_WARMUP_MS"] ?? 0);
 if (warmUpMs > 0) {
   HashEmbedder.prototype.warmUp = async function (this: HashEmbedder): Promise<void> {
     await sleep(warmUpMs);
+  };
+}
+
+const embedMs = Number(process.env["SLUICE_TEST_EMBED_MS"] ?? 0);
+if (embedMs > 0) {
+  const proto = HashEmbedder.prototype;
+  const embed = Object.getOwnPropertyDescriptor(proto, "embed")!.value as HashEmbedder["embed"];
+  proto.embed = async function (this: HashEmbedder, ...args: Parameters<HashEmbedder["embed"]>): Promise<Float32Array[]> {
+    await sleep(embedMs);
+    return embed.apply(this, args);
   };
 }
