@@ -205,49 +205,65 @@ export class Worker {
     await writer.finishIdle(isAlive);
     keeper.start();
     let recoveredAt = Date.now();
+    let finished = false;
+    /** One round of the loop: false to go round again at once, true to wait a poll first. */
+    const step = async (): Promise<boolean> => {
+      if (Date.now() - recoveredAt > leaseMs / 2) {
+        recoveredAt = Date.now();
+        await recover();
+      }
+      if (inFlight.size === 0) {
+        // A suspect runs alone: if the process dies now, it is the one to blame.
+        const [suspect] = await queue.lease(owner, 1, leaseMs, { suspects: "only" });
+        if (suspect) {
+          start(suspect, true);
+          await inFlight.get(suspect.seq)?.done;
+          return false;
+        }
+      }
+      let leased: Lease[] = [];
+      const free = concurrency - inFlight.size;
+      if (free > 0 && (free >= concurrency / 2 || inFlight.size === 0)) {
+        leased = await queue.lease(owner, free, leaseMs, options.jobId ? { jobId: options.jobId } : {});
+        // A foreground job with nothing to lease may be waiting on a spool that other jobs
+        // filled (its producer paused by backpressure): help drain them rather than wait forever.
+        if (options.jobId && leased.length === 0 && inFlight.size === 0) leased = await queue.lease(owner, free, leaseMs);
+      }
+      for (const lease of leased) start(lease, false);
+      if (inFlight.size > 0) {
+        await Promise.race([...[...inFlight.values()].map((f) => f.done), sleep(this.#o.heartbeatMs)]);
+        return false;
+      }
+      await writer.flush();
+      await recover();
+      recoveredAt = Date.now();
+      await writer.finishIdle(isAlive);
+      // Idle is the time to reclaim tombstones, in bulk rather than one delete per document.
+      if ((await queue.stats()).tombstoned >= COMPACT_AFTER) await queue.compact();
+      await this.#o.onIdle?.();
+      if (options.jobId) {
+        finished = isTerminal(await this.#ledger.jobState(options.jobId));
+      } else if (options.exitWhenIdle && leased.length === 0) {
+        // Idle, and no producer is still admitting documents (a worker started beside a slow
+        // enumeration must not leave before the first batch lands).
+        finished = (await this.#ledger.admittingJobs()) === 0;
+      }
+      return true;
+    };
     try {
       for (;;) {
         if (options.signal?.aborted) break;
-        if (Date.now() - recoveredAt > leaseMs / 2) {
-          recoveredAt = Date.now();
-          await recover();
+        let idle: boolean;
+        try {
+          idle = await step();
+        } catch (err) {
+          // The store is away (a database restart, a network cut): the documents in flight go on,
+          // their outcomes stay buffered, and this worker tries again rather than exit.
+          this.#o.logger?.warn({ err }, "the work queue cannot be reached; retrying");
+          idle = true;
         }
-        let leased: Lease[] = [];
-        if (inFlight.size === 0) {
-          // A suspect runs alone: if the process dies now, it is the one to blame.
-          const [suspect] = await queue.lease(owner, 1, leaseMs, { suspects: "only" });
-          if (suspect) {
-            start(suspect, true);
-            await inFlight.get(suspect.seq)?.done;
-            continue;
-          }
-        }
-        const free = concurrency - inFlight.size;
-        if (free > 0 && (free >= concurrency / 2 || inFlight.size === 0)) {
-          leased = await queue.lease(owner, free, leaseMs, options.jobId ? { jobId: options.jobId } : {});
-          // A foreground job with nothing to lease may be waiting on a spool that other jobs
-          // filled (its producer paused by backpressure): help drain them rather than wait forever.
-          if (options.jobId && leased.length === 0 && inFlight.size === 0) leased = await queue.lease(owner, free, leaseMs);
-        }
-        for (const lease of leased) start(lease, false);
-        if (inFlight.size > 0) {
-          await Promise.race([...[...inFlight.values()].map((f) => f.done), sleep(this.#o.heartbeatMs)]);
-          continue;
-        }
-        await writer.flush();
-        await recover();
-        recoveredAt = Date.now();
-        await writer.finishIdle(isAlive);
-        // Idle is the time to reclaim tombstones, in bulk rather than one delete per document.
-        if ((await queue.stats()).tombstoned >= COMPACT_AFTER) await queue.compact();
-        await this.#o.onIdle?.();
-        if (options.jobId) {
-          if (isTerminal(await this.#ledger.jobState(options.jobId))) break;
-        } else if (options.exitWhenIdle && leased.length === 0 && (await this.#ledger.admittingJobs()) === 0) {
-          // Idle, and no producer is still admitting documents (a worker started beside a slow
-          // enumeration must not leave before the first batch lands).
-          break;
-        }
+        if (!idle) continue;
+        if (finished) break;
         await sleep(options.pollMs ?? 200, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
       }
       await Promise.all([...inFlight.values()].map((f) => f.done));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { tcpProxy } from "../../db/tcp-proxy.fixture.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -69,40 +69,11 @@ async function tokenCount(keyPrefix: string): Promise<number> {
 /** A TCP proxy in front of the test Redis, to cut it off and bring it back (the real one is shared, so it is never stopped). */
 async function redisProxy(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
   const target = new URL(TEST_REDIS_URL);
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  let port = 0;
-  const start = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port || 6379), target.hostname);
-        for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-          sockets.add(from);
-          from.on("error", () => undefined);
-          from.on("close", () => to.destroy());
-          from.pipe(to);
-        }
-      });
-      server.listen(port, "127.0.0.1", () => {
-        port = (server!.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  await start();
+  const proxy = await tcpProxy(target.hostname, Number(target.port || 6379));
   const url = new URL(TEST_REDIS_URL);
   url.hostname = "127.0.0.1";
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    start,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
-        if (!server?.listening) return resolve();
-        server.close(() => resolve());
-      }),
-  };
+  url.port = String(proxy.port);
+  return { url: url.toString(), start: () => proxy.start(), stop: () => proxy.stop() };
 }
 
 describeWorkQueueConformance("bullmq over sqlite", async () => stores(ledgerPath(), newPrefix()));
