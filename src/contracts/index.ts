@@ -5,3 +5,4 @@ export * from "./job.ts";
 export * from "./stage-event.ts";
 export * from "./job-event.ts";
 export * from "./envelope.ts";
+export * from "./spool.ts";

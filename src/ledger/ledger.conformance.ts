@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { DocumentRef } from "../contracts/index.ts";
-import type { JobStores } from "../queue/stores.ts";
-import type { AdmittedDocument } from "../queue/work-queue.ts";
+import type { AdmittedDocument, DocumentRef } from "../contracts/index.ts";
+import type { Ledger } from "./ledger.ts";
+
+/** A ledger with the work queue that shares its database (documents reach a ledger only through it). */
+export interface LedgerWithQueue {
+  ledger: Ledger;
+  queue: { admit(jobId: string, documents: AdmittedDocument[]): Promise<void> };
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
 
 const docs = (n: number, prefix = "d"): AdmittedDocument[] =>
   Array.from({ length: n }, (_, i) => {
@@ -18,9 +25,9 @@ const spec = { collection: "c", pipeline: "auto", paths: [] };
  * @example
  * describeLedgerConformance("sqlite", async () => sqliteStores(join(dir, "ledger.db")));
  */
-export function describeLedgerConformance(name: string, factory: () => Promise<JobStores>): void {
+export function describeLedgerConformance(name: string, factory: () => Promise<LedgerWithQueue>): void {
   describe(`Ledger conformance: ${name}`, () => {
-    let stores: JobStores;
+    let stores: LedgerWithQueue;
     before(async () => {
       stores = await factory();
       await stores.open();

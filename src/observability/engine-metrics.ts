@@ -3,7 +3,7 @@ import { JOB_STATES, type JobState } from "../contracts/job.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
 import type { GateOutcome } from "../gate/gate.ts";
 import type { BreakerState } from "../pipeline/policies.ts";
-import { LANES, type QueueStats } from "../queue/work-queue.ts";
+import { LANES, type QueueStats } from "../contracts/spool.ts";
 
 /** A breaker's state as the `circuit_breaker_state` gauge reads: 0 closed, 0.5 half-open, 1 open (or isolated). */
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, "half-open": 0.5, open: 1, isolated: 1 };

@@ -1,17 +1,7 @@
-import type { DocumentRef, StageRecord } from "../contracts/index.ts";
+import type { StageRecord } from "../contracts/index.ts";
+import type { AdmittedDocument, Lane, QueueStats } from "../contracts/spool.ts";
 
-/** Lanes drain with weighted fairness: `bulk` cannot starve `high`, and `high` cannot starve the rest. */
-export const LANES = ["high", "normal", "bulk"] as const;
-export type Lane = (typeof LANES)[number];
-
-export const DEFAULT_LANE_WEIGHTS: Readonly<Record<Lane, number>> = { high: 6, normal: 3, bulk: 1 };
-
-/** A document the gate accepted: its reference, its lane and its encoded envelope. */
-export interface AdmittedDocument {
-  ref: DocumentRef;
-  lane: Lane;
-  envelope: Uint8Array;
-}
+export { LANES, DEFAULT_LANE_WEIGHTS, type Lane, type AdmittedDocument, type QueueStats } from "../contracts/spool.ts";
 
 /** One spool record as a worker leases it. */
 export interface Lease {
@@ -75,22 +65,6 @@ export interface Recovered {
   suspects: number;
   /** Records whose process died while they ran alone: an attempt spent, a crash counted. */
   blamed: number;
-}
-
-export interface QueueStats {
-  /** Live records (waiting to run, or leased) per lane. */
-  pending: Record<Lane, number>;
-  leased: number;
-  /** Records parked until a condition holds or a time passes. */
-  waiting: number;
-  /** Records recovered from a crash, to run alone. */
-  suspects: number;
-  /** Bytes of live envelopes. */
-  bytes: number;
-  /** Age of the oldest live record, 0 when none. */
-  oldestAgeSeconds: number;
-  dead: number;
-  tombstoned: number;
 }
 
 export interface DeadLetter {
