@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { SluiceError } from "../contracts/errors.ts";
@@ -112,6 +113,7 @@ export class Worker {
     const inFlight = new Map<number, InFlight>();
     const jobControllers = new Map<string, AbortController>();
     const lost = new Set<number>();
+    if (options.signal) setMaxListeners(concurrency + 8, options.signal);
     const keeper = new LeaseKeeper({
       queue,
       ledger: this.#ledger,
@@ -163,10 +165,24 @@ export class Worker {
 
     const start = (lease: Lease, solo: boolean) => {
       let jc = jobControllers.get(lease.jobId);
-      if (!jc) jobControllers.set(lease.jobId, (jc = new AbortController()));
+      if (!jc) {
+        jobControllers.set(lease.jobId, (jc = new AbortController()));
+        // Every run of the job in flight listens to it (removed when the run ends).
+        setMaxListeners(concurrency + 1, jc.signal);
+      }
+      // The run stops when its job is cancelled or the worker stops. Listeners on those long-lived
+      // signals are removed when the run ends (AbortSignal.any with a listener would keep every
+      // finished run reachable for the life of the process).
       const controller = new AbortController();
-      const linked = AbortSignal.any([controller.signal, jc.signal, ...(options.signal ? [options.signal] : [])]);
-      linked.addEventListener("abort", () => controller.abort(linked.reason), { once: true });
+      const sources = [jc.signal, ...(options.signal ? [options.signal] : [])];
+      const follow = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+      for (const source of sources) {
+        if (source.aborted) controller.abort(source.reason);
+        else source.addEventListener("abort", follow, { once: true });
+      }
+      const unfollow = () => {
+        for (const source of sources) source.removeEventListener("abort", follow);
+      };
       keeper.track(lease.seq, lease.jobId);
       // Every log line of the run says whose it is (the run adds its tenant once the envelope is read).
       const fields = { correlation_id: lease.jobId, job_id: lease.jobId, doc_id: lease.docId };
@@ -194,6 +210,7 @@ export class Worker {
           this.#o.logger?.error({ err }, "could not record a document's end; its lease will be recovered");
         })
         .finally(() => {
+          unfollow();
           inFlight.delete(lease.seq);
           lost.delete(lease.seq);
           if (![...inFlight.values()].some((f) => f.lease.jobId === lease.jobId)) jobControllers.delete(lease.jobId);
