@@ -48,6 +48,18 @@ export class SharedSqlite {
     return this.#db;
   }
 
+  /** Acquires the file for one component and brings that component's tables up to date (each adapter's `open()`). */
+  acquireMigrated(component: string, migrations: readonly string[]): SqliteDatabase {
+    const db = this.acquire();
+    try {
+      migrateSqlite(db, component, migrations);
+      return db;
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+  }
+
   release(): void {
     if (this.#users === 0) return;
     if (--this.#users === 0) {

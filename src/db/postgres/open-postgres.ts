@@ -1,6 +1,7 @@
 import { Pool, type PoolClient } from "pg";
 import type { SluiceConfig } from "../../config/schema.ts";
 import { SluiceError } from "../../contracts/errors.ts";
+import { migratePostgres } from "./migrate-postgres.ts";
 
 /**
  * Where PostgreSQL is and which schema holds Sluice's tables.
@@ -163,6 +164,21 @@ export class SharedPostgres {
     } catch (error) {
       this.#users--;
       if (this.#pool === opening) this.#pool = null;
+      throw error;
+    }
+  }
+
+  /**
+   * Acquires the pool for one component and brings that component's tables up to date: what each
+   * adapter's `open()` does. A failed migration gives the pool back.
+   */
+  async acquireMigrated(component: string, migrations: readonly string[]): Promise<Pool> {
+    const pool = await this.acquire();
+    try {
+      await migratePostgres(pool, component, migrations);
+      return pool;
+    } catch (error) {
+      await this.release();
       throw error;
     }
   }

@@ -2,7 +2,6 @@ import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import { deserialize, serialize } from "node:v8";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
 import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
-import { migratePostgres } from "../../db/postgres/migrate-postgres.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { newJobId } from "../job-id.ts";
 import type { Ledger, ListJobsOptions } from "../ledger.ts";
@@ -116,15 +115,7 @@ export class PostgresLedger implements Ledger {
   }
 
   async open(): Promise<void> {
-    if (this.#pool) return;
-    const pool = await this.db.acquire();
-    try {
-      await migratePostgres(pool, "ledger", LEDGER_MIGRATIONS);
-    } catch (error) {
-      await this.db.release();
-      throw error;
-    }
-    this.#pool = pool;
+    this.#pool ??= await this.db.acquireMigrated("ledger", LEDGER_MIGRATIONS);
   }
 
   async close(): Promise<void> {

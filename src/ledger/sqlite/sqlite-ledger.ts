@@ -3,7 +3,7 @@ import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
 import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
-import { migrateSqlite, SharedSqlite } from "../../db/sqlite-migrations.ts";
+import { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { newJobId } from "../job-id.ts";
 import type { Ledger, ListJobsOptions } from "../ledger.ts";
@@ -33,6 +33,19 @@ interface DocRow {
   error_message: string | null;
 }
 
+/**
+ * Opens `ledger.db`: {@link openSqlite}, with incremental auto-vacuum so spool compaction can hand
+ * freed pages back to the file system (it takes effect only on a new file, before any table).
+ *
+ * @example
+ * const file = new SharedSqlite(join(dataDir, "ledger.db"), openLedgerDb);
+ */
+export function openLedgerDb(path: string): SqliteDatabase {
+  const db = openSqlite(path);
+  db.pragma("auto_vacuum = INCREMENTAL");
+  return db;
+}
+
 /** Documents in these states still have work to do (or to wait for). */
 const UNFINISHED = "('PENDING', 'PROCESSING', 'WAITING')";
 
@@ -54,7 +67,7 @@ export class SqliteLedger implements Ledger {
   #statements: StatementCache | null = null;
 
   constructor(file: SharedSqlite | string) {
-    this.file = typeof file === "string" ? new SharedSqlite(file, openSqlite) : file;
+    this.file = typeof file === "string" ? new SharedSqlite(file, openLedgerDb) : file;
   }
 
   get db(): SqliteDatabase {
@@ -69,10 +82,7 @@ export class SqliteLedger implements Ledger {
 
   async open(): Promise<void> {
     if (this.#db) return;
-    const db = this.file.acquire();
-    // Compaction can hand freed pages back to the file system (only takes effect on a new file).
-    db.pragma("auto_vacuum = INCREMENTAL");
-    migrateSqlite(db, "ledger", LEDGER_MIGRATIONS);
+    const db = this.file.acquireMigrated("ledger", LEDGER_MIGRATIONS);
     this.#db = db;
     this.#statements = new StatementCache(db);
   }

@@ -1,6 +1,5 @@
 import type { Pool, PoolClient } from "pg";
 import { SluiceError } from "../../contracts/errors.ts";
-import { migratePostgres } from "../../db/postgres/migrate-postgres.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { fairShare } from "../fair-share.ts";
 import {
@@ -113,15 +112,7 @@ export class PostgresWorkQueue implements RecordQueue {
   }
 
   async open(): Promise<void> {
-    if (this.#pool) return;
-    const pool = await this.db.acquire();
-    try {
-      await migratePostgres(pool, "queue", QUEUE_MIGRATIONS);
-    } catch (error) {
-      await this.db.release();
-      throw error;
-    }
-    this.#pool = pool;
+    this.#pool ??= await this.db.acquireMigrated("queue", QUEUE_MIGRATIONS);
   }
 
   async close(): Promise<void> {

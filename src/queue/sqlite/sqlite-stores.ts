@@ -1,6 +1,5 @@
-import { openSqlite } from "../../db/open-sqlite.ts";
 import { SharedSqlite } from "../../db/sqlite-migrations.ts";
-import { SqliteLedger } from "../../ledger/sqlite/sqlite-ledger.ts";
+import { openLedgerDb, SqliteLedger } from "../../ledger/sqlite/sqlite-ledger.ts";
 import { pairStores, type JobStores } from "../stores.ts";
 import { SqliteWorkQueue } from "./sqlite-work-queue.ts";
 
@@ -12,7 +11,7 @@ import { SqliteWorkQueue } from "./sqlite-work-queue.ts";
  * await stores.open();
  */
 export function sqliteStores(path: string): JobStores & { queue: SqliteWorkQueue } {
-  const file = new SharedSqlite(path, openSqlite);
+  const file = new SharedSqlite(path, openLedgerDb);
   const queue = new SqliteWorkQueue(file);
   return { ...pairStores("embedded", new SqliteLedger(file), queue), queue };
 }

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "../../db/open-sqlite.ts";
-import { migrateSqlite, type SharedSqlite } from "../../db/sqlite-migrations.ts";
+import type { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { fairShare } from "../fair-share.ts";
 import {
@@ -53,7 +53,7 @@ const toLease = (r: Row): Lease => ({
  * spool record and its document record in one transaction.
  *
  * @example
- * const file = new SharedSqlite(join(dataDir, "ledger.db"), openSqlite);
+ * const file = new SharedSqlite(join(dataDir, "ledger.db"), openLedgerDb);
  * const queue = new SqliteWorkQueue(file);
  * await queue.open();
  * const leases = await queue.lease("host:42:ab", 16, 30_000);
@@ -69,8 +69,7 @@ export class SqliteWorkQueue implements RecordQueue {
 
   async open(): Promise<void> {
     if (this.#db) return;
-    const db = this.file.acquire();
-    migrateSqlite(db, "queue", QUEUE_MIGRATIONS);
+    const db = this.file.acquireMigrated("queue", QUEUE_MIGRATIONS);
     this.#db = db;
     this.#statements = new StatementCache(db);
   }
