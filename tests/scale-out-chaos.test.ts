@@ -139,7 +139,12 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     const gateway = startCli([...args, "serve", "--no-worker", "--port", "0"], { env });
     // Each worker writes its stage events to a file of its own.
     const eventFiles = [0, 1].map((i) => join(ws.dir, `events-${i}.jsonl`));
-    const workers = eventFiles.map((file) => startCli([...args, "worker"], { env: { ...env, SLUICE_EVENTS_FILE: file }, preload: [FAULTS] }));
+    const workers = eventFiles.map((file) => startCli([...args, "worker"], { env: { ...env, SLUICE_EVENTS_FILE: file, SLUICE_LOG_LEVEL: "info" }, preload: [FAULTS] }));
+    const logs = workers.map((w) => {
+      const lines: string[] = [];
+      w.stderr!.on("data", (d: Buffer) => lines.push(d.toString()));
+      return lines;
+    });
     const embedEvents = () =>
       eventFiles.map((file) => {
         const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
@@ -164,7 +169,7 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       // Each worker notices at its next heartbeat and aborts the embeddings it has in flight.
       for (let i = 0; i < 400 && !embedEvents().every((e) => e.cancelled === 8); i++) await sleep(25);
       console.log(`# cancel reached every document in flight, on both workers, after ${Date.now() - cancelledAt} ms`);
-      assert.deepEqual(embedEvents(), [{ started: 8, cancelled: 8, completed: 0 }, { started: 8, cancelled: 8, completed: 0 }]);
+      assert.deepEqual(embedEvents(), [{ started: 8, cancelled: 8, completed: 0 }, { started: 8, cancelled: 8, completed: 0 }], logs.map((l, i) => `worker ${i}:\n${l.join("").slice(-3000)}`).join("\n"));
       const job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as JobBody & { documents: Array<{ state: string }> };
       assert.equal(job.state, "CANCELLED");
       assert.deepEqual([...new Set(job.documents.map((d) => d.state))], ["CANCELLED"]);

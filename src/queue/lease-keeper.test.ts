@@ -135,6 +135,18 @@ describe("LeaseKeeper", () => {
     assert.deepEqual(cancelled, [cancelledJob.jobId], "one report per job, however many of its documents are in flight");
   });
 
+  it("a cancel that also retired the leases is reported as a cancel before the leases are reported lost", async () => {
+    const { jobId, leases } = await leasedJob(["a", "b"]);
+    const order: string[] = [];
+    const keeper = keeperWith({ onCancelled: (id) => order.push(`cancelled ${id}`), onLost: (seq) => order.push(`lost ${seq}`) });
+    for (const l of leases) keeper.track(l.seq, l.jobId);
+    // What Sluice.cancelJob does: the job first, then its records.
+    await stores.ledger.cancelJob(jobId);
+    await stores.queue.cancelJob(jobId);
+    await keeper.tick();
+    assert.deepEqual(order, [`cancelled ${jobId}`, ...leases.map((l) => `lost ${l.seq}`)]);
+  });
+
   it("writes a job's current stage to the ledger only when it changes, and only for jobs it tracks", async (t) => {
     const setStage = t.mock.method(stores.ledger, "setCurrentStage");
     const { jobId, leases } = await leasedJob(["a", "b"]);

@@ -96,16 +96,21 @@ export class LeaseKeeper {
     const { queue, ledger, owner, leaseMs } = this.#o;
     const now = this.#o.now?.() ?? Date.now();
     await this.#o.locks?.renewDue();
+    const jobs = [...new Set(this.#leases.values())];
+    let lost: number[] = [];
     if (this.#leases.size > 0 && now - this.#renewedAt >= leaseMs / 3) {
-      const lost = await queue.renew(owner, this.held, leaseMs);
+      lost = await queue.renew(owner, this.held, leaseMs);
       // Only a renewal that went through counts: a failed one is tried again on the next tick.
       this.#renewedAt = now;
-      for (const seq of lost) this.#o.onLost?.(seq);
     }
-    const jobs = [...new Set(this.#leases.values())];
+    // Cancellations before lost leases: a cancel marks the job first, then retires its leases, so
+    // a lease that a cancel took shows here as cancelled and its run stops as cancelled.
     if (jobs.length > 0) {
       const states: Map<string, JobState> = await ledger.jobStates(jobs);
       for (const [jobId, state] of states) if (state === "CANCELLED") this.#o.onCancelled?.(jobId);
+    }
+    for (const seq of lost) this.#o.onLost?.(seq);
+    if (jobs.length > 0) {
       // Each write is an fsync on the embedded store: publish a job's stage only when it changed.
       for (const jobId of jobs) {
         const stage = this.#stages.get(jobId);
