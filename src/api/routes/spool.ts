@@ -10,6 +10,8 @@ const DlqQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).ma
 const StatsSchema = z.object({
   pending: z.object({ high: z.number(), normal: z.number(), bulk: z.number() }),
   leased: z.number(),
+  waiting: z.number().describe("parked until a condition holds or a time passes"),
+  suspects: z.number().describe("recovered from a crashed worker, to run alone"),
   bytes: z.number(),
   oldestAgeSeconds: z.number(),
   dead: z.number(),

@@ -16,7 +16,7 @@ function parseDuration(text: string): number {
 
 function line(job: Job): string {
   const stage = job.currentStage ? ` @${job.currentStage}` : "";
-  return `${job.id}  ${job.state.padEnd(10)}${stage}  ${job.collection}  ${job.done}/${job.total} done, ${job.failed} failed  ${job.updatedAt}${job.error ? `  (${job.error})` : ""}`;
+  return `${job.id}  ${job.state.padEnd(10)}${stage}  ${job.collection}  ${job.done}/${job.total} done, ${job.failed} failed${job.waiting > 0 ? `, ${job.waiting} waiting` : ""}  ${job.updatedAt}${job.error ? `  (${job.error})` : ""}`;
 }
 
 export function registerJobs(program: Command): void {

@@ -20,6 +20,7 @@ export function registerSpool(program: Command): void {
         const s = await sluice.spoolStats();
         if (g.json) return printJson(s);
         println(`pending: high ${s.pending.high}, normal ${s.pending.normal}, bulk ${s.pending.bulk} (${s.leased} leased), ${s.bytes} bytes, oldest ${s.oldestAgeSeconds.toFixed(1)} s`);
+        println(`waiting on a condition: ${s.waiting}; suspects (in flight when a worker died, to run alone): ${s.suspects}`);
         println(`dead letters: ${s.dead}; tombstoned (reclaimable with "sluice spool compact"): ${s.tombstoned}`);
       });
     });
