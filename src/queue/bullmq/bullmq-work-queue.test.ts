@@ -8,6 +8,8 @@ import { after, describe, it } from "node:test";
 import type { DocumentRef } from "../../contracts/index.ts";
 import { closeRedis, openRedis } from "../../db/redis/open-redis.ts";
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from "../../db/redis/redis.fixture.ts";
+import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../../db/postgres/postgres.fixture.ts";
+import { postgresStores } from "../postgres/postgres-stores.ts";
 import { sqliteStores } from "../sqlite/sqlite-stores.ts";
 import { describeWorkQueueConformance } from "../work-queue.conformance.ts";
 import { DEFAULT_LANE_WEIGHTS, type AdmittedDocument, type DocumentOutcome, type Lane, type Lease } from "../work-queue.ts";
@@ -77,6 +79,18 @@ async function redisProxy(): Promise<{ url: string; stop(): Promise<void>; start
 }
 
 describeWorkQueueConformance("bullmq over sqlite", async () => stores(ledgerPath(), newPrefix()));
+
+// The production pairing: PostgreSQL as the system of record under BullMQ.
+const pgSchema = testSchema();
+let pgReached = false;
+after(async () => {
+  if (pgReached) await dropTestSchema(pgSchema);
+});
+describeWorkQueueConformance("bullmq over postgres", async () => {
+  await ensureTestDatabase();
+  pgReached = true;
+  return bullmqStores(postgresStores({ url: TEST_DATABASE_URL, schema: pgSchema }), { redis: { url: TEST_REDIS_URL, keyPrefix: newPrefix() } });
+});
 
 void describe("BullmqWorkQueue dispatch", () => {
   void it("dispatches through BullMQ lane-fairly, one token per record, and removes the tokens it settles", async () => {
