@@ -92,7 +92,10 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       assert.deepEqual(await lease("w", 1, id), [], "not before its backoff");
       const later = await lease("w", 1, id, { now: Date.now() + 61_000 });
       assert.deepEqual([later[0]?.docId, later[0]?.attempts], ["d0", 2]);
-      await stores.queue.release(later[0]!.seq, { error: "CIRCUIT_OPEN: open", notBefore: 0, refund: true });
+      await stores.queue.release(later[0]!.seq, { owner: "someone-else", notBefore: 0, refund: true });
+      assert.equal((await stores.queue.stats()).leased >= 1, true);
+      assert.deepEqual(await lease("w2", 1, id), [], "another owner's release hands nothing back");
+      await stores.queue.release(later[0]!.seq, { owner: "w", error: "CIRCUIT_OPEN: open", notBefore: 0, refund: true });
       assert.equal((await lease("w", 1, id))[0]?.attempts, 2, "the refunded lease is given back");
     });
 

@@ -42,6 +42,8 @@ export interface LeaseOptions {
 }
 
 export interface ReleaseOptions {
+  /** Only while this owner holds the lease (a worker whose lease another process took hands back nothing). */
+  owner?: string;
   /** The failure that sent it back (kept as its last error). */
   error?: string | null;
   /** Not leased again before this time (epoch ms). */
@@ -51,6 +53,8 @@ export interface ReleaseOptions {
 }
 
 export interface WaitOptions {
+  /** Only while this owner holds the lease (see {@link ReleaseOptions.owner}). */
+  owner?: string;
   /** A named condition (`pdf-ready:<docId>`); {@link WorkQueue.signal} with the same name wakes it. */
   condition: string;
   /** Wake at this time (epoch ms) even if the condition never holds. */

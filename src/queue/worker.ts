@@ -156,11 +156,11 @@ export class Worker {
       }
       keeper.untrack(lease.seq);
       if (lost.has(lease.seq)) return; // another process holds it now: nothing of ours to hand back
-      if (d.action === "retry" || d.action === "refund") await queue.release(lease.seq, { error: d.error, notBefore: Date.now() + d.delayMs, refund: d.action === "refund" });
-      else if (d.action === "wait") await queue.wait(lease.seq, { condition: d.condition, reason: d.reason, ...(d.until !== undefined ? { until: d.until } : {}) });
+      if (d.action === "retry" || d.action === "refund") await queue.release(lease.seq, { owner, error: d.error, notBefore: Date.now() + d.delayMs, refund: d.action === "refund" });
+      else if (d.action === "wait") await queue.wait(lease.seq, { owner, condition: d.condition, reason: d.reason, ...(d.until !== undefined ? { until: d.until } : {}) });
       // Retires the job's records the cancel itself may not have reached (idempotent).
       else if (d.action === "cancelled") await queue.cancelJob(lease.jobId);
-      else await queue.release(lease.seq, { notBefore: 0, refund: true });
+      else await queue.release(lease.seq, { owner, notBefore: 0, refund: true });
     };
 
     const start = (lease: Lease, solo: boolean) => {

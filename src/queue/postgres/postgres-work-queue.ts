@@ -330,8 +330,8 @@ export class PostgresWorkQueue implements RecordQueue {
   async release(seq: number, options: ReleaseOptions): Promise<void> {
     await this.#conn.query(
       `update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = $2, last_error = coalesce($3, last_error),
-         attempts = greatest(0, attempts - $4) where seq = $1 and state = 'LEASED'`,
-      [seq, int(options.notBefore), options.error ?? null, options.refund ? 1 : 0],
+         attempts = greatest(0, attempts - $4) where seq = $1 and state = 'LEASED' and ($5::text is null or lease_owner = $5)`,
+      [seq, int(options.notBefore), options.error ?? null, options.refund ? 1 : 0, options.owner ?? null],
     );
   }
 
@@ -340,8 +340,8 @@ export class PostgresWorkQueue implements RecordQueue {
       const parked = (
         await c.query<{ job_id: string; doc_id: string }>(
           `update spool set state = 'WAITING', lease_owner = null, lease_expires = null, wait_for = $2, not_before = $3, last_error = coalesce($4, last_error),
-             attempts = greatest(0, attempts - 1) where seq = $1 and state = 'LEASED' returning job_id, doc_id`,
-          [seq, options.condition, options.until === undefined ? null : int(options.until), options.reason ?? null],
+             attempts = greatest(0, attempts - 1) where seq = $1 and state = 'LEASED' and ($5::text is null or lease_owner = $5) returning job_id, doc_id`,
+          [seq, options.condition, options.until === undefined ? null : int(options.until), options.reason ?? null, options.owner ?? null],
         )
       ).rows[0];
       if (!parked) return;

@@ -223,15 +223,15 @@ export class SqliteWorkQueue implements RecordQueue {
 
   async release(seq: number, options: ReleaseOptions): Promise<void> {
     this.#stmt(
-      "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - ?) where seq = ? and state = 'LEASED'",
-    ).run(options.notBefore, options.error ?? null, options.refund ? 1 : 0, seq);
+      "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - ?) where seq = ? and state = 'LEASED' and (? is null or lease_owner = ?)",
+    ).run(options.notBefore, options.error ?? null, options.refund ? 1 : 0, seq, options.owner ?? null, options.owner ?? null);
   }
 
   async wait(seq: number, options: WaitOptions): Promise<void> {
     this.#tx(() => {
       const changed = this.#stmt(
-        "update spool set state = 'WAITING', lease_owner = null, lease_expires = null, wait_for = ?, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - 1) where seq = ? and state = 'LEASED'",
-      ).run(options.condition, options.until ?? Number.MAX_SAFE_INTEGER, options.reason ?? null, seq).changes;
+        "update spool set state = 'WAITING', lease_owner = null, lease_expires = null, wait_for = ?, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - 1) where seq = ? and state = 'LEASED' and (? is null or lease_owner = ?)",
+      ).run(options.condition, options.until ?? Number.MAX_SAFE_INTEGER, options.reason ?? null, seq, options.owner ?? null, options.owner ?? null).changes;
       if (changed > 0) this.#stmt("update job_documents set state = 'WAITING', updated_at = ? where spool_seq = ? and state = 'PROCESSING'").run(new Date().toISOString(), seq);
     });
   }
