@@ -74,16 +74,22 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
   } catch (err) {
     return settle({ action: "dead-letter", code: "VALIDATION_FAILED", message: `spool record ${lease.seq}: ${toSluiceError(err).message}` });
   }
-  deps.onStart?.(lease, envelope);
+  try {
+    deps.onStart?.(lease, envelope);
+  } catch (err) {
+    // An observer's failure is not the document's.
+    deps.logger?.warn({ err }, "onStart observer failed");
+  }
   let pipeline: CompiledPipeline;
+  let policy: RequeuePolicy;
   try {
     pipeline = await deps.pipelineFor(envelope.pipeline);
+    policy = deps.policyFor(pipeline);
   } catch (err) {
     // The pipeline file went missing or became invalid after admission: not this document's fault to retry.
     const e = toSluiceError(err);
     return settle({ action: "dead-letter", code: e.code, message: e.message });
   }
-  const policy = deps.policyFor(pipeline);
   const early = precheck(lease, policy, Date.now(), envelope.source);
   if (early) return settle(early);
 
@@ -105,7 +111,9 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
   try {
     // Refused (another live process ingests this collection): COLLECTION_LOCKED, refunded by decide.
     const controller = new AbortController();
-    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+    // Aborted already (its job cancelled, or the worker stopping, before the run began) or later.
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
     share = deps.locks ? await deps.locks.enter(envelope.collection, controller) : null;
     await pipeline.warmUp();
     await deps.beforeRun?.(lease);
