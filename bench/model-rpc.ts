@@ -64,7 +64,8 @@ const THROUGHPUT = envInt("BENCH_THROUGHPUT", 1) > 0;
 /** Internal: set in the forked child that hosts a model server for the separate-process runs. */
 const CHILD = process.env["SLUICE_BENCH_CHILD"];
 const QUERY = "how do I resume a failed job?";
-const FAQ = "/work/shared/data/faq-en/corpus.jsonl";
+/** The faq-en corpus of `../shared/data` beside the repository (a user's clone has none: generated text then). */
+const FAQ = fileURLToPath(new URL("../../shared/data/faq-en/corpus.jsonl", import.meta.url));
 
 // Warnings and errors only, on stderr: stdout is for the report and its last-line JSON.
 const logger = pino({ level: "warn" }, pino.destination(2));
@@ -346,7 +347,8 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
   const errors: Record<string, string> = {};
   console.log(`throughput: ${texts.length} texts (mean ${(chars / texts.length).toFixed(0)} chars) from ${source}, batches of ${BATCH}, ${CALLERS} concurrent callers on every path, model use-lite (batchSize 16), each path warmed with one batch first`);
   const useLite = new CountingEmbedder(new UseLiteEmbedder({ batchSize: 16 }));
-  closers.push(() => useLite.close());
+  const closeUseLite = () => useLite.close();
+  closers.push(closeUseLite);
   await useLite.warmUp();
   const warmBatch = texts.slice(0, BATCH);
   await useLite.embed(warmBatch, { kind: "passage" });
@@ -355,8 +357,9 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
   console.log(`in-process: ${texts.length} texts in ${inprocTp.seconds.toFixed(2)} s → ${inprocTp.perS.toFixed(1)} texts/s`);
   const versus = (perS: number) => `${(perS / inprocTp.perS).toFixed(2)}× in-process`;
 
-  // The same (already loaded) model behind a server in this process; the server's close() closes the model.
-  closers.length = 0;
+  // The same (already loaded) model behind a server in this process; from here the server's
+  // close() closes the model, so it is no longer ours to close.
+  closers.splice(closers.indexOf(closeUseLite), 1);
   let grpc: ThroughputResult["grpc"] = null;
   const liteServer = await startServer(useLite, { embedder: { backend: "use-lite", batchSize: 16 } });
   const liteModels = new GrpcModels({ address: liteServer.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
