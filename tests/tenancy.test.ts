@@ -68,9 +68,9 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
     assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: A })).body, notFound("COLLECTION_NOT_FOUND", 'collection "legacy" does not exist; collections: a-only, shared'));
     assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: D })).body, notFound("COLLECTION_NOT_FOUND", 'collection "shared" does not exist; collections: legacy'));
     // The same name in two tenants is two collections.
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: A })).body, { name: "shared", documents: 1, chunks: 1 });
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: B })).body, { name: "shared", documents: 1, chunks: 1 });
-    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: D })).body, { name: "legacy", documents: 1, chunks: 1 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: A })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: B })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: D })).body, { name: "legacy", documents: 1, chunks: 1, pending: 0 });
   });
 
   void it("POST /v1/query: another tenant's collection is 404; a shared name searches only the caller's documents", async () => {
@@ -150,7 +150,7 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
 
   void it("the owner can delete its own document", async () => {
     assert.equal((await s.call("DELETE", "/v1/collections/a-only/documents/a2", { token: A })).status, 204);
-    assert.deepEqual((await s.call("GET", "/v1/collections/a-only", { token: A })).body, { name: "a-only", documents: 0, chunks: 0 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/a-only", { token: A })).body, { name: "a-only", documents: 0, chunks: 0, pending: 0 });
     assert.deepEqual((await query(B, "a-only", "alpha secrets overwritten")).ids, ["b-intruder"], "B's a-only is another collection");
   });
 
@@ -165,10 +165,10 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
 
   void it("x-sluice-tenant picks the tenant of internal callers only; a JWT's tenant cannot be overridden", async () => {
     const internalA = { "x-sluice-internal": INTERNAL, "x-sluice-tenant": "tenant-a" };
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { headers: internalA })).body, { name: "shared", documents: 1, chunks: 1 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { headers: internalA })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
     assert.equal((await s.call("GET", `/v1/jobs/${jobA1}`, { headers: internalA })).status, 200);
     assert.equal((await s.call("GET", `/v1/jobs/${jobA1}`, { headers: { "x-sluice-internal": INTERNAL } })).status, 404, "no header: tenant default");
-    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { headers: { "x-sluice-internal": INTERNAL } })).body, { name: "legacy", documents: 1, chunks: 1 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { headers: { "x-sluice-internal": INTERNAL } })).body, { name: "legacy", documents: 1, chunks: 1, pending: 0 });
     const spoofed = await s.call("GET", "/v1/collections/a-only", { token: D, headers: { "x-sluice-tenant": "tenant-a" } });
     assert.equal(spoofed.status, 404);
   });
@@ -186,6 +186,6 @@ void describe("tenancy with auth off (the embedded default)", () => {
     assert.equal(res.status, 202, res.text);
     await s.sluice.runJob((res.body as { jobId: string }).jobId);
     assert.deepEqual((await s.sluice.store.listCollections()).map((c) => c.name), ["notes"]);
-    assert.deepEqual((await s.call("GET", "/v1/collections/notes")).body, { name: "notes", documents: 1, chunks: 1 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/notes")).body, { name: "notes", documents: 1, chunks: 1, pending: 0 });
   });
 });

@@ -83,7 +83,7 @@ void describe("JSON upload → job → query", () => {
   void it("GET /v1/collections/:c reports name, documents and chunks", async () => {
     const res = await t.app.inject({ method: "GET", url: "/v1/collections/handbook" });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { name: "handbook", documents: 2, chunks: 2 });
+    assert.deepEqual(res.json(), { name: "handbook", documents: 2, chunks: 2, pending: 0 });
   });
 
   void it("DELETE removes the document from every index; a second delete is 404", async () => {
@@ -98,7 +98,7 @@ void describe("JSON upload → job → query", () => {
     const again = await t.app.inject({ method: "DELETE", url: "/v1/collections/handbook/documents/guide%2Fresume" });
     assert.deepEqual(again.json(), { statusCode: 404, code: "DOCUMENT_NOT_FOUND", error: "Not Found", message: 'document "guide/resume" is not in collection "handbook"' });
     const stats = await t.app.inject({ method: "GET", url: "/v1/collections/handbook" });
-    assert.deepEqual(stats.json(), { name: "handbook", documents: 1, chunks: 1 });
+    assert.deepEqual(stats.json(), { name: "handbook", documents: 1, chunks: 1, pending: 0 });
   });
 
   void it("cancel and resume of a finished job are 409 JOB_STATE_CONFLICT", async () => {

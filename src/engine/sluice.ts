@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { basename, resolve } from "node:path";
 import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
-import { SluiceError, toSluiceError } from "../contracts/errors.ts";
+import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
@@ -84,6 +84,8 @@ export interface QueryResponse {
   query: string;
   mode: RetrievalMode;
   results: QueryResult[];
+  /** Set when nothing of the collection is indexed yet: how many of its documents are still to come. */
+  pending?: number;
   answer?: Answer;
 }
 
@@ -482,13 +484,23 @@ export class Sluice {
     const mode = request.mode ?? "hybrid";
     const k = request.k ?? 10;
     const started = performance.now();
+    let pendingOnly: number | null = null;
     const attributes = { "sluice.query.mode": mode, "sluice.query.k": k, "sluice.collection": request.collection, "sluice.query.answer": request.answer ?? true };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
-        const hits = await this.retriever().retrieve(request.collection, request.query, { mode, k, ...(request.signal ? { signal: request.signal } : {}) });
+        const hits = await this.retriever()
+          .retrieve(request.collection, request.query, { mode, k, ...(request.signal ? { signal: request.signal } : {}) })
+          .catch(async (err: unknown) => {
+            // Accepted but nothing indexed yet: the collection exists and is empty for now.
+            if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
+            const pending = await this.ledger.pendingDocuments(request.collection);
+            if (pending === 0) throw err;
+            pendingOnly = pending;
+            return [];
+          });
         const results = hits.map((h) => ({ docId: h.chunk.docId, chunkId: h.chunk.chunkId, score: h.score, text: h.chunk.text, source: h.chunk.source, title: h.chunk.title, page: h.chunk.page }));
         span.setAttribute("sluice.query.results", results.length);
-        const response: QueryResponse = { query: request.query, mode, results };
+        const response: QueryResponse = { query: request.query, mode, results, ...(pendingOnly !== null ? { pending: pendingOnly } : {}) };
         if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, request.signal ? { signal: request.signal } : {});
         return response;
       });
@@ -497,13 +509,17 @@ export class Sluice {
     }
   }
 
-  async stats(collection: string): Promise<CollectionInfo> {
-    const info = await this.store.getCollection(collection);
-    if (!info) {
-      const known = (await this.store.listCollections()).map((c) => c.name);
-      throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
-    }
-    return info;
+  /**
+   * A collection's counts, with `pending`: documents accepted for it that are not indexed yet. A
+   * collection exists from the moment a document is accepted for it (empty until the first is
+   * indexed); one with neither is COLLECTION_NOT_FOUND.
+   */
+  async stats(collection: string): Promise<CollectionInfo & { pending: number }> {
+    const [info, pending] = await Promise.all([this.store.getCollection(collection), this.ledger.pendingDocuments(collection)]);
+    if (info) return { ...info, pending };
+    if (pending > 0) return { name: collection, documents: 0, chunks: 0, embedder: null, dimensions: null, createdAt: new Date().toISOString(), pending };
+    const known = (await this.store.listCollections()).map((c) => c.name);
+    throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
   }
 
   async deleteDocument(collection: string, docId: string): Promise<void> {

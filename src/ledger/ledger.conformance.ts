@@ -61,6 +61,17 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.match((await ledger.getJob(orphan.id)).error ?? "", /^INTERRUPTED/);
     });
 
+    it("counts the documents still to come for a collection, in running jobs only", async () => {
+      const { ledger } = stores;
+      const job = await ledger.createJob({ ...spec, collection: "pending-c" });
+      await stores.queue.admit(job.id, docs(3, "p"));
+      await ledger.sealJob(job.id);
+      assert.equal(await ledger.pendingDocuments("pending-c"), 3);
+      assert.equal(await ledger.pendingDocuments("no-such-collection"), 0);
+      await ledger.cancelJob(job.id);
+      assert.equal(await ledger.pendingDocuments("pending-c"), 0, "a cancelled job's documents are not coming");
+    });
+
     it("counts jobs by state, every state present, and reads several states at once", async () => {
       const { ledger } = stores;
       const before = await ledger.countJobsByState();

@@ -36,6 +36,8 @@ export interface Ledger {
    * process is gone (FAILED: not every document was accepted). Returns the jobs it ended.
    */
   finishIdleJobs(isAlive: (owner: string) => boolean): Promise<Job[]>;
+  /** Documents accepted for `collection` that have not finished yet (waiting, running or parked), in jobs still running. */
+  pendingDocuments(collection: string): Promise<number>;
   /** Jobs whose documents are still being admitted (not sealed, not ended). */
   admittingJobs(): Promise<number>;
   /** How many jobs are in each state (every state present, 0 when none): the `ledger_jobs` gauge. */

@@ -6,11 +6,13 @@ import { CollectionParamsSchema } from "../schemas.ts";
 import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
-const CollectionSchema = z.object({ name: z.string(), documents: z.int(), chunks: z.int() }).describe("Collection");
+const CollectionSchema = z
+  .object({ name: z.string(), documents: z.int(), chunks: z.int(), pending: z.int().describe("accepted documents not indexed yet") })
+  .describe("Collection");
 
 /**
- * `GET /v1/collections/:c` → `{"name","documents","chunks"}`, or 404 `COLLECTION_NOT_FOUND`
- * (a collection exists once a job for it has started running; another tenant's is absent too).
+ * `GET /v1/collections/:c` → `{"name","documents","chunks","pending"}`, or 404 `COLLECTION_NOT_FOUND`
+ * (a collection exists once a document is accepted for it; another tenant's is absent too).
  * Register under `/v1`.
  *
  * @example
@@ -33,7 +35,7 @@ export const collectionRoutes = (options: { sluice: Sluice }): FastifyPluginAsyn
         const { c } = validate(CollectionParamsSchema, request.params, "path");
         const scope = TenantScope.of(request.principal);
         const info = await scope.guard(sluice.store, c, () => sluice.stats(scope.internal(c)));
-        return { name: c, documents: info.documents, chunks: info.chunks };
+        return { name: c, documents: info.documents, chunks: info.chunks, pending: info.pending };
       },
     );
   };

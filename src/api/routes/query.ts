@@ -24,6 +24,7 @@ const QueryResponseSchema = z
     mode: z.enum(RETRIEVAL_MODES),
     results: z.array(z.object({ docId: z.string(), chunkId: z.string(), score: z.number(), text: z.string(), source: z.string(), title: z.string(), page: z.int().nullable() })),
     answer: z.object({ text: z.string(), citations: z.array(CitationSchema), method: z.string() }).optional(),
+    pending: z.int().optional().describe("set when nothing of the collection is indexed yet: its documents still to come"),
   })
   .describe("QueryResponse");
 

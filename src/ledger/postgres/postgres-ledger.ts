@@ -256,6 +256,15 @@ export class PostgresLedger implements Ledger {
     return ended;
   }
 
+  async pendingDocuments(collection: string): Promise<number> {
+    const { rows } = await this.#conn.query<{ n: number }>(
+      `select count(*)::int as n from job_documents d join jobs j on j.id = d.job_id
+       where j.collection = $1 and j.state in ('PENDING', 'PROCESSING') and d.state in ('PENDING', 'PROCESSING', 'WAITING')`,
+      [collection],
+    );
+    return rows[0]!.n;
+  }
+
   async admittingJobs(): Promise<number> {
     return (await this.#conn.query<{ n: number }>("select count(*)::int as n from jobs where not sealed and state in ('PENDING', 'PROCESSING')")).rows[0]!.n;
   }

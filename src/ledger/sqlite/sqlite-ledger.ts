@@ -213,6 +213,12 @@ export class SqliteLedger implements Ledger {
     return ended;
   }
 
+  async pendingDocuments(collection: string): Promise<number> {
+    return this.#stmt<[string], { n: number }>(
+      `select count(*) as n from job_documents d join jobs j on j.id = d.job_id where j.collection = ? and j.state in ('PENDING', 'PROCESSING') and d.state in ${UNFINISHED}`,
+    ).get(collection)!.n;
+  }
+
   async admittingJobs(): Promise<number> {
     return this.#stmt<[], { n: number }>("select count(*) as n from jobs where sealed = 0 and state in ('PENDING', 'PROCESSING')").get()!.n;
   }
