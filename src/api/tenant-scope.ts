@@ -4,7 +4,7 @@ import type { Ledger } from "../ledger/ledger.ts";
 
 /** Where jobs are read from (the engine facade). */
 type JobSource = Pick<Ledger, "getJob">;
-import type { IndexStore } from "../store/index-store.ts";
+import { collectionNotFound, type IndexStore } from "../store/index-store.ts";
 import { DEFAULT_TENANT, type Principal } from "./auth/principal.ts";
 
 import { TENANT_SEPARATOR, tenantOf } from "../contracts/tenant.ts";
@@ -52,7 +52,7 @@ export class TenantScope {
   /** `COLLECTION_NOT_FOUND` for `collection`, listing only this tenant's collections. */
   async collectionNotFound(store: IndexStore, collection: string): Promise<SluiceError> {
     const known = (await store.listCollections()).map((c) => this.publicName(c.name)).filter((n): n is string => n !== undefined);
-    return new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
+    return collectionNotFound(collection, known);
   }
 
   /**

@@ -36,7 +36,7 @@ import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
 import { Retriever, type RetrievalMode } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
-import type { CollectionInfo, IndexStore } from "../store/index-store.ts";
+import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { assertCollectionName } from "../store/sqlite/sqlite-index-store.ts";
 import { resolvePipeline } from "./resolve-pipeline.ts";
 
@@ -519,7 +519,7 @@ export class Sluice {
     if (info) return { ...info, pending };
     if (pending > 0) return { name: collection, documents: 0, chunks: 0, embedder: null, dimensions: null, createdAt: new Date().toISOString(), pending };
     const known = (await this.store.listCollections()).map((c) => c.name);
-    throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
+    throw collectionNotFound(collection, known);
   }
 
   async deleteDocument(collection: string, docId: string): Promise<void> {

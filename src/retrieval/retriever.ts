@@ -1,7 +1,7 @@
 import type { RetrievalConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { DenseEmbedder } from "../models/ports.ts";
-import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk } from "../store/index-store.ts";
+import { collectionNotFound, type CollectionInfo, type IndexStore, type ScoredRow, type StoredChunk } from "../store/index-store.ts";
 import { analyze } from "../text/analyzer.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
@@ -84,7 +84,7 @@ export class Retriever {
     const info = await this.#store.getCollection(collection);
     if (!info) {
       const known = (await this.#store.listCollections()).map((c) => c.name);
-      throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
+      throw collectionNotFound(collection, known);
     }
     const n = Math.max(k, this.#config.candidates);
     let rows: ScoredRow[];

@@ -1,3 +1,4 @@
+import { SluiceError } from "../contracts/errors.ts";
 import type { Chunk, DenseVectors, IndexResult, ParsedDocument, SparseVectors } from "../contracts/index.ts";
 
 export interface CollectionInfo {
@@ -58,4 +59,15 @@ export interface IndexStore {
   /** Chunk count, per-term chunk frequencies (for query-side idf) and whether any postings exist. */
   sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number>; postings: number }>;
   getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>>;
+}
+
+/**
+ * The one COLLECTION_NOT_FOUND: names the collection and lists the ones that exist (`known`,
+ * already filtered to what the caller may see).
+ *
+ * @example
+ * throw collectionNotFound("notes", ["handbook"]); // collection "notes" does not exist; collections: handbook
+ */
+export function collectionNotFound(collection: string, known: readonly string[]): SluiceError {
+  return new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
 }

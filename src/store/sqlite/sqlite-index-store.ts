@@ -3,7 +3,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
-import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
+import { collectionNotFound, type CollectionInfo, type IndexStore, type ScoredRow, type StoredChunk, type WriteDocumentInput } from "../index-store.ts";
 import { createFts, createVec, ftsTable, INDEX_SCHEMA, vecTable } from "./schema.ts";
 
 interface CollectionRow {
@@ -84,9 +84,7 @@ export class SqliteIndexStore implements IndexStore {
     const row = this.#row(name);
     if (!row) {
       const known = this.#stmt<[], { name: string }>("select name from collections order by name").all().map((r) => r.name);
-      throw new SluiceError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist; collections: ${known.join(", ") || "(none)"}`, {
-        details: { collection: name },
-      });
+      throw collectionNotFound(name, known);
     }
     return row;
   }
