@@ -1,10 +1,11 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import { deserialize, serialize } from "node:v8";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
-import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
+import { isTerminal, JOB_STATES, type Job, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { newJobId } from "../job-id.ts";
 import type { Ledger, ListJobsOptions } from "../ledger.ts";
+import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
 interface Queryable {
@@ -27,17 +28,6 @@ interface JobRow {
   failed: number;
   cancelled: number;
   waiting: number;
-}
-
-interface DocRow {
-  doc_id: string;
-  source: string;
-  state: DocState;
-  current_stage: string | null;
-  attempts: number;
-  outcome: string | null;
-  error_code: string | null;
-  error_message: string | null;
 }
 
 interface StageRow {
@@ -160,7 +150,7 @@ export class PostgresLedger implements Ledger {
     const job = toJob(await this.#job(jobId));
     if (!options.documents) return job;
     const docs = await this.#conn.query<DocRow>(
-      "select doc_id, source, state, current_stage, attempts, outcome, error_code, error_message from job_documents where job_id = $1 order by seq",
+      `select ${DOC_COLUMNS} from job_documents where job_id = $1 order by seq`,
       [jobId],
     );
     const stages = new Map<string, StageRecord[]>();
@@ -175,18 +165,7 @@ export class PostgresLedger implements Ledger {
         stages.set(s.doc_id, list);
       }
     }
-    job.documents = docs.rows.map(
-      (d): JobDocument => ({
-        docId: d.doc_id,
-        source: d.source,
-        state: d.state,
-        currentStage: d.current_stage,
-        attempts: d.attempts,
-        outcome: d.outcome,
-        error: d.error_code ? { code: d.error_code, message: d.error_message ?? "" } : null,
-        ...(options.stages ? { stages: stages.get(d.doc_id) ?? [] } : {}),
-      }),
-    );
+    job.documents = docs.rows.map((d) => toJobDocument(d, options.stages ? (stages.get(d.doc_id) ?? []) : undefined));
     return job;
   }
 

@@ -1,12 +1,13 @@
 import type Database from "better-sqlite3";
 import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
-import { isTerminal, JOB_STATES, type DocState, type Job, type JobDocument, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
+import { isTerminal, JOB_STATES, type DocState, type Job, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { newJobId } from "../job-id.ts";
 import type { Ledger, ListJobsOptions } from "../ledger.ts";
+import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
 interface JobRow {
@@ -20,17 +21,6 @@ interface JobRow {
   error: string | null;
   created_at: string;
   updated_at: string;
-}
-
-interface DocRow {
-  doc_id: string;
-  source: string;
-  state: DocState;
-  current_stage: string | null;
-  attempts: number;
-  outcome: string | null;
-  error_code: string | null;
-  error_message: string | null;
 }
 
 /**
@@ -154,20 +144,11 @@ export class SqliteLedger implements Ledger {
       const stagesOf = this.#stmt<[string, string], { stage: string; state: StageRecord["state"]; attempts: number; started_at: string | null; finished_at: string | null; error: string | null }>(
         "select stage, state, attempts, started_at, finished_at, error from job_stages where job_id = ? and doc_id = ? order by started_at",
       );
-      job.documents = this.#stmt<[string], DocRow>("select doc_id, source, state, current_stage, attempts, outcome, error_code, error_message from job_documents where job_id = ? order by seq")
+      job.documents = this.#stmt<[string], DocRow>(`select ${DOC_COLUMNS} from job_documents where job_id = ? order by seq`)
         .all(jobId)
-        .map((d): JobDocument => ({
-          docId: d.doc_id,
-          source: d.source,
-          state: d.state,
-          currentStage: d.current_stage,
-          attempts: d.attempts,
-          outcome: d.outcome,
-          error: d.error_code ? { code: d.error_code, message: d.error_message ?? "" } : null,
-          ...(options.stages
-            ? { stages: stagesOf.all(jobId, d.doc_id).map((s) => ({ stage: s.stage, state: s.state, attempts: s.attempts, startedAt: s.started_at, finishedAt: s.finished_at, error: s.error })) }
-            : {}),
-        }));
+        .map((d) =>
+          toJobDocument(d, options.stages ? stagesOf.all(jobId, d.doc_id).map((r) => ({ stage: r.stage, state: r.state, attempts: r.attempts, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error })) : undefined),
+        );
     }
     return job;
   }

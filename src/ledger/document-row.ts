@@ -1,0 +1,35 @@
+import type { DocState, JobDocument, StageRecord } from "../contracts/index.ts";
+
+/** A `job_documents` row as both ledger adapters read it. */
+export interface DocRow {
+  doc_id: string;
+  source: string;
+  state: DocState;
+  current_stage: string | null;
+  attempts: number;
+  outcome: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/** The columns of a {@link DocRow}, for the adapters' selects. */
+export const DOC_COLUMNS = "doc_id, source, state, current_stage, attempts, outcome, error_code, error_message";
+
+/**
+ * A document record as the ledger reports it, with its stage records when they were read.
+ *
+ * @example
+ * job.documents = rows.map((d) => toJobDocument(d, stages.get(d.doc_id)));
+ */
+export function toJobDocument(d: DocRow, stages?: StageRecord[]): JobDocument {
+  return {
+    docId: d.doc_id,
+    source: d.source,
+    state: d.state,
+    currentStage: d.current_stage,
+    attempts: d.attempts,
+    outcome: d.outcome,
+    error: d.error_code ? { code: d.error_code, message: d.error_message ?? "" } : null,
+    ...(stages ? { stages } : {}),
+  };
+}
