@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Entry point for `npx sluice`: runs the TypeScript CLI through tsx's loader, so the package
-// ships its sources as they are and there is no build step to forget.
-import { register } from "tsx/esm/api";
+// Entry point for `npx sluice`: the compiled CLI in dist/, which `npm run build` writes (`npm ci`
+// and `npm install` run it through `prepare`). Development runs the sources with
+// `npm run sluice -- …` (tsx) instead. Stack traces point into src/ with SLUICE_DEBUG=1.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/cli/main.ts");
+const main = new URL("../dist/cli/main.js", import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write("sluice: dist/ is missing; run `npm run build` in the sluice folder first\n");
+  process.exit(1);
+}
+if (process.env["SLUICE_DEBUG"]) process.setSourceMapsEnabled(true);
+await import(main.href);

@@ -1,8 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { loadConfig } from "../config/load-config.ts";
-import { Sluice } from "../engine/sluice.ts";
-import { startTracing } from "../observability/tracing.ts";
+import type { Sluice } from "../engine/sluice.ts";
 
 export interface GlobalOptions {
   data: string;
@@ -25,6 +23,12 @@ export function globals(command: Command): GlobalOptions {
  */
 export async function withSluice<T>(command: Command, fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>): Promise<T> {
   const g = globals(command);
+  // Loaded here, not at the top: `sluice --help` and argument errors never load the engine.
+  const [{ loadConfig }, { startTracing }, { Sluice }] = await Promise.all([
+    import("../config/load-config.ts"),
+    import("../observability/tracing.ts"),
+    import("../engine/sluice.ts"),
+  ]);
   const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
   const tracing = await startTracing(config.tracing);
   const sluice = await Sluice.open({ dataDir: g.data, config });

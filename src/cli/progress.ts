@@ -1,4 +1,3 @@
-import cliProgress from "cli-progress";
 import type { DocumentProgress } from "../queue/worker.ts";
 
 export interface Progress {
@@ -11,8 +10,9 @@ export interface Progress {
  * A progress bar on stderr for long ingests when a person is watching (a TTY and no --json);
  * silent otherwise, so scripts get clean output.
  */
-export function createProgress(enabled: boolean): Progress {
+export async function createProgress(enabled: boolean): Promise<Progress> {
   if (!enabled || !process.stderr.isTTY) return { onDocument: () => undefined, setTotal: () => undefined, stop: () => undefined };
+  const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: "ingest [{bar}] {value}/{total} docs | {failed} failed | {rate} docs/s | eta {eta_formatted}", hideCursor: true, etaBuffer: 200 },
     cliProgress.Presets.shades_classic,

@@ -1,11 +1,9 @@
 import { z } from "zod";
 import { DEFAULT_TENANT } from "../../contracts/tenant.ts";
+import { SCOPES, type Scope } from "./scopes.ts";
 
-/** The scopes a caller can hold: `ingest` writes, `query` reads, `admin` runs the spool and metrics. */
-export const SCOPES = ["ingest", "query", "admin"] as const;
-
-/** One of {@link SCOPES}. */
-export type Scope = (typeof SCOPES)[number];
+// In a module of their own (no zod) so that the CLI can list them without loading the validators.
+export { SCOPES, type Scope };
 
 /** The tenant of the embedded default (no auth) and of callers that name none; see contracts/tenant.ts. */
 export { DEFAULT_TENANT };

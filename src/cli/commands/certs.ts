@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { DevCertificatePaths } from "../../model-server/tls/dev-certs.ts";
 import { globals } from "../context.ts";
@@ -52,6 +51,7 @@ export function registerCerts(program: Command): void {
       for (const file of paths.files) println(`  ${file}${file.endsWith("-key.pem") ? "  (private key, mode 0600)" : ""}`);
       println();
       println("sluice.yaml of the model server (any listen address is allowed once tls is set):");
+      const { stringify } = await import("yaml");
       println(indent(stringify({ modelServer: config.modelServer })));
       println(`sluice.yaml of the gateway and workers (certificate of client "${paths.clients[0]!.name}"):`);
       println(indent(stringify({ models: config.models })));

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { RetrievalMode } from "../../retrieval/retriever.ts";
-import { runEval } from "../../eval/run-eval.ts";
 import { withSluice } from "../context.ts";
 import { printJson, println } from "../output.ts";
 import { parseMode } from "./query.ts";
@@ -14,6 +13,7 @@ export function registerEval(program: Command): void {
     .option("-p, --pipeline <name|file>", "pipeline to ingest the corpus with", "auto")
     .action(async (dir: string, opts: { mode?: string; pipeline: string }, command: Command) => {
       await withSluice(command, async (sluice, g) => {
+        const { runEval } = await import("../../eval/run-eval.ts");
         const modes: RetrievalMode[] = opts.mode ? [parseMode(opts.mode)] : ["lexical", "dense", "hybrid"];
         const results = await runEval(sluice, dir, modes, {
           pipeline: opts.pipeline,

@@ -3,7 +3,6 @@ import { resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { loadConfig } from "../../config/load-config.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { globals } from "../context.ts";
 import { println } from "../output.ts";
@@ -140,7 +139,7 @@ export function registerEvents(program: Command): void {
     .action(async (opts: TailOptions, command: Command) => {
       const g = globals(command);
       let file = opts.file ?? process.env["SLUICE_EVENTS_FILE"];
-      if (!file) file = loadConfig(g.config ? { path: g.config, explicit: true } : {}).events.file;
+      if (!file) file = (await import("../../config/load-config.ts")).loadConfig(g.config ? { path: g.config, explicit: true } : {}).events.file;
       if (!file) throw new SluiceError("VALIDATION_FAILED", "no events file: pass --file, set SLUICE_EVENTS_FILE, or set events.file in the config");
       const path = resolve(file);
       const lines = opts.lines === undefined ? undefined : Number(opts.lines);

@@ -5,22 +5,22 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { Job } from "../../contracts/index.ts";
-import { LANES, type Lane } from "../../queue/work-queue.ts";
+import { LANES, type Lane } from "../../contracts/spool.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { withSluice, type GlobalOptions } from "../context.ts";
 import { printJson, println } from "../output.ts";
 import { createProgress } from "../progress.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-// The worker runs the TypeScript sources the way this process does: through tsx, found from here
-// (not from the user's working directory).
-const TSX = import.meta.resolve("tsx");
-
-/** Starts a detached worker that runs pending jobs and exits when none is left. */
+/**
+ * Starts a detached worker that runs pending jobs and exits when none is left. It runs the way
+ * this process runs: the same entry script (`bin/sluice.js`, or `src/cli/main.ts` under tsx in
+ * development) with the same Node flags.
+ */
 export function spawnWorker(dataDir: string, configPath?: string): void {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "worker.log"), "a");
-  const args = ["--import", TSX, MAIN, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
+  const entry = process.argv[1] ?? fileURLToPath(new URL("../main.js", import.meta.url));
+  const args = [...process.execArgv, entry, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log] });
   child.unref();
 }
@@ -35,7 +35,7 @@ export async function runAndReport(
   g: GlobalOptions,
   start: (onJob: (job: Job) => void) => Promise<Job>,
 ): Promise<number> {
-  const progress = createProgress(!g.json);
+  const progress = await createProgress(!g.json);
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once("SIGINT", onSignal);

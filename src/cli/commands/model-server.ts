@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { loadConfig } from "../../config/load-config.ts";
-import { startTracing } from "../../observability/tracing.ts";
 import { globals } from "../context.ts";
 import { printJson, println } from "../output.ts";
 
@@ -19,6 +17,7 @@ export function registerModelServer(program: Command): void {
     .option("--metrics <host:port>", "serve /metrics and /health/{live,ready} over HTTP here (default: modelServer.metricsListen)")
     .action(async (opts: { listen?: string; metrics?: string }, command: Command) => {
       const g = globals(command);
+      const [{ loadConfig }, { startTracing }] = await Promise.all([import("../../config/load-config.ts"), import("../../observability/tracing.ts")]);
       const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
       if (opts.metrics) config.modelServer.metricsListen = opts.metrics;
       // Imported here so that no other command pays for gRPC server code.

@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { buildApp } from "../../api/app.ts";
-import { resolveAuthSettings } from "../../api/auth/auth-settings.ts";
-import { assertServeSecurity } from "../../api/auth/startup-check.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { withSluice } from "../context.ts";
 import { println } from "../output.ts";
@@ -15,6 +12,11 @@ export function registerServe(program: Command): void {
     .option("--no-worker", "a gateway only: accept and answer, and leave the jobs to `sluice worker` processes")
     .action(async (opts: { port?: string; host?: string; worker: boolean }, command: Command) => {
       await withSluice(command, async (sluice) => {
+        const [{ buildApp }, { resolveAuthSettings }, { assertServeSecurity }] = await Promise.all([
+          import("../../api/app.ts"),
+          import("../../api/auth/auth-settings.ts"),
+          import("../../api/auth/startup-check.ts"),
+        ]);
         const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
         const host = opts.host ?? sluice.config.server.host;

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { loadConfig } from "../../config/load-config.ts";
 import { SluiceError } from "../../contracts/errors.ts";
-import { JWT_SECRET_ENV, resolveAuthSettings } from "../../api/auth/auth-settings.ts";
-import { type Scope, SCOPES } from "../../api/auth/principal.ts";
-import { signToken } from "../../api/auth/sign-token.ts";
+import { JWT_SECRET_ENV } from "../../api/auth/auth-settings.ts";
+import { type Scope, SCOPES } from "../../api/auth/scopes.ts";
 import { globals } from "../context.ts";
 import { printJson, println } from "../output.ts";
 
@@ -65,6 +63,11 @@ export function registerToken(program: Command): void {
       const g = globals(command);
       const scopes = parseScopeList(opts.scopes);
       const ttlSeconds = parseTtl(opts.ttl);
+      const [{ loadConfig }, { resolveAuthSettings }, { signToken }] = await Promise.all([
+        import("../../config/load-config.ts"),
+        import("../../api/auth/auth-settings.ts"),
+        import("../../api/auth/sign-token.ts"),
+      ]);
       const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
       const settings = await resolveAuthSettings({ config: config.auth, env: process.env, cwd: process.cwd() });
       if (settings.jwtSecret === undefined) {

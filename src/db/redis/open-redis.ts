@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import type { SluiceConfig } from "../../config/schema.ts";
 
 /**
@@ -38,7 +39,10 @@ export function redisSettings(config: SluiceConfig): RedisSettings | null {
  * await closeRedis(redis);
  */
 export function openRedis(url: string): Redis {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5_000 });
+  // Required on first use, not imported: a process that never talks to Redis (the embedded
+  // default) never loads the client.
+  const { Redis: RedisClient } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+  const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5_000 });
   // Connection errors also fail the commands that needed the connection, and the callers report
   // those; without a listener ioredis would print every reconnect failure to stderr as well.
   redis.on("error", () => undefined);
