@@ -112,8 +112,14 @@ function checkConfig(raw: unknown, source: string, fromEnv: ReadonlyMap<string, 
   return parsed.data;
 }
 
-/** Paths of the leaves of a parsed config: scalars, arrays and empty objects, in key (schema) order. */
-function leafPaths(value: unknown, prefix: string[] = []): string[][] {
+/**
+ * Paths of the leaves of a parsed config: scalars, arrays and empty objects, in key (schema)
+ * order; unset optional fields are not leaves.
+ *
+ * @example
+ * leafPaths({ spool: { leaseMs: 30000 }, ingest: { allowedRoots: ["."] } }); // [["spool", "leaseMs"], ["ingest", "allowedRoots"]]
+ */
+export function leafPaths(value: unknown, prefix: string[] = []): string[][] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [prefix];
   const entries = Object.entries(value).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return [prefix];
