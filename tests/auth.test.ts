@@ -248,13 +248,13 @@ void describe("sluice serve refuses to start unprotected", () => {
   void it("in production with the secret \"changeme\": exit 1", async () => {
     const out = await runCli([...args, "--host", "127.0.0.1"], { env: { ...clean, SLUICE_ENV: "production", SLUICE_AUTH_JWT_SECRET: "changeme" } });
     assert.equal(out.code, 1, out.stdout);
-    assert.match(out.stderr, /^error CONFIG_INVALID: refusing to start with SLUICE_ENV=production: the JWT secret \(SLUICE_AUTH_JWT_SECRET or auth.jwtSecretFile\) is a well-known development default/);
+    assert.match(out.stderr, /^error CONFIG_INVALID: refusing to start in production \(environment: production\): the JWT secret \(SLUICE_AUTH_JWT_SECRET or auth.jwtSecretFile\) is a well-known development default/);
   });
 
   void it("in production without any secret: exit 1", async () => {
     const out = await runCli([...args, "--host", "127.0.0.1"], { env: { ...clean, SLUICE_ENV: "production" } });
     assert.equal(out.code, 1);
-    assert.match(out.stderr, /refusing to serve without authentication \(SLUICE_ENV=production\)/);
+    assert.match(out.stderr, /refusing to serve without authentication \(environment: production\)/);
   });
 
   void it("in production with a strong secret it serves, and a token is needed", async () => {

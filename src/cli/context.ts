@@ -15,7 +15,7 @@ export function globals(command: Command): GlobalOptions {
 
 /**
  * Opens the engine for a command and always closes it, whatever the command does. Tracing runs
- * for the command's life when `tracing.otlpUrl` or OTEL_EXPORTER_OTLP_ENDPOINT is set; its
+ * for the command's life when `tracing.otlpUrl` (or an OTEL_EXPORTER_OTLP_* endpoint) is set; its
  * spans are flushed after the engine closes.
  *
  * @example

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerCerts } from "./commands/certs.ts";
+import { registerConfig } from "./commands/config.ts";
 import { registerEval } from "./commands/eval.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerIngest } from "./commands/ingest.ts";
@@ -41,6 +42,7 @@ registerWorker(program);
 registerCerts(program);
 registerModelServer(program);
 registerToken(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,7 +14,7 @@ const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an
  */
 export const EventsConfigSchema = z
   .object({
-    /** A JSONL file that receives every lifecycle CloudEvent, one structured-mode event per line (env SLUICE_EVENTS_FILE wins). */
+    /** A JSONL file that receives every lifecycle CloudEvent, one structured-mode event per line (env SLUICE_EVENTS_FILE). */
     file: z.string().min(1).optional(),
     /**
      * POST every event to an HTTP endpoint (CloudEvents HTTP binding), one request per event.

@@ -74,7 +74,7 @@ export const ModelsConfigSchema = z
     mode: z.enum(["in-process", "remote"]).default("in-process"),
     remote: z
       .object({
-        /** host:port of the model server (env SLUICE_MODEL_SERVER wins). */
+        /** host:port of the model server (env SLUICE_MODEL_SERVER). */
         address: z.string().min(1).default("127.0.0.1:50051"),
         /** mTLS: the CA that signed the server, and this client's certificate and key. Absent: plaintext (loopback servers only). */
         tls: TlsFilesSchema.extend({ serverName: z.string().min(1).optional() }).strict().optional(),
@@ -93,6 +93,7 @@ export type ModelsConfig = z.infer<typeof ModelsConfigSchema>;
 /** `sluice model-server`: what it loads, how it batches, who may call it. */
 export const ModelServerConfigSchema = z
   .object({
+    /** host:port to bind (env SLUICE_MODEL_SERVER_LISTEN; `--listen` wins over both). */
     listen: z.string().min(1).default("127.0.0.1:50051"),
     /** Without TLS the server binds to loopback only, unless this says otherwise. */
     allowInsecureNonLoopback: z.boolean().default(false),
@@ -190,8 +191,17 @@ export const RateLimitsConfigSchema = z
  */
 export type RateLimitsConfig = z.infer<typeof RateLimitsConfigSchema>;
 
+/**
+ * The whole `sluice.yaml`, defaults filled. Env overrides (src/config/env-overrides.ts) are
+ * applied by `loadConfig` before this schema checks the result.
+ *
+ * @example
+ * SluiceConfigSchema.parse({}).database; // "sqlite"
+ */
 export const SluiceConfigSchema = z
   .object({
+    /** `production` (env SLUICE_ENV) makes `sluice serve` refuse to start without authentication or with a weak secret. */
+    environment: z.enum(["development", "production"]).default("development"),
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
     models: ModelsConfigSchema,
     /** OCR defaults; a stage's `languages` (the job's pipeline snapshot) wins per call. */
@@ -205,8 +215,8 @@ export const SluiceConfigSchema = z
         concurrency: z.number().int().min(1).max(256).default(16),
         maxDocumentBytes: z.number().int().positive().default(100 * 1024 * 1024),
         /**
-         * Directories that paths in HTTP requests may name (env SLUICE_INGEST_ROOTS, colon-separated,
-         * wins). Default: the directory the server started in. The CLI is not limited: its user
+         * Directories that paths in HTTP requests may name (env SLUICE_INGEST_ROOTS,
+         * colon-separated). Default: the directory the server started in. The CLI is not limited: its user
          * already has their own file system.
          */
         allowedRoots: z.array(z.string().min(1)).optional(),
@@ -238,7 +248,7 @@ export const SluiceConfigSchema = z
     database: z.enum(["sqlite", "postgres"]).default("sqlite"),
     postgres: z
       .object({
-        /** `postgres://user@host:port/db`; env SLUICE_DATABASE_URL wins (keep passwords there). */
+        /** `postgres://user@host:port/db`; env SLUICE_DATABASE_URL (keep passwords there). */
         url: z.string().min(1).optional(),
         /** Schema Sluice's tables live in (created on start). */
         schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase SQL identifier").default("sluice"),
@@ -258,17 +268,25 @@ export const SluiceConfigSchema = z
     events: EventsConfigSchema,
     /** OpenLineage run events per job and stage; off unless `lineage.url` is set. */
     lineage: LineageConfigSchema,
-    /** OpenTelemetry traces; off unless an OTLP endpoint is set here or in env OTEL_EXPORTER_OTLP_ENDPOINT (which wins). */
+    /** OpenTelemetry traces; off unless an OTLP endpoint is set (`otlpUrl`, `tracesUrl`, or env OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). */
     tracing: z
       .object({
         /** OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is added when the URL has no path). */
         otlpUrl: z.string().url().optional(),
-        /** `service.name` of the spans (env OTEL_SERVICE_NAME wins). */
+        /**
+         * The full OTLP/HTTP traces URL, used as is; wins over `otlpUrl`. Env
+         * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT sets it, and OTEL_EXPORTER_OTLP_ENDPOINT sets it to
+         * that base with `/v1/traces` appended (the OTLP exporter spec).
+         */
+        tracesUrl: z.string().url().optional(),
+        /** `service.name` of the spans (env OTEL_SERVICE_NAME). */
         serviceName: z.string().min(1).default("sluice"),
+        /** `false` keeps tracing off even with an endpoint set (env OTEL_SDK_DISABLED=true). */
+        enabled: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
-    /** JSON logs on stderr (env SLUICE_LOG_LEVEL wins); `silent`, the default, writes none. */
+    /** JSON logs on stderr (env SLUICE_LOG_LEVEL); `silent`, the default, writes none. */
     logging: z.object({ level: z.enum(LOG_LEVELS).default("silent") }).strict().prefault({}),
     /** HTTP API policy. */
     api: z.object({ rateLimits: RateLimitsConfigSchema }).strict().prefault({}),
@@ -278,7 +296,7 @@ export const SluiceConfigSchema = z
      */
     redis: z
       .object({
-        /** `redis://[user:password@]host:port[/db]`; env SLUICE_REDIS_URL wins (keep passwords there). */
+        /** `redis://[user:password@]host:port[/db]`; env SLUICE_REDIS_URL (keep passwords there). */
         url: z.string().min(1).optional(),
         /** Prepended to every key Sluice writes. */
         keyPrefix: z.string().min(1).default("sluice:"),
@@ -302,7 +320,8 @@ export const SluiceConfigSchema = z
     /**
      * HTTP API authentication; on as soon as a JWT secret, a JWKS URL or an internal secret is
      * configured. Secrets live in env (SLUICE_AUTH_JWT_SECRET, SLUICE_INTERNAL_SECRET, which win)
-     * or in the files named here, never in this file.
+     * or in the files named here, never in this file; they are read where they are used, never
+     * into the config.
      */
     auth: z
       .object({

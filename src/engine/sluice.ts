@@ -24,7 +24,7 @@ import { createEventStream } from "../observability/create-event-stream.ts";
 import { jobEndType, jobEvent } from "../contracts/job-event.ts";
 import { createAdapters, type SluiceAdapters } from "./create-adapters.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
-import { createLogger, logLevel } from "../observability/logger.ts";
+import { createLogger } from "../observability/logger.ts";
 import { withSpan } from "../observability/tracing.ts";
 import type { Logger } from "pino";
 import type { Lane } from "../queue/work-queue.ts";
@@ -170,7 +170,7 @@ export class Sluice {
     this.locks = adapters.locks;
     this.models = adapters.models;
     this.#metrics = new EngineMetrics(() => this.queue.stats(), () => this.ledger.countJobsByState());
-    this.logger = options.logger ?? createLogger({ level: logLevel(this.config.logging) });
+    this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
     // The embedder's id for lineage, once this process has one (never built just to be named).
     const modelId = () => this.#embedder?.id;
     this.events = createEventStream(this.config, { cwd: this.cwd, dataDir: this.dataDir, modelId });

@@ -6,16 +6,15 @@ import { SluiceError } from "../contracts/errors.ts";
 const GLOB = /[*?[\]{}]/;
 
 /**
- * The real (symlink-free) directories request paths must stay under: SLUICE_INGEST_ROOTS
- * (colon-separated) if set, else the configured list, else `cwd`. Roots that do not exist are
- * dropped (nothing can be under them).
+ * The real (symlink-free) directories request paths must stay under: the configured list
+ * (`ingest.allowedRoots`, which env SLUICE_INGEST_ROOTS overrides), else `cwd`. Roots that do not
+ * exist are dropped (nothing can be under them).
  *
  * @example
  * const roots = allowedRoots(config.ingest.allowedRoots, process.cwd());
  */
-export function allowedRoots(configured: readonly string[] | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const fromEnv = env["SLUICE_INGEST_ROOTS"]?.split(":").filter((r) => r.trim() !== "");
-  const roots = fromEnv?.length ? fromEnv : configured?.length ? configured : [cwd];
+export function allowedRoots(configured: readonly string[] | undefined, cwd: string): string[] {
+  const roots = configured?.length ? configured : [cwd];
   return roots.flatMap((r) => {
     try {
       return [realpathSync(resolve(cwd, r))];

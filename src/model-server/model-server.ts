@@ -20,7 +20,7 @@ import { sparseService } from "./services/sparse-service.ts";
 
 export interface ModelServerOptions {
   config: SluiceConfig;
-  /** host:port to bind (default `modelServer.listen`); port 0 picks a free one. */
+  /** host:port to bind (default `modelServer.listen`, which env SLUICE_MODEL_SERVER_LISTEN overrides); port 0 picks a free one. */
   listen?: string;
   /** The backends to serve (default: the in-process backends the config names). */
   models?: ModelPlane;
@@ -70,7 +70,7 @@ export class ModelServer {
   static async start(options: ModelServerOptions): Promise<ModelServer> {
     const { config } = options;
     const sc = config.modelServer;
-    const listen = options.listen ?? process.env["SLUICE_MODEL_SERVER_LISTEN"] ?? sc.listen;
+    const listen = options.listen ?? sc.listen;
     const { host, port } = assertListenAllowed(listen, { tls: sc.tls !== undefined, allowInsecureNonLoopback: sc.allowInsecureNonLoopback });
     // Read certificates before anything starts: a missing file stops startup with its name.
     const credentials = serverCredentials(sc.tls, "modelServer.tls");

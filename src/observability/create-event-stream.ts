@@ -12,12 +12,13 @@ export interface EventStreamContext {
   dataDir: string;
   /** The dense embedder's id once the engine has one (the OpenLineage model facet). */
   modelId?: () => string | undefined;
+  /** Where the sinks' secrets are read (`events.http.headers` values, `lineage.apiKeyEnv`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
  * The engine's event stream with the sinks the config asks for: the JSONL file (`events.file`,
- * env SLUICE_EVENTS_FILE wins), the CloudEvents HTTP endpoint (`events.http`) and OpenLineage
+ * which env SLUICE_EVENTS_FILE overrides), the CloudEvents HTTP endpoint (`events.http`) and OpenLineage
  * (`lineage.url`). In-process subscribers attach later with `subscribe`.
  *
  * @example
@@ -26,7 +27,7 @@ export interface EventStreamContext {
 export function createEventStream(config: SluiceConfig, context: EventStreamContext): StageEventStream {
   const env = context.env ?? process.env;
   const host = hostname();
-  const file = env["SLUICE_EVENTS_FILE"] ?? config.events.file;
+  const file = config.events.file;
   const stream = new StageEventStream(`/sluice/${host}`, file ? resolve(context.cwd, file) : undefined);
   const http = config.events.http;
   if (http) stream.addSink(new HttpEventSink({ url: http.url, mode: http.mode, headers: http.headers, timeoutMs: http.timeoutMs, maxQueue: http.maxQueue, env }));

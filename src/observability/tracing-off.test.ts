@@ -3,14 +3,13 @@ import { describe, it } from "node:test";
 import { ROOT_CONTEXT } from "@opentelemetry/api";
 import { decodeEnvelope, encodeEnvelope } from "../contracts/envelope.ts";
 import { storedTraceparent, TRACEPARENT_META_KEY, withoutTraceparent, withTraceparent } from "./envelope-trace.ts";
-import { logLevel } from "./logger.ts";
 import { activeTraceparent, contextFromTraceparent, otlpTracesUrl, startTracing, traceFields, traceparentFields, tracingEnabled, withSpan } from "./tracing.ts";
 
 const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 void describe("tracing off (the default)", () => {
   void it("without an endpoint, startTracing changes nothing and the helpers are inert", async () => {
-    const tracing = await startTracing({ serviceName: "x" }, { env: {} });
+    const tracing = await startTracing({ serviceName: "x" });
     assert.equal(tracing.enabled, false);
     assert.equal(tracingEnabled(), false);
     const work = Promise.resolve(42);
@@ -30,19 +29,16 @@ void describe("tracing off (the default)", () => {
     await tracing.shutdown();
   });
 
-  void it("OTEL_SDK_DISABLED keeps it off even with an endpoint", async () => {
-    const tracing = await startTracing({ otlpUrl: "http://127.0.0.1:4318" }, { env: { OTEL_SDK_DISABLED: "true" } });
+  void it("tracing.enabled false (OTEL_SDK_DISABLED=true) keeps it off even with an endpoint", async () => {
+    const tracing = await startTracing({ otlpUrl: "http://127.0.0.1:4318", enabled: false });
     assert.equal(tracing.enabled, false);
   });
 
-  void it("the OTLP URL: the env wins over the config; /v1/traces is added to the env's base, and to a config URL without a path", () => {
-    assert.equal(otlpTracesUrl({}, {}), undefined);
-    assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318" }, {}), "http://collector:4318/v1/traces");
-    assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318/custom/traces" }, {}), "http://collector:4318/custom/traces");
-    assert.equal(otlpTracesUrl({ otlpUrl: "http://a:4318" }, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318/" }), "http://b:4318/v1/traces");
-    assert.equal(otlpTracesUrl({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318/otlp" }), "http://b:4318/otlp/v1/traces");
-    assert.equal(otlpTracesUrl({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/v1/traces" }), "http://c:4318/v1/traces");
-    assert.throws(() => otlpTracesUrl({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "collector" }), /OTEL_EXPORTER_OTLP_ENDPOINT: "collector" is not a URL/);
+  void it("the OTLP URL: tracesUrl (where the OTEL_* endpoints land) as is and winning; /v1/traces added to an otlpUrl without a path", () => {
+    assert.equal(otlpTracesUrl({}), undefined);
+    assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318" }), "http://collector:4318/v1/traces");
+    assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318/custom/traces" }), "http://collector:4318/custom/traces");
+    assert.equal(otlpTracesUrl({ otlpUrl: "http://a:4318", tracesUrl: "http://b:4318" }), "http://b:4318");
   });
 
   void it("a traceparent's ids for log lines", () => {
@@ -68,15 +64,6 @@ void describe("the traceparent in an envelope's meta", () => {
     assert.equal(storedTraceparent(envelope), TP);
     assert.deepEqual(withoutTraceparent(envelope).meta, { owner: "ops" });
     assert.equal(storedTraceparent(withoutTraceparent(envelope)), undefined);
-  });
-});
-
-void describe("log level", () => {
-  void it("SLUICE_LOG_LEVEL wins over logging.level; a bad value names the levels", () => {
-    assert.equal(logLevel({ level: "silent" }, {}), "silent");
-    assert.equal(logLevel({ level: "silent" }, { SLUICE_LOG_LEVEL: "INFO" }), "info");
-    assert.equal(logLevel({ level: "warn" }, { SLUICE_LOG_LEVEL: "" }), "warn");
-    assert.throws(() => logLevel({ level: "warn" }, { SLUICE_LOG_LEVEL: "loud" }), /SLUICE_LOG_LEVEL: "loud" is not a log level; levels: silent, fatal/);
   });
 });
 

@@ -15,18 +15,21 @@ import {
 } from "@opentelemetry/api";
 import type { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { BasicTracerProvider, SpanExporter, TracerConfig } from "@opentelemetry/sdk-trace-base";
-import { SluiceError } from "../contracts/errors.ts";
 import { AsyncContextManager } from "./async-context-manager.ts";
 
 export { SpanKind };
 export type { Span };
 
-/** The `tracing` section of the config. */
+/** The `tracing` section of the config (the OTEL_* variables already applied by `loadConfig`). */
 export interface TracingConfig {
   /** Base URL of an OTLP/HTTP collector (`http://collector:4318`); `/v1/traces` is added unless the URL has a path. */
   otlpUrl?: string | undefined;
-  /** `service.name` of every span (env OTEL_SERVICE_NAME wins). */
+  /** The full traces URL, used as is; wins over `otlpUrl` (env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT). */
+  tracesUrl?: string | undefined;
+  /** `service.name` of every span (env OTEL_SERVICE_NAME). */
   serviceName?: string | undefined;
+  /** `false` keeps tracing off even with an endpoint (env OTEL_SDK_DISABLED=true). */
+  enabled?: boolean | undefined;
 }
 
 export interface StartTracingOptions {
@@ -34,8 +37,6 @@ export interface StartTracingOptions {
   exporter?: SpanExporter;
   /** Export each span as it ends (default for `exporter`) rather than in batches (default for OTLP). */
   batch?: boolean;
-  /** Environment to read OTEL_* from (default `process.env`). */
-  env?: NodeJS.ProcessEnv;
 }
 
 /** A started (or, with no exporter configured, inert) tracer provider. */
@@ -65,24 +66,15 @@ function staticResource(attributes: Attributes): Resource {
 }
 
 /**
- * The OTLP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is; else OTEL_EXPORTER_OTLP_ENDPOINT
- * with `/v1/traces` appended (as the OTLP exporter spec says); else `tracing.otlpUrl`, with
+ * The OTLP traces URL: `tracing.tracesUrl` as is (where OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+ * OTEL_EXPORTER_OTLP_ENDPOINT plus `/v1/traces`, lands); else `tracing.otlpUrl`, with
  * `/v1/traces` appended when it names no path.
  *
- * @throws SluiceError `CONFIG_INVALID` when the environment's endpoint is not a URL
- *
  * @example
- * otlpTracesUrl({ otlpUrl: "http://collector:4318" }, {}); // "http://collector:4318/v1/traces"
+ * otlpTracesUrl({ otlpUrl: "http://collector:4318" }); // "http://collector:4318/v1/traces"
  */
-export function otlpTracesUrl(config: TracingConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const checked = (name: string, value: string) => {
-    if (!URL.canParse(value)) throw new SluiceError("CONFIG_INVALID", `${name}: "${value}" is not a URL`, { details: { name } });
-    return value;
-  };
-  const full = env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"];
-  if (full) return checked("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", full);
-  const base = env["OTEL_EXPORTER_OTLP_ENDPOINT"];
-  if (base) return `${checked("OTEL_EXPORTER_OTLP_ENDPOINT", base).replace(/\/+$/, "")}/v1/traces`;
+export function otlpTracesUrl(config: TracingConfig): string | undefined {
+  if (config.tracesUrl) return config.tracesUrl;
   const url = config.otlpUrl;
   if (!url) return undefined;
   return new URL(url).pathname.replace(/\/+$/, "") === "" ? `${url.replace(/\/+$/, "")}/v1/traces` : url;
@@ -90,18 +82,18 @@ export function otlpTracesUrl(config: TracingConfig, env: NodeJS.ProcessEnv = pr
 
 /**
  * Turns tracing on for this process when an OTLP endpoint is configured (`tracing.otlpUrl`,
- * OTEL_EXPORTER_OTLP_ENDPOINT) or an exporter is given; otherwise it changes nothing, and every
- * helper below stays a no-op that costs one boolean check. Registers the W3C propagator and an
- * AsyncLocalStorage context manager, so spans nest across awaits. OTEL_SDK_DISABLED=true keeps it off.
+ * `tracing.tracesUrl`, OTEL_EXPORTER_OTLP_ENDPOINT) or an exporter is given; otherwise it changes
+ * nothing, and every helper below stays a no-op that costs one boolean check. Registers the W3C
+ * propagator and an AsyncLocalStorage context manager, so spans nest across awaits.
+ * `tracing.enabled: false` (OTEL_SDK_DISABLED=true) keeps it off.
  *
  * @example
  * const tracing = await startTracing(config.tracing);
  * try { await run(); } finally { await tracing.shutdown(); }
  */
 export async function startTracing(config: TracingConfig = {}, options: StartTracingOptions = {}): Promise<Tracing> {
-  const env = options.env ?? process.env;
-  const url = otlpTracesUrl(config, env);
-  if (env["OTEL_SDK_DISABLED"] === "true" || (!options.exporter && !url)) {
+  const url = otlpTracesUrl(config);
+  if (config.enabled === false || (!options.exporter && !url)) {
     return { enabled: false, forceFlush: async () => undefined, shutdown: async () => undefined };
   }
   // The SDK loads only when tracing is on: every CLI command would pay for it otherwise.
@@ -109,7 +101,7 @@ export async function startTracing(config: TracingConfig = {}, options: StartTra
   const exporter = options.exporter ?? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({ url });
   const batch = options.batch ?? !options.exporter;
   const provider = new sdk.BasicTracerProvider({
-    resource: staticResource({ "service.name": env["OTEL_SERVICE_NAME"] || config.serviceName || "sluice" }),
+    resource: staticResource({ "service.name": config.serviceName || "sluice" }),
     spanProcessors: [batch ? new sdk.BatchSpanProcessor(exporter) : new sdk.SimpleSpanProcessor(exporter)],
   });
   if (active) disableGlobals();

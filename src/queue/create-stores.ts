@@ -6,14 +6,14 @@ import type { JobStores } from "./stores.ts";
 import { sqliteStores } from "./sqlite/sqlite-stores.ts";
 
 /**
- * Where PostgreSQL is: env SLUICE_DATABASE_URL wins over `postgres.url`, so a password never has
- * to be written in `sluice.yaml`.
+ * Where PostgreSQL is: `postgres.url` of the loaded config, which env SLUICE_DATABASE_URL
+ * overrides (`loadConfig`), so a password never has to be written in `sluice.yaml`.
  *
  * @example
  * postgresUrl(config); // "postgres://sluice@db:5432/sluice" or null
  */
 export function postgresUrl(config: SluiceConfig): string | null {
-  return process.env["SLUICE_DATABASE_URL"] || config.postgres.url || null;
+  return config.postgres.url ?? null;
 }
 
 /**

@@ -21,22 +21,22 @@ void describe("serve startup rules", () => {
   });
 
   void it("loopback without a secret is fine; anywhere else, or in production, it is refused", () => {
-    assertServeSecurity({ host: "127.0.0.1", settings: {}, env: {} });
-    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: {}, env: {} }), { code: "CONFIG_INVALID", message: /^refusing to serve without authentication \(0\.0\.0\.0 is not a loopback address\): set SLUICE_AUTH_JWT_SECRET/ });
-    assert.throws(() => assertServeSecurity({ host: "127.0.0.1", settings: {}, env: { SLUICE_ENV: "production" } }), { code: "CONFIG_INVALID", message: /\(SLUICE_ENV=production\)/ });
+    assertServeSecurity({ host: "127.0.0.1", settings: {}, environment: "development" });
+    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: {}, environment: "development" }), { code: "CONFIG_INVALID", message: /^refusing to serve without authentication \(0\.0\.0\.0 is not a loopback address\): set SLUICE_AUTH_JWT_SECRET/ });
+    assert.throws(() => assertServeSecurity({ host: "127.0.0.1", settings: {}, environment: "production" }), { code: "CONFIG_INVALID", message: /\(environment: production\)/ });
     // The internal secret alone does not let users in: it does not count.
-    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { internalSecret: STRONG }, env: {} }), { code: "CONFIG_INVALID" });
-    assertServeSecurity({ host: "0.0.0.0", settings: { jwksUrl: "https://id.example/jwks.json" }, env: {} });
-    assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: "dev" }, env: {} });
+    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { internalSecret: STRONG }, environment: "development" }), { code: "CONFIG_INVALID" });
+    assertServeSecurity({ host: "0.0.0.0", settings: { jwksUrl: "https://id.example/jwks.json" }, environment: "development" });
+    assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: "dev" }, environment: "development" });
   });
 
   void it("production refuses weak JWT and internal secrets", () => {
-    const env = { SLUICE_ENV: "production" };
-    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: "changeme" }, env }), {
+    const environment = "production";
+    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: "changeme" }, environment }), {
       code: "CONFIG_INVALID",
-      message: "refusing to start with SLUICE_ENV=production: the JWT secret (SLUICE_AUTH_JWT_SECRET or auth.jwtSecretFile) is a well-known development default; use at least 32 random bytes, e.g. `openssl rand -base64 48`",
+      message: "refusing to start in production (environment: production): the JWT secret (SLUICE_AUTH_JWT_SECRET or auth.jwtSecretFile) is a well-known development default; use at least 32 random bytes, e.g. `openssl rand -base64 48`",
     });
-    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: STRONG, internalSecret: "short" }, env }), { message: /the internal secret \(SLUICE_INTERNAL_SECRET or auth.internalSecretFile\) is shorter than 32 bytes/ });
-    assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: STRONG, internalSecret: randomBytes(32).toString("hex") }, env });
+    assert.throws(() => assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: STRONG, internalSecret: "short" }, environment }), { message: /the internal secret \(SLUICE_INTERNAL_SECRET or auth.internalSecretFile\) is shorter than 32 bytes/ });
+    assertServeSecurity({ host: "0.0.0.0", settings: { jwtSecret: STRONG, internalSecret: randomBytes(32).toString("hex") }, environment });
   });
 });

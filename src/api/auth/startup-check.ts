@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import type { SluiceConfig } from "../../config/schema.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { type AuthSettings, INTERNAL_SECRET_ENV, JWT_SECRET_ENV } from "./auth-settings.ts";
 
@@ -56,19 +57,20 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The rules `sluice serve` checks before it binds, so an unprotected API is never reachable by
- * accident: a non-loopback `host`, or `SLUICE_ENV=production`, needs a JWT secret or a JWKS URL;
- * in production every configured secret must be at least 32 bytes and not a development
- * default. Throws CONFIG_INVALID with what to do; there is no default secret to fall back on.
+ * accident: a non-loopback `host`, or `environment: production` (env SLUICE_ENV=production),
+ * needs a JWT secret or a JWKS URL; in production every configured secret must be at least 32
+ * bytes and not a development default. Throws CONFIG_INVALID with what to do; there is no
+ * default secret to fall back on.
  *
  * @example
- * assertServeSecurity({ host: "0.0.0.0", settings, env: process.env }); // throws without a secret or JWKS
+ * assertServeSecurity({ host: "0.0.0.0", settings, environment: sluice.config.environment }); // throws without a secret or JWKS
  */
-export function assertServeSecurity(options: { host: string; settings: AuthSettings; env: NodeJS.ProcessEnv }): void {
-  const { host, settings, env } = options;
-  const production = env["SLUICE_ENV"] === "production";
+export function assertServeSecurity(options: { host: string; settings: AuthSettings; environment: SluiceConfig["environment"] }): void {
+  const { host, settings } = options;
+  const production = options.environment === "production";
   const userAuth = settings.jwtSecret !== undefined || settings.jwksUrl !== undefined;
   if (!userAuth && (production || !isLoopbackHost(host))) {
-    const why = production ? "SLUICE_ENV=production" : `${host} is not a loopback address`;
+    const why = production ? "environment: production" : `${host} is not a loopback address`;
     throw new SluiceError(
       "CONFIG_INVALID",
       `refusing to serve without authentication (${why}): set ${JWT_SECRET_ENV} (at least ${MIN_SECRET_BYTES} random bytes, e.g. \`openssl rand -base64 48\`), auth.jwtSecretFile or auth.jwksUrl in sluice.yaml${production ? "" : ", or bind 127.0.0.1"}`,
@@ -82,6 +84,6 @@ export function assertServeSecurity(options: { host: string; settings: AuthSetti
   ];
   for (const [name, secret] of secrets) {
     const reason = secret === undefined ? undefined : weakSecretReason(secret);
-    if (reason) throw new SluiceError("CONFIG_INVALID", `refusing to start with SLUICE_ENV=production: ${name} ${reason}; use at least ${MIN_SECRET_BYTES} random bytes, e.g. \`openssl rand -base64 48\``, { details: { production } });
+    if (reason) throw new SluiceError("CONFIG_INVALID", `refusing to start in production (environment: production): ${name} ${reason}; use at least ${MIN_SECRET_BYTES} random bytes, e.g. \`openssl rand -base64 48\``, { details: { production } });
   }
 }

@@ -131,15 +131,14 @@ export function registerEvents(program: Command): void {
   events
     .command("tail")
     .description("print events from the JSONL sink (events.file, SLUICE_EVENTS_FILE); --follow keeps printing as they are written")
-    .option("--file <file>", "the JSONL file (default: SLUICE_EVENTS_FILE, else events.file of the config)")
+    .option("--file <file>", "the JSONL file (default: events.file of the config, env SLUICE_EVENTS_FILE)")
     .option("-f, --follow", "keep the file open and print appended events, like tail -f")
     .option("--type <pattern>", "only events whose type matches, * as a wildcard (io.sluice.stage.*, job.*); repeatable", (v: string, acc: string[]) => [...acc, v], [])
     .option("-n, --lines <n>", "start with the last n events of the file")
     .option("--poll-ms <ms>", "how often --follow looks for new lines", "200")
     .action(async (opts: TailOptions, command: Command) => {
       const g = globals(command);
-      let file = opts.file ?? process.env["SLUICE_EVENTS_FILE"];
-      if (!file) file = (await import("../../config/load-config.ts")).loadConfig(g.config ? { path: g.config, explicit: true } : {}).events.file;
+      const file = opts.file ?? (await import("../../config/load-config.ts")).loadConfig(g.config ? { path: g.config, explicit: true } : {}).events.file;
       if (!file) throw new SluiceError("VALIDATION_FAILED", "no events file: pass --file, set SLUICE_EVENTS_FILE, or set events.file in the config");
       const path = resolve(file);
       const lines = opts.lines === undefined ? undefined : Number(opts.lines);

@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
         const host = opts.host ?? sluice.config.server.host;
         // Before binding: no unprotected API off loopback or in production, no weak secret in production.
         const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
-        assertServeSecurity({ host, settings: auth, env: process.env });
+        assertServeSecurity({ host, settings: auth, environment: sluice.config.environment });
         // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
         const app = await buildApp(sluice, { runJobs: opts.worker, auth });
         const address = await app.listen({ port, host });

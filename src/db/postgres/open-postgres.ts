@@ -32,16 +32,16 @@ export interface OpenPostgresOptions {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * The PostgreSQL the config asks for, or `null` when `database` is not `postgres`. Env
- * SLUICE_DATABASE_URL wins over `postgres.url`, so a password never has to be written in
- * `sluice.yaml`.
+ * The PostgreSQL the config asks for, or `null` when `database` is not `postgres`. The URL is
+ * `postgres.url`, which env SLUICE_DATABASE_URL overrides when the config is loaded, so a
+ * password never has to be written in `sluice.yaml`.
  *
  * @example
  * const settings = postgresSettings(config); // { url: "postgres://sluice@db:5432/sluice", schema: "sluice" } or null
  */
 export function postgresSettings(config: Pick<SluiceConfig, "database" | "postgres">): PostgresSettings | null {
   if (config.database !== "postgres") return null;
-  const url = process.env["SLUICE_DATABASE_URL"] || config.postgres.url;
+  const url = config.postgres.url;
   if (!url) throw new SluiceError("CONFIG_INVALID", "database: postgres needs a server: set SLUICE_DATABASE_URL or postgres.url (postgres://user@host:5432/db)");
   return { url, schema: config.postgres.schema };
 }

@@ -17,14 +17,15 @@ export interface RedisSettings {
 
 /**
  * The Redis that rate limits and collection locks share, or `null` when none is configured
- * (everything then stays in this process and its data directory). `SLUICE_REDIS_URL` wins over
- * `redis.url`, so a password never has to be written in `sluice.yaml`.
+ * (everything then stays in this process and its data directory). The URL is `redis.url`, which
+ * env SLUICE_REDIS_URL overrides when the config is loaded, so a password never has to be written
+ * in `sluice.yaml`.
  *
  * @example
  * const redis = redisSettings(sluice.config); // { url: "redis://127.0.0.1:6379", keyPrefix: "sluice:" } or null
  */
 export function redisSettings(config: SluiceConfig): RedisSettings | null {
-  const url = process.env["SLUICE_REDIS_URL"] || config.redis.url;
+  const url = config.redis.url;
   return url ? { url, keyPrefix: config.redis.keyPrefix } : null;
 }
 
