@@ -8,13 +8,21 @@ import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import type { EmbedOptions } from "../src/models/ports.ts";
+import { eventually } from "./helpers/eventually.ts";
 
-/** The hash embedder, slowed down so a job is still running when the test cancels it. */
+/** The hash embedder, slowed down (30 ms of simulated model work) so a job is still running when the test cancels it. */
 class SlowEmbedder extends HashEmbedder {
   calls = 0;
+  /** Calls not finished yet. */
+  active = 0;
   override async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]> {
     this.calls++;
-    await sleep(30, undefined, options?.signal ? { signal: options.signal } : {});
+    this.active++;
+    try {
+      await sleep(30, undefined, options?.signal ? { signal: options.signal } : {});
+    } finally {
+      this.active--;
+    }
     return super.embed(texts, options);
   }
 }
@@ -34,19 +42,22 @@ describe("cancel", () => {
     try {
       const job = await sluice.submitPaths({ collection: "c", paths: [docs] });
       const running = sluice.runJob(job.id);
-      while ((await sluice.ledger.getJob(job.id)).done < 20) await sleep(10);
+      await eventually(async () => (await sluice.ledger.getJob(job.id)).done >= 20, "20 documents done", 30_000);
       await sluice.ledger.cancelJob(job.id);
       const callsAtCancel = embedder.calls;
       const ended = await running;
       assert.equal(ended.state, "CANCELLED");
-      await sleep(300);
-      assert.ok(embedder.calls - callsAtCancel <= 8, `work stopped: ${embedder.calls - callsAtCancel} embed calls after cancel`);
+      // The run has returned; wait for any model call still in flight to end, then count.
+      await eventually(() => embedder.active === 0, "embed calls in flight to end", 5_000);
+      const callsAfterCancel = embedder.calls - callsAtCancel;
+      assert.ok(callsAfterCancel <= 8, `work stopped: ${callsAfterCancel} embed calls after cancel`);
       assert.ok(ended.done < 200);
 
       // Every document in the index is whole: its chunk count matches, and it has its vectors.
       const info = await sluice.stats("c");
       const ledgerDone = (await sluice.ledger.getJob(job.id, { documents: true })).documents!.filter((d) => d.state === "COMPLETED").length;
       assert.ok(info.documents >= ledgerDone && info.documents <= ledgerDone + 4);
+      assert.equal(embedder.calls - callsAtCancel, callsAfterCancel, "no embed call started while the index was checked");
       const hits = await sluice.store.searchDense("c", (await embedder.embed(["Document 3"]))[0]!, 500);
       assert.equal(hits.length, info.chunks, "every indexed chunk has its vector");
 

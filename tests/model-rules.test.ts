@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { BrokenCircuitError } from "cockatiel";
 import { SluiceError } from "../src/contracts/errors.ts";
 import { ControlledEmbedder, startTestModelServer, unavailable, type TestModelServer } from "../src/model-server/test-server.fixture.ts";
 import { GrpcModels } from "../src/models/remote/grpc-models.ts";
 import { buildPolicy } from "../src/pipeline/policies.ts";
+import { eventually } from "./helpers/eventually.ts";
 
 function code(err: unknown): string | undefined {
   return (err as { code?: string }).code;
@@ -34,12 +34,24 @@ void describe("status codes map to policy", () => {
     const embed = () => policy.execute(({ signal }) => models.embedder().embed(["breaker"], { signal }));
     await models.embedder().warmUp();
     const before = t.embedder.calls;
+    const failingFrom = Date.now();
     t.embedder.failNext(3, unavailable);
     for (let i = 0; i < 3; i++) await assert.rejects(embed(), (err: unknown) => code(err) === "MODEL_UNAVAILABLE" && (err as SluiceError).retryable);
     await assert.rejects(embed(), BrokenCircuitError);
     assert.equal(t.embedder.calls - before, 3, "an open breaker sends nothing to the server");
-    await sleep(350);
-    await embed(); // half-open: one trial call goes through and succeeds, which closes the breaker
+    // Knock until the breaker lets a call through: while open it refuses each at once (nothing
+    // reaches the server); half-open, one trial call goes through and succeeds, closing it.
+    await eventually(async () => {
+      try {
+        await embed();
+        return true;
+      } catch (err) {
+        if (err instanceof BrokenCircuitError) return false;
+        throw err;
+      }
+    }, "the breaker to half-open", 5_000);
+    assert.ok(Date.now() - failingFrom >= 300, "not before its 300 ms window");
+    assert.equal(t.embedder.calls - before, 4, "the refused knocks sent nothing; the trial call did");
     await embed();
     assert.equal(t.embedder.calls - before, 5);
   });
@@ -95,7 +107,7 @@ void describe("status codes map to policy", () => {
         assert.equal((err as SluiceError).details?.["grpcStatus"], "DEADLINE_EXCEEDED");
         return true;
       });
-      await sleep(100);
+      await eventually(() => t.embedder.aborted - aborted > 0, "the server to abort the batch", 5_000);
       assert.equal(t.embedder.aborted - aborted, 1, "the batch was aborted on the server");
     } finally {
       t.embedder.delayMs = 0;
@@ -106,12 +118,13 @@ void describe("status codes map to policy", () => {
     t.embedder.delayMs = 2_000;
     try {
       const aborted = t.embedder.aborted;
+      const calls = t.embedder.calls;
       const controller = new AbortController();
       const call = models.embedder().embed(["cancel me"], { signal: controller.signal });
-      await sleep(100);
+      await eventually(() => t.embedder.calls > calls, "the call to reach the model on the server", 5_000);
       controller.abort(new SluiceError("JOB_CANCELLED", "test cancel"));
       await assert.rejects(call, (err: unknown) => code(err) === "JOB_CANCELLED");
-      await sleep(100);
+      await eventually(() => t.embedder.aborted - aborted > 0, "the server to abort the batch", 5_000);
       assert.equal(t.embedder.aborted - aborted, 1);
     } finally {
       t.embedder.delayMs = 0;

@@ -96,10 +96,11 @@ void describe("ingest with models.mode: remote", () => {
       await sluice.ledger.cancelJob(job.id);
       const ended = await running;
       assert.equal(ended.state, "CANCELLED");
-      await sleep(300);
+      // The server aborts batches whose callers have gone: wait for those in flight to end.
+      await eventually(() => embedder.active === 0, "the server's batches in flight to end", 5_000);
       const afterCancel = embedder.texts;
       const calls = embedder.calls;
-      await sleep(500);
+      await sleep(500); // a quiet period: nothing may start in it (the absence of an event has no event to wait for)
       assert.equal(embedder.calls, calls, "no new model batches after the cancel settled");
       assert.equal(embedder.texts, afterCancel);
       assert.ok(afterCancel < total, `only ${afterCancel} of ${total} texts were embedded`);

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SluiceError } from "../contracts/errors.ts";
@@ -21,10 +21,23 @@ export function resolvePipeline(name: string, cwd = process.cwd()): string {
   }
   if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) throw new SluiceError("PIPELINE_INVALID", `invalid pipeline name "${name}"`, { details: { pipeline: name } });
   const path = join(SHIPPED_PIPELINES, `${name}.yaml`);
-  if (!existsSync(path)) throw new SluiceError("PIPELINE_INVALID", `unknown pipeline "${name}"; use a shipped one (${shippedNames().join(", ")}) or a path to a .yaml file`, { details: { pipeline: name } });
+  if (!existsSync(path)) {
+    const shipped = shippedPipelines();
+    throw new SluiceError("PIPELINE_INVALID", `unknown pipeline "${name}"; use a shipped one (${shipped.join(", ")}) or a path to a .yaml file`, { details: { pipeline: name, shipped } });
+  }
   return path;
 }
 
-function shippedNames(): string[] {
-  return ["auto", "hybrid-sparse"].filter((n) => existsSync(join(SHIPPED_PIPELINES, `${n}.yaml`)));
+/**
+ * The names of the shipped topologies: every `*.yaml` file in `dir`, without the extension, sorted.
+ * A file added to `pipelines/` is offered without touching code.
+ *
+ * @example
+ * shippedPipelines() // ["auto", "hybrid-sparse"]
+ */
+export function shippedPipelines(dir = SHIPPED_PIPELINES): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".yaml"))
+    .map((entry) => entry.name.slice(0, -".yaml".length))
+    .sort();
 }

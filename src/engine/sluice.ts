@@ -10,6 +10,7 @@ import type { Ledger } from "../ledger/ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
+import { isUnannouncedId } from "../models/remote/remote-model.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
@@ -171,8 +172,12 @@ export class Sluice {
     this.models = adapters.models;
     this.#metrics = new EngineMetrics(() => this.queue.stats(), () => this.ledger.countJobsByState());
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
-    // The embedder's id for lineage, once this process has one (never built just to be named).
-    const modelId = () => this.#embedder?.id;
+    // The embedder's id for lineage, once this process has one (never built just to be named) and
+    // it is a model's (a remote one names only its server until it has warmed up).
+    const modelId = () => {
+      const id = this.#embedder?.id;
+      return id === undefined || isUnannouncedId(id) ? undefined : id;
+    };
     this.events = createEventStream(this.config, { cwd: this.cwd, dataDir: this.dataDir, modelId });
   }
 

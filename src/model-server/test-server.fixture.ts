@@ -25,6 +25,8 @@ export class ControlledEmbedder implements DenseEmbedder {
   texts = 0;
   calls = 0;
   aborted = 0;
+  /** Backend calls running now (past any injected failure). */
+  active = 0;
   /** Options of every backend call, newest last. */
   readonly seen: EmbedOptions[] = [];
   #failures: Array<() => Error> = [];
@@ -69,17 +71,22 @@ export class ControlledEmbedder implements DenseEmbedder {
     this.seen.push(options);
     const failure = this.#failures.shift();
     if (failure) throw failure();
-    if (this.delayMs > 0) {
-      try {
-        await sleep(this.delayMs, undefined, options.signal ? { signal: options.signal } : {});
-      } catch (err) {
-        this.aborted++;
-        throw err;
+    this.active++;
+    try {
+      if (this.delayMs > 0) {
+        try {
+          await sleep(this.delayMs, undefined, options.signal ? { signal: options.signal } : {});
+        } catch (err) {
+          this.aborted++;
+          throw err;
+        }
       }
+      const vectors = await this.inner.embed(texts, options);
+      this.texts += texts.length;
+      return vectors;
+    } finally {
+      this.active--;
     }
-    const vectors = await this.inner.embed(texts, options);
-    this.texts += texts.length;
-    return vectors;
   }
 
   async close(): Promise<void> {}

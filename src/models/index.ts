@@ -1,6 +1,6 @@
 /**
- * Public face of the models layer: the ports, the embedder factory, the micro-batcher and the
- * backends other layers may construct directly.
+ * Public face of the models layer: the ports, the embedder factory, the batch queue and the
+ * micro-batcher over it, and the backends other layers may construct directly.
  *
  * @example
  * import { createEmbedder, MicroBatcher } from "sluice/models";
@@ -9,5 +9,6 @@
 export type { ChatMessage, ChatModel, DenseEmbedder, EmbedOptions, SparseEncoder } from "./ports.ts";
 export { createEmbedder } from "./create-embedder.ts";
 export { MicroBatcher, type MicroBatcherOptions } from "./batcher.ts";
+export { BatchQueue, type BatchQueueOptions, type BatchHooks, type BatchResult, type RunBatch, type SubmitOptions } from "./batch-queue.ts";
 export { OpenAIChatModel, type OpenAIChatConfig } from "./backends/openai-chat.ts";
 export { HashEmbedder, type HashEmbedderOptions } from "./backends/hash-embedder.ts";

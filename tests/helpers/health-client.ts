@@ -38,10 +38,4 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
 }
 
 /** Polls until `predicate` holds (for asynchronous pushes such as Watch), or fails after `ms`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from "./eventually.ts";

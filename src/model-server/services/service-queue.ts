@@ -1,4 +1,4 @@
-import { BatchQueue, type BatchQueueOptions, type RunBatch } from "../batch-queue.ts";
+import { BatchQueue, type BatchQueueOptions, type RunBatch } from "../../models/batch-queue.ts";
 import type { HostedService, ServiceDeps } from "../service-deps.ts";
 
 /**
@@ -13,7 +13,7 @@ export function serviceQueue<I, O>(deps: ServiceDeps, service: HostedService, ru
   return new BatchQueue<I, O>(
     run,
     weight,
-    { maxBatchItems: b.maxBatchItems, maxBatchWeight: b.maxBatchChars, maxWaitMs: b.maxWaitMs, maxQueuedItems: b.maxQueuedItems, ...overrides },
+    { maxBatchItems: b.maxBatchItems, maxBatchWeight: b.maxBatchChars, maxWaitMs: b.maxWaitMs, maxQueuedItems: b.maxQueuedItems, closedMessage: "the model server is shutting down", ...overrides },
     { onBatch: (n, s) => deps.metrics.observeBatch(service, n, s), onDepth: (n) => deps.metrics.setDepth(service, n) },
   );
 }

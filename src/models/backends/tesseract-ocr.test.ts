@@ -15,6 +15,15 @@ import { TesseractOcr } from "./tesseract-ocr.ts";
 describeOcrConformance("tesseract.js", () => new TesseractOcr());
 
 const ENGLISH = ["Meeting notes for the second quarter planning session.", "The budget was approved with two small changes."];
+/** Resolves once the spied `postMessage` has handed a worker thread a message (bounded: a broken build fails). */
+async function posted(post: { mock: { callCount(): number } }, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (post.mock.callCount() === 0) {
+    if (Date.now() > until) throw new Error(`no message was posted to a worker thread within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
 function isValidationError(pattern: RegExp) {
@@ -92,11 +101,13 @@ void describe("TesseractOcr", () => {
     const long = await renderTextImage(Array.from({ length: 8 }, () => ENGLISH).flat(), { font: "latin" });
     // tesseract.js runs each worker on a worker_threads Worker: count the threads it terminates.
     const terminate = mock.method(Worker.prototype, "terminate");
+    // The image goes to tesseract's thread by postMessage: once posted, the thread is reading.
+    const post = mock.method(Worker.prototype, "postMessage");
     try {
       const controller = new AbortController();
       const reason = new Error("caller gave up");
       const pending = ocr.recognize({ data: long, mediaType: "image/png" }, { signal: controller.signal });
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the worker is warm and idle: by now it is reading
+      await posted(post);
       const abortedAt = Date.now();
       controller.abort(reason);
       await assert.rejects(pending, (err) => err === reason);
@@ -104,6 +115,7 @@ void describe("TesseractOcr", () => {
       assert.equal(terminate.mock.callCount(), 1, "worker threads terminated");
     } finally {
       terminate.mock.restore();
+      post.mock.restore();
     }
     assertReads(await ocr.recognize({ data: png, mediaType: "image/png" }), ENGLISH, "after abort");
   });
@@ -114,7 +126,7 @@ void describe("TesseractOcr", () => {
     const post = mock.method(Worker.prototype, "postMessage");
     try {
       const pending = ocr.recognize({ data: long, mediaType: "image/png" });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await posted(post);
       const thread = post.mock.calls.at(-1)?.this as Worker | undefined;
       assert.ok(thread, "no message was posted to a worker thread");
       await thread.terminate();

@@ -6,6 +6,7 @@ import { TesseractOcr } from "../backends/tesseract-ocr.ts";
 import { assertSameVector, describeDenseEmbedderConformance } from "../conformance.test-suite.ts";
 import { describeOcrConformance } from "../ocr-conformance.test-suite.ts";
 import { GrpcModels } from "./grpc-models.ts";
+import { isUnannouncedId } from "./remote-model.ts";
 
 // One server for the whole file: the adapters under test are the clients.
 let shared: Promise<TestModelServer> | undefined;
@@ -19,6 +20,22 @@ const connect = async () => {
 after(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await (await shared)?.close();
+});
+
+void describe("GrpcModels before warmUp", () => {
+  void it("answers id, dimensions and languages without asking the server: the configured address, 0, undefined", async () => {
+    // Nothing listens on port 1 and the client is never opened: a network call could not answer.
+    const models = new GrpcModels({ address: "127.0.0.1:1", timeoutMs: 1_000, maxInFlight: 1 });
+    const embedder = models.embedder();
+    assert.equal(embedder.id, "remote:127.0.0.1:1/embed");
+    assert.equal(embedder.dimensions, 0);
+    assert.equal(embedder.languages, undefined);
+    assert.equal(models.sparseEncoder().id, "remote:127.0.0.1:1/sparse");
+    assert.equal(models.reranker().id, "remote:127.0.0.1:1/rerank");
+    assert.equal(models.ocr().id, "remote:127.0.0.1:1/ocr");
+    assert.equal(isUnannouncedId(embedder.id), true, "lineage can tell it from a model id");
+    await models.close();
+  });
 });
 
 describeDenseEmbedderConformance("grpc (RemoteEmbedder → model server)", async () => (await connect()).embedder());
@@ -40,6 +57,21 @@ void describe("GrpcModels against a model server", () => {
     const texts = ["resume a failed job", "the gate spools every document"];
     const [remote, local] = [await embedder.embed(texts), await t.embedder.inner.embed(texts)];
     remote.forEach((v, i) => assertSameVector(v, local[i], 0, texts[i]));
+  });
+
+  void it("reads the server's model once embed() has run, without an explicit warmUp (the id a collection stores)", async () => {
+    // The dense-embed stage stores `embedder.id` after its call; embed() warms up first, so the
+    // address-based id from before never reaches a collection.
+    const fresh = await connect();
+    const embedder = fresh.embedder();
+    assert.equal(embedder.id, `remote:${t.server.address}/embed`);
+    await embedder.embed(["learn the model"]);
+    assert.equal(embedder.id, t.embedder.id);
+    assert.equal(isUnannouncedId(embedder.id), false);
+    assert.equal(embedder.dimensions, t.embedder.dimensions);
+    const sparse = fresh.sparseEncoder();
+    await sparse.encode(["learn the model"]);
+    assert.equal(sparse.id, new LexicalSparseEncoder().id);
   });
 
   void it("returns the analyzer's sparse weights and cosine rerank scores", async () => {

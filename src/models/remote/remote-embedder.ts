@@ -2,6 +2,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import type { GrpcModelClient } from "./grpc-model-client.ts";
 import type { CallTimingWire, EmbedReplyWire, ModelInfoWire } from "./messages.ts";
+import { unannouncedId } from "./remote-model.ts";
 import { decodeVectors } from "./vector-bytes.ts";
 import { kindToWire, paramsToWire } from "./wire-params.ts";
 
@@ -17,7 +18,9 @@ export interface EmbedWithTiming {
  * (Info) which model it serves, so `id`, `dimensions` and `languages` are the server's: a
  * collection embedded in-process with the same model can be queried remotely and vice versa. A
  * reply from another model than the one announced (the server restarted with a new config) is
- * refused rather than mixed into a collection.
+ * refused rather than mixed into a collection. Before `warmUp()` (which `embed()` does first) no
+ * network call is made to read them: `id` is `unannouncedId` (the configured address, never a
+ * model id a collection stores), `dimensions` is 0 and `languages` undefined.
  *
  * @example
  * const embedder = new RemoteEmbedder(client);
@@ -33,20 +36,22 @@ export class RemoteEmbedder implements DenseEmbedder {
   }
 
   #announced(): ModelInfoWire {
-    if (!this.#info) throw new SluiceError("INTERNAL", `remote embedder at ${this.#client.address}: call warmUp() before reading its model`);
+    if (!this.#info) throw new SluiceError("INTERNAL", `remote embedder at ${this.#client.address}: no model announced after warmUp()`);
     return this.#info;
   }
 
+  /** The server's model after `warmUp()`; before it, `remote:<address>/embed`. */
   get id(): string {
-    return this.#announced().model;
+    return this.#info?.model ?? unannouncedId(this.#client.address, "embed");
   }
 
+  /** The server model's width after `warmUp()`; 0 before it. */
   get dimensions(): number {
-    return this.#announced().dimensions;
+    return this.#info?.dimensions ?? 0;
   }
 
   get languages(): readonly string[] | undefined {
-    const languages = this.#announced().languages;
+    const languages = this.#info?.languages ?? [];
     return languages.length > 0 ? languages : undefined;
   }
 

@@ -161,7 +161,7 @@ void describe("BatchQueue", () => {
       const full = h.queue.submit("passage", ["a", "b", "c", "d"]);
       assert.deepEqual(h.calls.map((c) => c.key), ["passage"]);
       assert.deepEqual((await full).results, expected("passage", ["a", "b", "c", "d"]));
-      h.queue.close();
+      await h.queue.close();
       await assert.rejects(partial, isCode("MODEL_UNAVAILABLE"));
     });
 
@@ -387,13 +387,38 @@ void describe("BatchQueue", () => {
       h.block();
       const running = h.queue.submit("k", ["r1", "r2"]);
       const waiting = h.queue.submit("k", ["w1"]);
-      h.queue.close();
+      const closed = h.queue.close();
       await assert.rejects(waiting, isCode("MODEL_UNAVAILABLE"));
       assert.equal(h.queue.depth, 0);
       await assert.rejects(h.queue.submit("k", ["new"]), isCode("MODEL_UNAVAILABLE"));
+      assert.equal(await settled(closed), false, "close() waits for the running batch");
       h.open();
+      await closed;
+      assert.equal(await settled(running), true, "close() resolved after the running batch finished");
       assert.deepEqual((await running).results, expected("k", ["r1", "r2"]));
       assert.deepEqual(h.calls.map((c) => c.items), [["r1", "r2"]]);
+    });
+
+    void it("uses closedMessage for the calls it refuses", async () => {
+      const h = harness({ closedMessage: "the model server is shutting down" });
+      await h.queue.close();
+      await assert.rejects(h.queue.submit("k", ["a"]), { code: "MODEL_UNAVAILABLE", message: "the model server is shutting down" });
+    });
+  });
+
+  void describe("options", () => {
+    void it("refuses limits that are not positive integers (or numbers ≥ 0 for times and weights) with CONFIG_INVALID", () => {
+      const run = async (_key: string, items: string[]) => items;
+      const base = { maxBatchItems: 4, maxWaitMs: 0 };
+      for (const bad of [{ maxBatchItems: 0 }, { maxBatchItems: 1.5 }, { concurrency: 0 }, { maxQueuedItems: -1 }, { maxWaitMs: -1 }, { maxBatchWeight: Number.NaN }]) {
+        assert.throws(() => new BatchQueue<string, string>(run, (t) => t.length, { ...base, ...bad }), isCode("CONFIG_INVALID"), JSON.stringify(bad));
+      }
+    });
+
+    void it("without maxBatchWeight and maxQueuedItems, neither weight nor queue length is bounded", async () => {
+      const queue = new BatchQueue<string, string>(async (_key, items) => items, () => 1_000_000, { maxBatchItems: 3, maxWaitMs: 0 });
+      const items = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
+      assert.deepEqual((await queue.submit("k", items)).results, items);
     });
   });
 });

@@ -1,16 +1,18 @@
 import { SluiceError } from "../contracts/errors.ts";
 
 export interface BatchQueueOptions {
-  /** Most items in one model batch. */
+  /** Most items in one model batch (a positive integer). */
   maxBatchItems: number;
-  /** Most weight (characters of text: a token proxy) in one model batch; a single heavier item goes alone. */
-  maxBatchWeight: number;
+  /** Most weight (characters of text: a token proxy) in one model batch; a single heavier item goes alone. Default: no limit. */
+  maxBatchWeight?: number;
   /** How long a partial batch waits for company. */
   maxWaitMs: number;
-  /** Items waiting at most; a call that would pass it is refused with MODEL_OVERLOADED. */
-  maxQueuedItems: number;
+  /** Items waiting at most; a call that would pass it is refused with MODEL_OVERLOADED. Default: no limit. */
+  maxQueuedItems?: number;
   /** Batches run at once (in-process runtimes are single-threaded: 1). */
   concurrency?: number;
+  /** Message of the MODEL_UNAVAILABLE error for calls refused or dropped by `close()`. */
+  closedMessage?: string;
 }
 
 export interface BatchHooks {
@@ -69,13 +71,16 @@ interface Segment<I, O> {
 }
 
 /**
- * The model server's dynamic batcher. Calls with the same key (model parameters, text kind) share
+ * The one dynamic batcher: the model server's queue per hosted service, and under `MicroBatcher`
+ * the client-side coalescing of in-process embed calls. Calls with the same key (model parameters, text kind) share
  * batches of up to `maxBatchItems` items and `maxBatchWeight` weight; a batch goes as soon as it
  * is full or its oldest item has waited `maxWaitMs`. The queue is bounded: a call that would take
  * it past `maxQueuedItems` is refused at once with MODEL_OVERLOADED (gRPC RESOURCE_EXHAUSTED), so
  * a flooded server answers "slow down" instead of running out of memory. A cancelled call leaves
  * the queue; a running batch is aborted once no call in it is still waiting; items whose deadline
- * passed while queued never run (DEADLINE_EXCEEDED).
+ * passed while queued never run (DEADLINE_EXCEEDED). Options that are not positive integers
+ * (`maxBatchItems`, `concurrency`, `maxQueuedItems`) or numbers ≥ 0 (`maxWaitMs`, `maxBatchWeight`)
+ * are refused with CONFIG_INVALID.
  *
  * @example
  * const queue = new BatchQueue((key, texts, signal) => embedder.embed(texts, { signal }), (t) => t.length, options);
@@ -84,7 +89,10 @@ interface Segment<I, O> {
 export class BatchQueue<I, O> {
   readonly #run: RunBatch<I, O>;
   readonly #weight: (item: I) => number;
-  readonly #o: Required<BatchQueueOptions>;
+  readonly #o: Required<Omit<BatchQueueOptions, "closedMessage">>;
+  readonly #closedMessage: string;
+  /** Batches now running (their dispatch promises), so `close()` can wait for them. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #hooks: BatchHooks;
   /** Calls with unsent items, in arrival order. */
   readonly #waiting: Array<Call<I, O>> = [];
@@ -96,7 +104,10 @@ export class BatchQueue<I, O> {
   constructor(run: RunBatch<I, O>, weight: (item: I) => number, options: BatchQueueOptions, hooks: BatchHooks = {}) {
     this.#run = run;
     this.#weight = weight;
-    this.#o = { concurrency: 1, ...options };
+    const { closedMessage, ...limits } = options;
+    this.#o = { concurrency: 1, maxBatchWeight: Number.POSITIVE_INFINITY, maxQueuedItems: Number.POSITIVE_INFINITY, ...limits };
+    checkOptions(this.#o);
+    this.#closedMessage = closedMessage ?? "the batch queue is closed";
     this.#hooks = hooks;
   }
 
@@ -107,7 +118,7 @@ export class BatchQueue<I, O> {
 
   submit(key: string, items: readonly I[], options: SubmitOptions = {}): Promise<BatchResult<O>> {
     const { signal } = options;
-    if (this.#closed) return Promise.reject(new SluiceError("MODEL_UNAVAILABLE", "the model server is shutting down"));
+    if (this.#closed) return Promise.reject(new SluiceError("MODEL_UNAVAILABLE", this.#closedMessage));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     if (items.length === 0) return Promise.resolve({ results: [], queueTimeNs: 0n, inferenceTimeNs: 0n });
     if (items.length > this.#o.maxQueuedItems) {
@@ -144,11 +155,12 @@ export class BatchQueue<I, O> {
     });
   }
 
-  /** Refuses new calls and fails the waiting ones; running batches finish. */
-  close(): void {
+  /** Refuses new calls and fails the waiting ones at once; resolves when the running batches have finished. */
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    for (const call of [...this.#waiting]) this.#fail(call, new SluiceError("MODEL_UNAVAILABLE", "the model server is shutting down"));
+    for (const call of [...this.#waiting]) this.#fail(call, new SluiceError("MODEL_UNAVAILABLE", this.#closedMessage));
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   #setQueued(n: number): void {
@@ -188,7 +200,8 @@ export class BatchQueue<I, O> {
         this.#timer = setTimeout(() => this.#pump(), Math.max(0, this.#o.maxWaitMs - waitedMs));
         return;
       }
-      void this.#dispatch(next.key, next.segments);
+      const batch = this.#dispatch(next.key, next.segments).finally(() => this.#inFlight.delete(batch));
+      this.#inFlight.add(batch);
     }
   }
 
@@ -279,4 +292,16 @@ export class BatchQueue<I, O> {
       this.#pump();
     }
   }
+}
+
+function checkOptions(o: Required<Omit<BatchQueueOptions, "closedMessage">>): void {
+  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+  const atLeastZero = (v: number) => typeof v === "number" && v >= 0;
+  const bad: string[] = [];
+  if (!positiveInt(o.maxBatchItems)) bad.push(`maxBatchItems must be a positive integer, got ${o.maxBatchItems}`);
+  if (!positiveInt(o.concurrency)) bad.push(`concurrency must be a positive integer, got ${o.concurrency}`);
+  if (!(positiveInt(o.maxQueuedItems) || o.maxQueuedItems === Number.POSITIVE_INFINITY)) bad.push(`maxQueuedItems must be a positive integer, got ${o.maxQueuedItems}`);
+  if (!atLeastZero(o.maxWaitMs)) bad.push(`maxWaitMs must be a number ≥ 0, got ${o.maxWaitMs}`);
+  if (!atLeastZero(o.maxBatchWeight)) bad.push(`maxBatchWeight must be a number ≥ 0, got ${o.maxBatchWeight}`);
+  if (bad.length > 0) throw new SluiceError("CONFIG_INVALID", `batch queue: ${bad.join("; ")}`);
 }
