@@ -5,7 +5,7 @@ import { glob, isDynamicPattern } from "tinyglobby";
 import type { DocumentRef } from "../../contracts/document.ts";
 import { type ErrorCode, SluiceError } from "../../contracts/errors.ts";
 import { insideRoots } from "../../gate/allowed-roots.ts";
-import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../parse/formats/detect-media-type.ts";
+import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../../text/detect-media-type.ts";
 
 /**
  * Options for {@link expandPaths}.
