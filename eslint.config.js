@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".sluice*/", "scratch/", "eslint.config.js"] },
+  { ignores: ["node_modules/", "dist/", ".sluice*/", "scratch/", "eslint.config.js", ".dependency-cruiser.cjs"] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

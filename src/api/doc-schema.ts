@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { httpReason } from "../cli/output.ts";
+import { httpReason } from "../contracts/errors.ts";
 import { ErrorBodySchema } from "./schemas.ts";
 
 /** A JSON Schema object as Fastify route schemas and @fastify/swagger take it. */

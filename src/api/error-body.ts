@@ -1,5 +1,4 @@
-import { httpReason } from "../cli/output.ts";
-import { ERROR_CODES, type ErrorCode, isSluiceError, SluiceError } from "../contracts/errors.ts";
+import { ERROR_CODES, type ErrorCode, httpReason, isSluiceError, SluiceError } from "../contracts/errors.ts";
 import type { ErrorBody } from "./schemas.ts";
 
 /** What the HTTP layer knows about the request when it reports an error. */

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import type { Multipart } from "@fastify/multipart";
 import { SluiceError } from "../contracts/errors.ts";
-import { EXTENSION_MEDIA_TYPES } from "../stages/parse/formats/detect-media-type.ts";
+import { EXTENSION_MEDIA_TYPES } from "../text/detect-media-type.ts";
 
 const MAX_NAME_LENGTH = 200;
 

@@ -1,4 +1,4 @@
-import { isSluiceError, toSluiceError } from "../contracts/errors.ts";
+import { httpReason, isSluiceError, toSluiceError } from "../contracts/errors.ts";
 
 /** Writes one JSON object on stdout: the contract of every `--json` command. */
 export function printJson(value: unknown): void {
@@ -23,13 +23,4 @@ export function reportError(err: unknown, json: boolean): number {
     if (!isSluiceError(err) && process.env["SLUICE_DEBUG"] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   }
   return 1;
-}
-
-export function httpReason(status: number): string {
-  const reasons: Record<number, string> = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
-    415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-  };
-  return reasons[status] ?? "Error";
 }

@@ -152,3 +152,21 @@ export function toSluiceError(err: unknown, fallback: ErrorCode = "INTERNAL"): S
   const message = err instanceof Error ? err.message : String(err);
   return new SluiceError(fallback, message, { cause: err });
 }
+
+const HTTP_REASONS: Readonly<Record<number, string>> = {
+  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
+  415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+  502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+};
+
+/**
+ * The reason phrase for one of the HTTP statuses in the table above: the `error` field of the
+ * HTTP error body (`{statusCode, code, error, message}`) that the API answers and `--json`
+ * commands print. An unlisted status reads "Error".
+ *
+ * @example
+ * httpReason(new SluiceError("JOB_NOT_FOUND", "no job j1").statusCode); // "Not Found"
+ */
+export function httpReason(status: number): string {
+  return HTTP_REASONS[status] ?? "Error";
+}

@@ -6,3 +6,5 @@ export * from "./stage-event.ts";
 export * from "./job-event.ts";
 export * from "./envelope.ts";
 export * from "./spool.ts";
+export * from "./gate-outcome.ts";
+export * from "./breaker-state.ts";

@@ -1,4 +1,4 @@
-import { mediaTypeForPath } from "../stages/parse/formats/detect-media-type.ts";
+import { mediaTypeForPath } from "../text/detect-media-type.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 
 /**

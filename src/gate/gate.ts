@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { SluiceError } from "../contracts/errors.ts";
 import type { DocumentRef } from "../contracts/document.ts";
 import { encodeEnvelope, type EnvelopeV1 } from "../contracts/envelope.ts";
+import type { GateOutcome } from "../contracts/gate-outcome.ts";
 import type { AdmittedDocument, Lane, WorkQueue } from "../queue/work-queue.ts";
 import { withTraceparent } from "../observability/envelope-trace.ts";
 import { activeTraceparent, type Span, withSpan } from "../observability/tracing.ts";
@@ -28,7 +29,7 @@ export interface GateTarget {
   lane: Lane;
 }
 
-export type GateOutcome = "accepted" | "rejected" | "backpressure";
+export type { GateOutcome };
 
 export interface GateOptions {
   queue: WorkQueue;

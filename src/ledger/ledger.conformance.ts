@@ -20,7 +20,9 @@ const spec = { collection: "c", pipeline: "auto", paths: [] };
 
 /**
  * The behaviour every Ledger adapter must show (documents reach it through the work queue that
- * shares its database). Run it from each adapter's test file.
+ * shares its database). Run it from each adapter's test file; those live in `tests/`
+ * (`sqlite-ledger.test.ts`, `postgres-ledger.test.ts`) because they need the work queue, a layer
+ * above the ledger.
  *
  * @example
  * describeLedgerConformance("sqlite", async () => sqliteStores(join(dir, "ledger.db")));

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { BreakerState } from "../contracts/breaker-state.ts";
+import type { GateOutcome } from "../contracts/gate-outcome.ts";
 import { JOB_STATES, type JobState } from "../contracts/job.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
-import type { GateOutcome } from "../gate/gate.ts";
-import type { BreakerState } from "../pipeline/policies.ts";
 import { LANES, type QueueStats } from "../contracts/spool.ts";
 
 /** A breaker's state as the `circuit_breaker_state` gauge reads: 0 closed, 0.5 half-open, 1 open (or isolated). */

@@ -15,6 +15,7 @@ import {
   type IDefaultPolicyContext,
 } from "cockatiel";
 import { z } from "zod";
+import type { BreakerState } from "../contracts/breaker-state.ts";
 import { isPushback, isRetryable } from "../contracts/errors.ts";
 import { isControlSignal } from "./control.ts";
 
@@ -47,8 +48,7 @@ export type RetrySpec = NonNullable<PolicySpec["retry"]>;
 
 export type StagePolicy = IPolicy<IDefaultPolicyContext & Partial<IRetryContext>>;
 
-/** A circuit breaker's state, as metrics and logs name it. */
-export type BreakerState = "closed" | "open" | "half-open" | "isolated";
+export type { BreakerState };
 
 /** Observers of a built policy. */
 export interface PolicyHooks {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Chunk, DenseVectors, ParsedDocument } from "../contracts/index.ts";
-import { contentHash } from "../stages/parse/bytes-to-document.ts";
 import { analyze } from "../text/analyzer.ts";
+import { contentHash } from "../text/content-hash.ts";
 import type { IndexStore, WriteDocumentInput } from "./index-store.ts";
 
 const DIMS = 4;

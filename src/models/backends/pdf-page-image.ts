@@ -1,6 +1,6 @@
 import { getDocumentProxy, renderPageAsImage } from "unpdf";
 import { SluiceError } from "../../contracts/errors.ts";
-import { SAFE_PDFJS_OPTIONS } from "../../stages/parse/formats/pdf-to-pages.ts";
+import { SAFE_PDFJS_OPTIONS } from "../../text/safe-pdfjs-options.ts";
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 

@@ -1,14 +1,9 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ParsedDocument } from "../../contracts/index.ts";
 import { defineStage } from "../../pipeline/define-stage.ts";
+import { contentHash } from "../../text/content-hash.ts";
 import { detectLanguage } from "../../text/detect-script.ts";
 import { parseBytes } from "./formats/index.ts";
-
-/** sha256 over what the index stores of a document: unchanged hash ⇒ nothing to re-index. */
-export function contentHash(title: string, text: string): string {
-  return createHash("sha256").update(title).update("\u0000").update(text).digest("hex");
-}
 
 /**
  * Parses bytes into the document IR by media type: plain text, Markdown, HTML, or a PDF's text

@@ -2,10 +2,10 @@ import { createReadStream } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { extname, isAbsolute, relative, resolve, sep } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
+import { insideRoots } from "../../config/allowed-roots.ts";
 import type { DocumentRef } from "../../contracts/document.ts";
 import { type ErrorCode, SluiceError } from "../../contracts/errors.ts";
-import { insideRoots } from "../../gate/allowed-roots.ts";
-import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../parse/formats/detect-media-type.ts";
+import { EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE, mediaTypeForPath } from "../../text/detect-media-type.ts";
 
 /**
  * Options for {@link expandPaths}.

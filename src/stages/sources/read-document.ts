@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type { DocumentRef, RawDocument } from "../../contracts/document.ts";
 import { ERROR_CODES, type ErrorCode, SluiceError } from "../../contracts/errors.ts";
-import { detectMediaType } from "../parse/formats/detect-media-type.ts";
+import { detectMediaType } from "../../text/detect-media-type.ts";
 
 /**
  * Options for {@link readDocument}.

@@ -1,14 +1,14 @@
 import { basename, extname } from "node:path";
 import type { Page, RawDocument } from "../../../contracts/document.ts";
 import { SluiceError } from "../../../contracts/errors.ts";
+import { detectMediaType, EXTENSION_MEDIA_TYPES } from "../../../text/detect-media-type.ts";
 import { decodeText } from "./decode-text.ts";
-import { detectMediaType, EXTENSION_MEDIA_TYPES } from "./detect-media-type.ts";
 import { htmlToText } from "./html-to-text.ts";
 import { markdownToText } from "./markdown-to-text.ts";
 import { pdfToPages } from "./pdf-to-pages.ts";
 
 export { decodeText } from "./decode-text.ts";
-export { detectMediaType, mediaTypeForPath, EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE } from "./detect-media-type.ts";
+export { detectMediaType, mediaTypeForPath, EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE } from "../../../text/detect-media-type.ts";
 export { htmlToText } from "./html-to-text.ts";
 export { markdownToText } from "./markdown-to-text.ts";
 export { pdfToPages } from "./pdf-to-pages.ts";

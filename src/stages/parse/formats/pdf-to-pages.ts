@@ -1,29 +1,9 @@
 import { basename, extname } from "node:path";
 import { getDocumentProxy, getMeta } from "unpdf";
 import { SluiceError } from "../../../contracts/errors.ts";
+import { SAFE_PDFJS_OPTIONS } from "../../../text/safe-pdfjs-options.ts";
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
-
-/** pdf.js `VerbosityLevel.ERRORS`: no "Warning: ..." lines on stdout. */
-const VERBOSITY_ERRORS = 0;
-
-/**
- * How Sluice opens untrusted PDFs with pdf.js: errors only, no eval, no fetching, no streaming or
- * range requests, no font faces, no XFA. Shared by parsing and by page rendering for OCR.
- *
- * @example
- * await getDocumentProxy(new Uint8Array(bytes), { ...SAFE_PDFJS_OPTIONS, stopAtErrors: false });
- */
-export const SAFE_PDFJS_OPTIONS = {
-  verbosity: VERBOSITY_ERRORS,
-  isEvalSupported: false,
-  useWorkerFetch: false,
-  disableAutoFetch: true,
-  disableStream: true,
-  disableRange: true,
-  disableFontFace: true,
-  enableXfa: false,
-} as const;
 
 /** A run of text on one line, in page (device) space: x grows rightwards, y (the baseline) grows downwards. */
 interface Segment {

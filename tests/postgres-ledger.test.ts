@@ -1,7 +1,7 @@
 import { after } from "node:test";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../../db/postgres/postgres.fixture.ts";
-import { postgresStores } from "../../queue/postgres/postgres-stores.ts";
-import { describeLedgerConformance } from "../ledger.conformance.ts";
+import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../src/db/postgres/postgres.fixture.ts";
+import { postgresStores } from "../src/queue/postgres/postgres-stores.ts";
+import { describeLedgerConformance } from "../src/ledger/ledger.conformance.ts";
 
 const schema = testSchema();
 let reached = false;

@@ -1,5 +1,5 @@
 import { extname } from "node:path";
-import { SluiceError } from "../../../contracts/errors.ts";
+import { SluiceError } from "../contracts/errors.ts";
 
 /**
  * Media type for a BEIR-style JSON Lines corpus (expanded into inline documents, never parsed as a whole).

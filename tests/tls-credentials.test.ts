@@ -6,9 +6,9 @@ import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { HealthImplementation, protoPath } from "grpc-health-check";
-import { SluiceError } from "../../contracts/errors.ts";
-import { createDevCertificates, type DevCertificatePaths } from "../../model-server/tls/dev-certs.ts";
-import { assertListenAllowed, callerAllowList, clientCredentials, readTlsFiles, serverCredentials, type TlsFiles } from "./tls-credentials.ts";
+import { SluiceError } from "../src/contracts/errors.ts";
+import { createDevCertificates, type DevCertificatePaths } from "../src/model-server/tls/dev-certs.ts";
+import { assertListenAllowed, callerAllowList, clientCredentials, readTlsFiles, serverCredentials, type TlsFiles } from "../src/models/remote/tls-credentials.ts";
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 interface HealthClient extends grpc.Client {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestModelServer, type TestModelServer } from "../../model-server/test-server.fixture.ts";
-import { LexicalSparseEncoder } from "../backends/lexical-sparse-encoder.ts";
-import { TesseractOcr } from "../backends/tesseract-ocr.ts";
-import { assertSameVector, describeDenseEmbedderConformance } from "../conformance.test-suite.ts";
-import { describeOcrConformance } from "../ocr-conformance.test-suite.ts";
-import { GrpcModels } from "./grpc-models.ts";
-import { isUnannouncedId } from "./remote-model.ts";
+import { startTestModelServer, type TestModelServer } from "../src/model-server/test-server.fixture.ts";
+import { LexicalSparseEncoder } from "../src/models/backends/lexical-sparse-encoder.ts";
+import { TesseractOcr } from "../src/models/backends/tesseract-ocr.ts";
+import { assertSameVector, describeDenseEmbedderConformance } from "../src/models/conformance.test-suite.ts";
+import { describeOcrConformance } from "../src/models/ocr-conformance.test-suite.ts";
+import { GrpcModels } from "../src/models/remote/grpc-models.ts";
+import { isUnannouncedId } from "../src/models/remote/remote-model.ts";
 
 // One server for the whole file: the adapters under test are the clients.
 let shared: Promise<TestModelServer> | undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isSluiceError } from "../../../contracts/errors.ts";
+import { isSluiceError } from "../contracts/errors.ts";
 import { detectMediaType, mediaTypeForPath } from "./detect-media-type.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
