@@ -35,6 +35,6 @@ export async function createAdapters(config: SluiceConfig, dataDir: string, over
     locks: config.locks.collections ? createCollectionLock(config, dataDir) : null,
     models: overrides.embedder
       ? new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages, overrides: { embedder: overrides.embedder } })
-      : createModelPlane(config),
+      : await createModelPlane(config),
   };
 }

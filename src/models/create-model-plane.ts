@@ -1,17 +1,18 @@
 import type { SluiceConfig } from "../config/schema.ts";
 import { InProcessModels } from "./in-process-models.ts";
 import type { ModelPlane } from "./model-plane.ts";
-import { GrpcModels } from "./remote/grpc-models.ts";
 
 /**
  * Which model plane a process uses: `models.mode` (env SLUICE_MODELS, applied by `loadConfig`),
  * at `models.remote.address` (env SLUICE_MODEL_SERVER) when remote.
  *
  * @example
- * const models = createModelPlane(config); // models.mode remote → GrpcModels
+ * const models = await createModelPlane(config); // models.mode remote → GrpcModels
  */
-export function createModelPlane(config: SluiceConfig): ModelPlane {
+export async function createModelPlane(config: SluiceConfig): Promise<ModelPlane> {
   if (config.models.mode === "remote") {
+    // Imported only here: a process with in-process models never loads gRPC.
+    const { GrpcModels } = await import("./remote/grpc-models.ts");
     const remote = config.models.remote;
     return new GrpcModels({
       address: remote.address,

@@ -8,7 +8,7 @@ import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.
  * load weights; the models' own `warmUp()` does.
  *
  * @example
- * const models = createModelPlane(config);
+ * const models = await createModelPlane(config);
  * const [vector] = await models.embedder().embed(["resume a failed job"], { kind: "query" });
  * await models.close();
  */

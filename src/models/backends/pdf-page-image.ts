@@ -1,4 +1,4 @@
-import { getDocumentProxy, renderPageAsImage } from "unpdf";
+import type { getDocumentProxy } from "unpdf";
 import { SluiceError } from "../../contracts/errors.ts";
 import { SAFE_PDFJS_OPTIONS } from "../../text/safe-pdfjs-options.ts";
 
@@ -40,6 +40,7 @@ export async function renderPdfPage(bytes: Uint8Array, page: number, options: Re
     const { width, height } = (await pdf.getPage(page)).getViewport({ scale: 1 });
     const fitted = Math.min(scale, Math.sqrt(MAX_PIXELS / Math.max(1, width * height)));
     try {
+      const { renderPageAsImage } = await import("unpdf");
       const png = await renderPageAsImage(pdf, page, { scale: fitted, canvasImport: () => import("@napi-rs/canvas") });
       return { png: new Uint8Array(png), pages };
     } catch (err) {
@@ -52,6 +53,8 @@ export async function renderPdfPage(bytes: Uint8Array, page: number, options: Re
 
 async function openPdf(bytes: Uint8Array): Promise<PdfDocument> {
   try {
+    // pdf.js loads with the first PDF this process renders, not with the OCR backend.
+    const { getDocumentProxy } = await import("unpdf");
     return await getDocumentProxy(new Uint8Array(bytes), SAFE_PDFJS_OPTIONS);
   } catch (err) {
     const encrypted = (err as { name?: unknown } | null)?.name === "PasswordException";

@@ -1,4 +1,14 @@
-import { HTMLElement, type Node, NodeType, parse } from "node-html-parser";
+import { createRequire } from "node:module";
+import type { HTMLElement, Node } from "node-html-parser";
+
+// DOM node types (node-html-parser's NodeType values).
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
+
+/** The parser, required with the first HTML document rather than with the pipeline. */
+function htmlParser(): typeof import("node-html-parser") {
+  return createRequire(import.meta.url)("node-html-parser") as typeof import("node-html-parser");
+}
 
 /** Elements whose content is never prose. (`head` is skipped too; its `<title>` becomes the title.) */
 const SKIPPED = new Set(["script", "style", "noscript", "template", "head", "title", "svg", "canvas", "iframe", "object", "embed", "select", "datalist"]);
@@ -61,11 +71,11 @@ class TextBuilder {
 }
 
 function isElement(node: Node): node is HTMLElement {
-  return node.nodeType === NodeType.ELEMENT_NODE;
+  return node.nodeType === ELEMENT_NODE;
 }
 
 function walk(node: Node, out: TextBuilder, inPre: boolean): void {
-  if (node.nodeType === NodeType.TEXT_NODE) {
+  if (node.nodeType === TEXT_NODE) {
     if (inPre) out.preformatted(node.text);
     else out.inline(node.text);
     return;
@@ -107,7 +117,7 @@ function plainText(el: HTMLElement | null): string {
 export function htmlToText(html: string): { title: string; text: string } {
   // node-html-parser keeps declarations and processing instructions as text.
   const cleaned = html.replace(/<!doctype[^>]*>/gi, "").replace(/<\?xml[^>]*\?>/gi, "").replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, "$1");
-  const root = parse(cleaned, { comment: false, lowerCaseTagName: true, blockTextElements: { script: false, style: false, noscript: false } });
+  const root = htmlParser().parse(cleaned, { comment: false, lowerCaseTagName: true, blockTextElements: { script: false, style: false, noscript: false } });
   const title = plainText(root.querySelector("title")) || plainText(root.querySelector("h1"));
   const out = new TextBuilder();
   for (const child of root.childNodes) walk(child, out, false);

@@ -1,5 +1,5 @@
 import { basename, extname } from "node:path";
-import { getDocumentProxy, getMeta } from "unpdf";
+import type { getDocumentProxy } from "unpdf";
 import { SluiceError } from "../../../contracts/errors.ts";
 import { SAFE_PDFJS_OPTIONS } from "../../../text/safe-pdfjs-options.ts";
 
@@ -261,7 +261,9 @@ function errorMessage(err: unknown): string {
 
 async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> {
   try {
-    // pdf.js may transfer (detach) the buffer it is given: hand it a copy so the caller's bytes stay usable.
+    // pdf.js loads with the first PDF, not with the pipeline. It may transfer (detach) the buffer it
+    // is given: hand it a copy so the caller's bytes stay usable.
+    const { getDocumentProxy } = await import("unpdf");
     return await getDocumentProxy(new Uint8Array(bytes), { ...SAFE_PDFJS_OPTIONS, stopAtErrors: false });
   } catch (err) {
     const name = errorName(err);
@@ -312,6 +314,7 @@ export async function pdfToPages(bytes: Uint8Array, source: string): Promise<{ t
     }
     let infoTitle = "";
     try {
+      const { getMeta } = await import("unpdf");
       infoTitle = titleFromInfo((await getMeta(pdf)).info);
     } catch {
       // Metadata is optional; a broken Info dictionary does not make the text unusable.
