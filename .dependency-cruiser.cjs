@@ -58,7 +58,9 @@ const anyOf = (/** @type {string[]} */ names) => `^src/(${names.map(escape).join
 const layerRules = FOLDERS.map((folder) => {
   const layer = /** @type {number} */ (LAYERS[folder]);
   const allowed = SAME_LAYER_ALLOWED[folder] ?? [];
-  const above = FOLDERS.filter((other) => other !== folder && /** @type {number} */ (LAYERS[other]) >= layer && !allowed.includes(other));
+  const above = FOLDERS.filter(
+    (other) => other !== folder && /** @type {number} */ (LAYERS[other]) >= layer && !allowed.includes(other),
+  );
   const may = [
     "its own folder",
     ...allowed.map((f) => `${f}/ (same layer)`),
@@ -97,7 +99,8 @@ module.exports = {
     {
       name: "adapters-never-import-engine",
       severity: "error",
-      comment: "Adapters (sqlite/, postgres/, redis/, bullmq/, models/backends, models/remote) never import the engine.",
+      comment:
+        "Adapters (sqlite/, postgres/, redis/, bullmq/, models/backends, models/remote) never import the engine.",
       from: { path: ["^src/[^/]+/(sqlite|postgres|redis|bullmq)/", "^src/models/(backends|remote)/"] },
       to: { path: "^src/engine/" },
     },

@@ -16,7 +16,10 @@ const SCRIPT = join(ROOT, "..", "shared", "data", "make-debian-descriptions.sh")
 export async function benchCorpus(n: number): Promise<string> {
   const source = process.env["SLUICE_BENCH_CORPUS"] ?? join(CACHE, "debian", "corpus.jsonl");
   if (!existsSync(source)) {
-    if (!existsSync(SCRIPT)) throw new Error(`no benchmark corpus: set SLUICE_BENCH_CORPUS to a BEIR corpus.jsonl, or put ../shared beside the repo`);
+    if (!existsSync(SCRIPT))
+      throw new Error(
+        `no benchmark corpus: set SLUICE_BENCH_CORPUS to a BEIR corpus.jsonl, or put ../shared beside the repo`,
+      );
     process.stderr.write(`building the Debian descriptions corpus (once) with ${SCRIPT} …\n`);
     const r = spawnSync("bash", [SCRIPT, join(CACHE, "debian")], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`${SCRIPT} failed with exit code ${r.status}`);

@@ -17,23 +17,39 @@ import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice, type InlineDocument } from "../src/engine/sluice.ts";
 import { llamaIndexInMemory } from "./peers/llamaindex-in-memory.ts";
 
-const { values } = parseArgs({ options: { burst: { type: "string", default: "10000" }, seconds: { type: "string", default: "30" }, "real-burst": { type: "string", default: "300" } } });
+const { values } = parseArgs({
+  options: {
+    burst: { type: "string", default: "10000" },
+    seconds: { type: "string", default: "30" },
+    "real-burst": { type: "string", default: "300" },
+  },
+});
 const BURST = Number(values.burst);
 const SECONDS = Number(values.seconds);
 const REAL_BURST = Number(values["real-burst"]);
 const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-const NOOP = { embedder: { backend: "hash", dimensions: 8 }, spool: { maxPending: 20_000 }, ingest: { concurrency: 32 } };
+const NOOP = {
+  embedder: { backend: "hash", dimensions: 8 },
+  spool: { maxPending: 20_000 },
+  ingest: { concurrency: 32 },
+};
 
 let serial = 0;
 function smallDocs(n: number): InlineDocument[] {
   return Array.from({ length: n }, () => {
     const i = serial++;
-    return { id: `doc-${i}`, title: `Note ${i}`, text: `Note ${i} records that shipment ${i % 977} left warehouse ${i % 13} on time. The receiving team confirmed item ${i}.` };
+    return {
+      id: `doc-${i}`,
+      title: `Note ${i}`,
+      text: `Note ${i} records that shipment ${i % 977} left warehouse ${i % 13} on time. The receiving team confirmed item ${i}.`,
+    };
   });
 }
 
 function startWorker(data: string, config: string) {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, "--data", data, "--config", config, "worker"], { stdio: ["ignore", "ignore", "inherit"] });
+  return spawn(process.execPath, ["--import", "tsx", MAIN, "--data", data, "--config", config, "worker"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 async function indexed(sluice: Sluice, collection: string): Promise<number> {
@@ -58,7 +74,9 @@ async function sustained(dir: string): Promise<{ acceptedPerS: number; indexedPe
     }
     const seconds = (performance.now() - started) / 1000;
     const done = (await indexed(sluice, "s")) - before;
-    console.log(`sustained (${SECONDS} s, producer + one worker process, no-op embedder): accepted ${accepted} (${(accepted / seconds).toFixed(0)}/s), indexed ${done} (${(done / seconds).toFixed(0)}/s = ${((done / seconds) * 60).toFixed(0)}/min)`);
+    console.log(
+      `sustained (${SECONDS} s, producer + one worker process, no-op embedder): accepted ${accepted} (${(accepted / seconds).toFixed(0)}/s), indexed ${done} (${(done / seconds).toFixed(0)}/s = ${((done / seconds) * 60).toFixed(0)}/min)`,
+    );
     return { acceptedPerS: accepted / seconds, indexedPerS: done / seconds };
   } finally {
     worker.kill("SIGTERM");
@@ -67,7 +85,12 @@ async function sustained(dir: string): Promise<{ acceptedPerS: number; indexedPe
   }
 }
 
-async function burst(dir: string, label: string, n: number, config: Record<string, unknown>): Promise<{ acceptS: number; drainS: number; lost: number }> {
+async function burst(
+  dir: string,
+  label: string,
+  n: number,
+  config: Record<string, unknown>,
+): Promise<{ acceptS: number; drainS: number; lost: number }> {
   const sluice = await Sluice.open({ dataDir: join(dir, label), config: parseConfig(config) });
   try {
     await sluice.embedder().warmUp();
@@ -79,7 +102,9 @@ async function burst(dir: string, label: string, n: number, config: Record<strin
     const done = await sluice.runJob(job.id);
     const drainS = (performance.now() - t) / 1000;
     const lost = n - (await indexed(sluice, "b"));
-    console.log(`burst (${label}): ${n} documents accepted in ${acceptS.toFixed(2)} s (${(n / acceptS).toFixed(0)}/s), drained in ${drainS.toFixed(2)} s (${(n / drainS).toFixed(0)}/s), job ${done.state}, lost ${lost}`);
+    console.log(
+      `burst (${label}): ${n} documents accepted in ${acceptS.toFixed(2)} s (${(n / acceptS).toFixed(0)}/s), drained in ${drainS.toFixed(2)} s (${(n / drainS).toFixed(0)}/s), job ${done.state}, lost ${lost}`,
+    );
     return { acceptS, drainS, lost };
   } finally {
     await sluice.close();
@@ -92,7 +117,9 @@ try {
   const b = await burst(dir, "no-op embedder", BURST, NOOP);
   const real = await burst(dir, "real pipeline, bundled model", REAL_BURST, {});
   const peer = await llamaIndexInMemory(smallDocs(BURST));
-  console.log(`peer, LlamaIndex.TS in memory (no durability, no index): ${BURST} documents in ${peer.seconds.toFixed(2)} s (${(BURST / peer.seconds).toFixed(0)}/s)`);
+  console.log(
+    `peer, LlamaIndex.TS in memory (no durability, no index): ${BURST} documents in ${peer.seconds.toFixed(2)} s (${(BURST / peer.seconds).toFixed(0)}/s)`,
+  );
   console.log(
     JSON.stringify({
       sustained_docs_per_min: Math.round(s.indexedPerS * 60),

@@ -80,7 +80,8 @@ interface Percentiles {
 /** Nearest-rank percentiles of samples in ms, rounded to µs. */
 function percentiles(samples: readonly number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
   return { p50_ms: round(at(50)), p95_ms: round(at(95)), p99_ms: round(at(99)) };
 }
 
@@ -140,10 +141,18 @@ interface TlsPaths {
   key: string;
 }
 
-async function startServer(embedder: DenseEmbedder, raw: Record<string, unknown>, serverTls?: TlsPaths): Promise<ModelServer> {
+async function startServer(
+  embedder: DenseEmbedder,
+  raw: Record<string, unknown>,
+  serverTls?: TlsPaths,
+): Promise<ModelServer> {
   const parsed = parseConfig({
     ...raw,
-    modelServer: { services: ["embed"], batching: { maxWaitMs: MAX_WAIT_MS }, ...(serverTls ? { tls: { ...serverTls, allowedClients: ["sluice-gateway"] } } : {}) },
+    modelServer: {
+      services: ["embed"],
+      batching: { maxWaitMs: MAX_WAIT_MS },
+      ...(serverTls ? { tls: { ...serverTls, allowedClients: ["sluice-gateway"] } } : {}),
+    },
   });
   const models = new InProcessModels({ embedder: parsed.embedder, overrides: { embedder } });
   const server = await ModelServer.start({ config: parsed, listen: "127.0.0.1:0", models, monitor, logger });
@@ -209,7 +218,12 @@ async function measureLatency(probes: readonly Probe[]): Promise<LatencyRun[]> {
     const n = Math.floor(CALLS / ROUNDS) + (r < CALLS % ROUNDS ? 1 : 0);
     for (let v = 0; v < probes.length; v++) await timeCalls(probes[v]!, n, samples[v]!);
   }
-  return samples.map((x) => ({ wall: percentiles(x.wall), minusInference: percentiles(x.minusInference), queue: percentiles(x.queue), inference: percentiles(x.inference) }));
+  return samples.map((x) => ({
+    wall: percentiles(x.wall),
+    minusInference: percentiles(x.minusInference),
+    queue: percentiles(x.queue),
+    inference: percentiles(x.inference),
+  }));
 }
 
 /** Short-to-medium texts: faq-en passages cut to MAX_CHARS at a word boundary (generated sentences if the file is absent). */
@@ -223,21 +237,47 @@ function benchTexts(): { texts: string[]; source: string } {
       .filter((t): t is string => typeof t === "string")
       .map((t) => t.replace(/\s+/g, " ").trim())
       .filter((t) => t.length >= 20)
-      .map((t) => (t.length <= MAX_CHARS ? t : t.slice(0, t.lastIndexOf(" ", MAX_CHARS) > 0 ? t.lastIndexOf(" ", MAX_CHARS) : MAX_CHARS)));
+      .map((t) =>
+        t.length <= MAX_CHARS
+          ? t
+          : t.slice(0, t.lastIndexOf(" ", MAX_CHARS) > 0 ? t.lastIndexOf(" ", MAX_CHARS) : MAX_CHARS),
+      );
   }
-  const source = pool.length > 0 ? `${FAQ} (text fields, whitespace collapsed, cut to ≤${MAX_CHARS} chars)` : "generated sentences (faq-en corpus absent)";
+  const source =
+    pool.length > 0
+      ? `${FAQ} (text fields, whitespace collapsed, cut to ≤${MAX_CHARS} chars)`
+      : "generated sentences (faq-en corpus absent)";
   if (pool.length === 0) {
-    const subjects = ["The ingest job", "A failed stage", "The spool", "Each worker", "The retriever", "A model server"];
+    const subjects = [
+      "The ingest job",
+      "A failed stage",
+      "The spool",
+      "Each worker",
+      "The retriever",
+      "A model server",
+    ];
     const verbs = ["retries", "records", "resumes", "indexes", "batches", "reports"];
-    const objects = ["the documents it leased", "every chunk it embedded", "the job after a crash", "its queue depth", "the cited passages", "how long each call took"];
-    for (let i = 0; i < TEXTS; i++) pool.push(`${subjects[i % 6]} ${verbs[Math.floor(i / 6) % 6]} ${objects[Math.floor(i / 36) % 6]} (note ${i}).`);
+    const objects = [
+      "the documents it leased",
+      "every chunk it embedded",
+      "the job after a crash",
+      "its queue depth",
+      "the cited passages",
+      "how long each call took",
+    ];
+    for (let i = 0; i < TEXTS; i++)
+      pool.push(`${subjects[i % 6]} ${verbs[Math.floor(i / 6) % 6]} ${objects[Math.floor(i / 36) % 6]} (note ${i}).`);
   }
   const texts = Array.from({ length: TEXTS }, (_, i) => pool[i % pool.length]!);
   return { texts, source };
 }
 
 /** `CALLERS` concurrent callers take batches of `BATCH` texts in order until none are left. */
-async function throughput(embed: (batch: string[]) => Promise<Float32Array[]>, texts: readonly string[], progress = { done: 0 }): Promise<{ seconds: number; perS: number }> {
+async function throughput(
+  embed: (batch: string[]) => Promise<Float32Array[]>,
+  texts: readonly string[],
+  progress = { done: 0 },
+): Promise<{ seconds: number; perS: number }> {
   const batches: string[][] = [];
   for (let i = 0; i < texts.length; i += BATCH) batches.push(texts.slice(i, i + BATCH));
   let next = 0;
@@ -259,13 +299,22 @@ async function throughput(embed: (batch: string[]) => Promise<Float32Array[]>, t
 }
 
 type ChildRequest = { type: "stats" } | { type: "reset" } | { type: "close" };
-type ChildReply = { type: "ready"; address: string } | { type: "stats"; calls: number; texts: number } | { type: "reset" } | { type: "closed" };
+type ChildReply =
+  | { type: "ready"; address: string }
+  | { type: "stats"; calls: number; texts: number }
+  | { type: "reset" }
+  | { type: "closed" };
 
 /** The forked child: a model server over `backend`, steered over IPC; it writes nothing to stdout. */
 async function childMain(backend: string): Promise<void> {
-  const embedder = new CountingEmbedder(backend === "use-lite" ? new UseLiteEmbedder({ batchSize: 16 }) : new HashEmbedder({ dimensions: 8 }));
+  const embedder = new CountingEmbedder(
+    backend === "use-lite" ? new UseLiteEmbedder({ batchSize: 16 }) : new HashEmbedder({ dimensions: 8 }),
+  );
   await embedder.warmUp();
-  const raw = backend === "use-lite" ? { embedder: { backend: "use-lite", batchSize: 16 } } : { embedder: { backend: "hash", dimensions: 8 } };
+  const raw =
+    backend === "use-lite"
+      ? { embedder: { backend: "use-lite", batchSize: 16 } }
+      : { embedder: { backend: "hash", dimensions: 8 } };
   const server = await startServer(embedder, raw);
   const send = (reply: ChildReply) => process.send?.(reply);
   let closing: Promise<void> | undefined;
@@ -295,11 +344,15 @@ interface ChildServer {
 
 /** Forks this file as a model server process (same node flags, so tsx loads it) and waits until it listens. */
 async function forkServer(backend: "hash" | "use-lite"): Promise<ChildServer> {
-  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, SLUICE_BENCH_CHILD: backend }, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, SLUICE_BENCH_CHILD: backend },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const next = () =>
     new Promise<ChildReply>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`model server child exited (code ${code}) before answering`));
+      const onExit = (code: number | null) =>
+        reject(new Error(`model server child exited (code ${code}) before answering`));
       child.once("exit", onExit);
       child.once("message", (reply: ChildReply) => {
         child.off("exit", onExit);
@@ -345,7 +398,9 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
   const { texts, source } = benchTexts();
   const chars = texts.reduce((n, t) => n + t.length, 0);
   const errors: Record<string, string> = {};
-  console.log(`throughput: ${texts.length} texts (mean ${(chars / texts.length).toFixed(0)} chars) from ${source}, batches of ${BATCH}, ${CALLERS} concurrent callers on every path, model use-lite (batchSize 16), each path warmed with one batch first`);
+  console.log(
+    `throughput: ${texts.length} texts (mean ${(chars / texts.length).toFixed(0)} chars) from ${source}, batches of ${BATCH}, ${CALLERS} concurrent callers on every path, model use-lite (batchSize 16), each path warmed with one batch first`,
+  );
   const useLite = new CountingEmbedder(new UseLiteEmbedder({ batchSize: 16 }));
   const closeUseLite = () => useLite.close();
   closers.push(closeUseLite);
@@ -354,7 +409,9 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
   await useLite.embed(warmBatch, { kind: "passage" });
 
   const inprocTp = await throughput((batch) => useLite.embed(batch, { kind: "passage" }), texts);
-  console.log(`in-process: ${texts.length} texts in ${inprocTp.seconds.toFixed(2)} s → ${inprocTp.perS.toFixed(1)} texts/s`);
+  console.log(
+    `in-process: ${texts.length} texts in ${inprocTp.seconds.toFixed(2)} s → ${inprocTp.perS.toFixed(1)} texts/s`,
+  );
   const versus = (perS: number) => `${(perS / inprocTp.perS).toFixed(2)}× in-process`;
 
   // The same (already loaded) model behind a server in this process; from here the server's
@@ -362,7 +419,11 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
   closers.splice(closers.indexOf(closeUseLite), 1);
   let grpc: ThroughputResult["grpc"] = null;
   const liteServer = await startServer(useLite, { embedder: { backend: "use-lite", batchSize: 16 } });
-  const liteModels = new GrpcModels({ address: liteServer.address, timeoutMs: 120_000, maxInFlight: Math.max(8, CALLERS) });
+  const liteModels = new GrpcModels({
+    address: liteServer.address,
+    timeoutMs: 120_000,
+    maxInFlight: Math.max(8, CALLERS),
+  });
   const sameStarted = performance.now();
   const sameProgress = { done: 0 };
   try {
@@ -372,10 +433,14 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
     useLite.reset();
     const tp = await throughput((batch) => remote.embed(batch, { kind: "passage" }), texts, sameProgress);
     grpc = { perS: tp.perS, batches: useLite.calls };
-    console.log(`gRPC plaintext: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${useLite.calls} batches (mean ${(useLite.texts / Math.max(1, useLite.calls)).toFixed(1)} texts) to the model`);
+    console.log(
+      `gRPC plaintext: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${useLite.calls} batches (mean ${(useLite.texts / Math.max(1, useLite.calls)).toFixed(1)} texts) to the model`,
+    );
   } catch (err) {
     errors["grpc"] = message(err);
-    console.log(`gRPC plaintext: FAILED after ${((performance.now() - sameStarted) / 1000).toFixed(1)} s (${sameProgress.done}/${texts.length} texts answered): ${message(err)}`);
+    console.log(
+      `gRPC plaintext: FAILED after ${((performance.now() - sameStarted) / 1000).toFixed(1)} s (${sameProgress.done}/${texts.length} texts answered): ${message(err)}`,
+    );
   } finally {
     await liteModels.close();
     await liteServer.close(1000);
@@ -397,18 +462,29 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
       const batches = stats.type === "stats" ? stats.calls : 0;
       const meanBatch = stats.type === "stats" ? stats.texts / Math.max(1, stats.calls) : 0;
       separate = { perS: tp.perS, batches };
-      console.log(`gRPC plaintext, server in a separate process: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${batches} batches (mean ${meanBatch.toFixed(1)} texts) to the model`);
+      console.log(
+        `gRPC plaintext, server in a separate process: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${batches} batches (mean ${meanBatch.toFixed(1)} texts) to the model`,
+      );
     } catch (err) {
       // Seen here: UNAVAILABLE "Connection dropped". The model computes on the server's event loop, which then answers
       // nothing (replies, HTTP/2 PING acks) until its queue drains; the client's keepalive (ping every 30 s, 10 s timeout) gives up.
       errors["grpc_separate_process"] = message(err);
-      console.log(`gRPC plaintext, server in a separate process: FAILED after ${((performance.now() - sepStarted) / 1000).toFixed(1)} s (${sepProgress.done}/${texts.length} texts answered): ${message(err)}`);
+      console.log(
+        `gRPC plaintext, server in a separate process: FAILED after ${((performance.now() - sepStarted) / 1000).toFixed(1)} s (${sepProgress.done}/${texts.length} texts answered): ${message(err)}`,
+      );
     } finally {
       await models.close();
       await child.close();
     }
   }
-  return { texts: texts.length, charsMean: Math.round(chars / texts.length), inprocess: inprocTp.perS, grpc, separate, errors };
+  return {
+    texts: texts.length,
+    charsMean: Math.round(chars / texts.length),
+    inprocess: inprocTp.perS,
+    grpc,
+    separate,
+    errors,
+  };
 }
 
 async function main(): Promise<void> {
@@ -417,8 +493,12 @@ async function main(): Promise<void> {
   try {
     const benchStarted = performance.now();
     console.log(`model RPC bench: node ${process.version}, server batching maxWaitMs ${MAX_WAIT_MS}`);
-    console.log(`process layout: server and client run in THIS ONE process (loopback 127.0.0.1, one gRPC channel) for every headline number; "separate process" lines fork the server into a child on the same host`);
-    console.log(`latency: ${CALLS} sequential Embed calls of one text ("${QUERY}", kind query) per variant after ${WARMUP} warm-up calls, backend hash embedder (8-d, no model)`);
+    console.log(
+      `process layout: server and client run in THIS ONE process (loopback 127.0.0.1, one gRPC channel) for every headline number; "separate process" lines fork the server into a child on the same host`,
+    );
+    console.log(
+      `latency: ${CALLS} sequential Embed calls of one text ("${QUERY}", kind query) per variant after ${WARMUP} warm-up calls, backend hash embedder (8-d, no model)`,
+    );
 
     // --- 1. Latency, no-op backend -------------------------------------------------------------
     const hashRaw = { embedder: { backend: "hash", dimensions: 8 } };
@@ -428,18 +508,33 @@ async function main(): Promise<void> {
     closers.push(() => plainModels.close());
     const certs = await createDevCertificates({ dir: join(dir, "certs") });
     const client = certs.clients.find((c) => c.name === "sluice-gateway") ?? certs.clients[0]!;
-    const tlsServer = await startServer(new HashEmbedder({ dimensions: 8 }), hashRaw, { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key });
+    const tlsServer = await startServer(new HashEmbedder({ dimensions: 8 }), hashRaw, {
+      ca: certs.ca.cert,
+      cert: certs.server.cert,
+      key: certs.server.key,
+    });
     closers.push(() => tlsServer.close(1000));
     // serverName "localhost" (a SAN of the dev server certificate): with a bare IP target grpc-js sets an IP as TLS SNI, which Node flags (DEP0123).
-    const tlsModels = new GrpcModels({ address: tlsServer.address, timeoutMs: 10_000, maxInFlight: 8, tls: { ca: certs.ca.cert, cert: client.cert, key: client.key, serverName: "localhost" } });
+    const tlsModels = new GrpcModels({
+      address: tlsServer.address,
+      timeoutMs: 10_000,
+      maxInFlight: 8,
+      tls: { ca: certs.ca.cert, cert: client.cert, key: client.key, serverName: "localhost" },
+    });
     closers.push(() => tlsModels.close());
     const child = SEPARATE ? await forkServer("hash") : null;
     if (child) closers.push(() => child.close());
     const childModels = child ? new GrpcModels({ address: child.address, timeoutMs: 10_000, maxInFlight: 8 }) : null;
     if (childModels) closers.push(() => childModels.close());
-    const probes = [inProcessProbe(new HashEmbedder({ dimensions: 8 })), remoteProbe(plainModels.embedder() as RemoteEmbedder), remoteProbe(tlsModels.embedder() as RemoteEmbedder)];
+    const probes = [
+      inProcessProbe(new HashEmbedder({ dimensions: 8 })),
+      remoteProbe(plainModels.embedder() as RemoteEmbedder),
+      remoteProbe(tlsModels.embedder() as RemoteEmbedder),
+    ];
     if (childModels) probes.push(remoteProbe(childModels.embedder() as RemoteEmbedder));
-    console.log(`latency variants measured in ${ROUNDS} rounds of ${Math.floor(CALLS / ROUNDS)} calls each, in turn (in-process, plaintext, mTLS${child ? ", separate process" : ""}), after ${WARMUP} warm-up calls each`);
+    console.log(
+      `latency variants measured in ${ROUNDS} rounds of ${Math.floor(CALLS / ROUNDS)} calls each, in turn (in-process, plaintext, mTLS${child ? ", separate process" : ""}), after ${WARMUP} warm-up calls each`,
+    );
     const [inprocessRun, grpcRun, tlsRun, separateLatency = null] = await measureLatency(probes);
     for (const close of closers.reverse()) await close();
     closers.length = 0;
@@ -449,17 +544,28 @@ async function main(): Promise<void> {
     console.log(`gRPC plaintext (${plainServer.address}): ${fmt(grpcRun.wall)}`);
     console.log(`  server-reported per call: queue ${fmt(grpcRun.queue)}; inference ${fmt(grpcRun.inference)}`);
     console.log(`  wall minus server inference time, per call: ${fmt(grpcRun.minusInference)}`);
-    console.log(`gRPC mTLS (${tlsServer.address}, dev CA, client CN ${client.name}, server name localhost, ECDSA P-256): ${fmt(tlsRun.wall)}`);
+    console.log(
+      `gRPC mTLS (${tlsServer.address}, dev CA, client CN ${client.name}, server name localhost, ECDSA P-256): ${fmt(tlsRun.wall)}`,
+    );
     console.log(`  wall minus server inference time, per call: ${fmt(tlsRun.minusInference)}`);
-    if (separateLatency && child) console.log(`gRPC plaintext, server in a separate process (${child.address}): ${fmt(separateLatency.wall)}; minus server inference: ${fmt(separateLatency.minusInference)}`);
+    if (separateLatency && child)
+      console.log(
+        `gRPC plaintext, server in a separate process (${child.address}): ${fmt(separateLatency.wall)}; minus server inference: ${fmt(separateLatency.minusInference)}`,
+      );
 
     const overhead = round(grpcRun.wall.p95_ms - inprocess.p95_ms);
     const overheadMtls = round(tlsRun.wall.p95_ms - inprocess.p95_ms);
     const overheadMinusInference = grpcRun.minusInference.p95_ms;
     const overheadMtlsMinusInference = tlsRun.minusInference.p95_ms;
-    console.log(`overhead_p95_ms = p95(gRPC wall) − p95(in-process wall) = ${overhead.toFixed(3)} ms plaintext; overhead_mtls_p95_ms = ${overheadMtls.toFixed(3)} ms (mTLS over plaintext: ${round(tlsRun.wall.p95_ms - grpcRun.wall.p95_ms).toFixed(3)} ms at p95, ${round(tlsRun.wall.p50_ms - grpcRun.wall.p50_ms).toFixed(3)} ms at p50)`);
-    console.log(`overhead_p95_ms_minus_inference = p95 over calls of (gRPC wall − server-reported inference time) = ${overheadMinusInference.toFixed(3)} ms plaintext, ${overheadMtlsMinusInference.toFixed(3)} ms mTLS`);
-    console.log(`target < 2 ms on loopback (the field's stated bar: 10 ms): plaintext ${overhead < 2 ? "MEETS" : "MISSES"} the 2 ms target, mTLS ${overheadMtls < 2 ? "MEETS" : "MISSES"} it`);
+    console.log(
+      `overhead_p95_ms = p95(gRPC wall) − p95(in-process wall) = ${overhead.toFixed(3)} ms plaintext; overhead_mtls_p95_ms = ${overheadMtls.toFixed(3)} ms (mTLS over plaintext: ${round(tlsRun.wall.p95_ms - grpcRun.wall.p95_ms).toFixed(3)} ms at p95, ${round(tlsRun.wall.p50_ms - grpcRun.wall.p50_ms).toFixed(3)} ms at p50)`,
+    );
+    console.log(
+      `overhead_p95_ms_minus_inference = p95 over calls of (gRPC wall − server-reported inference time) = ${overheadMinusInference.toFixed(3)} ms plaintext, ${overheadMtlsMinusInference.toFixed(3)} ms mTLS`,
+    );
+    console.log(
+      `target < 2 ms on loopback (the field's stated bar: 10 ms): plaintext ${overhead < 2 ? "MEETS" : "MISSES"} the 2 ms target, mTLS ${overheadMtls < 2 ? "MEETS" : "MISSES"} it`,
+    );
 
     // --- 2. Throughput, real model ---------------------------------------------------------------
     const tp = THROUGHPUT ? await throughputPart(closers) : null;
@@ -476,13 +582,22 @@ async function main(): Promise<void> {
         overhead_mtls_p95_ms: overheadMtls,
         overhead_p95_ms_minus_inference: overheadMinusInference,
         overhead_mtls_p95_ms_minus_inference: overheadMtlsMinusInference,
-        overhead_definition: "p95(grpc wall) - p95(in-process wall); *_minus_inference: p95 over calls of (grpc wall - server-reported inference time)",
+        overhead_definition:
+          "p95(grpc wall) - p95(in-process wall); *_minus_inference: p95 over calls of (grpc wall - server-reported inference time)",
         grpc_minus_inference: grpcRun.minusInference,
         grpc_server_queue: grpcRun.queue,
         grpc_server_inference: grpcRun.inference,
         grpc_separate_process: separateLatency?.wall ?? null,
-        throughput: tp ? { inprocess: round(tp.inprocess, 1), grpc: tp.grpc ? round(tp.grpc.perS, 1) : null, grpc_separate_process: tp.separate ? round(tp.separate.perS, 1) : null } : null,
-        throughput_model_batches: tp ? { grpc: tp.grpc?.batches ?? null, grpc_separate_process: tp.separate?.batches ?? null } : null,
+        throughput: tp
+          ? {
+              inprocess: round(tp.inprocess, 1),
+              grpc: tp.grpc ? round(tp.grpc.perS, 1) : null,
+              grpc_separate_process: tp.separate ? round(tp.separate.perS, 1) : null,
+            }
+          : null,
+        throughput_model_batches: tp
+          ? { grpc: tp.grpc?.batches ?? null, grpc_separate_process: tp.separate?.batches ?? null }
+          : null,
         throughput_errors: tp && Object.keys(tp.errors).length > 0 ? tp.errors : null,
         calls: CALLS,
         warmup: WARMUP,

@@ -71,7 +71,12 @@ interface Mode {
 }
 const MODES: Mode[] = [
   { key: "plain", label: "hash embedder", docs: Number(values.docs), repeat: 1 },
-  { key: "heavy", label: `CPU-heavy embedder (hash x${values.repeat})`, docs: Number(values["heavy-docs"]), repeat: Number(values.repeat) },
+  {
+    key: "heavy",
+    label: `CPU-heavy embedder (hash x${values.repeat})`,
+    docs: Number(values["heavy-docs"]),
+    repeat: Number(values.repeat),
+  },
 ];
 
 /** What the ingester reports at the end (bench/scale/ingester.ts). */
@@ -128,11 +133,19 @@ const pct = (x: number) => round(x * 100, 0);
 function startWorker(data: string, config: string, mode: Mode, log: string): ChildProcess {
   const fd = openSync(log, "w");
   const preload = mode.repeat > 1 ? ["--import", HEAVY_PRELOAD] : [];
-  const child = spawn(process.execPath, ["--import", "tsx", ...preload, MAIN, "--data", data, "--config", config, "worker"], {
-    cwd: ROOT,
-    env: { ...env, SLUICE_BENCH_EMBED_REPEAT: String(mode.repeat), SLUICE_LOG_LEVEL: env["SLUICE_LOG_LEVEL"] ?? "warn" },
-    stdio: ["ignore", fd, fd],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...preload, MAIN, "--data", data, "--config", config, "worker"],
+    {
+      cwd: ROOT,
+      env: {
+        ...env,
+        SLUICE_BENCH_EMBED_REPEAT: String(mode.repeat),
+        SLUICE_LOG_LEVEL: env["SLUICE_LOG_LEVEL"] ?? "warn",
+      },
+      stdio: ["ignore", fd, fd],
+    },
+  );
   closeSync(fd);
   return child;
 }
@@ -180,8 +193,13 @@ function problems(path: string): string[] {
 }
 
 async function stop(child: ChildProcess): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode !== null ? `exited early, code ${child.exitCode}` : `exited early, signal ${child.signalCode}`;
-  const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+  if (child.exitCode !== null || child.signalCode !== null)
+    return child.exitCode !== null
+      ? `exited early, code ${child.exitCode}`
+      : `exited early, signal ${child.signalCode}`;
+  const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("exit", (code, signal) => resolve([code, signal])),
+  );
   child.kill("SIGTERM");
   const ended = await Promise.race([closed, sleep(30_000).then(() => null)]);
   if (!ended) {
@@ -194,8 +212,18 @@ async function stop(child: ChildProcess): Promise<string> {
 }
 
 /** Runs the ingester; `onEvent` sees its `warm` and `measuring` lines as they come. */
-function ingest(data: string, config: string, corpus: string, onStart: (pid: number) => void, onEvent: (event: string) => void): Promise<IngestResult> {
-  const child = spawn(process.execPath, ["--import", "tsx", INGESTER, "--data", data, "--config", config, "--corpus", corpus], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+function ingest(
+  data: string,
+  config: string,
+  corpus: string,
+  onStart: (pid: number) => void,
+  onEvent: (event: string) => void,
+): Promise<IngestResult> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", INGESTER, "--data", data, "--config", config, "--corpus", corpus],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
   onStart(child.pid!);
   let stderr = "";
   let result: IngestResult | null = null;
@@ -208,7 +236,8 @@ function ingest(data: string, config: string, corpus: string, onStart: (pid: num
   return new Promise((resolve, reject) => {
     child.once("close", (code) => {
       if (code === 0 && result) resolve(result);
-      else reject(new Error(`ingester exited with code ${code}:\n${stderr.trimEnd().split("\n").slice(-20).join("\n")}`));
+      else
+        reject(new Error(`ingester exited with code ${code}:\n${stderr.trimEnd().split("\n").slice(-20).join("\n")}`));
     });
   });
 }
@@ -230,7 +259,11 @@ async function run(setup: Setup, mode: Mode, corpus: ScaleCorpus): Promise<RunRe
       sampler.watch(`worker-${i + 1}`, workers[i]!.pid!);
     }
     await untilSettled(workers, logs);
-    const snapshot = () => ({ workers: workers.map((w) => readCpuSeconds(w.pid!) ?? 0), machine: machineCpu(), at: performance.now() });
+    const snapshot = () => ({
+      workers: workers.map((w) => readCpuSeconds(w.pid!) ?? 0),
+      machine: machineCpu(),
+      at: performance.now(),
+    });
     const window: { start?: ReturnType<typeof snapshot> } = {};
     const result = await ingest(
       data,
@@ -251,7 +284,10 @@ async function run(setup: Setup, mode: Mode, corpus: ScaleCorpus): Promise<RunRe
     const wall = Math.max(1e-3, (end.at - start.at) / 1000);
     const lost = result.total - result.indexed;
     for (const [i, lines] of found.entries()) {
-      if (lines.length > 0) process.stderr.write(`  worker ${i + 1} of ${mode.key}/${setup.key} logged ${lines.length} problem line(s); first ones:\n    ${lines.slice(0, 5).join("\n    ")}\n`);
+      if (lines.length > 0)
+        process.stderr.write(
+          `  worker ${i + 1} of ${mode.key}/${setup.key} logged ${lines.length} problem line(s); first ones:\n    ${lines.slice(0, 5).join("\n    ")}\n`,
+        );
     }
     return {
       docs_per_s: round(result.total / result.seconds),
@@ -268,10 +304,18 @@ async function run(setup: Setup, mode: Mode, corpus: ScaleCorpus): Promise<RunRe
       lost,
       state: result.state,
       worker_cpu_pct: end.workers.map((c, i) => pct((c - start.workers[i]!) / wall)),
-      worker_cpu_ms_per_doc: round((end.workers.reduce((a, c, i) => a + c - start.workers[i]!, 0) * 1000) / Math.max(1, result.total), 2),
+      worker_cpu_ms_per_doc: round(
+        (end.workers.reduce((a, c, i) => a + c - start.workers[i]!, 0) * 1000) / Math.max(1, result.total),
+        2,
+      ),
       ingester_cpu_pct: pct(result.cpuSeconds / result.seconds),
-      machine_cpu_pct: pct((end.machine.busy - start.machine.busy) / Math.max(1, end.machine.total - start.machine.total)),
-      peak_rss_mib: { ingester: round(sampler.peak("ingester").hwmBytes / MIB), workers: workers.map((_, i) => round(sampler.peak(`worker-${i + 1}`).hwmBytes / MIB)) },
+      machine_cpu_pct: pct(
+        (end.machine.busy - start.machine.busy) / Math.max(1, end.machine.total - start.machine.total),
+      ),
+      peak_rss_mib: {
+        ingester: round(sampler.peak("ingester").hwmBytes / MIB),
+        workers: workers.map((_, i) => round(sampler.peak(`worker-${i + 1}`).hwmBytes / MIB)),
+      },
       background_cpu_pct: background,
       worker_log_problems: found.reduce((a, l) => a + l.length, 0),
       worker_exit: exits,
@@ -279,7 +323,9 @@ async function run(setup: Setup, mode: Mode, corpus: ScaleCorpus): Promise<RunRe
   } finally {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
     sampler.stop();
-    await teardown(deployment).catch((err: unknown) => process.stderr.write(`  cleanup of ${setup.key} failed: ${(err as Error).message}\n`));
+    await teardown(deployment).catch((err: unknown) =>
+      process.stderr.write(`  cleanup of ${setup.key} failed: ${(err as Error).message}\n`),
+    );
     if (values.keep) process.stderr.write(`  kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   }
@@ -287,7 +333,11 @@ async function run(setup: Setup, mode: Mode, corpus: ScaleCorpus): Promise<RunRe
 
 /** CPU time of one text through the stand-in: the plain hash embedder's, times `repeat`. */
 function embedMsPerText(corpus: string, repeat: number): number {
-  const texts = readFileSync(corpus, "utf8").split("\n").filter(Boolean).slice(0, 500).map((l) => (JSON.parse(l) as { text: string }).text);
+  const texts = readFileSync(corpus, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .slice(0, 500)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
   const embedder = new HashEmbedder({ dimensions: 256 });
   for (const t of texts) embedder.embedOne(t);
   const started = performance.now();
@@ -297,7 +347,8 @@ function embedMsPerText(corpus: string, repeat: number): number {
 
 function line(mode: Mode, setup: Setup, r: RunResult): string {
   const rss = `peak RSS ingester ${r.peak_rss_mib.ingester.toFixed(0)} MiB, worker${r.peak_rss_mib.workers.length > 1 ? "s" : ""} ${r.peak_rss_mib.workers.map((m) => m.toFixed(0)).join(" + ")} MiB`;
-  const health = r.failed > 0 || r.lost > 0 || r.state !== "COMPLETED" ? `, ${r.state}, ${r.failed} failed, ${r.lost} lost` : "";
+  const health =
+    r.failed > 0 || r.lost > 0 || r.state !== "COMPLETED" ? `, ${r.state}, ${r.failed} failed, ${r.lost} lost` : "";
   return (
     `${mode.key.padEnd(5)} ${setup.label}: ${r.docs} docs (${r.chunks} chunks) in ${r.seconds.toFixed(1)} s → ${r.docs_per_s.toFixed(0)} docs/s` +
     ` (middle 80%: ${r.steady_docs_per_s?.toFixed(0) ?? "?"}/s); admitted in ${r.admit_seconds.toFixed(1)} s (${r.admit_docs_per_s.toFixed(0)}/s)${health};` +
@@ -305,7 +356,8 @@ function line(mode: Mode, setup: Setup, r: RunResult): string {
   );
 }
 
-const ratio = (a: RunResult | undefined, b: RunResult | undefined) => (a && b ? round(a.docs_per_s / b.docs_per_s, 2) : null);
+const ratio = (a: RunResult | undefined, b: RunResult | undefined) =>
+  a && b ? round(a.docs_per_s / b.docs_per_s, 2) : null;
 
 const cores = availableParallelism();
 const report: Record<string, unknown> = { cores, concurrency: CONCURRENCY, embed_repeat: MODES[1]!.repeat };
@@ -315,14 +367,19 @@ const notes: string[] = [];
 for (const mode of MODES) {
   if (values.only && !values.only.split(",").some((k) => k.startsWith(`${mode.key}.`))) continue;
   const corpus = await scaleCorpus(mode.docs);
-  if (corpus.source === "generated") notes.push(`${mode.key}: the Debian corpus could not be had (${corpus.problem}); a generated corpus was used`);
+  if (corpus.source === "generated")
+    notes.push(`${mode.key}: the Debian corpus could not be had (${corpus.problem}); a generated corpus was used`);
   report["corpus"] = corpus.source;
   if (mode.key === "heavy") {
     const ms = embedMsPerText(corpus.path, mode.repeat);
     report["embed_ms_per_text"] = round(ms, 2);
-    console.log(`CPU-heavy stand-in: each text embedded ${mode.repeat} times ≈ ${ms.toFixed(2)} ms of CPU per text (the plain hash embedder: ${(ms / mode.repeat).toFixed(3)} ms)`);
+    console.log(
+      `CPU-heavy stand-in: each text embedded ${mode.repeat} times ≈ ${ms.toFixed(2)} ms of CPU per text (the plain hash embedder: ${(ms / mode.repeat).toFixed(3)} ms)`,
+    );
   } else {
-    console.log(`corpus: ${mode.docs} (plain) and ${MODES[1]!.docs} (CPU-heavy) ${corpus.source === "debian" ? "Debian package descriptions" : "generated documents"}; ${cores} cores; ingest.concurrency ${CONCURRENCY} per worker; locks.collections off`);
+    console.log(
+      `corpus: ${mode.docs} (plain) and ${MODES[1]!.docs} (CPU-heavy) ${corpus.source === "debian" ? "Debian package descriptions" : "generated documents"}; ${cores} cores; ingest.concurrency ${CONCURRENCY} per worker; locks.collections off`,
+    );
   }
   for (const setup of SETUPS) {
     if (values.only && !values.only.split(",").includes(`${mode.key}.${setup.key}`)) continue;
@@ -331,24 +388,45 @@ for (const mode of MODES) {
       const r = await run(setup, mode, corpus);
       results.set(`${mode.key}.${setup.key}`, r);
       console.log(line(mode, setup, r));
-      if (r.state !== "COMPLETED" || r.failed > 0 || r.lost > 0) failures.push(`${mode.key}/${setup.key}: job ${r.state}, ${r.failed} failed, ${r.lost} not indexed`);
-      if (r.background_cpu_pct > 15) notes.push(`${mode.key}/${setup.key}: other processes used ${r.background_cpu_pct}% of the machine just before it ran`);
-      if (r.worker_log_problems > 0) notes.push(`${mode.key}/${setup.key}: workers logged ${r.worker_log_problems} problem line(s)`);
-      if (r.worker_exit.some((e) => e !== "0")) failures.push(`${mode.key}/${setup.key}: workers ended ${r.worker_exit.join(", ")} after SIGTERM`);
+      if (r.state !== "COMPLETED" || r.failed > 0 || r.lost > 0)
+        failures.push(`${mode.key}/${setup.key}: job ${r.state}, ${r.failed} failed, ${r.lost} not indexed`);
+      if (r.background_cpu_pct > 15)
+        notes.push(
+          `${mode.key}/${setup.key}: other processes used ${r.background_cpu_pct}% of the machine just before it ran`,
+        );
+      if (r.worker_log_problems > 0)
+        notes.push(`${mode.key}/${setup.key}: workers logged ${r.worker_log_problems} problem line(s)`);
+      if (r.worker_exit.some((e) => e !== "0"))
+        failures.push(`${mode.key}/${setup.key}: workers ended ${r.worker_exit.join(", ")} after SIGTERM`);
     } catch (error) {
       failures.push(`${mode.key}/${setup.key}: ${(error as Error).message}`);
       console.log(`${mode.key.padEnd(5)} ${setup.label}: FAILED: ${(error as Error).message.split("\n")[0]}`);
     }
   }
   const [embedded, pg1, pg2] = SETUPS.map((s) => results.get(`${mode.key}.${s.key}`));
-  const section = { docs: mode.docs, embedded: embedded ?? null, pg1: pg1 ?? null, pg2: pg2 ?? null, pg1_over_embedded: ratio(pg1, embedded), pg2_over_pg1: ratio(pg2, pg1) };
+  const section = {
+    docs: mode.docs,
+    embedded: embedded ?? null,
+    pg1: pg1 ?? null,
+    pg2: pg2 ?? null,
+    pg1_over_embedded: ratio(pg1, embedded),
+    pg2_over_pg1: ratio(pg2, pg1),
+  };
   report[mode.key] = section;
-  console.log(`${mode.key.padEnd(5)} ratios (${mode.label}): pg1/embedded ${section.pg1_over_embedded ?? "?"}, pg2/pg1 ${section.pg2_over_pg1 ?? "?"}`);
+  console.log(
+    `${mode.key.padEnd(5)} ratios (${mode.label}): pg1/embedded ${section.pg1_over_embedded ?? "?"}, pg2/pg1 ${section.pg2_over_pg1 ?? "?"}`,
+  );
 }
 
-const heavy = (report["heavy"] ?? { pg1_over_embedded: null, pg2_over_pg1: null }) as { pg1_over_embedded: number | null; pg2_over_pg1: number | null };
+const heavy = (report["heavy"] ?? { pg1_over_embedded: null, pg2_over_pg1: null }) as {
+  pg1_over_embedded: number | null;
+  pg2_over_pg1: number | null;
+};
 const target = (value: number | null, min: number) => ({ min, value, met: value !== null && value >= min });
-const targets = { heavy_pg1_over_embedded: target(heavy.pg1_over_embedded, 0.5), heavy_pg2_over_pg1: target(heavy.pg2_over_pg1, 1.6) };
+const targets = {
+  heavy_pg1_over_embedded: target(heavy.pg1_over_embedded, 0.5),
+  heavy_pg2_over_pg1: target(heavy.pg2_over_pg1, 1.6),
+};
 console.log(
   `targets (CPU-heavy): pg1/embedded ≥ 0.5: ${targets.heavy_pg1_over_embedded.value ?? "?"} ${targets.heavy_pg1_over_embedded.met ? "met" : "NOT MET"}; ` +
     `pg2/pg1 ≥ 1.6: ${targets.heavy_pg2_over_pg1.value ?? "?"} ${targets.heavy_pg2_over_pg1.met ? "met" : "NOT MET"}`,

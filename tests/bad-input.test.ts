@@ -29,11 +29,17 @@ describe("bad input fails alone, with a clear error naming the file", () => {
     writeFileSync(join(dir, "empty.txt"), "");
     writeFileSync(join(dir, "huge.txt"), "");
     truncateSync(join(dir, "huge.txt"), 200 * 1024 * 1024); // sparse: 200 MB without writing them
-    writeFileSync(join(dir, "image.txt"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512)]));
+    writeFileSync(
+      join(dir, "image.txt"),
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512)]),
+    );
     writeFileSync(join(dir, "latin1.txt"), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]));
     writeFileSync(join(dir, "broken.pdf"), (await makePdf([["soon to be cut"]])).subarray(0, 300));
     writeFileSync(join(dir, "locked.pdf"), await makeEncryptedPdf());
-    writeFileSync(join(dir, "records.jsonl"), '{"_id":"r1","text":"first record"}\n{not json\n{"_id":"r3","text":"third record"}\n');
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      '{"_id":"r1","text":"first record"}\n{not json\n{"_id":"r3","text":"third record"}\n',
+    );
 
     const run = await runCli(["--data", ws.data, "--config", ws.config, "--json", "ingest", dir, "--wait"]);
     const out = json<IngestOut>(run);
@@ -58,7 +64,9 @@ describe("bad input fails alone, with a clear error naming the file", () => {
     assert.equal(out.failed, Object.keys(expected).length);
     assert.equal(out.done, 4, "good.txt, good.pdf and the two good JSONL records are indexed");
 
-    const hits = json<{ results: Array<{ docId: string }> }>(await runCli(["--data", ws.data, "--config", ws.config, "--json", "query", "hybrid search", "--no-answer"]));
+    const hits = json<{ results: Array<{ docId: string }> }>(
+      await runCli(["--data", ws.data, "--config", ws.config, "--json", "query", "hybrid search", "--no-answer"]),
+    );
     assert.equal(hits.results[0]?.docId, "good.pdf");
   });
 

@@ -36,9 +36,14 @@ describe("cancel", () => {
     const dir = tempDir();
     const docs = join(dir, "docs");
     mkdirSync(docs);
-    for (let i = 0; i < 200; i++) writeFileSync(join(docs, `d${i}.txt`), `Document ${i}. ${"Some words about topic number " + i + ". ".repeat(3)}`);
+    for (let i = 0; i < 200; i++)
+      writeFileSync(join(docs, `d${i}.txt`), `Document ${i}. ${"Some words about topic number " + i + ". ".repeat(3)}`);
     const embedder = new SlowEmbedder({ dimensions: 32 });
-    const sluice = await Sluice.open({ dataDir: join(dir, "data"), config: parseConfig({ ingest: { concurrency: 4 } }), embedder });
+    const sluice = await Sluice.open({
+      dataDir: join(dir, "data"),
+      config: parseConfig({ ingest: { concurrency: 4 } }),
+      embedder,
+    });
     try {
       const job = await sluice.submitPaths({ collection: "c", paths: [docs] });
       const running = sluice.runJob(job.id);
@@ -55,9 +60,15 @@ describe("cancel", () => {
 
       // Every document in the index is whole: its chunk count matches, and it has its vectors.
       const info = await sluice.stats("c");
-      const ledgerDone = (await sluice.ledger.getJob(job.id, { documents: true })).documents!.filter((d) => d.state === "COMPLETED").length;
+      const ledgerDone = (await sluice.ledger.getJob(job.id, { documents: true })).documents!.filter(
+        (d) => d.state === "COMPLETED",
+      ).length;
       assert.ok(info.documents >= ledgerDone && info.documents <= ledgerDone + 4);
-      assert.equal(embedder.calls - callsAtCancel, callsAfterCancel, "no embed call started while the index was checked");
+      assert.equal(
+        embedder.calls - callsAtCancel,
+        callsAfterCancel,
+        "no embed call started while the index was checked",
+      );
       const hits = await sluice.store.searchDense("c", (await embedder.embed(["Document 3"]))[0]!, 500);
       assert.equal(hits.length, info.chunks, "every indexed chunk has its vector");
 
@@ -79,7 +90,11 @@ describe("re-ingest and delete", () => {
     mkdirSync(docs);
     writeFileSync(join(docs, "a.txt"), "Alpha talks about resuming failed jobs.");
     writeFileSync(join(docs, "b.txt"), "Bravo talks about cancelling running jobs.");
-    const sluice = await Sluice.open({ dataDir: join(dir, "data"), config: parseConfig({}), embedder: new HashEmbedder({ dimensions: 32 }) });
+    const sluice = await Sluice.open({
+      dataDir: join(dir, "data"),
+      config: parseConfig({}),
+      embedder: new HashEmbedder({ dimensions: 32 }),
+    });
     try {
       const outcomes = async () => {
         const job = await sluice.submitPaths({ collection: "c", paths: [docs], pipeline: "hybrid-sparse" });
@@ -94,8 +109,14 @@ describe("re-ingest and delete", () => {
       assert.deepEqual(await outcomes(), { "a.txt": "replaced", "b.txt": "unchanged" });
       const stats = await sluice.stats("c");
       assert.deepEqual([stats.documents, stats.chunks], [2, 2]);
-      assert.equal((await sluice.query({ collection: "c", query: "resuming", mode: "lexical", answer: false })).results.length, 0);
-      assert.equal((await sluice.query({ collection: "c", query: "zebras", mode: "lexical", answer: false })).results[0]?.docId, "a.txt");
+      assert.equal(
+        (await sluice.query({ collection: "c", query: "resuming", mode: "lexical", answer: false })).results.length,
+        0,
+      );
+      assert.equal(
+        (await sluice.query({ collection: "c", query: "zebras", mode: "lexical", answer: false })).results[0]?.docId,
+        "a.txt",
+      );
 
       await sluice.deleteDocument("c", "b.txt");
       for (const mode of ["lexical", "dense", "sparse", "hybrid"] as const) {
@@ -107,7 +128,10 @@ describe("re-ingest and delete", () => {
       // The default pipeline keeps no sparse index; asking for one says so.
       const plain = await sluice.submitPaths({ collection: "plain", paths: [docs] });
       await sluice.runJob(plain.id);
-      await assert.rejects(sluice.query({ collection: "plain", query: "zebras", mode: "sparse" }), /has no sparse index; ingest it with --pipeline hybrid-sparse/);
+      await assert.rejects(
+        sluice.query({ collection: "plain", query: "zebras", mode: "sparse" }),
+        /has no sparse index; ingest it with --pipeline hybrid-sparse/,
+      );
       assert.equal((await sluice.stats("c")).documents, 1);
     } finally {
       await sluice.close();

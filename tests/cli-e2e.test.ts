@@ -30,11 +30,15 @@ describe("README main job: ingest the bundled docs with the default (bundled, of
     assert.match(out.answer.text, /sluice jobs resume/);
     assert.match(out.answer.text, /\[1\]/);
 
-    const stats = json<{ collection: string; documents: number; chunks: number }>(await runCli(["--data", data, "--json", "stats"], { cwd: ROOT }));
+    const stats = json<{ collection: string; documents: number; chunks: number }>(
+      await runCli(["--data", data, "--json", "stats"], { cwd: ROOT }),
+    );
     assert.equal(stats.collection, "default");
     assert.equal(stats.documents, job.total);
 
-    const again = json<{ state: string; done: number }>(await runCli(["--data", data, "--json", "ingest", "docs", "--wait"], { cwd: ROOT }));
+    const again = json<{ state: string; done: number }>(
+      await runCli(["--data", data, "--json", "ingest", "docs", "--wait"], { cwd: ROOT }),
+    );
     assert.equal(again.state, "COMPLETED");
     const after = json<{ chunks: number }>(await runCli(["--data", data, "--json", "stats"], { cwd: ROOT }));
     assert.equal(after.chunks, stats.chunks, "re-ingesting unchanged documents changes nothing");

@@ -12,11 +12,22 @@ describe("stage lifecycle as CloudEvents", () => {
   it("every stage of every document emits started and completed (or failed) events that validate against CloudEvents 1.0", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-ce-"));
     const file = join(dir, "events", "stages.jsonl");
-    const sluice = await Sluice.open({ dataDir: join(dir, "data"), config: parseConfig({ events: { file } }), embedder: new HashEmbedder({ dimensions: 16 }) });
+    const sluice = await Sluice.open({
+      dataDir: join(dir, "data"),
+      config: parseConfig({ events: { file } }),
+      embedder: new HashEmbedder({ dimensions: 16 }),
+    });
     const seen: string[] = [];
     sluice.events.subscribe((ce) => seen.push(`${ce.type} ${ce.subject}`));
     try {
-      const job = await sluice.submitDocuments({ collection: "c", documents: [{ id: "a", text: "Alpha document." }, { id: "b", text: "Bravo document." }, { id: "empty", text: "   " }] });
+      const job = await sluice.submitDocuments({
+        collection: "c",
+        documents: [
+          { id: "a", text: "Alpha document." },
+          { id: "b", text: "Bravo document." },
+          { id: "empty", text: "   " },
+        ],
+      });
       await sluice.runJob(job.id);
     } finally {
       await sluice.close();
@@ -26,7 +37,10 @@ describe("stage lifecycle as CloudEvents", () => {
     for (const e of events) assert.equal(e.validate(), true);
     assert.equal(seen.length, events.length, "in-process subscribers get the same events");
 
-    const byDoc = (id: string) => events.filter((e) => e.subject === id).map((e) => `${e.type.replace("io.sluice.", "")}:${String(e.data?.["stage"])}`);
+    const byDoc = (id: string) =>
+      events
+        .filter((e) => e.subject === id)
+        .map((e) => `${e.type.replace("io.sluice.", "")}:${String(e.data?.["stage"])}`);
     for (const id of ["a", "b"]) {
       for (const stage of ["load", "parse", "dedupe", "chunk", "embed", "index"]) {
         assert.ok(byDoc(id).includes(`stage.started:${stage}`), `${id} ${stage} started`);

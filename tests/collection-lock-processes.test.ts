@@ -30,7 +30,10 @@ interface LockChild {
 }
 
 function spawnHolder(backend: string, collection: string, mode: "hold" | "try"): LockChild {
-  const child = spawn(process.execPath, ["--import", "tsx", HOLD_LOCK, backend, collection, mode], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", HOLD_LOCK, backend, collection, mode], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return { child, next: lines(child) };
 }
 
@@ -48,10 +51,12 @@ function lines(child: ChildProcess): () => Promise<Record<string, unknown>> {
       else queue.push(line);
     }
   });
-  return async () => JSON.parse(queue.shift() ?? (await new Promise<string>((r) => waiting.push(r)))) as Record<string, unknown>;
+  return async () =>
+    JSON.parse(queue.shift() ?? (await new Promise<string>((r) => waiting.push(r)))) as Record<string, unknown>;
 }
 
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once("exit", r)));
+const exited = (child: ChildProcess) =>
+  new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once("exit", r)));
 
 /** Same lock, two processes: the test runner and child processes of its own. */
 function describeTwoProcesses(name: string, backend: string, open: () => CollectionLock): void {
@@ -64,7 +69,11 @@ function describeTwoProcesses(name: string, backend: string, open: () => Collect
         const { held, owner } = await holder.next();
         assert.equal(held, true);
         assert.equal(owner, `${hostname()}:${holder.child.pid}:child`);
-        assert.equal(await lock.acquire("docs", `${hostname()}:${process.pid}:runner`, 60_000, { isAlive }), false, "refused: the holder is alive");
+        assert.equal(
+          await lock.acquire("docs", `${hostname()}:${process.pid}:runner`, 60_000, { isAlive }),
+          false,
+          "refused: the holder is alive",
+        );
         assert.equal((await lock.holder("docs"))?.owner, owner);
         const other = spawnHolder(backend, "docs", "try");
         assert.equal((await other.next())["held"], false, "a third process is refused too");
@@ -101,10 +110,18 @@ function describeTwoProcesses(name: string, backend: string, open: () => Collect
 
 const ws = workspace();
 const ledgerPath = join(ws.data, "ledger.db");
-describeTwoProcesses("sqlite (two processes on one data directory)", `sqlite:${ledgerPath}`, () => new SqliteCollectionLock(ledgerPath));
+describeTwoProcesses(
+  "sqlite (two processes on one data directory)",
+  `sqlite:${ledgerPath}`,
+  () => new SqliteCollectionLock(ledgerPath),
+);
 
 const keyPrefix = testKeyPrefix();
 after(async () => {
   await deleteKeys(keyPrefix);
 });
-describeTwoProcesses("redis", `redis:${TEST_REDIS_URL}#${keyPrefix}`, () => new RedisCollectionLock({ url: TEST_REDIS_URL, keyPrefix }));
+describeTwoProcesses(
+  "redis",
+  `redis:${TEST_REDIS_URL}#${keyPrefix}`,
+  () => new RedisCollectionLock({ url: TEST_REDIS_URL, keyPrefix }),
+);

@@ -14,7 +14,11 @@ void describe("the worker takes each collection's lock (SQLite, in ledger.db)", 
   let sluice: Sluice;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "sluice-lock-worker-"));
-    sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, embedder: new HashEmbedder({ dimensions: 64 }) });
+    sluice = await Sluice.open({
+      dataDir: join(dir, "data"),
+      cwd: dir,
+      embedder: new HashEmbedder({ dimensions: 64 }),
+    });
   });
   after(async () => {
     await sluice.close();
@@ -28,13 +32,24 @@ void describe("the worker takes each collection's lock (SQLite, in ledger.db)", 
     await other.open();
     assert.equal(await other.acquire("held", "elsewhere:1:x", 60_000), true);
 
-    const held = await sluice.submitDocuments({ collection: "held", documents: [{ id: "a", text: "alpha beta" }, { id: "b", text: "gamma delta" }] });
+    const held = await sluice.submitDocuments({
+      collection: "held",
+      documents: [
+        { id: "a", text: "alpha beta" },
+        { id: "b", text: "gamma delta" },
+      ],
+    });
     const free = await sluice.submitDocuments({ collection: "free", documents: [{ id: "c", text: "epsilon" }] });
     assert.equal((await sluice.runJob(free.id)).state, "COMPLETED", "a collection nobody holds runs at once");
 
     const run = sluice.runJob(held.id);
     const spool = (sluice.ledger as SqliteLedger).db;
-    const refused = () => spool.prepare<[string], { n: number }>("select count(*) as n from spool where job_id = ? and last_error like 'COLLECTION_LOCKED:%'").get(held.id)!.n;
+    const refused = () =>
+      spool
+        .prepare<[string], { n: number }>(
+          "select count(*) as n from spool where job_id = ? and last_error like 'COLLECTION_LOCKED:%'",
+        )
+        .get(held.id)!.n;
     for (let i = 0; refused() === 0 && i < 300; i++) await sleep(50);
     assert.ok(refused() > 0, "the worker was refused the lock");
     assert.equal((await sluice.ledger.getJob(held.id)).done, 0);
@@ -44,9 +59,16 @@ void describe("the worker takes each collection's lock (SQLite, in ledger.db)", 
     assert.equal(await other.release("held", "elsewhere:1:x"), true);
     const job = await run;
     assert.deepEqual([job.state, job.done], ["COMPLETED", 2]);
-    const attempts = spool.prepare<[string], { attempts: number }>("select attempts from spool where job_id = ?").all(held.id).map((r) => r.attempts);
+    const attempts = spool
+      .prepare<[string], { attempts: number }>("select attempts from spool where job_id = ?")
+      .all(held.id)
+      .map((r) => r.attempts);
     assert.deepEqual(attempts, [1, 1], "refusals were refunded");
-    assert.equal(await other.holder("held"), null, "the worker released the lock when it had nothing of the collection in flight");
+    assert.equal(
+      await other.holder("held"),
+      null,
+      "the worker released the lock when it had nothing of the collection in flight",
+    );
     await other.close();
   });
 });

@@ -10,7 +10,11 @@ const BIN = join(ROOT, "bin", "sluice.js");
 
 /** Runs a command the way an installed `sluice` runs: plain node, no tsx loader. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NODE_OPTIONS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -24,7 +28,8 @@ describe("the compiled CLI (bin/sluice.js → dist/)", () => {
   it("--help lists the commands and writes nothing to stderr", async () => {
     const result = await sluice(["--help"]);
     assert.equal(result.code, 0, result.stderr);
-    for (const command of ["ingest", "query", "jobs", "serve", "config"]) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ["ingest", "query", "jobs", "serve", "config"])
+      assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
     assert.equal(result.stderr, "");
   });
 
@@ -39,15 +44,27 @@ describe("the compiled CLI (bin/sluice.js → dist/)", () => {
     const ws = workspace();
     const docs = join(ws.dir, "docs");
     mkdirSync(docs);
-    writeFileSync(join(docs, "resume.md"), "# Resume\n\nA failed job resumes from its last good stage with sluice jobs resume.\n");
-    writeFileSync(join(docs, "cancel.md"), "# Cancel\n\nCancel stops the work between stages and keeps the index clean.\n");
+    writeFileSync(
+      join(docs, "resume.md"),
+      "# Resume\n\nA failed job resumes from its last good stage with sluice jobs resume.\n",
+    );
+    writeFileSync(
+      join(docs, "cancel.md"),
+      "# Cancel\n\nCancel stops the work between stages and keeps the index clean.\n",
+    );
     const base = ["--data", ws.data, "--config", ws.config, "--json"];
 
     // Without --wait the job runs in a detached worker started from the same entry point.
     const accepted = json<{ jobId: string }>(await sluice([...base, "ingest", docs]));
-    await eventually(async () => json<{ state: string }>(await sluice([...base, "jobs", accepted.jobId])).state === "COMPLETED", "the spawned worker to complete the job", 60_000);
+    await eventually(
+      async () => json<{ state: string }>(await sluice([...base, "jobs", accepted.jobId])).state === "COMPLETED",
+      "the spawned worker to complete the job",
+      60_000,
+    );
 
-    const answer = json<{ results: { docId: string }[] }>(await sluice([...base, "query", "how does a failed job resume?", "--mode", "lexical"]));
+    const answer = json<{ results: { docId: string }[] }>(
+      await sluice([...base, "query", "how does a failed job resume?", "--mode", "lexical"]),
+    );
     assert.ok(answer.results.length > 0);
     assert.match(answer.results[0]!.docId, /resume/);
     assert.doesNotMatch(readFileSync(join(ws.data, "worker.log"), "utf8"), /tsx|Error/);

@@ -4,11 +4,18 @@ import { after, describe, it } from "node:test";
 import { json, runCli, workspace } from "./helpers/cli.ts";
 
 const PASSWORD = "s3cr3t-pg-pass";
-const ws = workspace(`embedder:\n  backend: hash\n  dimensions: 64\npostgres:\n  url: postgres://sluice:${PASSWORD}@file-db:5432/sluice\nspool:\n  leaseMs: 45000\nlineage:\n  url: http://marquez:5000\n  apiKeyEnv: SLUICE_TEST_LINEAGE_KEY\n`);
+const ws = workspace(
+  `embedder:\n  backend: hash\n  dimensions: 64\npostgres:\n  url: postgres://sluice:${PASSWORD}@file-db:5432/sluice\nspool:\n  leaseMs: 45000\nlineage:\n  url: http://marquez:5000\n  apiKeyEnv: SLUICE_TEST_LINEAGE_KEY\n`,
+);
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 
 interface Shown {
-  config: { postgres: { url: string }; redis: { url?: string }; logging: { level: string }; spool: { leaseMs: number } };
+  config: {
+    postgres: { url: string };
+    redis: { url?: string };
+    logging: { level: string };
+    spool: { leaseMs: number };
+  };
   sources: Record<string, string>;
   secrets: Record<string, { set: boolean; env?: string; file?: string }>;
 }
@@ -38,15 +45,21 @@ describe("sluice config show", () => {
     assert.deepEqual(shown.secrets["auth.jwtSecret"], { set: true, env: "SLUICE_AUTH_JWT_SECRET" });
     assert.deepEqual(shown.secrets["auth.internalSecret"], { set: false, env: "SLUICE_INTERNAL_SECRET" });
     assert.deepEqual(shown.secrets["lineage.apiKey"], { set: true, env: "SLUICE_TEST_LINEAGE_KEY" });
-    for (const secret of [PASSWORD, "lineage-key-value", "jwt-secret-value"]) assert.ok(!out.stdout.includes(secret), `${secret} leaked`);
+    for (const secret of [PASSWORD, "lineage-key-value", "jwt-secret-value"])
+      assert.ok(!out.stdout.includes(secret), `${secret} leaked`);
   });
 
   it("prints one line per leaf with its source, env beating the file", async () => {
-    const out = await runCli(["--config", ws.config, "config", "show"], { env: { ...env, SLUICE_DATABASE_URL: `postgres://sluice:${PASSWORD}@env-db/sluice` } });
+    const out = await runCli(["--config", ws.config, "config", "show"], {
+      env: { ...env, SLUICE_DATABASE_URL: `postgres://sluice:${PASSWORD}@env-db/sluice` },
+    });
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.split("\n");
     assert.equal(lines[0], "environment = development  (default)");
-    assert.ok(lines.includes("postgres.url = postgres://sluice:***@env-db/sluice  (env SLUICE_DATABASE_URL)"), out.stdout);
+    assert.ok(
+      lines.includes("postgres.url = postgres://sluice:***@env-db/sluice  (env SLUICE_DATABASE_URL)"),
+      out.stdout,
+    );
     assert.ok(lines.includes("spool.leaseMs = 45000  (file)"));
     assert.ok(lines.includes("auth.jwtSecret = set  (env SLUICE_AUTH_JWT_SECRET)"));
     assert.ok(!out.stdout.includes(PASSWORD));

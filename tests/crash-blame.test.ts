@@ -7,7 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { json, ROOT, runCli, startCli, workspace } from "./helpers/cli.ts";
 
 const FAULTS = join(ROOT, "tests", "helpers", "fault-injection.ts");
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
 interface Stats {
   documents: number;
@@ -26,7 +27,11 @@ describe("crash blame", () => {
   it("a poison document that kills its worker every time ends dead-lettered alone; the documents in flight with it are indexed", async () => {
     const ws = workspace("embedder:\n  backend: hash\n  dimensions: 64\nspool:\n  maxAttempts: 3\n");
     const corpus = join(ws.dir, "corpus.jsonl");
-    const lines = Array.from({ length: 40 }, (_, i) => ({ _id: `doc-${i}`, title: `Doc ${i}`, text: i === 7 ? "This one holds the POISON-PILL marker." : `Document ${i} is harmless, about topic ${i % 5}.` }));
+    const lines = Array.from({ length: 40 }, (_, i) => ({
+      _id: `doc-${i}`,
+      title: `Doc ${i}`,
+      text: i === 7 ? "This one holds the POISON-PILL marker." : `Document ${i} is harmless, about topic ${i % 5}.`,
+    }));
     writeFileSync(corpus, lines.map((l) => JSON.stringify(l)).join("\n"));
     const args = ["--data", ws.data, "--config", ws.config, "--json"];
     const env = { SLUICE_TEST_POISON: "POISON-PILL" };
@@ -46,11 +51,23 @@ describe("crash blame", () => {
     assert.equal(crashes, 1 + 3, "crashes: the first (no one blamed), then three alone");
 
     const letters = json<DeadLetters>(await runCli([...args, "spool", "dlq", "list"]));
-    assert.deepEqual(letters.deadLetters.map((d) => d.docId), ["doc-7"], "only the poison document is dead-lettered");
-    assert.match(letters.deadLetters[0]!.error, /^WORKER_CRASHED: .*the worker process died 3 time\(s\) while running this document alone/);
+    assert.deepEqual(
+      letters.deadLetters.map((d) => d.docId),
+      ["doc-7"],
+      "only the poison document is dead-lettered",
+    );
+    assert.match(
+      letters.deadLetters[0]!.error,
+      /^WORKER_CRASHED: .*the worker process died 3 time\(s\) while running this document alone/,
+    );
     assert.equal(json<Stats>(await runCli([...args, "stats"])).documents, 39);
-    const jobs = json<{ jobs: Array<{ state: string; done: number; failed: number }> }>(await runCli([...args, "jobs"]));
-    assert.deepEqual(jobs.jobs.map((j) => [j.state, j.done, j.failed]), [["COMPLETED", 39, 1]]);
+    const jobs = json<{ jobs: Array<{ state: string; done: number; failed: number }> }>(
+      await runCli([...args, "jobs"]),
+    );
+    assert.deepEqual(
+      jobs.jobs.map((j) => [j.state, j.done, j.failed]),
+      [["COMPLETED", 39, 1]],
+    );
   });
 
   it("3,000 documents posted over HTTP while `sluice serve` is SIGKILLed 20 times: all indexed, none dead-lettered", async () => {
@@ -60,12 +77,15 @@ describe("crash blame", () => {
     const ws = workspace("embedder:\n  backend: hash\n  dimensions: 64\nspool:\n  leaseMs: 60000\n");
     const args = ["--data", ws.data, "--config", ws.config];
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
     let server: { child: ChildProcess; url: Promise<string>; exit: Promise<number | null> } | null = null;
     // The model takes 2 s to load, as the bundled one does: documents are leased while it loads.
     const serve = () => {
-      const child = startCli([...args, "serve", "--port", "0"], { env: { SLUICE_TEST_WARMUP_MS: "2000" }, preload: [FAULTS] });
+      const child = startCli([...args, "serve", "--port", "0"], {
+        env: { SLUICE_TEST_WARMUP_MS: "2000" },
+        preload: [FAULTS],
+      });
       const url = new Promise<string>((resolve, reject) => {
         let out = "";
         child.stdout!.on("data", (d: Buffer) => {
@@ -83,10 +103,17 @@ describe("crash blame", () => {
     let next = 0;
     const client = (async () => {
       while (next < N) {
-        const documents = Array.from({ length: BATCH }, (_, i) => ({ id: `d${next + i}`, text: `Document ${next + i} about subject ${(next + i) % 37}. More words here.` }));
+        const documents = Array.from({ length: BATCH }, (_, i) => ({
+          id: `d${next + i}`,
+          text: `Document ${next + i} about subject ${(next + i) % 37}. More words here.`,
+        }));
         try {
           const url = await server!.url;
-          const res = await fetch(`${url}/v1/collections/c/documents`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ documents }) });
+          const res = await fetch(`${url}/v1/collections/c/documents`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ documents }),
+          });
           if (res.status === 202) next += BATCH;
           else await res.arrayBuffer();
         } catch {
@@ -118,8 +145,15 @@ describe("crash blame", () => {
 
     assert.equal(json<Stats>(await runCli([...args, "--json", "stats", "--collection", "c"])).documents, N);
     const spool = json<SpoolStats>(await runCli([...args, "--json", "spool", "stats"]));
-    assert.deepEqual([spool.pending["normal"], spool.leased, spool.dead], [0, 0, 0], "nothing left, nothing dead-lettered");
+    assert.deepEqual(
+      [spool.pending["normal"], spool.leased, spool.dead],
+      [0, 0, 0],
+      "nothing left, nothing dead-lettered",
+    );
     const jobs = json<{ jobs: Array<{ state: string; failed: number }> }>(await runCli([...args, "--json", "jobs"]));
-    assert.ok(jobs.jobs.every((j) => j.failed === 0), "no document failed");
+    assert.ok(
+      jobs.jobs.every((j) => j.failed === 0),
+      "no document failed",
+    );
   });
 });

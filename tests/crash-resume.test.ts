@@ -12,7 +12,11 @@ const N = 1500;
 function corpus(dir: string): string {
   const path = join(dir, "corpus.jsonl");
   const lines = Array.from({ length: N }, (_, i) =>
-    JSON.stringify({ _id: `doc-${i}`, title: `Document ${i}`, text: `Document ${i} is about topic ${i % 37}. It has a second sentence about item ${i}. And a third one, numbered ${i * 7}.` }),
+    JSON.stringify({
+      _id: `doc-${i}`,
+      title: `Document ${i}`,
+      text: `Document ${i} is about topic ${i % 37}. It has a second sentence about item ${i}. And a third one, numbered ${i * 7}.`,
+    }),
   );
   writeFileSync(path, `${lines.join("\n")}\n`);
   return path;
@@ -22,7 +26,9 @@ function done(data: string): number {
   try {
     const db = new Database(join(data, "ledger.db"), { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[], { n: number }>("select count(*) as n from job_documents where state = 'COMPLETED'").get()?.n ?? 0;
+      return (
+        db.prepare<[], { n: number }>("select count(*) as n from job_documents where state = 'COMPLETED'").get()?.n ?? 0
+      );
     } finally {
       db.close();
     }
@@ -40,7 +46,10 @@ describe("killing the process during an ingest", () => {
     // Kill the ingest with SIGKILL a few times, each time once it has made some progress.
     let jobId: string | null = null;
     for (let round = 0; round < 3; round++) {
-      const child: ChildProcess = round === 0 ? startCli([...args, "ingest", path, "--wait"]) : startCli([...args, "jobs", "resume", jobId!, "--wait"]);
+      const child: ChildProcess =
+        round === 0
+          ? startCli([...args, "ingest", path, "--wait"])
+          : startCli([...args, "jobs", "resume", jobId!, "--wait"]);
       const target = Math.floor((N * (round + 1)) / 5);
       const deadline = Date.now() + 60_000;
       while (done(ws.data) < target && child.exitCode === null && Date.now() < deadline) await sleep(20);
@@ -69,7 +78,11 @@ describe("killing the process during an ingest", () => {
          from chunks`,
       )
       .get()!;
-    const sparseOrphans = db.prepare<[], { n: number }>("select count(*) as n from sparse_terms where chunk_rowid not in (select id from chunks)").get()!.n;
+    const sparseOrphans = db
+      .prepare<[], { n: number }>(
+        "select count(*) as n from sparse_terms where chunk_rowid not in (select id from chunks)",
+      )
+      .get()!.n;
     db.close();
     assert.equal(row.docs, N, "every document is in the index");
     assert.equal(row.dupes, 0, "no chunk is indexed twice");

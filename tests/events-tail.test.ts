@@ -11,8 +11,25 @@ const dir = mkdtempSync(join(tmpdir(), "sluice-tail-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const at = Date.parse("2026-01-02T03:04:05.000Z");
-const job: SluiceEvent = { type: "job.created", jobId: "job_t1", at, collection: "c", pipeline: "auto", pipelineVersion: "auto@0123456789ab", paths: [] };
-const stage = (docId: string, type: "stage.started" | "stage.completed" = "stage.completed"): SluiceEvent => ({ type, jobId: "job_t1", docId, stage: "parse", attempt: 1, at, durationMs: 2.5, collection: "c" });
+const job: SluiceEvent = {
+  type: "job.created",
+  jobId: "job_t1",
+  at,
+  collection: "c",
+  pipeline: "auto",
+  pipelineVersion: "auto@0123456789ab",
+  paths: [],
+};
+const stage = (docId: string, type: "stage.started" | "stage.completed" = "stage.completed"): SluiceEvent => ({
+  type,
+  jobId: "job_t1",
+  docId,
+  stage: "parse",
+  attempt: 1,
+  at,
+  durationMs: 2.5,
+  collection: "c",
+});
 const line = (e: SluiceEvent) => `${JSON.stringify(toCloudEvent(e, "/sluice/test"))}\n`;
 
 describe("sluice events tail", () => {
@@ -57,7 +74,8 @@ describe("sluice events tail", () => {
     const until = async (n: number) => {
       const deadline = Date.now() + 20_000;
       while (stdout.split("\n").filter(Boolean).length < n) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`waited for ${n} lines, got:\n${stdout}\nstderr:\n${stderr}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`waited for ${n} lines, got:\n${stdout}\nstderr:\n${stderr}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     };

@@ -10,7 +10,11 @@ import { isUnannouncedId } from "../src/models/remote/remote-model.ts";
 
 // One server for the whole file: the adapters under test are the clients.
 let shared: Promise<TestModelServer> | undefined;
-const server = () => (shared ??= startTestModelServer({ modelServer: { services: ["embed", "sparse", "rerank", "ocr"] } }, { ocr: new TesseractOcr() }));
+const server = () =>
+  (shared ??= startTestModelServer(
+    { modelServer: { services: ["embed", "sparse", "rerank", "ocr"] } },
+    { ocr: new TesseractOcr() },
+  ));
 const clients: GrpcModels[] = [];
 const connect = async () => {
   const models = new GrpcModels({ address: (await server()).server.address, timeoutMs: 30_000, maxInFlight: 8 });
@@ -78,7 +82,9 @@ void describe("GrpcModels against a model server", () => {
     const texts = ["Resume re-runs only the documents that did not complete."];
     const sparse = models.sparseEncoder();
     assert.deepEqual(await sparse.encode(texts), await new LexicalSparseEncoder().encode(texts));
-    const scores = await models.reranker().rerank("how do I resume a job", ["resume re-runs the job", "bananas are yellow"]);
+    const scores = await models
+      .reranker()
+      .rerank("how do I resume a job", ["resume re-runs the job", "bananas are yellow"]);
     assert.equal(scores.length, 2);
     assert.ok(scores[0]! > scores[1]!, `scores ${scores.join(", ")}`);
   });
@@ -107,11 +113,14 @@ void describe("GrpcModels against a model server", () => {
   void it("passes the stage's model parameters to the backend, and refuses bad ones with the server's VALIDATION_FAILED", async () => {
     await models.embedder().embed(["params travel"], { params: { batchSize: 7, keepAliveMs: 60_000 } });
     assert.equal(t.embedder.seen.at(-1)?.params?.batchSize, 7);
-    await assert.rejects(models.embedder().embed(["bad params"], { params: { batchSize: 0 } }), (err: { code?: string; message?: string }) => {
-      assert.equal(err.code, "VALIDATION_FAILED");
-      assert.match(err.message ?? "", /INVALID_ARGUMENT.*params\.batchSize/);
-      return true;
-    });
+    await assert.rejects(
+      models.embedder().embed(["bad params"], { params: { batchSize: 0 } }),
+      (err: { code?: string; message?: string }) => {
+        assert.equal(err.code, "VALIDATION_FAILED");
+        assert.match(err.message ?? "", /INVALID_ARGUMENT.*params\.batchSize/);
+        return true;
+      },
+    );
   });
 
   void it("refuses an empty text with MODEL_REJECTED naming it", async () => {

@@ -18,7 +18,12 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 async function open(config: Record<string, unknown> = {}): Promise<{ sluice: Sluice; seen: SluiceCloudEvent[] }> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-jobev-"));
   dirs.push(dir);
-  const sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, config: parseConfig(config), embedder: new HashEmbedder({ dimensions: 16 }) });
+  const sluice = await Sluice.open({
+    dataDir: join(dir, "data"),
+    cwd: dir,
+    config: parseConfig(config),
+    embedder: new HashEmbedder({ dimensions: 16 }),
+  });
   const seen: SluiceCloudEvent[] = [];
   sluice.events.subscribe((ce) => seen.push(ce));
   return { sluice, seen };
@@ -31,7 +36,14 @@ describe("job and stage lifecycle CloudEvents", () => {
     const { sluice, seen } = await open();
     let jobId = "";
     try {
-      const job = await sluice.submitDocuments({ collection: "c", documents: [{ id: "a", text: "Alpha document." }, { id: "b", text: "Bravo document." }, { id: "empty", text: "   " }] });
+      const job = await sluice.submitDocuments({
+        collection: "c",
+        documents: [
+          { id: "a", text: "Alpha document." },
+          { id: "b", text: "Bravo document." },
+          { id: "empty", text: "   " },
+        ],
+      });
       jobId = job.id;
       await sluice.runJob(job.id);
     } finally {
@@ -45,22 +57,39 @@ describe("job and stage lifecycle CloudEvents", () => {
       assert.equal(ce["tenant"], "default");
       assert.equal(ce["collection"], "c");
       assert.match(String(ce["pipelineversion"]), /^auto@[0-9a-f]{12}$/);
-      assert.ok(isTraceparent(String(ce["traceparent"])), `W3C traceparent on ${ce.type}: ${String(ce["traceparent"])}`);
+      assert.ok(
+        isTraceparent(String(ce["traceparent"])),
+        `W3C traceparent on ${ce.type}: ${String(ce["traceparent"])}`,
+      );
     }
 
     const jobEvents = seen.filter((e) => e.type.startsWith("io.sluice.job."));
-    assert.deepEqual(jobEvents.map((e) => e.type), ["io.sluice.job.created", "io.sluice.job.started", "io.sluice.job.completed"]);
+    assert.deepEqual(
+      jobEvents.map((e) => e.type),
+      ["io.sluice.job.created", "io.sluice.job.started", "io.sluice.job.completed"],
+    );
     for (const e of jobEvents) assert.equal(e.subject, jobId);
     assert.deepEqual(jobEvents[0]!.data?.["paths"], [], "inline documents: no paths");
     assert.deepEqual(
-      { state: jobEvents[2]!.data?.["state"], total: jobEvents[2]!.data?.["total"], done: jobEvents[2]!.data?.["done"], failed: jobEvents[2]!.data?.["failed"] },
+      {
+        state: jobEvents[2]!.data?.["state"],
+        total: jobEvents[2]!.data?.["total"],
+        done: jobEvents[2]!.data?.["done"],
+        failed: jobEvents[2]!.data?.["failed"],
+      },
       { state: "COMPLETED", total: 3, done: 2, failed: 1 },
     );
     assert.equal(new Set(jobEvents.map(traceId)).size, 1, "job events share one trace");
     const first = seen.indexOf(jobEvents[1]!);
     const last = seen.indexOf(jobEvents[2]!);
-    assert.ok(seen.slice(0, first).every((e) => !e.type.startsWith("io.sluice.stage.")), "no stage event before job.started");
-    assert.ok(seen.slice(last + 1).every((e) => !e.type.startsWith("io.sluice.stage.")), "no stage event after job.completed");
+    assert.ok(
+      seen.slice(0, first).every((e) => !e.type.startsWith("io.sluice.stage.")),
+      "no stage event before job.started",
+    );
+    assert.ok(
+      seen.slice(last + 1).every((e) => !e.type.startsWith("io.sluice.stage.")),
+      "no stage event after job.completed",
+    );
 
     const byDoc = (id: string) => seen.filter((e) => e.subject === id);
     for (const id of ["a", "b"]) {
@@ -74,7 +103,10 @@ describe("job and stage lifecycle CloudEvents", () => {
     const empty = byDoc("empty").map((e) => `${e.type.replace("io.sluice.", "")}:${String(e.data?.["stage"])}`);
     for (const started of empty.filter((e) => e.startsWith("stage.started:"))) {
       const stage = started.split(":")[1];
-      assert.ok(empty.includes(`stage.completed:${stage}`) || empty.includes(`stage.failed:${stage}`), `empty ${stage} ended`);
+      assert.ok(
+        empty.includes(`stage.completed:${stage}`) || empty.includes(`stage.failed:${stage}`),
+        `empty ${stage} ended`,
+      );
     }
     assert.ok(empty.includes("stage.failed:parse"));
     assert.notEqual(traceId(byDoc("a")[0]!), traceId(byDoc("b")[0]!), "one trace per document run");
@@ -107,8 +139,19 @@ describe("job and stage lifecycle CloudEvents", () => {
       await collector.close();
     }
     assert.equal(collector.requests.length, seen.length);
-    const delivered = collector.requests.map((r) => new CloudEvent<Record<string, unknown>>(HTTP.toEvent<Record<string, unknown>>({ headers: r.headers, body: r.body }) as CloudEvent<Record<string, unknown>>));
+    const delivered = collector.requests.map(
+      (r) =>
+        new CloudEvent<Record<string, unknown>>(
+          HTTP.toEvent<Record<string, unknown>>({ headers: r.headers, body: r.body }) as CloudEvent<
+            Record<string, unknown>
+          >,
+        ),
+    );
     for (const ce of delivered) assert.equal(ce.validate(), true);
-    assert.deepEqual(delivered.map((e) => e.id), seen.map((e) => e.id), "the same events, in order");
+    assert.deepEqual(
+      delivered.map((e) => e.id),
+      seen.map((e) => e.id),
+      "the same events, in order",
+    );
   });
 });

@@ -9,7 +9,9 @@ describe("job retention", () => {
     const ws = workspace("embedder:\n  backend: hash\n  dimensions: 64\njobs:\n  retentionMs: 3600000\n");
     const args = ["--data", ws.data, "--config", ws.config, "--json"];
     writeFileSync(join(ws.dir, "a.txt"), "Retention keeps the ledger small; the index keeps every document.");
-    const ingested = json<{ jobId: string; state: string }>(await runCli([...args, "ingest", join(ws.dir, "a.txt"), "--wait"]));
+    const ingested = json<{ jobId: string; state: string }>(
+      await runCli([...args, "ingest", join(ws.dir, "a.txt"), "--wait"]),
+    );
     assert.equal(ingested.state, "COMPLETED");
 
     // Within the retention (an hour): kept.
@@ -17,7 +19,10 @@ describe("job retention", () => {
     assert.equal(json<{ jobs: unknown[] }>(await runCli([...args, "jobs"])).jobs.length, 1);
 
     // Past a shorter one: gone from the ledger, still in the index.
-    assert.deepEqual(json(await runCli([...args, "jobs", "prune", "--older-than", "0"])), { pruned: 1, olderThanMs: 0 });
+    assert.deepEqual(json(await runCli([...args, "jobs", "prune", "--older-than", "0"])), {
+      pruned: 1,
+      olderThanMs: 0,
+    });
     assert.deepEqual(json<{ jobs: unknown[] }>(await runCli([...args, "jobs"])).jobs, []);
     const gone = await runCli([...args, "jobs", ingested.jobId]);
     assert.notEqual(gone.code, 0);
@@ -26,6 +31,9 @@ describe("job retention", () => {
 
     const bad = await runCli([...args, "jobs", "prune", "--older-than", "soon"]);
     assert.notEqual(bad.code, 0);
-    assert.equal(json<{ code: string; message: string }>(bad).message, `--older-than: expected a duration like 90s, 30m, 12h or 7d, got "soon"`);
+    assert.equal(
+      json<{ code: string; message: string }>(bad).message,
+      `--older-than: expected a duration like 90s, 30m, 12h or 7d, got "soon"`,
+    );
   });
 });

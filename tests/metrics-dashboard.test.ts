@@ -38,13 +38,28 @@ function exportedNames(text: string): Set<string> {
     if (type) {
       const [, name, kind] = type as unknown as [string, string, string];
       names.add(name);
-      if (kind === "histogram" || kind === "summary") for (const suffix of ["_bucket", "_sum", "_count"]) names.add(name + suffix);
+      if (kind === "histogram" || kind === "summary")
+        for (const suffix of ["_bucket", "_sum", "_count"]) names.add(name + suffix);
     } else if (line && !line.startsWith("#")) names.add(line.split(/[{ ]/)[0]!);
   }
   return names;
 }
 
-const PROMQL_WORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset", "inf", "nan"]);
+const PROMQL_WORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "offset",
+  "inf",
+  "nan",
+]);
 
 /** Metric names a PromQL expression reads: identifiers that are not functions, keywords, labels, strings or durations. */
 function metricNames(expr: string): string[] {
@@ -93,18 +108,29 @@ void describe("/metrics after an ingest with a failing document and queries", ()
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "sluice-metrics-"));
     await mkdir(join(dir, "docs"), { recursive: true });
-    await writeFile(join(dir, "docs", "intro.md"), "# Intro\n\nSluice ingests documents and answers questions with citations.\n");
+    await writeFile(
+      join(dir, "docs", "intro.md"),
+      "# Intro\n\nSluice ingests documents and answers questions with citations.\n",
+    );
     await writeFile(join(dir, "docs", "empty.txt"), "");
     sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, embedder: new FlakyEmbedder() });
     app = await buildApp(sluice);
-    const submitted = await app.inject({ method: "POST", url: "/v1/jobs", payload: { collection: "m", paths: ["docs"] } });
+    const submitted = await app.inject({
+      method: "POST",
+      url: "/v1/jobs",
+      payload: { collection: "m", paths: ["docs"] },
+    });
     assert.equal(submitted.statusCode, 202, submitted.body);
     const { jobId } = submitted.json<{ jobId: string }>();
     const job = await sluice.runJob(jobId);
     assert.deepEqual([job.state, job.done, job.failed], ["COMPLETED", 1, 1]);
     assert.equal((await app.inject({ method: "GET", url: `/v1/jobs/${jobId}` })).statusCode, 200);
     for (const mode of ["lexical", "dense"]) {
-      const q = await app.inject({ method: "POST", url: "/v1/query", payload: { collection: "m", query: "answers with citations", mode, answer: false } });
+      const q = await app.inject({
+        method: "POST",
+        url: "/v1/query",
+        payload: { collection: "m", query: "answers with citations", mode, answer: false },
+      });
       assert.equal(q.statusCode, 200, q.body);
     }
     const res = await app.inject({ method: "GET", url: "/metrics" });
@@ -148,7 +174,8 @@ void describe("/metrics after an ingest with a failing document and queries", ()
 
   void it("jobs by state, read from the ledger when scraped", () => {
     assert.equal(sample('ledger_jobs{state="COMPLETED"}'), 1);
-    for (const state of ["PENDING", "PROCESSING", "FAILED", "CANCELLED"]) assert.equal(sample(`ledger_jobs{state="${state}"}`), 0);
+    for (const state of ["PENDING", "PROCESSING", "FAILED", "CANCELLED"])
+      assert.equal(sample(`ledger_jobs{state="${state}"}`), 0);
   });
 
   void it("the Grafana dashboard is a valid dashboard model whose every query reads only metrics the app exports", () => {
@@ -165,7 +192,11 @@ void describe("/metrics after an ingest with a failing document and queries", ()
     for (const panel of dashboard.panels) {
       assert.ok(panel.gridPos.w > 0 && panel.gridPos.x + panel.gridPos.w <= 24, `${panel.title}: gridPos`);
       if (panel.type === "row") continue;
-      assert.deepEqual(panel.datasource, { type: "prometheus", uid: "${datasource}" }, `${panel.title}: uses the datasource variable`);
+      assert.deepEqual(
+        panel.datasource,
+        { type: "prometheus", uid: "${datasource}" },
+        `${panel.title}: uses the datasource variable`,
+      );
       assert.ok(panel.targets && panel.targets.length > 0, `${panel.title}: has queries`);
       for (const t of panel.targets) queries.push({ where: panel.title, expr: t.expr });
     }
@@ -183,13 +214,30 @@ void describe("/metrics after an ingest with a failing document and queries", ()
         read.add(name);
       }
     }
-    for (const name of ["http_requests_total", "http_request_duration_seconds_bucket", "stage_duration_seconds_bucket", "stage_failures_total", "stage_retries_total", "circuit_breaker_state", "query_duration_seconds_bucket", "ledger_jobs"]) {
+    for (const name of [
+      "http_requests_total",
+      "http_request_duration_seconds_bucket",
+      "stage_duration_seconds_bucket",
+      "stage_failures_total",
+      "stage_retries_total",
+      "circuit_breaker_state",
+      "query_duration_seconds_bucket",
+      "ledger_jobs",
+    ]) {
       assert.ok(read.has(name), `the dashboard charts ${name}`);
     }
   });
 
   void it("the PromQL reader skips functions, labels, keywords and durations", () => {
-    assert.deepEqual(metricNames('histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))'), ["http_request_duration_seconds_bucket"]);
-    assert.deepEqual(metricNames('sum(rate(a_total{status=~"5.."}[5m])) / on (x) group_left sum(b) offset 1h'), ["a_total", "b"]);
+    assert.deepEqual(
+      metricNames(
+        'histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))',
+      ),
+      ["http_request_duration_seconds_bucket"],
+    );
+    assert.deepEqual(metricNames('sum(rate(a_total{status=~"5.."}[5m])) / on (x) group_left sum(b) offset 1h'), [
+      "a_total",
+      "b",
+    ]);
   });
 });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BrokenCircuitError } from "cockatiel";
 import { SluiceError } from "../src/contracts/errors.ts";
-import { ControlledEmbedder, startTestModelServer, unavailable, type TestModelServer } from "../src/model-server/test-server.fixture.ts";
+import {
+  ControlledEmbedder,
+  startTestModelServer,
+  unavailable,
+  type TestModelServer,
+} from "../src/model-server/test-server.fixture.ts";
 import { GrpcModels } from "../src/models/remote/grpc-models.ts";
 import { buildPolicy } from "../src/pipeline/policies.ts";
 import { eventually } from "./helpers/eventually.ts";
@@ -36,20 +41,28 @@ void describe("status codes map to policy", () => {
     const before = t.embedder.calls;
     const failingFrom = Date.now();
     t.embedder.failNext(3, unavailable);
-    for (let i = 0; i < 3; i++) await assert.rejects(embed(), (err: unknown) => code(err) === "MODEL_UNAVAILABLE" && (err as SluiceError).retryable);
+    for (let i = 0; i < 3; i++)
+      await assert.rejects(
+        embed(),
+        (err: unknown) => code(err) === "MODEL_UNAVAILABLE" && (err as SluiceError).retryable,
+      );
     await assert.rejects(embed(), BrokenCircuitError);
     assert.equal(t.embedder.calls - before, 3, "an open breaker sends nothing to the server");
     // Knock until the breaker lets a call through: while open it refuses each at once (nothing
     // reaches the server); half-open, one trial call goes through and succeeds, closing it.
-    await eventually(async () => {
-      try {
-        await embed();
-        return true;
-      } catch (err) {
-        if (err instanceof BrokenCircuitError) return false;
-        throw err;
-      }
-    }, "the breaker to half-open", 5_000);
+    await eventually(
+      async () => {
+        try {
+          await embed();
+          return true;
+        } catch (err) {
+          if (err instanceof BrokenCircuitError) return false;
+          throw err;
+        }
+      },
+      "the breaker to half-open",
+      5_000,
+    );
     assert.ok(Date.now() - failingFrom >= 300, "not before its 300 ms window");
     assert.equal(t.embedder.calls - before, 4, "the refused knocks sent nothing; the trial call did");
     await embed();
@@ -66,12 +79,17 @@ void describe("status codes map to policy", () => {
   });
 
   void it("FAILED_PRECONDITION (gpu-required on a server without one) fails fast: no retry, no breaker count", async () => {
-    const policy = buildPolicy({ retry: { attempts: 5, initialDelayMs: 10, maxDelayMs: 50, jitter: false }, breaker: { threshold: 1, halfOpenAfterMs: 60_000 } });
+    const policy = buildPolicy({
+      retry: { attempts: 5, initialDelayMs: 10, maxDelayMs: 50, jitter: false },
+      breaker: { threshold: 1, halfOpenAfterMs: 60_000 },
+    });
     const rejected = () => metric(t, /^model_server_requests_total\{method="Embed",code="FAILED_PRECONDITION"\}/);
     const before = await rejected();
     const calls = t.embedder.calls;
     await assert.rejects(
-      policy.execute(({ signal }) => models.embedder().embed(["needs a gpu"], { signal, params: { device: "gpu-required" } })),
+      policy.execute(({ signal }) =>
+        models.embedder().embed(["needs a gpu"], { signal, params: { device: "gpu-required" } }),
+      ),
       (err: unknown) => {
         assert.equal(code(err), "DEVICE_UNAVAILABLE");
         assert.equal((err as SluiceError).retryable, false);
@@ -86,7 +104,9 @@ void describe("status codes map to policy", () => {
   });
 
   void it("gpu-preferred falls back to the CPU and says so in the reply", async () => {
-    const { timing } = await (models.embedder() as import("../src/models/remote/remote-embedder.ts").RemoteEmbedder).embedWithTiming(["prefer a gpu"], { params: { device: "gpu-preferred" } });
+    const { timing } = await (
+      models.embedder() as import("../src/models/remote/remote-embedder.ts").RemoteEmbedder
+    ).embedWithTiming(["prefer a gpu"], { params: { device: "gpu-preferred" } });
     assert.equal(timing?.device, "cpu");
   });
 
@@ -94,7 +114,10 @@ void describe("status codes map to policy", () => {
     const policy = buildPolicy({ retry: { attempts: 5, initialDelayMs: 10, maxDelayMs: 50, jitter: false } });
     const invalid = () => metric(t, /^model_server_requests_total\{method="Embed",code="INVALID_ARGUMENT"\}/);
     const before = await invalid();
-    await assert.rejects(policy.execute(({ signal }) => models.embedder().embed([""], { signal })), (err: unknown) => (err as SluiceError).retryable === false);
+    await assert.rejects(
+      policy.execute(({ signal }) => models.embedder().embed([""], { signal })),
+      (err: unknown) => (err as SluiceError).retryable === false,
+    );
     assert.equal((await invalid()) - before, 1);
   });
 
@@ -135,12 +158,22 @@ void describe("status codes map to policy", () => {
 void describe("RESOURCE_EXHAUSTED", () => {
   void it("backs off and narrows the in-flight window; every call ends up served and the breaker stays shut", async () => {
     const embedder = new ControlledEmbedder({ delayMs: 30 });
-    const t = await startTestModelServer({ modelServer: { services: ["embed"], batching: { maxQueuedItems: 4, maxBatchItems: 4 } } }, { embedder });
+    const t = await startTestModelServer(
+      { modelServer: { services: ["embed"], batching: { maxQueuedItems: 4, maxBatchItems: 4 } } },
+      { embedder },
+    );
     const models = new GrpcModels({ address: t.server.address, timeoutMs: 10_000, maxInFlight: 16 });
     try {
-      const policy = buildPolicy({ retry: { attempts: 30, initialDelayMs: 20, maxDelayMs: 200, jitter: true }, breaker: { threshold: 2, halfOpenAfterMs: 60_000 } });
+      const policy = buildPolicy({
+        retry: { attempts: 30, initialDelayMs: 20, maxDelayMs: 200, jitter: true },
+        breaker: { threshold: 2, halfOpenAfterMs: 60_000 },
+      });
       await models.embedder().warmUp();
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => policy.execute(({ signal }) => models.embedder().embed([`text ${i}a`, `text ${i}b`], { signal }))));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          policy.execute(({ signal }) => models.embedder().embed([`text ${i}a`, `text ${i}b`], { signal })),
+        ),
+      );
       assert.equal(results.length, 12);
       assert.ok(results.every((r) => r.length === 2));
       const overloaded = await metric(t, /^model_server_requests_total\{method="Embed",code="RESOURCE_EXHAUSTED"\}/);

@@ -17,7 +17,10 @@ void describe("model server health (grpc.health.v1)", () => {
     const embedder = new ControlledEmbedder();
     const loading = gate();
     embedder.holdWarmUp(loading.promise);
-    const t = await startTestModelServer({ modelServer: { services: ["embed"], metricsListen: "127.0.0.1:0" } }, { embedder, waitReady: false });
+    const t = await startTestModelServer(
+      { modelServer: { services: ["embed"], metricsListen: "127.0.0.1:0" } },
+      { embedder, waitReady: false },
+    );
     const health = healthClient(t.server.address);
     try {
       assert.equal(await health.check(""), "SERVING", "liveness: the server answers");

@@ -13,12 +13,18 @@ import { eventually } from "./helpers/health-client.ts";
 
 async function remoteSluice(address: string) {
   const dir = await mkdtemp(join(tmpdir(), "sluice-remote-"));
-  const config = parseConfig({ models: { mode: "remote", remote: { address, timeoutMs: 10_000 } }, ingest: { concurrency: 8 } });
+  const config = parseConfig({
+    models: { mode: "remote", remote: { address, timeoutMs: 10_000 } },
+    ingest: { concurrency: 8 },
+  });
   return { dir, sluice: await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, config }) };
 }
 
 function docs(n: number, prefix = "doc") {
-  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, text: `Document ${i} about resuming jobs, spools and model servers. Sentence two of ${i}.` }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    text: `Document ${i} about resuming jobs, spools and model servers. Sentence two of ${i}.`,
+  }));
 }
 
 void describe("ingest with models.mode: remote", () => {
@@ -31,7 +37,12 @@ void describe("ingest with models.mode: remote", () => {
       assert.equal(done.state, "COMPLETED");
       assert.equal((await sluice.stats("remote")).documents, 20);
       assert.ok(t.embedder.texts >= 20);
-      const { results } = await sluice.query({ collection: "remote", query: "document 7 resuming", mode: "dense", answer: false });
+      const { results } = await sluice.query({
+        collection: "remote",
+        query: "document 7 resuming",
+        mode: "dense",
+        answer: false,
+      });
       assert.ok(results.length > 0);
       assert.equal((await sluice.stats("remote")).embedder, t.embedder.id);
       assert.ok(t.embedder.seen.some((o) => o.kind === "passage"));
@@ -63,7 +74,10 @@ void describe("ingest with models.mode: remote", () => {
     const t = await startTestModelServer({ modelServer: { services: ["embed"] } });
     const { dir, sluice } = await remoteSluice(t.server.address);
     try {
-      const yaml = readFileSync(join(SHIPPED_PIPELINES, "auto.yaml"), "utf8").replace("    type: embed.dense\n", "    type: embed.dense\n    config:\n      device: gpu-required\n");
+      const yaml = readFileSync(join(SHIPPED_PIPELINES, "auto.yaml"), "utf8").replace(
+        "    type: embed.dense\n",
+        "    type: embed.dense\n    config:\n      device: gpu-required\n",
+      );
       assert.match(yaml, /device: gpu-required/);
       writeFileSync(join(dir, "gpu.yaml"), yaml);
       const job = await sluice.submitDocuments({ collection: "gpu", documents: docs(3), pipeline: "gpu.yaml" });
@@ -76,7 +90,11 @@ void describe("ingest with models.mode: remote", () => {
         assert.equal(d.stages?.find((s) => s.stage === "embed")?.attempts, 1, "not retried");
       }
       const text = await t.server.metrics.registry.metrics();
-      assert.match(text, /model_server_requests_total\{method="Embed",code="FAILED_PRECONDITION"\} 3\n/, "one request per document: no retry, no re-lease");
+      assert.match(
+        text,
+        /model_server_requests_total\{method="Embed",code="FAILED_PRECONDITION"\} 3\n/,
+        "one request per document: no retry, no re-lease",
+      );
       assert.equal(t.embedder.calls, 0);
     } finally {
       await sluice.close();
@@ -86,7 +104,10 @@ void describe("ingest with models.mode: remote", () => {
 
   void it("cancelling the ingest stops the server's work for it", async () => {
     const embedder = new ControlledEmbedder({ delayMs: 40 });
-    const t = await startTestModelServer({ modelServer: { services: ["embed"], batching: { maxBatchItems: 4 } } }, { embedder });
+    const t = await startTestModelServer(
+      { modelServer: { services: ["embed"], batching: { maxBatchItems: 4 } } },
+      { embedder },
+    );
     const { sluice } = await remoteSluice(t.server.address);
     try {
       const total = 300;

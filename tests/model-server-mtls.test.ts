@@ -23,14 +23,27 @@ void describe("model server with mTLS", () => {
   const clients: GrpcModels[] = [];
   const client = (name: string | null) => {
     const c = certs.clients.find((x) => x.name === name);
-    const models = new GrpcModels({ address: t.server.address, timeoutMs: 5000, maxInFlight: 4, ...(c ? { tls: { ca: certs.ca.cert, cert: c.cert, key: c.key, serverName: "localhost" } } : {}) });
+    const models = new GrpcModels({
+      address: t.server.address,
+      timeoutMs: 5000,
+      maxInFlight: 4,
+      ...(c ? { tls: { ca: certs.ca.cert, cert: c.cert, key: c.key, serverName: "localhost" } } : {}),
+    });
     clients.push(models);
     return models;
   };
 
   before(async () => {
-    certs = await createDevCertificates({ dir: await mkdtemp(join(tmpdir(), "sluice-mtls-")), clientNames: ["sluice-gateway", "intruder"] });
-    t = await startTestModelServer({ modelServer: { services: ["embed"], tls: { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key, allowedClients: ["sluice-gateway"] } } });
+    certs = await createDevCertificates({
+      dir: await mkdtemp(join(tmpdir(), "sluice-mtls-")),
+      clientNames: ["sluice-gateway", "intruder"],
+    });
+    t = await startTestModelServer({
+      modelServer: {
+        services: ["embed"],
+        tls: { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key, allowedClients: ["sluice-gateway"] },
+      },
+    });
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -65,12 +78,25 @@ void describe("model server with mTLS", () => {
   });
 
   void it("refuses a plaintext client (the call fails as MODEL_UNAVAILABLE)", async () => {
-    await assert.rejects(client(null).embedder().embed(["no tls"]), (err: unknown) => sluiceCode(err) === "MODEL_UNAVAILABLE");
+    await assert.rejects(
+      client(null).embedder().embed(["no tls"]),
+      (err: unknown) => sluiceCode(err) === "MODEL_UNAVAILABLE",
+    );
     assert.equal(t.embedder.calls, 1);
   });
 
   void it("stops startup with a clear message when a TLS file is missing", async () => {
-    const config = parseConfig({ modelServer: { services: ["embed"], tls: { ca: certs.ca.cert, cert: certs.server.cert, key: join(certs.dir, "missing-key.pem"), allowedClients: ["sluice-gateway"] } } });
+    const config = parseConfig({
+      modelServer: {
+        services: ["embed"],
+        tls: {
+          ca: certs.ca.cert,
+          cert: certs.server.cert,
+          key: join(certs.dir, "missing-key.pem"),
+          allowedClients: ["sluice-gateway"],
+        },
+      },
+    });
     await assert.rejects(ModelServer.start({ config, listen: "127.0.0.1:0" }), (err: unknown) => {
       assert.equal(sluiceCode(err), "CONFIG_INVALID");
       assert.match(String((err as Error).message), /modelServer\.tls\.key: .*missing-key\.pem/);
@@ -81,7 +107,15 @@ void describe("model server with mTLS", () => {
   void it("stops a remote-mode gateway at startup when its client certificate is missing", async () => {
     const { Sluice } = await import("../src/engine/sluice.ts");
     const dir = await mkdtemp(join(tmpdir(), "sluice-gw-"));
-    const config = parseConfig({ models: { mode: "remote", remote: { address: t.server.address, tls: { ca: certs.ca.cert, cert: join(dir, "nope.pem"), key: certs.clients[0]!.key } } } });
+    const config = parseConfig({
+      models: {
+        mode: "remote",
+        remote: {
+          address: t.server.address,
+          tls: { ca: certs.ca.cert, cert: join(dir, "nope.pem"), key: certs.clients[0]!.key },
+        },
+      },
+    });
     await assert.rejects(Sluice.open({ dataDir: join(dir, "data"), config }), (err: unknown) => {
       assert.equal(sluiceCode(err), "CONFIG_INVALID");
       assert.match(String((err as Error).message), /models\.remote\.tls\.cert: .*nope\.pem/);

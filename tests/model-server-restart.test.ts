@@ -51,7 +51,10 @@ describe("a model server killed mid-ingest", () => {
       `embedder: { backend: hash, dimensions: 64 }\nmodels: { mode: remote, remote: { address: "${address}", timeoutMs: 5000 } }\nmodelServer: { services: [embed], metricsListen: "${metrics}" }\n`,
     );
     const corpus = join(ws.dir, "corpus.jsonl");
-    writeFileSync(corpus, `${Array.from({ length: N }, (_, i) => JSON.stringify({ _id: `doc-${i}`, text: `Document ${i} is about topic ${i % 41}. A second sentence for ${i}.` })).join("\n")}\n`);
+    writeFileSync(
+      corpus,
+      `${Array.from({ length: N }, (_, i) => JSON.stringify({ _id: `doc-${i}`, text: `Document ${i} is about topic ${i % 41}. A second sentence for ${i}.` })).join("\n")}\n`,
+    );
 
     let server = await startModelServer(ws.config, address);
     const ingest = startCli(["--data", ws.data, "--config", ws.config, "--json", "ingest", corpus, "--wait"]);
@@ -74,11 +77,17 @@ describe("a model server killed mid-ingest", () => {
       assert.equal(code, 0, stderr + stdout);
       const job = json<{ state: string; total: number; done: number; failed: number }>({ code, stdout, stderr });
       assert.deepEqual([job.state, job.total, job.done, job.failed], ["COMPLETED", N, N, 0]);
-      const stats = json<{ documents: number; chunks: number }>(await runCli(["--data", ws.data, "--config", ws.config, "--json", "stats"]));
+      const stats = json<{ documents: number; chunks: number }>(
+        await runCli(["--data", ws.data, "--config", ws.config, "--json", "stats"]),
+      );
       assert.equal(stats.documents, N);
       const db = new Database(join(ws.data, "index.db"), { readonly: true });
       try {
-        const dup = db.prepare<[], { n: number }>("select count(*) as n from (select doc_id, ordinal from chunks group by doc_id, ordinal having count(*) > 1)").get();
+        const dup = db
+          .prepare<[], { n: number }>(
+            "select count(*) as n from (select doc_id, ordinal from chunks group by doc_id, ordinal having count(*) > 1)",
+          )
+          .get();
         assert.equal(dup?.n, 0, "no chunk indexed twice");
       } finally {
         db.close();

@@ -22,7 +22,12 @@ describe("paths in requests stay under the allowed ingest roots", () => {
     writeFileSync(join(root, "docs", "ok.txt"), "a document the server may ingest");
     symlinkSync(outside, join(root, "docs", "sneaky.txt"));
     symlinkSync(outside, join(root, "link.txt"));
-    sluice = await Sluice.open({ dataDir: join(base, "data"), cwd: root, config: parseConfig({ ingest: { allowedRoots: ["."] } }), embedder: new HashEmbedder({ dimensions: 16 }) });
+    sluice = await Sluice.open({
+      dataDir: join(base, "data"),
+      cwd: root,
+      config: parseConfig({ ingest: { allowedRoots: ["."] } }),
+      embedder: new HashEmbedder({ dimensions: 16 }),
+    });
     app = await buildApp(sluice, { logger: false });
   });
   after(async () => {
@@ -30,7 +35,12 @@ describe("paths in requests stay under the allowed ingest roots", () => {
     await sluice.close();
   });
 
-  const post = (paths: string[], pipeline?: string) => app.inject({ method: "POST", url: "/v1/jobs", payload: { collection: "c", paths, ...(pipeline ? { pipeline } : {}) } });
+  const post = (paths: string[], pipeline?: string) =>
+    app.inject({
+      method: "POST",
+      url: "/v1/jobs",
+      payload: { collection: "c", paths, ...(pipeline ? { pipeline } : {}) },
+    });
 
   for (const [label, path] of [
     ["a ../ escape", "../outside.txt"],

@@ -1,5 +1,10 @@
 import { after } from "node:test";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../src/db/postgres/postgres.fixture.ts";
+import {
+  dropTestSchema,
+  ensureTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../src/db/postgres/postgres.fixture.ts";
 import { postgresStores } from "../src/queue/postgres/postgres-stores.ts";
 import { describeLedgerConformance } from "../src/ledger/ledger.conformance.ts";
 

@@ -39,8 +39,16 @@ async function stop(server: Server | undefined): Promise<void> {
   await exited;
 }
 
-async function post(server: Server, path: string, body: unknown): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+async function post(
+  server: Server,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -59,7 +67,9 @@ async function until(what: string, check: () => Promise<boolean> | boolean): Pro
 
 void describe("two `sluice serve` processes sharing one Redis", () => {
   const keyPrefix = testKeyPrefix();
-  const ws = workspace(`embedder:\n  backend: hash\n  dimensions: 64\nredis:\n  url: ${TEST_REDIS_URL}\n  keyPrefix: "${keyPrefix}"\n`);
+  const ws = workspace(
+    `embedder:\n  backend: hash\n  dimensions: 64\nredis:\n  url: ${TEST_REDIS_URL}\n  keyPrefix: "${keyPrefix}"\n`,
+  );
   let a: Server | undefined;
   let b: Server | undefined;
 
@@ -89,14 +99,22 @@ void describe("two `sluice serve` processes sharing one Redis", () => {
       const jobId = String(upload.json["jobId"]);
       const ledger = new Database(join(ws.data, "ledger.db"), { readonly: true });
       try {
-        const refused = () => ledger.prepare<[string], { n: number }>("select count(*) as n from spool where job_id = ? and last_error like 'COLLECTION_LOCKED:%'").get(jobId)!.n;
+        const refused = () =>
+          ledger
+            .prepare<[string], { n: number }>(
+              "select count(*) as n from spool where job_id = ? and last_error like 'COLLECTION_LOCKED:%'",
+            )
+            .get(jobId)!.n;
         await until("a worker is refused the lock", () => refused() > 0);
         assert.notEqual(await jobState(a!, jobId), "COMPLETED");
         assert.equal((await lock.holder("handbook"))?.owner, other, "nobody took the live holder's lock");
 
         assert.equal(await lock.release("handbook", other), true);
         await until("the job completes once the lock is free", async () => (await jobState(b!, jobId)) === "COMPLETED");
-        const attempts = ledger.prepare<[string], { attempts: number }>("select attempts from spool where job_id = ?").all(jobId).map((r) => r.attempts);
+        const attempts = ledger
+          .prepare<[string], { attempts: number }>("select attempts from spool where job_id = ?")
+          .all(jobId)
+          .map((r) => r.attempts);
         assert.deepEqual(attempts, [1, 1], "refusals were refunded: each document ran on its first attempt");
       } finally {
         ledger.close();
@@ -104,7 +122,10 @@ void describe("two `sluice serve` processes sharing one Redis", () => {
       // Released once nothing of the collection is in flight.
       const redis = openRedis(TEST_REDIS_URL);
       try {
-        await until("the worker releases the lock", async () => (await redis.exists(`${keyPrefix}lock:collection:handbook`)) === 0);
+        await until(
+          "the worker releases the lock",
+          async () => (await redis.exists(`${keyPrefix}lock:collection:handbook`)) === 0,
+        );
       } finally {
         await closeRedis(redis);
       }
@@ -114,7 +135,12 @@ void describe("two `sluice serve` processes sharing one Redis", () => {
   });
 
   void it("rate limits are shared: 6 answered queries to A and 5 to B → the 11th gets 429; retrieval-only still passes on both", async () => {
-    const ask = (server: Server, answer?: boolean) => post(server, "/v1/query", { collection: "handbook", query: "how do I resume a job?", ...(answer === undefined ? {} : { answer }) });
+    const ask = (server: Server, answer?: boolean) =>
+      post(server, "/v1/query", {
+        collection: "handbook",
+        query: "how do I resume a job?",
+        ...(answer === undefined ? {} : { answer }),
+      });
     for (let i = 0; i < 6; i++) assert.equal((await ask(a!)).status, 200, `A #${i + 1}`);
     for (let i = 0; i < 4; i++) assert.equal((await ask(b!, true)).status, 200, `B #${i + 1}`);
     const eleventh = await ask(b!);

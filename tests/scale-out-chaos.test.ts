@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../src/db/postgres/postgres.fixture.ts";
+import {
+  dropTestSchema,
+  ensureTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../src/db/postgres/postgres.fixture.ts";
 import { json, ROOT, runCli, startCli, workspace } from "./helpers/cli.ts";
 import { OwnRedis } from "./helpers/redis-server.ts";
 
@@ -49,7 +54,8 @@ const scaleOutConfig = (schema: string, redisUrl: string, prefix: string) =>
     "",
   ].join("\n");
 
-const exited = (child: ChildProcess) => (child.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve())));
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
 describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
   const schema = testSchema();
@@ -67,7 +73,10 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     const ws = workspace(scaleOutConfig(schema, redis.url, "chaos:"));
     const env = { SLUICE_DATABASE_URL: TEST_DATABASE_URL };
     const args = ["--data", ws.data, "--config", ws.config];
-    const gateways = [startCli([...args, "serve", "--no-worker", "--port", "0"], { env }), startCli([...args, "serve", "--no-worker", "--port", "0"], { env })];
+    const gateways = [
+      startCli([...args, "serve", "--no-worker", "--port", "0"], { env }),
+      startCli([...args, "serve", "--no-worker", "--port", "0"], { env }),
+    ];
     const urls = await Promise.all(gateways.map(listening));
     const workers: ChildProcess[] = [0, 1, 2].map(() => startCli([...args, "worker"], { env }));
 
@@ -76,9 +85,16 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       // away for a moment) is retried after its Retry-After.
       const jobIds: string[] = [];
       const post = async (from: number) => {
-        const documents = Array.from({ length: BATCH }, (_, i) => ({ id: `d${from + i}`, text: `Document ${from + i} on subject ${(from + i) % 29}. A second sentence follows.` }));
+        const documents = Array.from({ length: BATCH }, (_, i) => ({
+          id: `d${from + i}`,
+          text: `Document ${from + i} on subject ${(from + i) % 29}. A second sentence follows.`,
+        }));
         for (let attempt = 0; ; attempt++) {
-          const res = await fetch(`${urls[(from / BATCH + attempt) % 2]}/v1/collections/c/documents`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ documents }) });
+          const res = await fetch(`${urls[(from / BATCH + attempt) % 2]}/v1/collections/c/documents`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ documents }),
+          });
           const body = (await res.json()) as { jobId?: string };
           if (res.status === 202) return jobIds.push(body.jobId!);
           assert.ok([429, 503].includes(res.status), `unexpected ${res.status}: ${JSON.stringify(body)}`);
@@ -86,11 +102,12 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
         }
       };
       const clients = (async () => {
-        for (let from = 0; from < N; from += BATCH * 2) await Promise.all([post(from), from + BATCH < N ? post(from + BATCH) : Promise.resolve(0)]);
+        for (let from = 0; from < N; from += BATCH * 2)
+          await Promise.all([post(from), from + BATCH < N ? post(from + BATCH) : Promise.resolve(0)]);
       })();
 
       let seed = 11;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       for (let kill = 0; kill < KILLS; kill++) {
         await sleep(300 + random() * 900);
         const i = Math.floor(random() * workers.length);
@@ -113,10 +130,25 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       }
       assert.equal(ended.size, jobIds.length, "every job ended");
       assert.deepEqual([...new Set([...ended.values()].map((j) => j.state))], ["COMPLETED"]);
-      assert.equal([...ended.values()].reduce((a, j) => a + j.done, 0), N);
-      assert.equal([...ended.values()].reduce((a, j) => a + j.failed, 0), 0);
-      const spool = (await (await fetch(`${urls[1]}/v1/spool`)).json()) as { dead: number; leased: number; waiting: number; pending: Record<string, number> };
-      assert.deepEqual([spool.dead, spool.leased, spool.pending["normal"]], [0, 0, 0], "none dead-lettered, nothing left");
+      assert.equal(
+        [...ended.values()].reduce((a, j) => a + j.done, 0),
+        N,
+      );
+      assert.equal(
+        [...ended.values()].reduce((a, j) => a + j.failed, 0),
+        0,
+      );
+      const spool = (await (await fetch(`${urls[1]}/v1/spool`)).json()) as {
+        dead: number;
+        leased: number;
+        waiting: number;
+        pending: Record<string, number>;
+      };
+      assert.deepEqual(
+        [spool.dead, spool.leased, spool.pending["normal"]],
+        [0, 0, 0],
+        "none dead-lettered, nothing left",
+      );
     } finally {
       for (const child of [...workers, ...gateways]) child.kill("SIGTERM");
       await Promise.all([...workers, ...gateways].map(exited));
@@ -125,11 +157,18 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     // Indexed exactly once: every document has its chunks, and no chunk is there twice.
     const db = new Database(join(ws.data, "index.db"), { readonly: true });
     const docs = db.prepare<[], { n: number }>("select count(distinct doc_id) as n from chunks").get()!.n;
-    const dupes = db.prepare<[], { n: number }>("select count(*) as n from (select doc_id, ordinal from chunks group by doc_id, ordinal having count(*) > 1)").get()!.n;
+    const dupes = db
+      .prepare<[], { n: number }>(
+        "select count(*) as n from (select doc_id, ordinal from chunks group by doc_id, ordinal having count(*) > 1)",
+      )
+      .get()!.n;
     db.close();
     assert.equal(docs, N);
     assert.equal(dupes, 0);
-    assert.equal(json<{ documents: number }>(await runCli([...args, "--json", "stats", "--collection", "c"], { env })).documents, N);
+    assert.equal(
+      json<{ documents: number }>(await runCli([...args, "--json", "stats", "--collection", "c"], { env })).documents,
+      N,
+    );
   });
 
   it("cancel from a gateway stops the documents in flight on every worker", async () => {
@@ -139,7 +178,12 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     const gateway = startCli([...args, "serve", "--no-worker", "--port", "0"], { env });
     // Each worker writes its stage events to a file of its own.
     const eventFiles = [0, 1].map((i) => join(ws.dir, `events-${i}.jsonl`));
-    const workers = eventFiles.map((file) => startCli([...args, "worker"], { env: { ...env, SLUICE_EVENTS_FILE: file, SLUICE_LOG_LEVEL: "info" }, preload: [FAULTS] }));
+    const workers = eventFiles.map((file) =>
+      startCli([...args, "worker"], {
+        env: { ...env, SLUICE_EVENTS_FILE: file, SLUICE_LOG_LEVEL: "info" },
+        preload: [FAULTS],
+      }),
+    );
     const logs = workers.map((w) => {
       const lines: string[] = [];
       w.stderr!.on("data", (d: Buffer) => lines.push(d.toString()));
@@ -148,29 +192,53 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     const embedEvents = () =>
       eventFiles.map((file) => {
         const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
-        const events = lines.map((l) => JSON.parse(l) as { type: string; subject: string; data?: { stage?: string; error?: { code: string } } }).filter((e) => e.data?.stage === "embed");
+        const events = lines
+          .map(
+            (l) =>
+              JSON.parse(l) as { type: string; subject: string; data?: { stage?: string; error?: { code: string } } },
+          )
+          .filter((e) => e.data?.stage === "embed");
         return {
           started: events.filter((e) => e.type === "io.sluice.stage.started").length,
-          cancelled: events.filter((e) => e.type === "io.sluice.stage.failed" && e.data?.error?.code === "JOB_CANCELLED").length,
+          cancelled: events.filter(
+            (e) => e.type === "io.sluice.stage.failed" && e.data?.error?.code === "JOB_CANCELLED",
+          ).length,
           completed: events.filter((e) => e.type === "io.sluice.stage.completed").length,
         };
       });
     try {
       const url = await listening(gateway);
       const documents = Array.from({ length: 40 }, (_, i) => ({ id: `slow${i}`, text: `Slow document ${i}.` }));
-      const res = await fetch(`${url}/v1/collections/slow/documents`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ documents }) });
+      const res = await fetch(`${url}/v1/collections/slow/documents`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ documents }),
+      });
       const { jobId } = (await res.json()) as { jobId: string };
       // Both workers hold documents of the job, each stuck in a one-minute embedding.
       for (let i = 0; i < 300 && !embedEvents().every((e) => e.started === 8); i++) await sleep(100);
-      assert.deepEqual(embedEvents().map((e) => e.started), [8, 8], "each worker embeds 8 documents at once");
+      assert.deepEqual(
+        embedEvents().map((e) => e.started),
+        [8, 8],
+        "each worker embeds 8 documents at once",
+      );
 
       const cancelledAt = Date.now();
       assert.equal((await fetch(`${url}/v1/jobs/${jobId}/cancel`, { method: "POST" })).status, 200);
       // Each worker notices at its next heartbeat and aborts the embeddings it has in flight.
       for (let i = 0; i < 400 && !embedEvents().every((e) => e.cancelled === 8); i++) await sleep(25);
       console.log(`# cancel reached every document in flight, on both workers, after ${Date.now() - cancelledAt} ms`);
-      assert.deepEqual(embedEvents(), [{ started: 8, cancelled: 8, completed: 0 }, { started: 8, cancelled: 8, completed: 0 }], logs.map((l, i) => `worker ${i}:\n${l.join("").slice(-3000)}`).join("\n"));
-      const job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as JobBody & { documents: Array<{ state: string }> };
+      assert.deepEqual(
+        embedEvents(),
+        [
+          { started: 8, cancelled: 8, completed: 0 },
+          { started: 8, cancelled: 8, completed: 0 },
+        ],
+        logs.map((l, i) => `worker ${i}:\n${l.join("").slice(-3000)}`).join("\n"),
+      );
+      const job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as JobBody & {
+        documents: Array<{ state: string }>;
+      };
       assert.equal(job.state, "CANCELLED");
       assert.deepEqual([...new Set(job.documents.map((d) => d.state))], ["CANCELLED"]);
     } finally {

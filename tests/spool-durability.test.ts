@@ -12,12 +12,14 @@ import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import { sqliteStores } from "../src/queue/sqlite/sqlite-stores.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "sluice-durable-"));
-const open = (dataDir: string, config: Record<string, unknown> = {}) => Sluice.open({ dataDir, config: parseConfig(config), embedder: new HashEmbedder({ dimensions: 32 }) });
+const open = (dataDir: string, config: Record<string, unknown> = {}) =>
+  Sluice.open({ dataDir, config: parseConfig(config), embedder: new HashEmbedder({ dimensions: 32 }) });
 interface ErrorBody {
   code: string;
   message: string;
 }
-const docs = (n: number, size = 100, prefix = "d") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, text: `Document ${i}. ${"word ".repeat(size / 5)}` }));
+const docs = (n: number, size = 100, prefix = "d") =>
+  Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, text: `Document ${i}. ${"word ".repeat(size / 5)}` }));
 
 describe("spool durability", () => {
   it("recovers from a torn WAL tail: every whole commit is there, the torn one is gone, the file is sound", async () => {
@@ -26,7 +28,13 @@ describe("spool durability", () => {
     await live.open();
     const job = await live.ledger.createJob({ collection: "c", pipeline: "auto", paths: [] });
     for (let i = 0; i < 10; i++) {
-      await live.queue.admit(job.id, [{ ref: { id: `d${i}`, source: `d${i}`, kind: "inline", text: "", meta: {} }, lane: "normal", envelope: new TextEncoder().encode(`envelope ${i} ${"x".repeat(500)}`) }]);
+      await live.queue.admit(job.id, [
+        {
+          ref: { id: `d${i}`, source: `d${i}`, kind: "inline", text: "", meta: {} },
+          lane: "normal",
+          envelope: new TextEncoder().encode(`envelope ${i} ${"x".repeat(500)}`),
+        },
+      ]);
     }
     // Snapshot the files as a crash would leave them (no checkpoint), then tear the last frame.
     const crashed = temp();
@@ -42,7 +50,10 @@ describe("spool durability", () => {
     const recovered = sqliteStores(join(crashed, "ledger.db"));
     await recovered.open();
     const leased = await recovered.queue.lease("w", 100, 60_000);
-    assert.deepEqual(leased.map((r) => r.docId), ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]);
+    assert.deepEqual(
+      leased.map((r) => r.docId),
+      ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"],
+    );
     assert.match(new TextDecoder().decode(leased[8]!.envelope), /^envelope 8 x+$/);
     await recovered.close();
   });
@@ -51,22 +62,38 @@ describe("spool durability", () => {
     const sluice = await open(temp());
     const app = await buildApp(sluice, { logger: false });
     try {
-      const first = await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(20) } });
+      const first = await app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: docs(20) },
+      });
       assert.equal(first.statusCode, 202);
       // Cap the ledger file a few pages above its size: the disk is "full".
       const db = (sluice.ledger as unknown as { db: import("better-sqlite3").Database }).db;
       const pages = db.pragma("page_count", { simple: true }) as number;
       db.pragma(`max_page_count = ${pages + 4}`);
-      const full = await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(200, 4000, "big") } });
+      const full = await app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: docs(200, 4000, "big") },
+      });
       assert.equal(full.statusCode, 429, full.body);
       const body = full.json<ErrorBody>();
       assert.equal(body.code, "BACKPRESSURE");
       assert.match(body.message, /disk is full/);
       assert.equal(full.headers["retry-after"], "30");
-      assert.equal((await sluice.spoolStats()).pending.normal, 20, "the refused batch left nothing behind, the accepted one is intact");
+      assert.equal(
+        (await sluice.spoolStats()).pending.normal,
+        20,
+        "the refused batch left nothing behind, the accepted one is intact",
+      );
 
       db.pragma("max_page_count = 1073741823");
-      const again = await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(5, 100, "late") } });
+      const again = await app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: docs(5, 100, "late") },
+      });
       assert.equal(again.statusCode, 202);
       await sluice.work({ exitWhenIdle: true });
       assert.equal((await sluice.stats("c")).documents, 25);
@@ -80,8 +107,17 @@ describe("spool durability", () => {
     const sluice = await open(temp(), { spool: { maxPending: 50 } });
     const app = await buildApp(sluice, { logger: false });
     try {
-      assert.equal((await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(60) } })).statusCode, 202, "a request under the limit is taken whole");
-      const over = await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(1, 100, "x") } });
+      assert.equal(
+        (await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(60) } }))
+          .statusCode,
+        202,
+        "a request under the limit is taken whole",
+      );
+      const over = await app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: docs(1, 100, "x") },
+      });
       assert.equal(over.statusCode, 429);
       assert.equal(over.headers["retry-after"], "5");
       assert.match(over.json<ErrorBody>().message, /60 documents waiting \(limit 50\)/);
@@ -89,11 +125,14 @@ describe("spool durability", () => {
       // A producer that pauses: 3,000 documents through a 50-document spool, drained as it goes.
       const many = docs(3000, 50, "p");
       let draining: Promise<Job> | null = null;
-      const job = await sluice.submitDocuments({ collection: "c", documents: many }, {
-        onJob: (j) => {
-          draining = sluice.runJob(j.id);
+      const job = await sluice.submitDocuments(
+        { collection: "c", documents: many },
+        {
+          onJob: (j) => {
+            draining = sluice.runJob(j.id);
+          },
         },
-      });
+      );
       assert.equal(job.accepted.length, 3000);
       const finished = await draining!;
       assert.deepEqual([finished.state, finished.done], ["COMPLETED", 3000]);
@@ -126,7 +165,10 @@ describe("spool durability", () => {
       assert.deepEqual([finished.state, finished.done, finished.failed], ["COMPLETED", 1, 1]);
       const [dead] = await sluice.deadLetters();
       assert.equal(dead?.docId, "d0");
-      assert.match(dead.error, /^WORKER_CRASHED: upload:d0: the worker process died 2 time\(s\) while running this document alone/);
+      assert.match(
+        dead.error,
+        /^WORKER_CRASHED: upload:d0: the worker process died 2 time\(s\) while running this document alone/,
+      );
 
       assert.equal(await sluice.retryDeadLetter(dead.seq), true);
       const again = await sluice.runJob(job.id);
@@ -155,7 +197,11 @@ describe("spool durability", () => {
     const sluice = await open(temp());
     const app = await buildApp(sluice, { logger: false });
     try {
-      await app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: docs(3), lane: "high" } });
+      await app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: docs(3), lane: "high" },
+      });
       const stats = (await app.inject({ method: "GET", url: "/v1/spool" })).json<{ pending: Record<string, number> }>();
       assert.deepEqual(stats.pending, { high: 3, normal: 0, bulk: 0 });
       const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildApp } from "../src/api/app.ts";
 import { parseConfig } from "../src/config/load-config.ts";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../src/db/postgres/postgres.fixture.ts";
+import {
+  dropTestSchema,
+  ensureTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../src/db/postgres/postgres.fixture.ts";
 import { tcpProxy, type TcpProxy } from "../src/db/tcp-proxy.fixture.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
@@ -27,10 +32,23 @@ describe("PostgreSQL goes away under the gateway", () => {
     const url = new URL(TEST_DATABASE_URL);
     url.hostname = "127.0.0.1";
     url.port = String(proxy.port);
-    const config = parseConfig({ database: "postgres", postgres: { url: url.toString(), schema }, locks: { collections: false } });
-    const sluice = await Sluice.open({ dataDir: mkdtempSync(join(tmpdir(), "sluice-outage-")), config, embedder: new HashEmbedder({ dimensions: 32 }) });
+    const config = parseConfig({
+      database: "postgres",
+      postgres: { url: url.toString(), schema },
+      locks: { collections: false },
+    });
+    const sluice = await Sluice.open({
+      dataDir: mkdtempSync(join(tmpdir(), "sluice-outage-")),
+      config,
+      embedder: new HashEmbedder({ dimensions: 32 }),
+    });
     const app = await buildApp(sluice, { logger: false });
-    const post = (ids: string[]) => app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents: ids.map((id) => ({ id, text: `Document ${id}.` })) } });
+    const post = (ids: string[]) =>
+      app.inject({
+        method: "POST",
+        url: "/v1/collections/c/documents",
+        payload: { documents: ids.map((id) => ({ id, text: `Document ${id}.` })) },
+      });
     try {
       assert.equal((await post(["a", "b"])).statusCode, 202);
 

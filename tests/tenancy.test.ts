@@ -30,14 +30,25 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
   let jobA2: string;
   let jobPendingA: string;
 
-  async function upload(token: string, collection: string, documents: Array<{ id: string; text: string }>): Promise<string> {
+  async function upload(
+    token: string,
+    collection: string,
+    documents: Array<{ id: string; text: string }>,
+  ): Promise<string> {
     const res = await s.call("POST", `/v1/collections/${collection}/documents`, { token, body: { documents } });
     assert.equal(res.status, 202, res.text);
     return (res.body as { jobId: string }).jobId;
   }
   const query = async (token: string, collection: string, q: string) => {
-    const res = await s.call("POST", "/v1/query", { token, body: { collection, query: q, mode: "lexical", answer: false } });
-    return { status: res.status, body: res.body, ids: res.status === 200 ? (res.body as QueryJson).results.map((r) => r.docId) : [] };
+    const res = await s.call("POST", "/v1/query", {
+      token,
+      body: { collection, query: q, mode: "lexical", answer: false },
+    });
+    return {
+      status: res.status,
+      body: res.body,
+      ids: res.status === 200 ? (res.body as QueryJson).results.map((r) => r.docId) : [],
+    };
   };
 
   before(async () => {
@@ -51,7 +62,10 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
     const jobB1 = await upload(B, "shared", [{ id: "b1", text: "beta bananas grow in the greenhouse" }]);
     for (const id of [jobA1, jobA2, jobB1]) assert.equal((await s.sluice.runJob(id)).state, "COMPLETED");
     // A collection made outside the API (CLI, embedded use) is tenant "default"'s.
-    const legacy = await s.sluice.submitDocuments({ collection: "legacy", documents: [{ id: "l1", text: "legacy lore" }] });
+    const legacy = await s.sluice.submitDocuments({
+      collection: "legacy",
+      documents: [{ id: "l1", text: "legacy lore" }],
+    });
     await s.sluice.runJob(legacy.id);
     // A job of A's that is still pending (nothing runs it until the cancel/resume test), for cancel and resume.
     jobPendingA = await upload(A, "a-pending", [{ id: "p1", text: "pending work" }]);
@@ -64,19 +78,46 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
   });
 
   void it("GET /v1/collections/:c: another tenant's collection is 404, and the list names only the caller's", async () => {
-    assert.deepEqual((await s.call("GET", "/v1/collections/a-only", { token: B })).body, notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'));
-    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: A })).body, notFound("COLLECTION_NOT_FOUND", 'collection "legacy" does not exist; collections: a-only, shared'));
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: D })).body, notFound("COLLECTION_NOT_FOUND", 'collection "shared" does not exist; collections: legacy'));
+    assert.deepEqual(
+      (await s.call("GET", "/v1/collections/a-only", { token: B })).body,
+      notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'),
+    );
+    assert.deepEqual(
+      (await s.call("GET", "/v1/collections/legacy", { token: A })).body,
+      notFound("COLLECTION_NOT_FOUND", 'collection "legacy" does not exist; collections: a-only, shared'),
+    );
+    assert.deepEqual(
+      (await s.call("GET", "/v1/collections/shared", { token: D })).body,
+      notFound("COLLECTION_NOT_FOUND", 'collection "shared" does not exist; collections: legacy'),
+    );
     // The same name in two tenants is two collections.
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: A })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: B })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
-    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: D })).body, { name: "legacy", documents: 1, chunks: 1, pending: 0 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: A })).body, {
+      name: "shared",
+      documents: 1,
+      chunks: 1,
+      pending: 0,
+    });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { token: B })).body, {
+      name: "shared",
+      documents: 1,
+      chunks: 1,
+      pending: 0,
+    });
+    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { token: D })).body, {
+      name: "legacy",
+      documents: 1,
+      chunks: 1,
+      pending: 0,
+    });
   });
 
   void it("POST /v1/query: another tenant's collection is 404; a shared name searches only the caller's documents", async () => {
     const other = await query(B, "a-only", "alpha secrets");
     assert.equal(other.status, 404);
-    assert.deepEqual(other.body, notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'));
+    assert.deepEqual(
+      other.body,
+      notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'),
+    );
     assert.deepEqual((await query(B, "shared", "alpha apples orchard bananas")).ids, ["b1"]);
     assert.deepEqual((await query(A, "shared", "alpha apples orchard bananas")).ids, ["a1"]);
     assert.deepEqual((await query(A, "a-only", "alpha secrets")).ids, ["a2"]);
@@ -99,7 +140,10 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
     const job = res.body as JobJson;
     assert.equal(job.collection, "shared");
     assert.equal(job.state, "COMPLETED");
-    assert.deepEqual(job.documents.map((d) => [d.docId, d.state]), [["a1", "COMPLETED"]]);
+    assert.deepEqual(
+      job.documents.map((d) => [d.docId, d.state]),
+      [["a1", "COMPLETED"]],
+    );
     assert.ok(!res.text.includes("tenant-a~"), res.text);
   });
 
@@ -120,8 +164,14 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
   });
 
   void it("DELETE /v1/collections/:c/documents/:id: another tenant's collection or document is 404 and stays", async () => {
-    assert.deepEqual((await s.call("DELETE", "/v1/collections/a-only/documents/a2", { token: B })).body, notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'));
-    assert.deepEqual((await s.call("DELETE", "/v1/collections/shared/documents/a1", { token: B })).body, notFound("DOCUMENT_NOT_FOUND", 'document "a1" is not in collection "shared"'));
+    assert.deepEqual(
+      (await s.call("DELETE", "/v1/collections/a-only/documents/a2", { token: B })).body,
+      notFound("COLLECTION_NOT_FOUND", 'collection "a-only" does not exist; collections: shared'),
+    );
+    assert.deepEqual(
+      (await s.call("DELETE", "/v1/collections/shared/documents/a1", { token: B })).body,
+      notFound("DOCUMENT_NOT_FOUND", 'document "a1" is not in collection "shared"'),
+    );
     assert.equal((await s.call("DELETE", "/v1/collections/legacy/documents/l1", { token: A })).status, 404);
     assert.deepEqual((await query(A, "shared", "alpha apples")).ids, ["a1"]);
     assert.deepEqual((await query(A, "a-only", "alpha secrets")).ids, ["a2"]);
@@ -131,7 +181,11 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
   void it("POST /v1/collections/:c/documents and POST /v1/jobs write into the caller's own collection", async () => {
     const jobB = await upload(B, "a-only", [{ id: "b-intruder", text: "alpha secrets overwritten" }]);
     await s.sluice.runJob(jobB);
-    assert.deepEqual((await query(A, "a-only", "alpha secrets overwritten")).ids, ["a2"], "A's collection is untouched");
+    assert.deepEqual(
+      (await query(A, "a-only", "alpha secrets overwritten")).ids,
+      ["a2"],
+      "A's collection is untouched",
+    );
     assert.deepEqual((await query(B, "a-only", "alpha secrets overwritten")).ids, ["b-intruder"]);
 
     await mkdir(join(s.dir, "docs"), { recursive: true });
@@ -150,12 +204,26 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
 
   void it("the owner can delete its own document", async () => {
     assert.equal((await s.call("DELETE", "/v1/collections/a-only/documents/a2", { token: A })).status, 204);
-    assert.deepEqual((await s.call("GET", "/v1/collections/a-only", { token: A })).body, { name: "a-only", documents: 0, chunks: 0, pending: 0 });
-    assert.deepEqual((await query(B, "a-only", "alpha secrets overwritten")).ids, ["b-intruder"], "B's a-only is another collection");
+    assert.deepEqual((await s.call("GET", "/v1/collections/a-only", { token: A })).body, {
+      name: "a-only",
+      documents: 0,
+      chunks: 0,
+      pending: 0,
+    });
+    assert.deepEqual(
+      (await query(B, "a-only", "alpha secrets overwritten")).ids,
+      ["b-intruder"],
+      "B's a-only is another collection",
+    );
   });
 
   void it("/v1/spool* needs admin; an admin sees the process-wide spool, whatever its tenant", async () => {
-    for (const [method, path] of [["GET", "/v1/spool"], ["GET", "/v1/spool/dlq"], ["POST", "/v1/spool/dlq/1/retry"], ["DELETE", "/v1/spool/dlq/1"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/spool"],
+      ["GET", "/v1/spool/dlq"],
+      ["POST", "/v1/spool/dlq/1/retry"],
+      ["DELETE", "/v1/spool/dlq/1"],
+    ] as const) {
       assert.equal((await s.call(method, path, { token: B })).status, 403, `${method} ${path}`);
     }
     const stats = await s.call("GET", "/v1/spool", { token: adminB });
@@ -165,11 +233,26 @@ void describe("tenancy: every /v1 route sees only the caller's tenant", () => {
 
   void it("x-sluice-tenant picks the tenant of internal callers only; a JWT's tenant cannot be overridden", async () => {
     const internalA = { "x-sluice-internal": INTERNAL, "x-sluice-tenant": "tenant-a" };
-    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { headers: internalA })).body, { name: "shared", documents: 1, chunks: 1, pending: 0 });
+    assert.deepEqual((await s.call("GET", "/v1/collections/shared", { headers: internalA })).body, {
+      name: "shared",
+      documents: 1,
+      chunks: 1,
+      pending: 0,
+    });
     assert.equal((await s.call("GET", `/v1/jobs/${jobA1}`, { headers: internalA })).status, 200);
-    assert.equal((await s.call("GET", `/v1/jobs/${jobA1}`, { headers: { "x-sluice-internal": INTERNAL } })).status, 404, "no header: tenant default");
-    assert.deepEqual((await s.call("GET", "/v1/collections/legacy", { headers: { "x-sluice-internal": INTERNAL } })).body, { name: "legacy", documents: 1, chunks: 1, pending: 0 });
-    const spoofed = await s.call("GET", "/v1/collections/a-only", { token: D, headers: { "x-sluice-tenant": "tenant-a" } });
+    assert.equal(
+      (await s.call("GET", `/v1/jobs/${jobA1}`, { headers: { "x-sluice-internal": INTERNAL } })).status,
+      404,
+      "no header: tenant default",
+    );
+    assert.deepEqual(
+      (await s.call("GET", "/v1/collections/legacy", { headers: { "x-sluice-internal": INTERNAL } })).body,
+      { name: "legacy", documents: 1, chunks: 1, pending: 0 },
+    );
+    const spoofed = await s.call("GET", "/v1/collections/a-only", {
+      token: D,
+      headers: { "x-sluice-tenant": "tenant-a" },
+    });
     assert.equal(spoofed.status, 404);
   });
 });
@@ -182,10 +265,21 @@ void describe("tenancy with auth off (the embedded default)", () => {
   after(async () => s.close());
 
   void it("every request is tenant default: plain collection names, as before", async () => {
-    const res = await s.call("POST", "/v1/collections/notes/documents", { body: { documents: [{ id: "n", text: "plain" }] }, headers: { "x-sluice-tenant": "tenant-a" } });
+    const res = await s.call("POST", "/v1/collections/notes/documents", {
+      body: { documents: [{ id: "n", text: "plain" }] },
+      headers: { "x-sluice-tenant": "tenant-a" },
+    });
     assert.equal(res.status, 202, res.text);
     await s.sluice.runJob((res.body as { jobId: string }).jobId);
-    assert.deepEqual((await s.sluice.store.listCollections()).map((c) => c.name), ["notes"]);
-    assert.deepEqual((await s.call("GET", "/v1/collections/notes")).body, { name: "notes", documents: 1, chunks: 1, pending: 0 });
+    assert.deepEqual(
+      (await s.sluice.store.listCollections()).map((c) => c.name),
+      ["notes"],
+    );
+    assert.deepEqual((await s.call("GET", "/v1/collections/notes")).body, {
+      name: "notes",
+      documents: 1,
+      chunks: 1,
+      pending: 0,
+    });
   });
 });

@@ -8,16 +8,33 @@ import * as protoLoader from "@grpc/proto-loader";
 import { HealthImplementation, protoPath } from "grpc-health-check";
 import { SluiceError } from "../src/contracts/errors.ts";
 import { createDevCertificates, type DevCertificatePaths } from "../src/model-server/tls/dev-certs.ts";
-import { assertListenAllowed, callerAllowList, clientCredentials, readTlsFiles, serverCredentials, type TlsFiles } from "../src/models/remote/tls-credentials.ts";
+import {
+  assertListenAllowed,
+  callerAllowList,
+  clientCredentials,
+  readTlsFiles,
+  serverCredentials,
+  type TlsFiles,
+} from "../src/models/remote/tls-credentials.ts";
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 interface HealthClient extends grpc.Client {
-  Check(request: { service: string }, options: grpc.CallOptions, callback: Callback<{ status: string }>): grpc.ClientUnaryCall;
+  Check(
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: Callback<{ status: string }>,
+  ): grpc.ClientUnaryCall;
   Watch(request: { service: string }, options: grpc.CallOptions): grpc.ClientReadableStream<{ status: string }>;
 }
-type HealthConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => HealthClient;
+type HealthConstructor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => HealthClient;
 
-const healthPackage = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String, defaults: true })) as unknown as {
+const healthPackage = grpc.loadPackageDefinition(
+  protoLoader.loadSync(protoPath, { keepCase: true, enums: String, defaults: true }),
+) as unknown as {
   grpc: { health: { v1: { Health: HealthConstructor } } };
 };
 const Health = healthPackage.grpc.health.v1.Health;
@@ -25,13 +42,23 @@ const Health = healthPackage.grpc.health.v1.Health;
 /** A second service whose handler counts its calls, to prove refused calls never reach a handler. */
 const identity = (b: Buffer): Buffer => b;
 const echoService: grpc.ServiceDefinition = {
-  Echo: { path: "/sluice.test.Echo/Echo", requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  Echo: {
+    path: "/sluice.test.Echo/Echo",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 const EchoClient = grpc.makeGenericClientConstructor(echoService, "Echo");
 
 function check(client: HealthClient): Promise<{ status?: string; code?: grpc.status; details?: string }> {
   return new Promise((resolveCall) => {
-    client.Check({ service: "" }, { deadline: Date.now() + 5_000 }, (err, res) => resolveCall(err ? { code: err.code, details: err.details } : { status: res?.status }));
+    client.Check({ service: "" }, { deadline: Date.now() + 5_000 }, (err, res) =>
+      resolveCall(err ? { code: err.code, details: err.details } : { status: res?.status }),
+    );
   });
 }
 
@@ -46,13 +73,23 @@ function watch(client: HealthClient): Promise<{ status?: string; code?: grpc.sta
   });
 }
 
-function echo(address: string, transport: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions }): Promise<{ code: grpc.status; details?: string }> {
+function echo(
+  address: string,
+  transport: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions },
+): Promise<{ code: grpc.status; details?: string }> {
   const client = new EchoClient(address, transport.credentials, transport.options);
   return new Promise((resolveCall) => {
-    client.makeUnaryRequest("/sluice.test.Echo/Echo", identity, identity, Buffer.from("hi"), { deadline: Date.now() + 5_000 }, (err: grpc.ServiceError | null) => {
-      client.close();
-      resolveCall(err ? { code: err.code, details: err.details } : { code: grpc.status.OK });
-    });
+    client.makeUnaryRequest(
+      "/sluice.test.Echo/Echo",
+      identity,
+      identity,
+      Buffer.from("hi"),
+      { deadline: Date.now() + 5_000 },
+      (err: grpc.ServiceError | null) => {
+        client.close();
+        resolveCall(err ? { code: err.code, details: err.details } : { code: grpc.status.OK });
+      },
+    );
   });
 }
 
@@ -85,7 +122,11 @@ void describe("model-plane mTLS against a real grpc-js server", () => {
       },
     });
     const port = await new Promise<number>((resolveBind, rejectBind) => {
-      server.bindAsync("127.0.0.1:0", serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key }), (err, p) => (err ? rejectBind(err) : resolveBind(p)));
+      server.bindAsync(
+        "127.0.0.1:0",
+        serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key }),
+        (err, p) => (err ? rejectBind(err) : resolveBind(p)),
+      );
     });
     address = `127.0.0.1:${port}`;
   });
@@ -118,10 +159,13 @@ void describe("model-plane mTLS against a real grpc-js server", () => {
     assert.match(result.details ?? "", /certificate required/);
   });
 
-  void it("a certificate from the same CA with CN \"intruder\" gets PERMISSION_DENIED on every method, and no handler runs", async () => {
+  void it('a certificate from the same CA with CN "intruder" gets PERMISSION_DENIED on every method, and no handler runs', async () => {
     const intruder = clientCredentials({ ca: certs.ca.cert, cert: certs.clients[1]!.cert, key: certs.clients[1]!.key });
     const client = connect(intruder.credentials, intruder.options);
-    const denied = { code: grpc.status.PERMISSION_DENIED, details: 'client certificate CN "intruder" is not allowed; allowed: "sluice-gateway"' };
+    const denied = {
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'client certificate CN "intruder" is not allowed; allowed: "sluice-gateway"',
+    };
     assert.deepEqual(await check(client), denied);
     assert.deepEqual(await watch(client), denied);
     const before = echoCalls;
@@ -132,13 +176,21 @@ void describe("model-plane mTLS against a real grpc-js server", () => {
   });
 
   void it("an allowed CN signed by another CA is refused at the handshake", async () => {
-    const foreign = clientCredentials({ ca: certs.ca.cert, cert: otherCa.clients[0]!.cert, key: otherCa.clients[0]!.key });
+    const foreign = clientCredentials({
+      ca: certs.ca.cert,
+      cert: otherCa.clients[0]!.cert,
+      key: otherCa.clients[0]!.key,
+    });
     const result = await check(connect(foreign.credentials, foreign.options));
     assert.equal(result.code, grpc.status.UNAVAILABLE, result.details);
   });
 
   void it("a client trusting another CA refuses the server", async () => {
-    const distrustful = clientCredentials({ ca: otherCa.ca.cert, cert: certs.clients[0]!.cert, key: certs.clients[0]!.key });
+    const distrustful = clientCredentials({
+      ca: otherCa.ca.cert,
+      cert: certs.clients[0]!.cert,
+      key: certs.clients[0]!.key,
+    });
     assert.equal((await check(connect(distrustful.credentials, distrustful.options))).code, grpc.status.UNAVAILABLE);
   });
 
@@ -150,26 +202,38 @@ void describe("model-plane mTLS against a real grpc-js server", () => {
 
   void it("missing, non-PEM and mismatched files stop with CONFIG_INVALID naming the field and the path", async () => {
     const missing = join(dir, "nope", "server-key.pem");
-    assert.throws(() => serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: missing }), (err: unknown) => {
-      assert.ok(err instanceof SluiceError);
-      assert.equal(err.code, "CONFIG_INVALID");
-      assert.equal(err.message, `modelServer.tls.key: ${missing} cannot be read (ENOENT)`);
-      return true;
-    });
+    assert.throws(
+      () => serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: missing }),
+      (err: unknown) => {
+        assert.ok(err instanceof SluiceError);
+        assert.equal(err.code, "CONFIG_INVALID");
+        assert.equal(err.message, `modelServer.tls.key: ${missing} cannot be read (ENOENT)`);
+        return true;
+      },
+    );
     const notPem = join(dir, "ca.txt");
     await writeFile(notPem, "hello\n");
-    assert.throws(() => clientCredentials({ ...gateway(), ca: notPem }), { code: "CONFIG_INVALID", message: `models.remote.tls.ca: ${notPem} is not a PEM file with a CERTIFICATE block` });
+    assert.throws(() => clientCredentials({ ...gateway(), ca: notPem }), {
+      code: "CONFIG_INVALID",
+      message: `models.remote.tls.ca: ${notPem} is not a PEM file with a CERTIFICATE block`,
+    });
     assert.throws(() => readTlsFiles({ ...gateway(), key: certs.server.key }, "models.remote.tls"), {
       code: "CONFIG_INVALID",
       message: `models.remote.tls.key: ${certs.server.key} is not the private key of models.remote.tls.cert (${certs.clients[0]!.cert})`,
     });
-    assert.throws(() => readTlsFiles({ ...gateway(), cert: certs.clients[0]!.key }, "x.tls"), { code: "CONFIG_INVALID", message: /^x\.tls\.cert: .* is not a PEM file with a CERTIFICATE block$/ });
+    assert.throws(() => readTlsFiles({ ...gateway(), cert: certs.clients[0]!.key }, "x.tls"), {
+      code: "CONFIG_INVALID",
+      message: /^x\.tls\.cert: .* is not a PEM file with a CERTIFICATE block$/,
+    });
   });
 
   void it("no TLS: insecure credentials on both ends", () => {
     assert.ok(serverCredentials(undefined) instanceof grpc.ServerCredentials);
     assert.equal(serverCredentials(undefined)._isSecure(), false);
-    assert.equal(serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key })._isSecure(), true);
+    assert.equal(
+      serverCredentials({ ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key })._isSecure(),
+      true,
+    );
   });
 
   void it("behind a plaintext listener, where there is never a certificate, the allow-list answers UNAUTHENTICATED", async () => {
@@ -177,11 +241,16 @@ void describe("model-plane mTLS against a real grpc-js server", () => {
     new HealthImplementation({ "": "SERVING" }).addToServer(plainServer);
     try {
       const port = await new Promise<number>((resolveBind, rejectBind) => {
-        plainServer.bindAsync("127.0.0.1:0", serverCredentials(undefined), (err, p) => (err ? rejectBind(err) : resolveBind(p)));
+        plainServer.bindAsync("127.0.0.1:0", serverCredentials(undefined), (err, p) =>
+          err ? rejectBind(err) : resolveBind(p),
+        );
       });
       const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
       clients.push(client);
-      assert.deepEqual(await check(client), { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required" });
+      assert.deepEqual(await check(client), {
+        code: grpc.status.UNAUTHENTICATED,
+        details: "a client certificate is required",
+      });
     } finally {
       plainServer.forceShutdown();
     }
@@ -205,25 +274,62 @@ void describe("assertListenAllowed", () => {
   });
 
   void it("refuses plaintext on wildcard, LAN and named hosts, saying how to fix it", () => {
-    for (const listen of ["0.0.0.0:50051", "[::]:50051", "192.168.1.20:50051", "[fe80::1]:50051", "[::ffff:10.0.0.1]:50051", "models.internal:50051", "localhost.localdomain:50051"]) {
-      assert.throws(() => assertListenAllowed(listen, plain), (err: unknown) => {
-        assert.ok(err instanceof SluiceError, listen);
-        assert.equal(err.code, "CONFIG_INVALID");
-        assert.match(err.message, new RegExp(`^modelServer\\.listen "${listen.replace(/[.[\]]/g, "\\$&")}" is not a loopback address`));
-        assert.match(err.message, /Set modelServer\.tls .*sluice certs init.*listen on 127\.0\.0\.1.*modelServer\.allowInsecureNonLoopback: true/);
-        return true;
-      });
+    for (const listen of [
+      "0.0.0.0:50051",
+      "[::]:50051",
+      "192.168.1.20:50051",
+      "[fe80::1]:50051",
+      "[::ffff:10.0.0.1]:50051",
+      "models.internal:50051",
+      "localhost.localdomain:50051",
+    ]) {
+      assert.throws(
+        () => assertListenAllowed(listen, plain),
+        (err: unknown) => {
+          assert.ok(err instanceof SluiceError, listen);
+          assert.equal(err.code, "CONFIG_INVALID");
+          assert.match(
+            err.message,
+            new RegExp(`^modelServer\\.listen "${listen.replace(/[.[\]]/g, "\\$&")}" is not a loopback address`),
+          );
+          assert.match(
+            err.message,
+            /Set modelServer\.tls .*sluice certs init.*listen on 127\.0\.0\.1.*modelServer\.allowInsecureNonLoopback: true/,
+          );
+          return true;
+        },
+      );
     }
   });
 
   void it("allows any host with TLS, or with allowInsecureNonLoopback", () => {
-    assert.deepEqual(assertListenAllowed("0.0.0.0:50051", { tls: true, allowInsecureNonLoopback: false }), { host: "0.0.0.0", port: 50051 });
-    assert.deepEqual(assertListenAllowed("[::]:50051", { tls: false, allowInsecureNonLoopback: true }), { host: "::", port: 50051 });
+    assert.deepEqual(assertListenAllowed("0.0.0.0:50051", { tls: true, allowInsecureNonLoopback: false }), {
+      host: "0.0.0.0",
+      port: 50051,
+    });
+    assert.deepEqual(assertListenAllowed("[::]:50051", { tls: false, allowInsecureNonLoopback: true }), {
+      host: "::",
+      port: 50051,
+    });
   });
 
   void it("rejects what is not host:port", () => {
-    for (const listen of ["50051", "127.0.0.1", "::1:50051", "[::1]", "[models]:1", "127.0.0.1:65536", "127.0.0.1:port", "unix:/tmp/models.sock", ""]) {
-      assert.throws(() => assertListenAllowed(listen, { tls: true, allowInsecureNonLoopback: true }), { code: "CONFIG_INVALID", message: /^modelServer\.listen must be host:port/ }, listen);
+    for (const listen of [
+      "50051",
+      "127.0.0.1",
+      "::1:50051",
+      "[::1]",
+      "[models]:1",
+      "127.0.0.1:65536",
+      "127.0.0.1:port",
+      "unix:/tmp/models.sock",
+      "",
+    ]) {
+      assert.throws(
+        () => assertListenAllowed(listen, { tls: true, allowInsecureNonLoopback: true }),
+        { code: "CONFIG_INVALID", message: /^modelServer\.listen must be host:port/ },
+        listen,
+      );
     }
   });
 });

@@ -19,7 +19,8 @@ function captureLogs(): { lines: Array<Record<string, unknown>>; sink: Writable 
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -43,8 +44,16 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
     assert.equal(tracing.enabled, true);
     server = await startTestModelServer({ modelServer: { services: ["embed", "sparse"] } });
     dir = await mkdtemp(join(tmpdir(), "sluice-tracing-"));
-    const config = parseConfig({ models: { mode: "remote", remote: { address: server.server.address, timeoutMs: 10_000 } }, ingest: { concurrency: 4 } });
-    sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, config, logger: createLogger({ level: "info", destination: logs.sink }) });
+    const config = parseConfig({
+      models: { mode: "remote", remote: { address: server.server.address, timeoutMs: 10_000 } },
+      ingest: { concurrency: 4 },
+    });
+    sluice = await Sluice.open({
+      dataDir: join(dir, "data"),
+      cwd: dir,
+      config,
+      logger: createLogger({ level: "info", destination: logs.sink }),
+    });
   });
 
   after(async () => {
@@ -57,8 +66,14 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
   void it("an ingest is one trace per document: gate → document → stages → model client → model server", async () => {
     exporter.reset();
     await mkdir(join(dir, "docs"), { recursive: true });
-    await writeFile(join(dir, "docs", "a.md"), "# Resume\n\nTo resume a failed job run sluice jobs resume with its id.\n");
-    await writeFile(join(dir, "docs", "b.md"), "# Spool\n\nThe spool keeps every accepted document until it is indexed.\n");
+    await writeFile(
+      join(dir, "docs", "a.md"),
+      "# Resume\n\nTo resume a failed job run sluice jobs resume with its id.\n",
+    );
+    await writeFile(
+      join(dir, "docs", "b.md"),
+      "# Spool\n\nThe spool keeps every accepted document until it is indexed.\n",
+    );
     await writeFile(join(dir, "docs", "empty.txt"), "");
     const job = await sluice.submitPaths({ collection: "traced", paths: ["docs"] });
     const done = await sluice.runJob(job.id);
@@ -91,7 +106,14 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
         assert.equal(load.attributes["sluice.error.code"], "DOCUMENT_EMPTY");
         continue;
       }
-      assert.deepEqual(stages.map((s) => s.attributes["sluice.stage"]).sort(), ["chunk", "dedupe", "embed", "index", "load", "parse"]);
+      assert.deepEqual(stages.map((s) => s.attributes["sluice.stage"]).sort(), [
+        "chunk",
+        "dedupe",
+        "embed",
+        "index",
+        "load",
+        "parse",
+      ]);
       assert.ok(stages.every((s) => s.attributes["sluice.outcome"] === "completed" && parentOf(s) === idOf(docSpan)));
       // The embed stage's model call: a client span under the stage, and the server's span under it.
       const embedStage = stages.find((s) => s.attributes["sluice.stage"] === "embed")!;
@@ -107,13 +129,17 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
     }
     // The server logged the traceparent it received: the client span's.
     const embedLogs = server.logs.filter((l) => l["method"] === "Embed").map((l) => String(l["traceparent"]));
-    const clientIds = new Set(spans.filter((s) => s.kind === SpanKind.CLIENT).map((s) => `00-${traceOf(s)}-${idOf(s)}-01`));
+    const clientIds = new Set(
+      spans.filter((s) => s.kind === SpanKind.CLIENT).map((s) => `00-${traceOf(s)}-${idOf(s)}-01`),
+    );
     assert.ok(embedLogs.length >= 2 && embedLogs.every((tp) => clientIds.has(tp)), embedLogs.join(" "));
   });
 
   void it("a stage failure is logged with correlation, job, document, tenant and trace ids", () => {
     const spans = exporter.getFinishedSpans();
-    const load = spans.find((s) => s.attributes["sluice.stage"] === "load" && s.attributes["sluice.doc_id"] === "empty.txt")!;
+    const load = spans.find(
+      (s) => s.attributes["sluice.stage"] === "load" && s.attributes["sluice.doc_id"] === "empty.txt",
+    )!;
     const line = logs.lines.find((l) => l["msg"] === "stage failed" && l["doc_id"] === "empty.txt");
     assert.ok(line, JSON.stringify(logs.lines));
     const jobId = String(load.attributes["sluice.job_id"]);
@@ -141,12 +167,25 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
 
   void it("a query is a span with its mode, k and collection; its query embedding joins the trace", async () => {
     exporter.reset();
-    const { results } = await sluice.query({ collection: "traced", query: "how does the spool keep documents", mode: "dense", k: 2, answer: false });
+    const { results } = await sluice.query({
+      collection: "traced",
+      query: "how does the spool keep documents",
+      mode: "dense",
+      k: 2,
+      answer: false,
+    });
     assert.ok(results.length > 0);
     const spans = exporter.getFinishedSpans();
     const query = spans.find((s) => s.name === "sluice.query");
     assert.ok(query);
-    assert.deepEqual([query.attributes["sluice.query.mode"], query.attributes["sluice.query.k"], query.attributes["sluice.collection"]], ["dense", 2, "traced"]);
+    assert.deepEqual(
+      [
+        query.attributes["sluice.query.mode"],
+        query.attributes["sluice.query.k"],
+        query.attributes["sluice.collection"],
+      ],
+      ["dense", 2, "traced"],
+    );
     const client = spans.find((s) => s.kind === SpanKind.CLIENT && parentOf(s) === idOf(query));
     assert.ok(client, "the query's Embed call is the query span's child");
     assert.ok(spans.some((s) => s.kind === SpanKind.SERVER && traceOf(s) === traceOf(query)));
@@ -158,9 +197,19 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
     try {
       const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
       const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
-      const q = await app.inject({ method: "POST", url: "/v1/query", headers: { traceparent, "x-request-id": "req-42" }, payload: { collection: "traced", query: "spool", mode: "lexical", answer: false } });
+      const q = await app.inject({
+        method: "POST",
+        url: "/v1/query",
+        headers: { traceparent, "x-request-id": "req-42" },
+        payload: { collection: "traced", query: "spool", mode: "lexical", answer: false },
+      });
       assert.equal(q.statusCode, 200, q.body);
-      const up = await app.inject({ method: "POST", url: "/v1/collections/traced/documents", headers: { traceparent }, payload: { documents: [{ id: "http-doc", text: "Uploaded over HTTP inside the caller's trace." }] } });
+      const up = await app.inject({
+        method: "POST",
+        url: "/v1/collections/traced/documents",
+        headers: { traceparent },
+        payload: { documents: [{ id: "http-doc", text: "Uploaded over HTTP inside the caller's trace." }] },
+      });
       assert.equal(up.statusCode, 202, up.body);
       await sluice.runJob(up.json<{ jobId: string }>().jobId);
 

@@ -23,9 +23,14 @@ export async function scaleCorpus(n: number): Promise<ScaleCorpus & { problem?: 
   } catch (error) {
     mkdirSync(CACHE, { recursive: true });
     const path = join(CACHE, `generated-${n}.jsonl`);
-    const words = "package library tool provides support data files network server client format python module documentation development headers runtime plugin utility".split(" ");
+    const words =
+      "package library tool provides support data files network server client format python module documentation development headers runtime plugin utility".split(
+        " ",
+      );
     const lines = Array.from({ length: n }, (_, i) => {
-      const text = Array.from({ length: 50 }, (_, j) => words[(i * 7 + j * 13 + ((i * j) % 5)) % words.length]).join(" ");
+      const text = Array.from({ length: 50 }, (_, j) => words[(i * 7 + j * 13 + ((i * j) % 5)) % words.length]).join(
+        " ",
+      );
       return JSON.stringify({ _id: `gen-${i}`, title: "", text: `Generated document ${i}: ${text}.` });
     });
     writeFileSync(path, `${lines.join("\n")}\n`);

@@ -6,7 +6,8 @@ import { dropTestSchema, ensureTestDatabase } from "../../src/db/postgres/postgr
 import { deleteKeys } from "../../src/db/redis/redis.fixture.ts";
 
 /** The PostgreSQL and Redis the scale-out configurations use (env overrides, as for the tests). */
-export const DATABASE_URL = process.env["SLUICE_BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/sluice_test";
+export const DATABASE_URL =
+  process.env["SLUICE_BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/sluice_test";
 export const REDIS_URL = process.env["SLUICE_BENCH_REDIS_URL"] ?? "redis://127.0.0.1:6379";
 
 /** Where one configuration keeps its jobs and dispatches work. */

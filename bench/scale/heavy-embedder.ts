@@ -9,11 +9,17 @@
 import { HashEmbedder } from "../../src/models/backends/hash-embedder.ts";
 
 const repeat = Number(process.env["SLUICE_BENCH_EMBED_REPEAT"] ?? 1);
-if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`SLUICE_BENCH_EMBED_REPEAT must be a positive integer, got ${process.env["SLUICE_BENCH_EMBED_REPEAT"]}`);
+if (!Number.isInteger(repeat) || repeat < 1)
+  throw new RangeError(
+    `SLUICE_BENCH_EMBED_REPEAT must be a positive integer, got ${process.env["SLUICE_BENCH_EMBED_REPEAT"]}`,
+  );
 
 if (repeat > 1) {
   const proto = HashEmbedder.prototype;
-  const embedOne = Object.getOwnPropertyDescriptor(proto, "embedOne")!.value as (this: HashEmbedder, text: string) => Float32Array;
+  const embedOne = Object.getOwnPropertyDescriptor(proto, "embedOne")!.value as (
+    this: HashEmbedder,
+    text: string,
+  ) => Float32Array;
   proto.embedOne = function (this: HashEmbedder, text: string): Float32Array {
     // The discarded results keep their work: each call allocates and fills a fresh vector.
     for (let i = 1; i < repeat; i++) embedOne.call(this, text);

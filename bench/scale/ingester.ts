@@ -24,20 +24,30 @@ const { values } = parseArgs({
     "timeout-s": { type: "string", default: "600" },
   },
 });
-if (!values.data || !values.config || !values.corpus) throw new Error("usage: ingester.ts --data DIR --config FILE --corpus FILE.jsonl");
+if (!values.data || !values.config || !values.corpus)
+  throw new Error("usage: ingester.ts --data DIR --config FILE --corpus FILE.jsonl");
 const POLL_MS = Number(values["poll-ms"]);
 const TIMEOUT_MS = Number(values["timeout-s"]) * 1000;
 
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 /** Polls a job until it ends (and `admitted()` says its admission is over); `onPoll` sees each reading with its time since `t0`. */
-async function untilEnded(sluice: Sluice, jobId: string, t0: number, onPoll: (seconds: number, job: Job) => void = () => undefined, admitted: () => boolean = () => true): Promise<Job> {
+async function untilEnded(
+  sluice: Sluice,
+  jobId: string,
+  t0: number,
+  onPoll: (seconds: number, job: Job) => void = () => undefined,
+  admitted: () => boolean = () => true,
+): Promise<Job> {
   for (;;) {
     const job = await sluice.getJob(jobId);
     const seconds = (performance.now() - t0) / 1000;
     onPoll(seconds, job);
     if (isTerminal(job.state) && admitted()) return job;
-    if (seconds * 1000 > TIMEOUT_MS) throw new Error(`job ${jobId} still ${job.state} after ${seconds.toFixed(0)} s: ${job.done}/${job.total} done, ${job.failed} failed, ${job.waiting} waiting`);
+    if (seconds * 1000 > TIMEOUT_MS)
+      throw new Error(
+        `job ${jobId} still ${job.state} after ${seconds.toFixed(0)} s: ${job.done}/${job.total} done, ${job.failed} failed, ${job.waiting} waiting`,
+      );
     await sleep(POLL_MS);
   }
 }
@@ -75,14 +85,22 @@ try {
   let admitSeconds: number | null = null;
   let onJob: (id: string) => void = () => undefined;
   const created = new Promise<string>((resolve) => (onJob = resolve));
-  const admission = sluice.submitPaths({ collection: "bench", paths: [values.corpus] }, { onJob: (j) => onJob(j.id) }).then((job) => {
-    admitSeconds = (performance.now() - t0) / 1000;
-    return job;
-  });
+  const admission = sluice
+    .submitPaths({ collection: "bench", paths: [values.corpus] }, { onJob: (j) => onJob(j.id) })
+    .then((job) => {
+      admitSeconds = (performance.now() - t0) / 1000;
+      return job;
+    });
   let admissionFailed = false;
   admission.catch(() => (admissionFailed = true));
   const jobId = await Promise.race([created, admission.then((j) => j.id)]);
-  const ended = await untilEnded(sluice, jobId, t0, (s, j) => samples.push([s, j.done + j.failed]), () => admitSeconds !== null || admissionFailed);
+  const ended = await untilEnded(
+    sluice,
+    jobId,
+    t0,
+    (s, j) => samples.push([s, j.done + j.failed]),
+    () => admitSeconds !== null || admissionFailed,
+  );
   const job = await admission;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -108,7 +126,10 @@ try {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     firstDoneSeconds: first,
     // The middle 80% of the documents: the rate once the pipeline is full and before the tail.
-    steadyDocsPerS: p10 !== null && p90 !== null && p90 > p10 ? (Math.floor(total * 0.9) - Math.ceil(total * 0.1)) / (p90 - p10) : null,
+    steadyDocsPerS:
+      p10 !== null && p90 !== null && p90 > p10
+        ? (Math.floor(total * 0.9) - Math.ceil(total * 0.1)) / (p90 - p10)
+        : null,
   });
 } finally {
   await sluice.close();

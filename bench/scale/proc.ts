@@ -64,7 +64,10 @@ export class MemorySampler {
       const now = readMemory(pid);
       if (!now) continue;
       const peak = this.#peaks.get(name) ?? { hwmBytes: 0, rssBytes: 0 };
-      this.#peaks.set(name, { hwmBytes: Math.max(peak.hwmBytes, now.hwmBytes), rssBytes: Math.max(peak.rssBytes, now.rssBytes) });
+      this.#peaks.set(name, {
+        hwmBytes: Math.max(peak.hwmBytes, now.hwmBytes),
+        rssBytes: Math.max(peak.rssBytes, now.rssBytes),
+      });
     }
   }
 

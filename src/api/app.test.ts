@@ -21,7 +21,11 @@ interface QueryJson {
   answer?: { text: string; citations: Array<{ docId: string; quote: string }> };
 }
 
-const RESUME_DOC = { id: "guide/resume", title: "Resuming jobs", text: "To resume a failed job run sluice jobs resume with the job id; only documents that did not complete run again." };
+const RESUME_DOC = {
+  id: "guide/resume",
+  title: "Resuming jobs",
+  text: "To resume a failed job run sluice jobs resume with the job id; only documents that did not complete run again.",
+};
 const CATS_DOC = { id: "cats", text: "Cats sleep most of the day and hunt at dusk." };
 
 async function postJson(app: FastifyInstance, url: string, payload: unknown) {
@@ -53,7 +57,10 @@ void describe("JSON upload → job → query", () => {
     // Durable before the answer: the ledger already lists both documents, and nothing ran.
     const job = await t.sluice.ledger.getJob(jobId, { documents: true });
     assert.equal(job.state, "PENDING");
-    assert.deepEqual(job.documents?.map((d) => d.docId), ["guide/resume", "cats"]);
+    assert.deepEqual(
+      job.documents?.map((d) => d.docId),
+      ["guide/resume", "cats"],
+    );
   });
 
   void it("GET /v1/jobs/:id shows the job COMPLETED with its documents after it ran", async () => {
@@ -65,7 +72,13 @@ void describe("JSON upload → job → query", () => {
     assert.equal(job.state, "COMPLETED");
     assert.equal(job.currentStage, null);
     assert.deepEqual([job.total, job.done, job.failed], [2, 2, 0]);
-    assert.deepEqual(job.documents.map((d) => [d.docId, d.state]), [["guide/resume", "COMPLETED"], ["cats", "COMPLETED"]]);
+    assert.deepEqual(
+      job.documents.map((d) => [d.docId, d.state]),
+      [
+        ["guide/resume", "COMPLETED"],
+        ["cats", "COMPLETED"],
+      ],
+    );
   });
 
   void it("POST /v1/query finds the document and cites it", async () => {
@@ -75,8 +88,17 @@ void describe("JSON upload → job → query", () => {
     assert.ok(body.answer, "answer expected by default");
     assert.ok(body.answer.citations.length > 0);
     assert.equal(body.answer.citations[0]?.docId, "guide/resume");
-    const lexical = await query(t.app, { collection: "handbook", query: "cats dusk", mode: "lexical", k: 1, answer: false });
-    assert.deepEqual(lexical.results.map((r) => r.docId), ["cats"]);
+    const lexical = await query(t.app, {
+      collection: "handbook",
+      query: "cats dusk",
+      mode: "lexical",
+      k: 1,
+      answer: false,
+    });
+    assert.deepEqual(
+      lexical.results.map((r) => r.docId),
+      ["cats"],
+    );
     assert.equal(lexical.answer, undefined);
   });
 
@@ -96,7 +118,12 @@ void describe("JSON upload → job → query", () => {
       assert.ok(!body.results.some((r) => r.docId === "guide/resume"), `${mode} still returns the deleted document`);
     }
     const again = await t.app.inject({ method: "DELETE", url: "/v1/collections/handbook/documents/guide%2Fresume" });
-    assert.deepEqual(again.json(), { statusCode: 404, code: "DOCUMENT_NOT_FOUND", error: "Not Found", message: 'document "guide/resume" is not in collection "handbook"' });
+    assert.deepEqual(again.json(), {
+      statusCode: 404,
+      code: "DOCUMENT_NOT_FOUND",
+      error: "Not Found",
+      message: 'document "guide/resume" is not in collection "handbook"',
+    });
     const stats = await t.app.inject({ method: "GET", url: "/v1/collections/handbook" });
     assert.deepEqual(stats.json(), { name: "handbook", documents: 1, chunks: 1, pending: 0 });
   });
@@ -110,7 +137,11 @@ void describe("JSON upload → job → query", () => {
       error: "Conflict",
       message: `job "${jobId}" is already COMPLETED; only PENDING or PROCESSING jobs can be cancelled`,
     });
-    const resume = await t.app.inject({ method: "POST", url: `/v1/jobs/${jobId}/resume`, headers: { "content-type": "application/json" } });
+    const resume = await t.app.inject({
+      method: "POST",
+      url: `/v1/jobs/${jobId}/resume`,
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(resume.statusCode, 409);
     assert.deepEqual(Object.keys(resume.json()).sort(), ["code", "error", "message", "statusCode"]);
     assert.equal(resume.json<{ code: string }>().code, "JOB_STATE_CONFLICT");
@@ -141,7 +172,12 @@ void describe("jobs: cancel and resume", () => {
 
   void it("unknown job id is 404 JOB_NOT_FOUND", async () => {
     const res = await t.app.inject({ method: "GET", url: "/v1/jobs/job_nope" });
-    assert.deepEqual(res.json(), { statusCode: 404, code: "JOB_NOT_FOUND", error: "Not Found", message: 'job "job_nope" not found' });
+    assert.deepEqual(res.json(), {
+      statusCode: 404,
+      code: "JOB_NOT_FOUND",
+      error: "Not Found",
+      message: 'job "job_nope" not found',
+    });
   });
 });
 
@@ -154,7 +190,10 @@ void describe("multipart upload", () => {
 
   void it("stores .md and .txt files under dataDir/uploads, ids are the file names, and they become searchable", async () => {
     const { payload, headers } = await multipartBody([
-      { name: "release-notes.md", content: "# Release notes\n\nThe **ledger** now survives power loss thanks to synchronous writes.\n" },
+      {
+        name: "release-notes.md",
+        content: "# Release notes\n\nThe **ledger** now survives power loss thanks to synchronous writes.\n",
+      },
       { name: "dir/../faq.txt", content: "Question: which port does the server use? Answer: port 8080 by default.\n" },
     ]);
     const res = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", payload, headers });
@@ -163,7 +202,10 @@ void describe("multipart upload", () => {
     assert.deepEqual([...accepted].sort(), ["faq.txt", "release-notes.md"]);
     const uploads = await readdir(join(t.sluice.dataDir, "uploads"));
     assert.equal(uploads.length, 1);
-    assert.deepEqual((await readdir(join(t.sluice.dataDir, "uploads", uploads[0]!))).sort(), ["faq.txt", "release-notes.md"]);
+    assert.deepEqual((await readdir(join(t.sluice.dataDir, "uploads", uploads[0]!))).sort(), [
+      "faq.txt",
+      "release-notes.md",
+    ]);
 
     const done = await t.sluice.runJob(jobId);
     assert.equal(done.state, "COMPLETED");
@@ -179,19 +221,35 @@ void describe("multipart upload", () => {
     const before = await readdir(join(t.sluice.dataDir, "uploads"));
     const { payload, headers } = await multipartBody([{ name: "big.txt", content: "x".repeat(10_000) }]);
     const res = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", payload, headers });
-    assert.deepEqual(res.json(), { statusCode: 413, code: "PAYLOAD_TOO_LARGE", error: "Payload Too Large", message: 'uploaded file "big.txt" is over the 4096-byte per-file upload limit' });
+    assert.deepEqual(res.json(), {
+      statusCode: 413,
+      code: "PAYLOAD_TOO_LARGE",
+      error: "Payload Too Large",
+      message: 'uploaded file "big.txt" is over the 4096-byte per-file upload limit',
+    });
     assert.deepEqual(await readdir(join(t.sluice.dataDir, "uploads")), before);
   });
 
   void it("reports the first rejected file of several and keeps nothing from the request", async () => {
     const uploadsBefore = await readdir(join(t.sluice.dataDir, "uploads"));
-    const exeFirst = await multipartBody([{ name: "tool.exe", content: "MZ" }, { name: "ok.md", content: "fine" }, { name: "big.txt", content: "x".repeat(10_000) }]);
+    const exeFirst = await multipartBody([
+      { name: "tool.exe", content: "MZ" },
+      { name: "ok.md", content: "fine" },
+      { name: "big.txt", content: "x".repeat(10_000) },
+    ]);
     const r1 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...exeFirst });
     assert.equal(r1.statusCode, 415);
     assert.equal(r1.headers["connection"], "close");
-    const bigSecond = await multipartBody([{ name: "ok.md", content: "fine" }, { name: "big.txt", content: "x".repeat(10_000) }, { name: "tool.exe", content: "MZ" }]);
+    const bigSecond = await multipartBody([
+      { name: "ok.md", content: "fine" },
+      { name: "big.txt", content: "x".repeat(10_000) },
+      { name: "tool.exe", content: "MZ" },
+    ]);
     const r2 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...bigSecond });
-    assert.equal(r2.json<{ message: string }>().message, 'uploaded file "big.txt" is over the 4096-byte per-file upload limit');
+    assert.equal(
+      r2.json<{ message: string }>().message,
+      'uploaded file "big.txt" is over the 4096-byte per-file upload limit',
+    );
     assert.deepEqual(await readdir(join(t.sluice.dataDir, "uploads")), uploadsBefore);
   });
 
@@ -202,16 +260,32 @@ void describe("multipart upload", () => {
     assert.equal(r1.json<{ code: string }>().code, "UNSUPPORTED_TYPE");
     assert.match(r1.json<{ message: string }>().message, /unsupported extension "\.exe"; supported: \.txt, \.md/);
 
-    const dup = await multipartBody([{ name: "a.md", content: "one" }, { name: "x/a.md", content: "two" }]);
+    const dup = await multipartBody([
+      { name: "a.md", content: "one" },
+      { name: "x/a.md", content: "two" },
+    ]);
     const r2 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", ...dup });
-    assert.deepEqual(r2.json(), { statusCode: 400, code: "VALIDATION_FAILED", error: "Bad Request", message: 'two uploaded files are both named "a.md"; file names become document ids and must be unique' });
+    assert.deepEqual(r2.json(), {
+      statusCode: 400,
+      code: "VALIDATION_FAILED",
+      error: "Bad Request",
+      message: 'two uploaded files are both named "a.md"; file names become document ids and must be unique',
+    });
 
     const form = new FormData();
     form.append("note", "just a field");
     const req = new Request("http://localhost/", { method: "POST", body: form });
-    const r3 = await t.app.inject({ method: "POST", url: "/v1/collections/notes/documents", payload: Buffer.from(await req.arrayBuffer()), headers: { "content-type": req.headers.get("content-type") ?? "" } });
+    const r3 = await t.app.inject({
+      method: "POST",
+      url: "/v1/collections/notes/documents",
+      payload: Buffer.from(await req.arrayBuffer()),
+      headers: { "content-type": req.headers.get("content-type") ?? "" },
+    });
     assert.equal(r3.statusCode, 400);
-    assert.equal(r3.json<{ message: string }>().message, "the multipart upload has no file parts; send each document as a file field");
+    assert.equal(
+      r3.json<{ message: string }>().message,
+      "the multipart upload has no file parts; send each document as a file field",
+    );
   });
 });
 
@@ -224,8 +298,14 @@ void describe("POST /v1/jobs", () => {
 
   void it("records a job for paths on the server and it runs to COMPLETED", async () => {
     await mkdir(join(t.dir, "docs", "sub"), { recursive: true });
-    await writeFile(join(t.dir, "docs", "intro.md"), "# Intro\n\nSluice ingests documents and answers questions with citations.\n");
-    await writeFile(join(t.dir, "docs", "sub", "limits.txt"), "Uploads are limited to one hundred megabytes per file.\n");
+    await writeFile(
+      join(t.dir, "docs", "intro.md"),
+      "# Intro\n\nSluice ingests documents and answers questions with citations.\n",
+    );
+    await writeFile(
+      join(t.dir, "docs", "sub", "limits.txt"),
+      "Uploads are limited to one hundred megabytes per file.\n",
+    );
     const res = await postJson(t.app, "/v1/jobs", { collection: "docs", paths: ["docs"] });
     assert.equal(res.statusCode, 202, res.body);
     const body = res.json<{ jobId: string }>();
@@ -250,14 +330,20 @@ void describe("POST /v1/jobs", () => {
       statusCode: 400,
       code: "UNKNOWN_SOURCE",
       error: "Bad Request",
-      message: 'unknown source type "s3": source adapters are not available yet; use paths (supported source types: none)',
+      message:
+        'unknown source type "s3": source adapters are not available yet; use paths (supported source types: none)',
     });
   });
 
   void it("needs exactly one of paths and source", async () => {
     for (const body of [{ collection: "docs" }, { collection: "docs", paths: ["docs"], source: { type: "s3" } }]) {
       const res = await postJson(t.app, "/v1/jobs", body);
-      assert.deepEqual(res.json(), { statusCode: 400, code: "VALIDATION_FAILED", error: "Bad Request", message: 'invalid request: body: give exactly one of "paths" or "source"' });
+      assert.deepEqual(res.json(), {
+        statusCode: 400,
+        code: "VALIDATION_FAILED",
+        error: "Bad Request",
+        message: 'invalid request: body: give exactly one of "paths" or "source"',
+      });
     }
   });
 });

@@ -93,7 +93,10 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
   // Before auth: a request's span covers its whole life, and every hook's logs carry its trace.
   registerHttpObservability(app, { logs: loggerInstance !== undefined });
   // Before rate limits and routes: every later hook and handler sees an authenticated request.principal.
-  registerAuth(app, options.auth ?? (await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd })));
+  registerAuth(
+    app,
+    options.auth ?? (await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd })),
+  );
   // After auth (its onRequest hook sets the principal whose budget a request draws on), before the routes.
   registerRateLimits(app, sluice.config, options.rateLimitStore);
   await app.register(swagger, {

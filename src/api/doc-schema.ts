@@ -20,7 +20,12 @@ function dropSafeIntegerBounds(ctx: { jsonSchema: JsonSchema }): void {
  * app.post("/v1/query", { schema: { body: toDocSchema(QueryBodySchema) } }, handler);
  */
 export function toDocSchema(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any", override: dropSafeIntegerBounds }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: "openapi-3.0",
+    io,
+    unrepresentable: "any",
+    override: dropSafeIntegerBounds,
+  }) as JsonSchema;
   return rest;
 }
 
@@ -32,10 +37,14 @@ export function toDocSchema(schema: z.ZodType, io: "input" | "output" = "input")
  * @example
  * schema: { response: responses({ 200: ["The job", JobSchema] }, [404, 409]) }
  */
-export function responses(success: Record<number, readonly [description: string, schema: z.ZodType | null]>, errorStatuses: readonly number[]): Record<number, JsonSchema> {
+export function responses(
+  success: Record<number, readonly [description: string, schema: z.ZodType | null]>,
+  errorStatuses: readonly number[],
+): Record<number, JsonSchema> {
   const out: Record<number, JsonSchema> = {};
   for (const [status, [description, schema]] of Object.entries(success)) {
-    out[Number(status)] = schema === null ? { description, type: "null" } : { ...toDocSchema(schema, "output"), description };
+    out[Number(status)] =
+      schema === null ? { description, type: "null" } : { ...toDocSchema(schema, "output"), description };
   }
   const error = toDocSchema(ErrorBodySchema, "output");
   for (const status of errorStatuses) out[status] = { ...error, description: httpReason(status) };

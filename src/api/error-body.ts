@@ -29,7 +29,10 @@ function fromFramework(err: ErrorLike, context: ErrorContext): SluiceError | und
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return new SluiceError("VALIDATION_FAILED", "request body is empty but content-type is application/json");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new SluiceError("UNSUPPORTED_TYPE", "unsupported content-type: send application/json (or multipart/form-data for file uploads)");
+      return new SluiceError(
+        "UNSUPPORTED_TYPE",
+        "unsupported content-type: send application/json (or multipart/form-data for file uploads)",
+      );
     case "FST_REQ_FILE_TOO_LARGE":
       return new SluiceError("PAYLOAD_TOO_LARGE", "an uploaded file is over the per-file upload limit");
     case "FST_FILES_LIMIT":
@@ -42,7 +45,10 @@ function fromFramework(err: ErrorLike, context: ErrorContext): SluiceError | und
   if (status >= 400 && status < 500) {
     // Other client errors from the framework carry plain, safe messages; keep the status when it has a code.
     const byStatus: Record<number, ErrorCode> = { 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_TYPE" };
-    return new SluiceError(byStatus[status] ?? "VALIDATION_FAILED", typeof err.message === "string" ? err.message : httpReason(status));
+    return new SluiceError(
+      byStatus[status] ?? "VALIDATION_FAILED",
+      typeof err.message === "string" ? err.message : httpReason(status),
+    );
   }
   return undefined;
 }
@@ -60,7 +66,8 @@ function fromFramework(err: ErrorLike, context: ErrorContext): SluiceError | und
  */
 export function toErrorBody(err: unknown, context: ErrorContext = {}): ErrorBody {
   const known = isSluiceError(err) ? err : fromFramework(asErrorLike(err), context);
-  if (!known || known.code === "INTERNAL") return { statusCode: 500, code: "INTERNAL", error: httpReason(500), message: "Internal Server Error" };
+  if (!known || known.code === "INTERNAL")
+    return { statusCode: 500, code: "INTERNAL", error: httpReason(500), message: "Internal Server Error" };
   // From the code table, not the object: an error rebuilt from JSON has a code but maybe no statusCode.
   const statusCode = (ERROR_CODES as Record<string, { status: number } | undefined>)[known.code]?.status ?? 500;
   return { statusCode, code: known.code, error: httpReason(statusCode), message: known.message };

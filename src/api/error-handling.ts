@@ -20,13 +20,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const body = toErrorBody(err, { bodyLimit: request.routeOptions.bodyLimit });
     // Backpressure tells the client when to come back (RFC 9110 Retry-After, in seconds).
     const retryAfter = (err as { details?: { retryAfterSeconds?: unknown } }).details?.retryAfterSeconds;
-    if (body.statusCode === 429 || body.statusCode === 503) void reply.header("retry-after", String(typeof retryAfter === "number" ? Math.ceil(retryAfter) : 1));
+    if (body.statusCode === 429 || body.statusCode === 503)
+      void reply.header("retry-after", String(typeof retryAfter === "number" ? Math.ceil(retryAfter) : 1));
     if (body.statusCode >= 500) request.log.error({ err }, "request failed");
     else request.log.info({ code: body.code, message: body.message }, "request rejected");
     return reply.code(body.statusCode).type("application/json; charset=utf-8").send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     const path = (request.url.split("?")[0] ?? "/").slice(0, MAX_ECHOED_PATH);
-    return reply.code(404).send({ statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: `no route ${request.method} ${path}` });
+    return reply
+      .code(404)
+      .send({ statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: `no route ${request.method} ${path}` });
   });
 }

@@ -30,13 +30,23 @@ void describe("error responses", () => {
   });
   after(async () => t.close());
 
-  const post = (url: string, payload: unknown) => t.app.inject({ method: "POST", url, payload: payload as Record<string, unknown> });
+  const post = (url: string, payload: unknown) =>
+    t.app.inject({ method: "POST", url, payload: payload as Record<string, unknown> });
 
   void it("missing collection → 404 COLLECTION_NOT_FOUND, for stats and for query", async () => {
     const res = await t.app.inject({ method: "GET", url: "/v1/collections/ghost" });
-    assert.deepEqual(res.json(), { statusCode: 404, code: "COLLECTION_NOT_FOUND", error: "Not Found", message: 'collection "ghost" does not exist; collections: (none)' });
+    assert.deepEqual(res.json(), {
+      statusCode: 404,
+      code: "COLLECTION_NOT_FOUND",
+      error: "Not Found",
+      message: 'collection "ghost" does not exist; collections: (none)',
+    });
     errorBody(await post("/v1/query", { collection: "ghost", query: "anything" }), 404, "COLLECTION_NOT_FOUND");
-    errorBody(await t.app.inject({ method: "DELETE", url: "/v1/collections/ghost/documents/a" }), 404, "COLLECTION_NOT_FOUND");
+    errorBody(
+      await t.app.inject({ method: "DELETE", url: "/v1/collections/ghost/documents/a" }),
+      404,
+      "COLLECTION_NOT_FOUND",
+    );
   });
 
   void it("invalid query bodies → 400 VALIDATION_FAILED naming the field", async () => {
@@ -46,7 +56,10 @@ void describe("error responses", () => {
       [{ collection: "c", query: "q", k: 101 }, 'body field "k"'],
       [{ collection: "c", query: "q", k: 2.5 }, 'body field "k"'],
       [{ collection: "c", query: "q", mode: "fuzzy" }, 'body field "mode"'],
-      [{ collection: "../etc", query: "q" }, 'invalid request: body field "collection": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'],
+      [
+        { collection: "../etc", query: "q" },
+        'invalid request: body field "collection": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      ],
       [{ collection: "c", query: "   " }, 'invalid request: body field "query": must not be blank'],
       [{ collection: "c", query: "q", answer: "yes" }, 'body field "answer"'],
       [{ collection: "c", query: "q", querry: "typo" }, 'invalid request: body: Unrecognized key: "querry"'],
@@ -57,13 +70,25 @@ void describe("error responses", () => {
       assert.equal(body.error, "Bad Request");
       assert.ok(body.message.includes(message), `${JSON.stringify(payload)}: ${body.message}`);
     }
-    const mode = errorBody(await post("/v1/query", { collection: "c", query: "q", mode: "fuzzy" }), 400, "VALIDATION_FAILED");
+    const mode = errorBody(
+      await post("/v1/query", { collection: "c", query: "q", mode: "fuzzy" }),
+      400,
+      "VALIDATION_FAILED",
+    );
     assert.match(mode.message, /"hybrid"\|"lexical"\|"dense"\|"sparse"/);
   });
 
   void it("invalid documents → 400 naming the document and field", async () => {
     const cases: Array<[unknown, string]> = [
-      [{ documents: [{ id: "a", text: "x" }, { id: "a", text: "y" }] }, 'invalid request: body field "documents.1.id": duplicate id "a" (also documents.0.id)'],
+      [
+        {
+          documents: [
+            { id: "a", text: "x" },
+            { id: "a", text: "y" },
+          ],
+        },
+        'invalid request: body field "documents.1.id": duplicate id "a" (also documents.0.id)',
+      ],
       [{ documents: [{ id: "", text: "x" }] }, 'body field "documents.0.id"'],
       [{ documents: [{ id: "x".repeat(513), text: "x" }] }, 'body field "documents.0.id"'],
       [{ documents: [{ id: "a", text: "" }] }, 'body field "documents.0.text"'],
@@ -75,7 +100,11 @@ void describe("error responses", () => {
       const body = errorBody(await post("/v1/collections/c/documents", payload), 400, "VALIDATION_FAILED");
       assert.ok(body.message.includes(message), `${JSON.stringify(payload)}: ${body.message}`);
     }
-    const badName = errorBody(await post("/v1/collections/-bad/documents", { documents: [{ id: "a", text: "x" }] }), 400, "VALIDATION_FAILED");
+    const badName = errorBody(
+      await post("/v1/collections/-bad/documents", { documents: [{ id: "a", text: "x" }] }),
+      400,
+      "VALIDATION_FAILED",
+    );
     assert.ok(badName.message.startsWith('invalid request: path field "c": must be 1-64 letters'), badName.message);
   });
 
@@ -83,7 +112,11 @@ void describe("error responses", () => {
     const t2 = await openTestApp();
     try {
       const documents = Array.from({ length: 10_001 }, (_, i) => ({ id: `d${i}`, text: "x" }));
-      const body = errorBody(await t2.app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents } }), 400, "VALIDATION_FAILED");
+      const body = errorBody(
+        await t2.app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: { documents } }),
+        400,
+        "VALIDATION_FAILED",
+      );
       assert.match(body.message, /body field "documents": Too big/);
     } finally {
       await t2.close();
@@ -91,25 +124,55 @@ void describe("error responses", () => {
   });
 
   void it("invalid JSON → 400 VALIDATION_FAILED", async () => {
-    const res = await t.app.inject({ method: "POST", url: "/v1/query", payload: '{"collection": "c", "query":', headers: { "content-type": "application/json" } });
-    assert.deepEqual(res.json(), { statusCode: 400, code: "VALIDATION_FAILED", error: "Bad Request", message: "request body is not valid JSON" });
-    const poisoned = await t.app.inject({ method: "POST", url: "/v1/query", payload: '{"__proto__": {"x": 1}}', headers: { "content-type": "application/json" } });
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/v1/query",
+      payload: '{"collection": "c", "query":',
+      headers: { "content-type": "application/json" },
+    });
+    assert.deepEqual(res.json(), {
+      statusCode: 400,
+      code: "VALIDATION_FAILED",
+      error: "Bad Request",
+      message: "request body is not valid JSON",
+    });
+    const poisoned = await t.app.inject({
+      method: "POST",
+      url: "/v1/query",
+      payload: '{"__proto__": {"x": 1}}',
+      headers: { "content-type": "application/json" },
+    });
     errorBody(poisoned, 400, "VALIDATION_FAILED");
   });
 
   void it("a body over the limit → 413 PAYLOAD_TOO_LARGE", async () => {
     const res = await post("/v1/collections/c/documents", { documents: [{ id: "a", text: "x".repeat(4096) }] });
-    assert.deepEqual(res.json(), { statusCode: 413, code: "PAYLOAD_TOO_LARGE", error: "Payload Too Large", message: "request body is too large (limit 2048 bytes)" });
+    assert.deepEqual(res.json(), {
+      statusCode: 413,
+      code: "PAYLOAD_TOO_LARGE",
+      error: "Payload Too Large",
+      message: "request body is too large (limit 2048 bytes)",
+    });
   });
 
   void it("an unsupported content-type → 415 UNSUPPORTED_TYPE", async () => {
-    const res = await t.app.inject({ method: "POST", url: "/v1/query", payload: "<q/>", headers: { "content-type": "application/xml" } });
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/v1/query",
+      payload: "<q/>",
+      headers: { "content-type": "application/xml" },
+    });
     errorBody(res, 415, "UNSUPPORTED_TYPE");
   });
 
   void it("unknown route → 404 NOT_FOUND", async () => {
     const res = await t.app.inject({ method: "GET", url: "/v1/nothing?x=1" });
-    assert.deepEqual(res.json(), { statusCode: 404, code: "NOT_FOUND", error: "Not Found", message: "no route GET /v1/nothing" });
+    assert.deepEqual(res.json(), {
+      statusCode: 404,
+      code: "NOT_FOUND",
+      error: "Not Found",
+      message: "no route GET /v1/nothing",
+    });
     errorBody(await t.app.inject({ method: "PUT", url: "/v1/query" }), 404, "NOT_FOUND");
   });
 
@@ -120,7 +183,12 @@ void describe("error responses", () => {
         throw new Error("SQLITE_CORRUPT at /secret/path/index.db");
       };
       const res = await t2.app.inject({ method: "GET", url: "/v1/collections/c" });
-      assert.deepEqual(res.json(), { statusCode: 500, code: "INTERNAL", error: "Internal Server Error", message: "Internal Server Error" });
+      assert.deepEqual(res.json(), {
+        statusCode: 500,
+        code: "INTERNAL",
+        error: "Internal Server Error",
+        message: "Internal Server Error",
+      });
       assert.ok(!res.body.includes("secret"));
     } finally {
       await t2.close();
@@ -128,14 +196,23 @@ void describe("error responses", () => {
   });
 
   void it("an empty JSON body is no body (cancel from a JSON client), not a parse error", async () => {
-    const res = await t.app.inject({ method: "POST", url: "/v1/query", headers: { "content-type": "application/json" } });
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/v1/query",
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(errorBody(res, 400, "VALIDATION_FAILED").message, "invalid request: body: required");
   });
 });
 
 void describe("toErrorBody", () => {
   void it("keeps a SluiceError's code, status and message", () => {
-    assert.deepEqual(toErrorBody(new SluiceError("MODEL_UNAVAILABLE", "embedder is loading")), { statusCode: 503, code: "MODEL_UNAVAILABLE", error: "Service Unavailable", message: "embedder is loading" });
+    assert.deepEqual(toErrorBody(new SluiceError("MODEL_UNAVAILABLE", "embedder is loading")), {
+      statusCode: 503,
+      code: "MODEL_UNAVAILABLE",
+      error: "Service Unavailable",
+      message: "embedder is loading",
+    });
   });
 
   void it("hides the message of INTERNAL errors, even deliberate ones", () => {
@@ -144,7 +221,16 @@ void describe("toErrorBody", () => {
   });
 
   void it("maps a schema-validation error (err.validation) to the same 400 shape as zod's", () => {
-    const ajvStyle = Object.assign(new Error("body must have required property 'query'"), { statusCode: 400, code: "FST_ERR_VALIDATION", validation: [] });
-    assert.deepEqual(toErrorBody(ajvStyle), { statusCode: 400, code: "VALIDATION_FAILED", error: "Bad Request", message: "body must have required property 'query'" });
+    const ajvStyle = Object.assign(new Error("body must have required property 'query'"), {
+      statusCode: 400,
+      code: "FST_ERR_VALIDATION",
+      validation: [],
+    });
+    assert.deepEqual(toErrorBody(ajvStyle), {
+      statusCode: 400,
+      code: "VALIDATION_FAILED",
+      error: "Bad Request",
+      message: "body must have required property 'query'",
+    });
   });
 });

@@ -1,7 +1,15 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { createLogger } from "../observability/logger.ts";
-import { contextFromTraceparent, type Span, SpanKind, failSpan, runInContext, startSpan, tracingEnabled } from "../observability/tracing.ts";
+import {
+  contextFromTraceparent,
+  type Span,
+  SpanKind,
+  failSpan,
+  runInContext,
+  startSpan,
+  tracingEnabled,
+} from "../observability/tracing.ts";
 import type { Context } from "@opentelemetry/api";
 
 /**
@@ -53,7 +61,8 @@ export function registerHttpObservability(app: FastifyInstance, options: { logs:
   });
 
   app.addHook("preHandler", (request, reply, done) => {
-    if (options.logs && request.principal) request.log = reply.log = request.log.child({ tenant: request.principal.tenant });
+    if (options.logs && request.principal)
+      request.log = reply.log = request.log.child({ tenant: request.principal.tenant });
     // Body parsing runs on the socket's callbacks, outside the context entered above: enter it again for the handler.
     const started = spans.get(request);
     if (started) runInContext(started.context, done);

@@ -12,4 +12,9 @@ export { toErrorBody } from "./error-body.ts";
 export type { AuthSettings } from "./auth/auth-settings.ts";
 export type { Principal, Scope } from "./auth/principal.ts";
 export type { ErrorBody } from "./schemas.ts";
-export { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitDecision, type RateLimitStore } from "./rate-limit/index.ts";
+export {
+  MemoryRateLimitStore,
+  RedisRateLimitStore,
+  type RateLimitDecision,
+  type RateLimitStore,
+} from "./rate-limit/index.ts";

@@ -4,7 +4,18 @@ import { openTestApp, type TestApp } from "./test-app.fixture.ts";
 
 interface OpenApiDoc {
   openapi: string;
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[]; properties?: Record<string, unknown> } }> }; responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: {
+          content: Record<string, { schema: { required?: string[]; properties?: Record<string, unknown> } }>;
+        };
+        responses: Record<string, unknown>;
+      }
+    >
+  >;
 }
 
 void describe("health, metrics and OpenAPI", () => {
@@ -37,7 +48,10 @@ void describe("health, metrics and OpenAPI", () => {
     assert.match(res.body, /http_requests_total\{route="\/v1\/jobs\/:id",method="GET",status="404"\} 1/);
     assert.match(res.body, /http_requests_total\{route="unmatched",method="GET",status="404"\} 1/);
     assert.match(res.body, /http_requests_total\{route="\/health\/ready",method="GET",status="200"\} 1/);
-    assert.match(res.body, /http_request_duration_seconds_bucket\{le="0.005",route="\/v1\/jobs\/:id",method="GET",status="404"\}/);
+    assert.match(
+      res.body,
+      /http_request_duration_seconds_bucket\{le="0.005",route="\/v1\/jobs\/:id",method="GET",status="404"\}/,
+    );
     assert.match(res.body, /process_cpu_user_seconds_total/);
   });
 
@@ -46,7 +60,18 @@ void describe("health, metrics and OpenAPI", () => {
     assert.equal(res.statusCode, 200);
     const doc = res.json<OpenApiDoc>();
     assert.match(doc.openapi, /^3\./);
-    for (const path of ["/v1/query", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/cancel", "/v1/jobs/{id}/resume", "/v1/collections/{c}", "/v1/collections/{c}/documents", "/v1/collections/{c}/documents/{id}", "/health/ready", "/metrics"]) {
+    for (const path of [
+      "/v1/query",
+      "/v1/jobs",
+      "/v1/jobs/{id}",
+      "/v1/jobs/{id}/cancel",
+      "/v1/jobs/{id}/resume",
+      "/v1/collections/{c}",
+      "/v1/collections/{c}/documents",
+      "/v1/collections/{c}/documents/{id}",
+      "/health/ready",
+      "/metrics",
+    ]) {
       assert.ok(doc.paths[path], `missing ${path}`);
     }
     assert.equal(doc.paths["/openapi.json"], undefined);

@@ -42,13 +42,26 @@ export function sanitizeFileName(name: string): string {
 function checkName(raw: string, names: Set<string>): string {
   const name = sanitizeFileName(raw);
   if (name === "" || extname(name) === "") {
-    throw new SluiceError("VALIDATION_FAILED", `uploaded file "${raw}" needs a file name with an extension (${Object.keys(EXTENSION_MEDIA_TYPES).join(", ")})`, { details: { filename: raw } });
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `uploaded file "${raw}" needs a file name with an extension (${Object.keys(EXTENSION_MEDIA_TYPES).join(", ")})`,
+      { details: { filename: raw } },
+    );
   }
   const ext = extname(name).toLowerCase();
   if (EXTENSION_MEDIA_TYPES[ext] === undefined) {
-    throw new SluiceError("UNSUPPORTED_TYPE", `uploaded file "${raw}": unsupported extension "${ext}"; supported: ${Object.keys(EXTENSION_MEDIA_TYPES).join(", ")}`, { details: { filename: raw } });
+    throw new SluiceError(
+      "UNSUPPORTED_TYPE",
+      `uploaded file "${raw}": unsupported extension "${ext}"; supported: ${Object.keys(EXTENSION_MEDIA_TYPES).join(", ")}`,
+      { details: { filename: raw } },
+    );
   }
-  if (names.has(name)) throw new SluiceError("VALIDATION_FAILED", `two uploaded files are both named "${name}"; file names become document ids and must be unique`, { details: { filename: raw } });
+  if (names.has(name))
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `two uploaded files are both named "${name}"; file names become document ids and must be unique`,
+      { details: { filename: raw } },
+    );
   names.add(name);
   return name;
 }
@@ -65,13 +78,21 @@ function checkName(raw: string, names: Set<string>): string {
  * const { dir, names } = await saveUploads(request.parts(), sluice.dataDir, 100 << 20);
  * await sluice.submitPaths({ collection, paths: [dir] });
  */
-export async function saveUploads(parts: AsyncIterable<Multipart>, dataDir: string, fileSizeLimit: number): Promise<SavedUpload> {
+export async function saveUploads(
+  parts: AsyncIterable<Multipart>,
+  dataDir: string,
+  fileSizeLimit: number,
+): Promise<SavedUpload> {
   const dir = join(dataDir, "uploads", `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`);
   await mkdir(dir, { recursive: true });
   const names = new Set<string>();
   let failure: Error | undefined;
   const tooLarge = (filename: string) =>
-    new SluiceError("PAYLOAD_TOO_LARGE", `uploaded file "${filename}" is over the ${fileSizeLimit}-byte per-file upload limit`, { details: { filename, limit: fileSizeLimit } });
+    new SluiceError(
+      "PAYLOAD_TOO_LARGE",
+      `uploaded file "${filename}" is over the ${fileSizeLimit}-byte per-file upload limit`,
+      { details: { filename, limit: fileSizeLimit } },
+    );
   try {
     try {
       for await (const part of parts) {
@@ -94,10 +115,18 @@ export async function saveUploads(parts: AsyncIterable<Multipart>, dataDir: stri
     } catch (err) {
       // The parser reports its own limits through the iterator; the first failure seen wins, and
       // a size overrun is reported with the file's name.
-      failure ??= isFileTooLarge(err) ? tooLarge(err.part?.filename ?? "?") : err instanceof Error ? err : new SluiceError("INTERNAL", String(err));
+      failure ??= isFileTooLarge(err)
+        ? tooLarge(err.part?.filename ?? "?")
+        : err instanceof Error
+          ? err
+          : new SluiceError("INTERNAL", String(err));
     }
     if (failure !== undefined) throw failure;
-    if (names.size === 0) throw new SluiceError("VALIDATION_FAILED", "the multipart upload has no file parts; send each document as a file field");
+    if (names.size === 0)
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        "the multipart upload has no file parts; send each document as a file field",
+      );
     return { dir, names: [...names] };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -13,7 +13,10 @@ export const CollectionNameSchema = z
   .string()
   // Same rule as the index store's assertCollectionName; checked here so a bad name is a 400
   // that names the field before anything touches the store.
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  )
   .describe("Collection name");
 
 /** Path parameters of `/v1/collections/:c…`. */

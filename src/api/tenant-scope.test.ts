@@ -8,12 +8,34 @@ import { CollectionNameSchema } from "./schemas.ts";
 import { TenantScope, tenantOf } from "./tenant-scope.ts";
 
 const job = (collection: string, error: string | null = null): Job => ({
-  id: "job_1", collection, pipeline: "auto", state: "FAILED", currentStage: null, total: 1, done: 0, failed: 1, cancelled: 0, waiting: 0, error,
-  createdAt: "t", updatedAt: "t",
-  documents: [{ docId: "d", source: "upload:d", state: "FAILED", currentStage: null, attempts: 1, error: { code: "EMBEDDER_MISMATCH", message: `collection "${collection}" holds vectors from x` }, outcome: null }],
+  id: "job_1",
+  collection,
+  pipeline: "auto",
+  state: "FAILED",
+  currentStage: null,
+  total: 1,
+  done: 0,
+  failed: 1,
+  cancelled: 0,
+  waiting: 0,
+  error,
+  createdAt: "t",
+  updatedAt: "t",
+  documents: [
+    {
+      docId: "d",
+      source: "upload:d",
+      state: "FAILED",
+      currentStage: null,
+      attempts: 1,
+      error: { code: "EMBEDDER_MISMATCH", message: `collection "${collection}" holds vectors from x` },
+      outcome: null,
+    },
+  ],
 });
 
-const store = (names: string[]) => ({ listCollections: async () => names.map((name) => ({ name })) }) as unknown as IndexStore;
+const store = (names: string[]) =>
+  ({ listCollections: async () => names.map((name) => ({ name })) }) as unknown as IndexStore;
 
 void describe("TenantScope", () => {
   const acme = new TenantScope("acme");
@@ -50,11 +72,27 @@ void describe("TenantScope", () => {
 
   void it("guard: a missing collection lists only the tenant's own; other messages lose the prefix", async () => {
     const s = store(["acme~docs", "acme~notes", "docs", "globex~secret"]);
-    const missing = () => Promise.reject(new SluiceError("COLLECTION_NOT_FOUND", 'collection "acme~x" does not exist; collections: acme~docs, acme~notes, docs, globex~secret'));
-    await assert.rejects(acme.guard(s, "x", missing), { code: "COLLECTION_NOT_FOUND", message: 'collection "x" does not exist; collections: docs, notes' });
+    const missing = () =>
+      Promise.reject(
+        new SluiceError(
+          "COLLECTION_NOT_FOUND",
+          'collection "acme~x" does not exist; collections: acme~docs, acme~notes, docs, globex~secret',
+        ),
+      );
+    await assert.rejects(acme.guard(s, "x", missing), {
+      code: "COLLECTION_NOT_FOUND",
+      message: 'collection "x" does not exist; collections: docs, notes',
+    });
     await assert.rejects(def.guard(s, "x", missing), { message: 'collection "x" does not exist; collections: docs' });
-    await assert.rejects(new TenantScope("initech").guard(s, "x", missing), { message: 'collection "x" does not exist; collections: (none)' });
-    const other = () => Promise.reject(new SluiceError("DOCUMENT_NOT_FOUND", 'document "d" is not in collection "acme~docs"', { details: { collection: "acme~docs" } }));
+    await assert.rejects(new TenantScope("initech").guard(s, "x", missing), {
+      message: 'collection "x" does not exist; collections: (none)',
+    });
+    const other = () =>
+      Promise.reject(
+        new SluiceError("DOCUMENT_NOT_FOUND", 'document "d" is not in collection "acme~docs"', {
+          details: { collection: "acme~docs" },
+        }),
+      );
     await assert.rejects(acme.guard(s, "docs", other), (err: SluiceError) => {
       assert.equal(err.message, 'document "d" is not in collection "docs"');
       assert.deepEqual(err.details, { collection: "docs" });

@@ -51,7 +51,9 @@ export class TenantScope {
 
   /** `COLLECTION_NOT_FOUND` for `collection`, listing only this tenant's collections. */
   async collectionNotFound(store: IndexStore, collection: string): Promise<SluiceError> {
-    const known = (await store.listCollections()).map((c) => this.publicName(c.name)).filter((n): n is string => n !== undefined);
+    const known = (await store.listCollections())
+      .map((c) => this.publicName(c.name))
+      .filter((n): n is string => n !== undefined);
     return collectionNotFound(collection, known);
   }
 
@@ -68,8 +70,13 @@ export class TenantScope {
       if (err.code === "COLLECTION_NOT_FOUND") throw await this.collectionNotFound(store, collection);
       const internal = this.internal(collection);
       if (internal === collection || !err.message.includes(internal)) throw err;
-      const details = err.details ? { ...err.details, ...(err.details["collection"] === internal ? { collection } : {}) } : undefined;
-      throw new SluiceError(err.code, this.#scrub(err.message, internal, collection), { cause: err, ...(details ? { details } : {}) });
+      const details = err.details
+        ? { ...err.details, ...(err.details["collection"] === internal ? { collection } : {}) }
+        : undefined;
+      throw new SluiceError(err.code, this.#scrub(err.message, internal, collection), {
+        cause: err,
+        ...(details ? { details } : {}),
+      });
     }
   }
 
@@ -88,7 +95,9 @@ export class TenantScope {
             documents: job.documents.map((d) => ({
               ...d,
               error: d.error === null ? null : { ...d.error, message: scrub(d.error.message) },
-              ...(d.stages ? { stages: d.stages.map((s) => ({ ...s, error: s.error === null ? null : scrub(s.error) })) } : {}),
+              ...(d.stages
+                ? { stages: d.stages.map((s) => ({ ...s, error: s.error === null ? null : scrub(s.error) })) }
+                : {}),
             })),
           }
         : {}),
@@ -108,6 +117,7 @@ export class TenantScope {
   /** Throws `JOB_NOT_FOUND` unless the job is this tenant's (check before changing it). */
   async assertOwnsJob(ledger: JobSource, jobId: string): Promise<void> {
     const job = await ledger.getJob(jobId);
-    if (this.publicName(job.collection) === undefined) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
+    if (this.publicName(job.collection) === undefined)
+      throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
   }
 }

@@ -25,7 +25,11 @@ export interface TestApp {
  */
 export async function openTestApp(options: BuildAppOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-api-"));
-  const sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, embedder: new HashEmbedder({ dimensions: 64 }) });
+  const sluice = await Sluice.open({
+    dataDir: join(dir, "data"),
+    cwd: dir,
+    embedder: new HashEmbedder({ dimensions: 64 }),
+  });
   // Auth off unless a test asks for it, whatever SLUICE_AUTH_JWT_SECRET the test runner has.
   const app = await buildApp(sluice, { auth: {}, ...options });
   let closed = false;
@@ -49,9 +53,14 @@ export async function openTestApp(options: BuildAppOptions = {}): Promise<TestAp
  * @example
  * const { payload, headers } = await multipartBody([{ name: "a.md", content: "# A" }]);
  */
-export async function multipartBody(files: ReadonlyArray<{ name: string; content: string | Uint8Array; field?: string }>): Promise<{ payload: Buffer; headers: Record<string, string> }> {
+export async function multipartBody(
+  files: ReadonlyArray<{ name: string; content: string | Uint8Array; field?: string }>,
+): Promise<{ payload: Buffer; headers: Record<string, string> }> {
   const form = new FormData();
   for (const f of files) form.append(f.field ?? "files", new Blob([f.content]), f.name);
   const request = new Request("http://localhost/", { method: "POST", body: form });
-  return { payload: Buffer.from(await request.arrayBuffer()), headers: { "content-type": request.headers.get("content-type") ?? "" } };
+  return {
+    payload: Buffer.from(await request.arrayBuffer()),
+    headers: { "content-type": request.headers.get("content-type") ?? "" },
+  };
 }

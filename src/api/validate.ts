@@ -14,7 +14,9 @@ const MAX_REPORTED_ISSUES = 5;
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   // "required" reads better than zod's "expected string, received undefined" for a missing field.
-  const parsed = schema.safeParse(value, { error: (issue) => (issue.code === "invalid_type" && issue.input === undefined ? "required" : undefined) });
+  const parsed = schema.safeParse(value, {
+    error: (issue) => (issue.code === "invalid_type" && issue.input === undefined ? "required" : undefined),
+  });
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
   const reasons = issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {

@@ -10,7 +10,11 @@ export interface GlobalOptions {
 
 export function globals(command: Command): GlobalOptions {
   const opts = command.optsWithGlobals<{ data?: string; config?: string; json?: boolean }>();
-  return { data: resolve(opts.data ?? process.env["SLUICE_DATA"] ?? ".sluice"), ...(opts.config ? { config: opts.config } : {}), json: opts.json ?? false };
+  return {
+    data: resolve(opts.data ?? process.env["SLUICE_DATA"] ?? ".sluice"),
+    ...(opts.config ? { config: opts.config } : {}),
+    json: opts.json ?? false,
+  };
 }
 
 /**
@@ -21,7 +25,10 @@ export function globals(command: Command): GlobalOptions {
  * @example
  * await withSluice(command, async (sluice) => println((await sluice.stats("default")).documents));
  */
-export async function withSluice<T>(command: Command, fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>): Promise<T> {
+export async function withSluice<T>(
+  command: Command,
+  fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>,
+): Promise<T> {
   const g = globals(command);
   // Loaded here, not at the top: `sluice --help` and argument errors never load the engine.
   const [{ loadConfig }, { startTracing }, { Sluice }] = await Promise.all([

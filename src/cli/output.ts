@@ -20,7 +20,8 @@ export function reportError(err: unknown, json: boolean): number {
     printJson({ statusCode: e.statusCode, code: e.code, error: httpReason(e.statusCode), message: e.message });
   } else {
     process.stderr.write(`error ${e.code}: ${e.message}\n`);
-    if (!isSluiceError(err) && process.env["SLUICE_DEBUG"] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (!isSluiceError(err) && process.env["SLUICE_DEBUG"] && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
   }
   return 1;
 }

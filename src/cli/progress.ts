@@ -11,10 +11,16 @@ export interface Progress {
  * silent otherwise, so scripts get clean output.
  */
 export async function createProgress(enabled: boolean): Promise<Progress> {
-  if (!enabled || !process.stderr.isTTY) return { onDocument: () => undefined, setTotal: () => undefined, stop: () => undefined };
+  if (!enabled || !process.stderr.isTTY)
+    return { onDocument: () => undefined, setTotal: () => undefined, stop: () => undefined };
   const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: "ingest [{bar}] {value}/{total} docs | {failed} failed | {rate} docs/s | eta {eta_formatted}", hideCursor: true, etaBuffer: 200 },
+    {
+      stream: process.stderr,
+      format: "ingest [{bar}] {value}/{total} docs | {failed} failed | {rate} docs/s | eta {eta_formatted}",
+      hideCursor: true,
+      etaBuffer: 200,
+    },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();

@@ -53,7 +53,10 @@ async function realish(path: string): Promise<string> {
  * await assertAllowedPath("../etc/passwd", roots, cwd); // throws PATH_FORBIDDEN
  */
 export async function assertAllowedPath(input: string, roots: readonly string[], cwd: string): Promise<void> {
-  const forbidden = () => new SluiceError("PATH_FORBIDDEN", `path "${input.replace(/\0/g, "\\0")}" is outside the allowed ingest roots`, { details: { path: input } });
+  const forbidden = () =>
+    new SluiceError("PATH_FORBIDDEN", `path "${input.replace(/\0/g, "\\0")}" is outside the allowed ingest roots`, {
+      details: { path: input },
+    });
   if (input.includes("\0")) throw forbidden();
   const forms = new Set([input]);
   try {

@@ -39,20 +39,85 @@ export interface EnvOverride {
  * ENV_OVERRIDES.find((o) => o.variable === "SLUICE_LOG_LEVEL")?.path; // ["logging", "level"]
  */
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
-  { variable: "SLUICE_ENV", path: ["environment"], parser: { kind: "enum", values: ["development", "production"] }, doc: "`production` makes `sluice serve` insist on authentication and strong secrets" },
-  { variable: "SLUICE_DATABASE_URL", path: ["postgres", "url"], parser: { kind: "string" }, doc: "PostgreSQL server (`database: postgres`); keep its password here, not in the file" },
-  { variable: "SLUICE_REDIS_URL", path: ["redis", "url"], parser: { kind: "string" }, doc: "shared Redis (rate limits, collection locks, the BullMQ queue); keep its password here" },
-  { variable: "SLUICE_MODELS", path: ["models", "mode"], parser: { kind: "enum", values: ["in-process", "remote"] }, doc: "`remote` sends every model call to `sluice model-server`" },
-  { variable: "SLUICE_MODEL_SERVER", path: ["models", "remote", "address"], parser: { kind: "string" }, doc: "host:port of the model server that `remote` calls" },
-  { variable: "SLUICE_MODEL_SERVER_LISTEN", path: ["modelServer", "listen"], parser: { kind: "string" }, doc: "host:port `sluice model-server` binds (its `--listen` wins)" },
-  { variable: "SLUICE_INGEST_ROOTS", path: ["ingest", "allowedRoots"], parser: { kind: "list" }, doc: "colon-separated directories that paths in HTTP requests may name" },
-  { variable: "SLUICE_LOG_LEVEL", path: ["logging", "level"], parser: { kind: "enum", values: LOG_LEVELS }, doc: `JSON log level on stderr: ${LOG_LEVELS.join(", ")}` },
-  { variable: "SLUICE_EVENTS_FILE", path: ["events", "file"], parser: { kind: "string" }, doc: "JSONL file that receives every lifecycle CloudEvent" },
-  { variable: "OTEL_SERVICE_NAME", path: ["tracing", "serviceName"], parser: { kind: "string" }, doc: "`service.name` of the spans" },
+  {
+    variable: "SLUICE_ENV",
+    path: ["environment"],
+    parser: { kind: "enum", values: ["development", "production"] },
+    doc: "`production` makes `sluice serve` insist on authentication and strong secrets",
+  },
+  {
+    variable: "SLUICE_DATABASE_URL",
+    path: ["postgres", "url"],
+    parser: { kind: "string" },
+    doc: "PostgreSQL server (`database: postgres`); keep its password here, not in the file",
+  },
+  {
+    variable: "SLUICE_REDIS_URL",
+    path: ["redis", "url"],
+    parser: { kind: "string" },
+    doc: "shared Redis (rate limits, collection locks, the BullMQ queue); keep its password here",
+  },
+  {
+    variable: "SLUICE_MODELS",
+    path: ["models", "mode"],
+    parser: { kind: "enum", values: ["in-process", "remote"] },
+    doc: "`remote` sends every model call to `sluice model-server`",
+  },
+  {
+    variable: "SLUICE_MODEL_SERVER",
+    path: ["models", "remote", "address"],
+    parser: { kind: "string" },
+    doc: "host:port of the model server that `remote` calls",
+  },
+  {
+    variable: "SLUICE_MODEL_SERVER_LISTEN",
+    path: ["modelServer", "listen"],
+    parser: { kind: "string" },
+    doc: "host:port `sluice model-server` binds (its `--listen` wins)",
+  },
+  {
+    variable: "SLUICE_INGEST_ROOTS",
+    path: ["ingest", "allowedRoots"],
+    parser: { kind: "list" },
+    doc: "colon-separated directories that paths in HTTP requests may name",
+  },
+  {
+    variable: "SLUICE_LOG_LEVEL",
+    path: ["logging", "level"],
+    parser: { kind: "enum", values: LOG_LEVELS },
+    doc: `JSON log level on stderr: ${LOG_LEVELS.join(", ")}`,
+  },
+  {
+    variable: "SLUICE_EVENTS_FILE",
+    path: ["events", "file"],
+    parser: { kind: "string" },
+    doc: "JSONL file that receives every lifecycle CloudEvent",
+  },
+  {
+    variable: "OTEL_SERVICE_NAME",
+    path: ["tracing", "serviceName"],
+    parser: { kind: "string" },
+    doc: "`service.name` of the spans",
+  },
   // Base first, full URL second: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT wins, as the OTLP exporter spec says.
-  { variable: "OTEL_EXPORTER_OTLP_ENDPOINT", path: ["tracing", "tracesUrl"], parser: { kind: "url", append: "/v1/traces" }, doc: "OTLP/HTTP base URL; `/v1/traces` is appended" },
-  { variable: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", path: ["tracing", "tracesUrl"], parser: { kind: "url" }, doc: "OTLP/HTTP traces URL, used as is" },
-  { variable: "OTEL_SDK_DISABLED", path: ["tracing", "enabled"], parser: { kind: "boolean", negate: true }, doc: "`true` keeps tracing off even with an endpoint set" },
+  {
+    variable: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    path: ["tracing", "tracesUrl"],
+    parser: { kind: "url", append: "/v1/traces" },
+    doc: "OTLP/HTTP base URL; `/v1/traces` is appended",
+  },
+  {
+    variable: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    path: ["tracing", "tracesUrl"],
+    parser: { kind: "url" },
+    doc: "OTLP/HTTP traces URL, used as is",
+  },
+  {
+    variable: "OTEL_SDK_DISABLED",
+    path: ["tracing", "enabled"],
+    parser: { kind: "boolean", negate: true },
+    doc: "`true` keeps tracing off even with an endpoint set",
+  },
 ];
 
 /**
@@ -66,7 +131,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
  */
 export function parseEnvValue(override: EnvOverride, text: string): unknown {
   const { variable, parser } = override;
-  const bad = (why: string) => new SluiceError("CONFIG_INVALID", `env ${variable}: "${text}" ${why}`, { details: { variable, value: text } });
+  const bad = (why: string) =>
+    new SluiceError("CONFIG_INVALID", `env ${variable}: "${text}" ${why}`, { details: { variable, value: text } });
   if (text.trim() === "") return undefined;
   switch (parser.kind) {
     case "string":

@@ -1,7 +1,12 @@
 import { z } from "zod";
 
 /** The name of an environment variable: the only way a secret reaches a sink's request. */
-const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable (the secret stays in the environment, never in the config)");
+const EnvVarName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    "must be the name of an environment variable (the secret stays in the environment, never in the config)",
+  );
 
 /** An HTTP header name (RFC 9110 token). */
 const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");

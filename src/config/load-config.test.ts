@@ -18,12 +18,22 @@ function yaml(name: string, text: string): string {
 
 describe("loadConfig", () => {
   it("env beats the file, the file beats the default", () => {
-    const path = yaml("layers.yaml", "logging:\n  level: warn\nredis:\n  url: redis://file:6379\nspool:\n  leaseMs: 45000\n");
+    const path = yaml(
+      "layers.yaml",
+      "logging:\n  level: warn\nredis:\n  url: redis://file:6379\nspool:\n  leaseMs: 45000\n",
+    );
     const none = loadConfig({ path, explicit: true, env: {} });
     assert.equal(none.logging.level, "warn");
     assert.equal(none.redis.url, "redis://file:6379");
     assert.equal(none.spool.maxAttempts, 5, "default");
-    const env = { SLUICE_LOG_LEVEL: "INFO", SLUICE_REDIS_URL: "redis://env:6379", SLUICE_MODELS: "remote", SLUICE_INGEST_ROOTS: "/srv/a::/srv/b", OTEL_SDK_DISABLED: "true", SLUICE_ENV: "production" };
+    const env = {
+      SLUICE_LOG_LEVEL: "INFO",
+      SLUICE_REDIS_URL: "redis://env:6379",
+      SLUICE_MODELS: "remote",
+      SLUICE_INGEST_ROOTS: "/srv/a::/srv/b",
+      OTEL_SDK_DISABLED: "true",
+      SLUICE_ENV: "production",
+    };
     const config = loadConfig({ path, explicit: true, env });
     assert.equal(config.logging.level, "info");
     assert.equal(config.redis.url, "redis://env:6379");
@@ -36,7 +46,10 @@ describe("loadConfig", () => {
 
   it("an empty variable counts as unset", () => {
     const path = yaml("empty.yaml", "postgres:\n  url: postgres://sluice@file/db\n");
-    const config = loadConfig({ path, env: { SLUICE_DATABASE_URL: "", SLUICE_LOG_LEVEL: "", SLUICE_INGEST_ROOTS: ":" } });
+    const config = loadConfig({
+      path,
+      env: { SLUICE_DATABASE_URL: "", SLUICE_LOG_LEVEL: "", SLUICE_INGEST_ROOTS: ":" },
+    });
     assert.equal(config.postgres.url, "postgres://sluice@file/db");
     assert.equal(config.logging.level, "silent");
     assert.equal(config.ingest.allowedRoots, undefined);
@@ -48,23 +61,56 @@ describe("loadConfig", () => {
     assert.equal(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318/" }), "http://b:4318/v1/traces");
     assert.equal(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318/otlp" }), "http://b:4318/otlp/v1/traces");
     assert.equal(traces({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318" }), "http://c:4318");
-    assert.equal(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/v1/traces" }), "http://c:4318/v1/traces");
-    assert.equal(loadConfig({ env: { OTEL_SERVICE_NAME: "sluice-api" }, path: join(dir, "none.yaml") }).tracing.serviceName, "sluice-api");
+    assert.equal(
+      traces({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/v1/traces",
+      }),
+      "http://c:4318/v1/traces",
+    );
+    assert.equal(
+      loadConfig({ env: { OTEL_SERVICE_NAME: "sluice-api" }, path: join(dir, "none.yaml") }).tracing.serviceName,
+      "sluice-api",
+    );
   });
 
   it("a bad environment value is CONFIG_INVALID naming the variable", () => {
     const path = join(dir, "none.yaml");
-    assert.throws(() => loadConfig({ path, env: { SLUICE_LOG_LEVEL: "loud" } }), { code: "CONFIG_INVALID", message: /env SLUICE_LOG_LEVEL: "loud" is not one of silent, fatal/ });
-    assert.throws(() => loadConfig({ path, env: { SLUICE_MODELS: "cloud" } }), { code: "CONFIG_INVALID", message: /env SLUICE_MODELS: "cloud" is not one of in-process, remote/ });
-    assert.throws(() => loadConfig({ path, env: { SLUICE_ENV: "staging" } }), { code: "CONFIG_INVALID", message: /env SLUICE_ENV: "staging"/ });
-    assert.throws(() => loadConfig({ path, env: { OTEL_SDK_DISABLED: "yes" } }), { code: "CONFIG_INVALID", message: /env OTEL_SDK_DISABLED: "yes" is not true or false/ });
-    assert.throws(() => loadConfig({ path, env: { OTEL_EXPORTER_OTLP_ENDPOINT: "collector" } }), { code: "CONFIG_INVALID", message: /env OTEL_EXPORTER_OTLP_ENDPOINT: "collector" is not an http\(s\) URL/ });
-    assert.throws(() => loadConfig({ path, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "file:///tmp/x" } }), { code: "CONFIG_INVALID", message: /env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "file:\/\/\/tmp\/x" is not an http\(s\) URL/ });
+    assert.throws(() => loadConfig({ path, env: { SLUICE_LOG_LEVEL: "loud" } }), {
+      code: "CONFIG_INVALID",
+      message: /env SLUICE_LOG_LEVEL: "loud" is not one of silent, fatal/,
+    });
+    assert.throws(() => loadConfig({ path, env: { SLUICE_MODELS: "cloud" } }), {
+      code: "CONFIG_INVALID",
+      message: /env SLUICE_MODELS: "cloud" is not one of in-process, remote/,
+    });
+    assert.throws(() => loadConfig({ path, env: { SLUICE_ENV: "staging" } }), {
+      code: "CONFIG_INVALID",
+      message: /env SLUICE_ENV: "staging"/,
+    });
+    assert.throws(() => loadConfig({ path, env: { OTEL_SDK_DISABLED: "yes" } }), {
+      code: "CONFIG_INVALID",
+      message: /env OTEL_SDK_DISABLED: "yes" is not true or false/,
+    });
+    assert.throws(() => loadConfig({ path, env: { OTEL_EXPORTER_OTLP_ENDPOINT: "collector" } }), {
+      code: "CONFIG_INVALID",
+      message: /env OTEL_EXPORTER_OTLP_ENDPOINT: "collector" is not an http\(s\) URL/,
+    });
+    assert.throws(() => loadConfig({ path, env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "file:///tmp/x" } }), {
+      code: "CONFIG_INVALID",
+      message: /env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "file:\/\/\/tmp\/x" is not an http\(s\) URL/,
+    });
   });
 
   it("reports where each leaf came from, in schema order", () => {
-    const path = yaml("sources.yaml", "embedder:\n  backend: hash\nspool:\n  leaseMs: 45000\n  retry: { jitter: false }\npostgres:\n  url: postgres://sluice@file/db\ningest:\n  allowedRoots: [docs]\n");
-    const { config, sources } = loadConfigWithSources({ path, env: { SLUICE_DATABASE_URL: "postgres://sluice@env/db", SLUICE_LOG_LEVEL: "debug" } });
+    const path = yaml(
+      "sources.yaml",
+      "embedder:\n  backend: hash\nspool:\n  leaseMs: 45000\n  retry: { jitter: false }\npostgres:\n  url: postgres://sluice@file/db\ningest:\n  allowedRoots: [docs]\n",
+    );
+    const { config, sources } = loadConfigWithSources({
+      path,
+      env: { SLUICE_DATABASE_URL: "postgres://sluice@env/db", SLUICE_LOG_LEVEL: "debug" },
+    });
     assert.equal(config.postgres.url, "postgres://sluice@env/db");
     assert.equal(sources["postgres.url"], "env:SLUICE_DATABASE_URL");
     assert.equal(sources["logging.level"], "env:SLUICE_LOG_LEVEL");
@@ -79,7 +125,10 @@ describe("loadConfig", () => {
     assert.equal(sources["redis.url"], undefined, "unset optional fields are not leaves");
     const sections = Object.keys(sources).map((p) => p.split(".")[0]!);
     const order = Object.keys(SluiceConfigSchema.shape);
-    assert.deepEqual([...new Set(sections)], order.filter((k) => sections.includes(k)));
+    assert.deepEqual(
+      [...new Set(sections)],
+      order.filter((k) => sections.includes(k)),
+    );
     assert.equal(Object.values(sources).filter((s) => s === "default").length > 50, true);
   });
 
@@ -89,7 +138,20 @@ describe("loadConfig", () => {
   });
 
   it("every override names a leaf of the schema", () => {
-    const env = Object.fromEntries(ENV_OVERRIDES.map((o) => [o.variable, o.parser.kind === "enum" ? o.parser.values.at(-1)! : o.parser.kind === "boolean" ? "false" : o.parser.kind === "url" ? "http://x:1" : o.parser.kind === "list" ? "/a" : "x"]));
+    const env = Object.fromEntries(
+      ENV_OVERRIDES.map((o) => [
+        o.variable,
+        o.parser.kind === "enum"
+          ? o.parser.values.at(-1)!
+          : o.parser.kind === "boolean"
+            ? "false"
+            : o.parser.kind === "url"
+              ? "http://x:1"
+              : o.parser.kind === "list"
+                ? "/a"
+                : "x",
+      ]),
+    );
     const { sources } = loadConfigWithSources({ path: join(dir, "none.yaml"), env });
     for (const o of ENV_OVERRIDES) {
       const source = sources[o.path.join(".")];

@@ -68,7 +68,10 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): ConfigWi
   let file: unknown = {};
   if (existsSync(path)) {
     const doc = parseDocument(readFileSync(path, "utf8"));
-    if (doc.errors.length > 0) throw new SluiceError("CONFIG_INVALID", `${path}: invalid YAML: ${doc.errors[0]!.message}`, { details: { path } });
+    if (doc.errors.length > 0)
+      throw new SluiceError("CONFIG_INVALID", `${path}: invalid YAML: ${doc.errors[0]!.message}`, {
+        details: { path },
+      });
     file = doc.toJS() ?? {};
   } else if (options.explicit) {
     throw new SluiceError("CONFIG_INVALID", `config file not found: ${path}`, { details: { path } });
@@ -76,7 +79,9 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): ConfigWi
   // A file that is not a mapping is the schema's to report; env has nowhere to go in it.
   const mapping = typeof file === "object" && file !== null && !Array.isArray(file);
   const raw = mapping ? (structuredClone(file) as Record<string, unknown>) : file;
-  const fromEnv = mapping ? applyEnvOverrides(raw as Record<string, unknown>, options.env ?? process.env) : new Map<string, string>();
+  const fromEnv = mapping
+    ? applyEnvOverrides(raw as Record<string, unknown>, options.env ?? process.env)
+    : new Map<string, string>();
   const config = checkConfig(raw, path, fromEnv);
   const sources: Record<string, ConfigSource> = {};
   for (const leaf of leafPaths(config)) {
@@ -107,7 +112,9 @@ function checkConfig(raw: unknown, source: string, fromEnv: ReadonlyMap<string, 
       const variable = [...fromEnv].find(([leaf]) => field === leaf || field.startsWith(`${leaf}.`))?.[1];
       return variable ? `env ${variable} (field "${field}"): ${i.message}` : `field "${field}": ${i.message}`;
     });
-    throw new SluiceError("CONFIG_INVALID", `${source}: ${reasons.join("; ")}`, { details: { source, issues: reasons } });
+    throw new SluiceError("CONFIG_INVALID", `${source}: ${reasons.join("; ")}`, {
+      details: { source, issues: reasons },
+    });
   }
   return parsed.data;
 }

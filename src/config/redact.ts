@@ -48,6 +48,7 @@ function redact(value: unknown, key: string | undefined): unknown {
   if (key !== undefined && SECRET_KEY.test(key) && !NAMES_A_PLACE.test(key)) return REDACTED;
   if (typeof value === "string") return redactUrl(value);
   if (Array.isArray(value)) return value.map((v) => redact(v, undefined));
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   return value;
 }

@@ -8,60 +8,74 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Dense embedder choice. `use-lite` is bundled and offline; the others are one config line away. */
 export const EmbedderConfigSchema = z.discriminatedUnion("backend", [
   z.object({ backend: z.literal("use-lite"), batchSize: z.number().int().positive().default(16) }).strict(),
-  z.object({
-    backend: z.literal("onnx"),
-    /** A local folder in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx). */
-    path: z.string(),
-    pooling: z.enum(["mean", "cls"]).default("mean"),
-    queryPrefix: z.string().default(""),
-    passagePrefix: z.string().default(""),
-    batchSize: z.number().int().positive().default(32),
-  }).strict(),
-  z.object({
-    backend: z.literal("openai"),
-    url: z.string().url(),
-    model: z.string(),
-    dimensions: z.number().int().positive(),
-    /** Name of the environment variable that holds the API key (never the key itself). */
-    apiKeyEnv: z.string().optional(),
-    batchSize: z.number().int().positive().default(64),
-    timeoutMs: z.number().int().positive().default(30000),
-  }).strict(),
-  z.object({
-    backend: z.literal("hash"),
-    /** Feature-hashing embedder: fast, deterministic, no model. For tests and engine benchmarks. */
-    dimensions: z.number().int().positive().default(256),
-    batchSize: z.number().int().positive().default(256),
-  }).strict(),
+  z
+    .object({
+      backend: z.literal("onnx"),
+      /** A local folder in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx). */
+      path: z.string(),
+      pooling: z.enum(["mean", "cls"]).default("mean"),
+      queryPrefix: z.string().default(""),
+      passagePrefix: z.string().default(""),
+      batchSize: z.number().int().positive().default(32),
+    })
+    .strict(),
+  z
+    .object({
+      backend: z.literal("openai"),
+      url: z.string().url(),
+      model: z.string(),
+      dimensions: z.number().int().positive(),
+      /** Name of the environment variable that holds the API key (never the key itself). */
+      apiKeyEnv: z.string().optional(),
+      batchSize: z.number().int().positive().default(64),
+      timeoutMs: z.number().int().positive().default(30000),
+    })
+    .strict(),
+  z
+    .object({
+      backend: z.literal("hash"),
+      /** Feature-hashing embedder: fast, deterministic, no model. For tests and engine benchmarks. */
+      dimensions: z.number().int().positive().default(256),
+      batchSize: z.number().int().positive().default(256),
+    })
+    .strict(),
 ]);
 export type EmbedderConfig = z.infer<typeof EmbedderConfigSchema>;
 
 export const AnswerConfigSchema = z.discriminatedUnion("backend", [
   z.object({ backend: z.literal("extractive"), sentences: z.number().int().min(1).max(10).default(3) }).strict(),
-  z.object({
-    backend: z.literal("openai"),
-    url: z.string().url(),
-    model: z.string(),
-    apiKeyEnv: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(60000),
-    maxTokens: z.number().int().positive().default(512),
-  }).strict(),
+  z
+    .object({
+      backend: z.literal("openai"),
+      url: z.string().url(),
+      model: z.string(),
+      apiKeyEnv: z.string().optional(),
+      timeoutMs: z.number().int().positive().default(60000),
+      maxTokens: z.number().int().positive().default(512),
+    })
+    .strict(),
 ]);
 export type AnswerConfig = z.infer<typeof AnswerConfigSchema>;
 
-export const RetrievalConfigSchema = z.object({
-  /** Measured on faq-en (README): convex 0.65/0.35 beats RRF at every weight and k tried. */
-  fusion: z.enum(["rrf", "convex"]).default("convex"),
-  /** RRF constant. */
-  rrfK: z.number().positive().default(60),
-  /** Per-list weights for hybrid fusion (convex normalises them to sum to 1). */
-  weights: z
-    .object({ lexical: z.number().min(0).default(0.65), dense: z.number().min(0).default(0.35), sparse: z.number().min(0).default(0) })
-    .strict()
-    .prefault({}),
-  /** How many candidates each retriever contributes before fusion. */
-  candidates: z.number().int().positive().default(50),
-}).strict();
+export const RetrievalConfigSchema = z
+  .object({
+    /** Measured on faq-en (README): convex 0.65/0.35 beats RRF at every weight and k tried. */
+    fusion: z.enum(["rrf", "convex"]).default("convex"),
+    /** RRF constant. */
+    rrfK: z.number().positive().default(60),
+    /** Per-list weights for hybrid fusion (convex normalises them to sum to 1). */
+    weights: z
+      .object({
+        lexical: z.number().min(0).default(0.65),
+        dense: z.number().min(0).default(0.35),
+        sparse: z.number().min(0).default(0),
+      })
+      .strict()
+      .prefault({}),
+    /** How many candidates each retriever contributes before fusion. */
+    candidates: z.number().int().positive().default(50),
+  })
+  .strict();
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
 
 /** Paths of PEM files; a TLS config with any of them missing stops startup with a message naming it. */
@@ -77,7 +91,9 @@ export const ModelsConfigSchema = z
         /** host:port of the model server (env SLUICE_MODEL_SERVER). */
         address: z.string().min(1).default("127.0.0.1:50051"),
         /** mTLS: the CA that signed the server, and this client's certificate and key. Absent: plaintext (loopback servers only). */
-        tls: TlsFilesSchema.extend({ serverName: z.string().min(1).optional() }).strict().optional(),
+        tls: TlsFilesSchema.extend({ serverName: z.string().min(1).optional() })
+          .strict()
+          .optional(),
         /** Deadline of one call when the stage gives none. */
         timeoutMs: z.number().int().positive().default(30_000),
         /** Calls in flight at most; RESOURCE_EXHAUSTED halves the window, successes widen it again. */
@@ -106,7 +122,10 @@ export const ModelServerConfigSchema = z
     /** host:port for Prometheus `/metrics` and HTTP health; off unless set. */
     metricsListen: z.string().min(1).optional(),
     /** Which services it loads. The embedder is the top-level `embedder`. */
-    services: z.array(z.enum(["embed", "sparse", "rerank", "ocr"])).min(1).default(["embed", "sparse", "rerank", "ocr"]),
+    services: z
+      .array(z.enum(["embed", "sparse", "rerank", "ocr"]))
+      .min(1)
+      .default(["embed", "sparse", "rerank", "ocr"]),
     batching: z
       .object({
         /** Most texts in one model batch. */
@@ -127,7 +146,11 @@ export const ModelServerConfigSchema = z
     residency: z
       .object({
         /** Idle time after which a model is unloaded when memory is plentiful. */
-        keepAliveMs: z.number().int().min(0).default(15 * 60_000),
+        keepAliveMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(15 * 60_000),
         /** Memory pressure (0-1) above which idle models go at once and GPUs count as unavailable. */
         highWatermark: z.number().min(0).max(1).default(0.9),
         /** How often device memory is sampled and idle models are checked. */
@@ -178,7 +201,15 @@ export const RateLimitsConfigSchema = z
     ingest: OptionalRateLimitSchema.default(false),
     /** Any other route, by method and Fastify route pattern; wins over the classes above for its route. */
     routes: z
-      .record(z.string().regex(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/\S*$/, 'must be "<METHOD> <route>", e.g. "POST /v1/jobs/:id/cancel"'), OptionalRateLimitSchema)
+      .record(
+        z
+          .string()
+          .regex(
+            /^(GET|HEAD|POST|PUT|PATCH|DELETE) \/\S*$/,
+            'must be "<METHOD> <route>", e.g. "POST /v1/jobs/:id/cancel"',
+          ),
+        OptionalRateLimitSchema,
+      )
       .default({}),
   })
   .strict()
@@ -205,7 +236,15 @@ export const SluiceConfigSchema = z
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
     models: ModelsConfigSchema,
     /** OCR defaults; a stage's `languages` (the job's pipeline snapshot) wins per call. */
-    ocr: z.object({ languages: z.string().regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/, "tesseract codes joined by +, e.g. eng+tha").default("eng+tha") }).strict().prefault({}),
+    ocr: z
+      .object({
+        languages: z
+          .string()
+          .regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/, "tesseract codes joined by +, e.g. eng+tha")
+          .default("eng+tha"),
+      })
+      .strict()
+      .prefault({}),
     modelServer: ModelServerConfigSchema,
     answer: AnswerConfigSchema.default({ backend: "extractive", sentences: 3 }),
     retrieval: RetrievalConfigSchema.prefault({}),
@@ -213,7 +252,11 @@ export const SluiceConfigSchema = z
       .object({
         /** Documents processed at once per job; the embedder batches across them. */
         concurrency: z.number().int().min(1).max(256).default(16),
-        maxDocumentBytes: z.number().int().positive().default(100 * 1024 * 1024),
+        maxDocumentBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(100 * 1024 * 1024),
         /**
          * Directories that paths in HTTP requests may name (env SLUICE_INGEST_ROOTS,
          * colon-separated). Default: the directory the server started in. The CLI is not limited: its user
@@ -228,17 +271,33 @@ export const SluiceConfigSchema = z
         /** Live documents (waiting or in flight) above which the gate pushes back. */
         maxPending: z.number().int().positive().default(200_000),
         /** Bytes of live envelopes above which the gate pushes back. */
-        maxBytes: z.number().int().positive().default(4 * 1024 * 1024 * 1024),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024 * 1024),
         /** Free disk space the data directory must keep. */
-        minFreeBytes: z.number().int().nonnegative().default(256 * 1024 * 1024),
+        minFreeBytes: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(256 * 1024 * 1024),
         /** Leases after which a document that never completes goes to the dead-letter lane. */
         maxAttempts: z.number().int().min(1).default(5),
         /** Time from acceptance after which an unfinished document goes to the dead-letter lane. */
-        documentDeadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
+        documentDeadlineMs: z
+          .number()
+          .int()
+          .positive()
+          .default(6 * 60 * 60 * 1000),
         leaseMs: z.number().int().min(1000).default(30_000),
         /** Backoff between a failed document's attempts, unless its pipeline names a `requeue` policy. */
         retry: z
-          .object({ initialDelayMs: z.number().int().min(0).default(1000), maxDelayMs: z.number().int().min(0).default(60_000), jitter: z.boolean().default(true) })
+          .object({
+            initialDelayMs: z.number().int().min(0).default(1000),
+            maxDelayMs: z.number().int().min(0).default(60_000),
+            jitter: z.boolean().default(true),
+          })
           .strict()
           .prefault({}),
       })
@@ -251,7 +310,10 @@ export const SluiceConfigSchema = z
         /** `postgres://user@host:port/db`; env SLUICE_DATABASE_URL (keep passwords there). */
         url: z.string().min(1).optional(),
         /** Schema Sluice's tables live in (created on start). */
-        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase SQL identifier").default("sluice"),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase SQL identifier")
+          .default("sluice"),
       })
       .strict()
       .prefault({}),
@@ -260,7 +322,11 @@ export const SluiceConfigSchema = z
     jobs: z
       .object({
         /** Finished jobs and their document records are deleted this long after they end (`0` keeps them). The index is not touched. */
-        retentionMs: z.number().int().min(0).default(24 * 60 * 60 * 1000),
+        retentionMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(24 * 60 * 60 * 1000),
       })
       .strict()
       .prefault({}),
@@ -287,7 +353,10 @@ export const SluiceConfigSchema = z
       .strict()
       .prefault({}),
     /** JSON logs on stderr (env SLUICE_LOG_LEVEL); `silent`, the default, writes none. */
-    logging: z.object({ level: z.enum(LOG_LEVELS).default("silent") }).strict().prefault({}),
+    logging: z
+      .object({ level: z.enum(LOG_LEVELS).default("silent") })
+      .strict()
+      .prefault({}),
     /** HTTP API policy. */
     api: z.object({ rateLimits: RateLimitsConfigSchema }).strict().prefault({}),
     /**
@@ -316,7 +385,10 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
-    server: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) }).strict().prefault({}),
+    server: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .prefault({}),
     /**
      * HTTP API authentication; on as soon as a JWT secret, a JWKS URL or an internal secret is
      * configured. Secrets live in env (SLUICE_AUTH_JWT_SECRET, SLUICE_INTERNAL_SECRET, which win)

@@ -24,7 +24,14 @@ const FIXED: EnvelopeV1 = {
   lane: "high",
   version: "auto@da2ec3be1306",
   ts_ms: 1735689600123,
-  meta: { origin: "upload", attempt: 2, score: 0.75, flags: [true, false], note: null, nested: { page: 300, offset: -40000 } },
+  meta: {
+    origin: "upload",
+    attempt: 2,
+    score: 0.75,
+    flags: [true, false],
+    note: null,
+    nested: { page: 300, offset: -40000 },
+  },
   job_id: "job_01JGXQ8Z3K7M",
   collection: "handbook",
   pipeline: "auto",
@@ -37,13 +44,20 @@ const fileEnvelope = (): EnvelopeV1 => ({
   ...FIXED,
   id: "reports/2024/annual.pdf",
   source: "/data/in/reports/2024/annual.pdf",
-  text_hash: createHash("sha256").update(new Uint8Array([0x25, 0x50, 0x44, 0x46])).digest("hex"),
+  text_hash: createHash("sha256")
+    .update(new Uint8Array([0x25, 0x50, 0x44, 0x46]))
+    .digest("hex"),
   char_len: 0,
   tags: ["lang:und", "size:large", "type:application/pdf"],
   pii: { email: 0, phone: 0 },
   lane: "bulk",
   meta: {},
-  payload: { kind: "file", path: "/data/in/reports/2024/annual.pdf", media_type: "application/pdf", size: 7_340_032_000 },
+  payload: {
+    kind: "file",
+    path: "/data/in/reports/2024/annual.pdf",
+    media_type: "application/pdf",
+    size: 7_340_032_000,
+  },
 });
 
 const invalid = (message: RegExp) => ({ name: "SluiceError", code: "VALIDATION_FAILED", message });
@@ -81,26 +95,46 @@ function strictDecode(bytes: Uint8Array): unknown {
     if (b >= 0x90 && b <= 0x9f) return arr(b & 0x0f);
     if (b >= 0xa0 && b <= 0xbf) return str(b & 0x1f);
     switch (b) {
-      case 0xc0: return null;
-      case 0xc2: return false;
-      case 0xc3: return true;
-      case 0xc4: return bytes.slice(take(view.getUint8(take(1))), pos);
-      case 0xca: return view.getFloat32(take(4));
-      case 0xcb: return view.getFloat64(take(8));
-      case 0xcc: return view.getUint8(take(1));
-      case 0xcd: return view.getUint16(take(2));
-      case 0xce: return view.getUint32(take(4));
-      case 0xcf: return view.getBigUint64(take(8));
-      case 0xd0: return view.getInt8(take(1));
-      case 0xd1: return view.getInt16(take(2));
-      case 0xd2: return view.getInt32(take(4));
-      case 0xd3: return view.getBigInt64(take(8));
-      case 0xd9: return str(view.getUint8(take(1)));
-      case 0xda: return str(view.getUint16(take(2)));
-      case 0xdb: return str(view.getUint32(take(4)));
-      case 0xdc: return arr(view.getUint16(take(2)));
-      case 0xde: return map(view.getUint16(take(2)));
-      default: throw new Error(`type byte 0x${b.toString(16)} at ${pos - 1} is not core MessagePack (or not expected here)`);
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return bytes.slice(take(view.getUint8(take(1))), pos);
+      case 0xca:
+        return view.getFloat32(take(4));
+      case 0xcb:
+        return view.getFloat64(take(8));
+      case 0xcc:
+        return view.getUint8(take(1));
+      case 0xcd:
+        return view.getUint16(take(2));
+      case 0xce:
+        return view.getUint32(take(4));
+      case 0xcf:
+        return view.getBigUint64(take(8));
+      case 0xd0:
+        return view.getInt8(take(1));
+      case 0xd1:
+        return view.getInt16(take(2));
+      case 0xd2:
+        return view.getInt32(take(4));
+      case 0xd3:
+        return view.getBigInt64(take(8));
+      case 0xd9:
+        return str(view.getUint8(take(1)));
+      case 0xda:
+        return str(view.getUint16(take(2)));
+      case 0xdb:
+        return str(view.getUint32(take(4)));
+      case 0xdc:
+        return arr(view.getUint16(take(2)));
+      case 0xde:
+        return map(view.getUint16(take(2)));
+      default:
+        throw new Error(`type byte 0x${b.toString(16)} at ${pos - 1} is not core MessagePack (or not expected here)`);
     }
   }
   const value = read();
@@ -146,11 +180,17 @@ describe("envelope v1", () => {
 
   it("rejects corrupt bytes with a clear error", () => {
     const bytes = encodeEnvelope(FIXED);
-    assert.throws(() => decodeEnvelope(bytes.subarray(0, 40)), invalid(/^corrupt envelope \(40 bytes\): truncated MessagePack data$/));
+    assert.throws(
+      () => decodeEnvelope(bytes.subarray(0, 40)),
+      invalid(/^corrupt envelope \(40 bytes\): truncated MessagePack data$/),
+    );
     assert.throws(() => decodeEnvelope(new Uint8Array([...bytes, 0x00])), invalid(/corrupt envelope .*trailing bytes/));
     assert.throws(() => decodeEnvelope(new Uint8Array()), invalid(/corrupt envelope: no bytes/));
     assert.throws(() => decodeEnvelope(new Uint8Array([0x01])), invalid(/corrupt envelope/));
-    assert.throws(() => decodeEnvelope(new Uint8Array([0x01, 0x93, 0x01, 0x02, 0x03])), invalid(/expected a MessagePack map, found an array/));
+    assert.throws(
+      () => decodeEnvelope(new Uint8Array([0x01, 0x93, 0x01, 0x02, 0x03])),
+      invalid(/expected a MessagePack map, found an array/),
+    );
     // Error messages never quote the payload.
     try {
       decodeEnvelope(new Uint8Array([...bytes, 0xc0]));
@@ -182,7 +222,23 @@ describe("envelope v1", () => {
 
   it("decodes a v1 envelope written by an earlier build", () => {
     const e = decodeEnvelope(new Uint8Array(readFileSync(FIXTURE)));
-    assert.deepEqual(Object.keys(e), ["v", "id", "source", "text_hash", "char_len", "tags", "pii", "lane", "version", "ts_ms", "meta", "job_id", "collection", "pipeline", "payload"]);
+    assert.deepEqual(Object.keys(e), [
+      "v",
+      "id",
+      "source",
+      "text_hash",
+      "char_len",
+      "tags",
+      "pii",
+      "lane",
+      "version",
+      "ts_ms",
+      "meta",
+      "job_id",
+      "collection",
+      "pipeline",
+      "payload",
+    ]);
     assert.equal(e.v, 1);
     assert.equal(e.id, "docs/ไทย/guide.md#3");
     assert.equal(e.source, "docs/ไทย/guide.md");
@@ -193,7 +249,14 @@ describe("envelope v1", () => {
     assert.equal(e.lane, "high");
     assert.equal(e.version, "auto@da2ec3be1306");
     assert.equal(e.ts_ms, 1735689600123);
-    assert.deepEqual(e.meta, { origin: "upload", attempt: 2, score: 0.75, flags: [true, false], note: null, nested: { page: 300, offset: -40000 } });
+    assert.deepEqual(e.meta, {
+      origin: "upload",
+      attempt: 2,
+      score: 0.75,
+      flags: [true, false],
+      note: null,
+      nested: { page: 300, offset: -40000 },
+    });
     assert.equal(e.job_id, "job_01JGXQ8Z3K7M");
     assert.equal(e.collection, "handbook");
     assert.equal(e.pipeline, "auto");
@@ -209,7 +272,10 @@ describe("envelope v1", () => {
     const mine = Buffer.from(encodeEnvelope(FIXED));
     assert.equal(mine.length, fixture.length);
     const differing = [...mine.keys()].filter((i) => mine[i] !== fixture[i]);
-    assert.deepEqual(differing.map((i) => [fixture[i], mine[i]]), [[0xd3, 0xcf]]);
+    assert.deepEqual(
+      differing.map((i) => [fixture[i], mine[i]]),
+      [[0xd3, 0xcf]],
+    );
     assert.deepEqual(decodeEnvelope(mine), decodeEnvelope(fixture));
   });
 
@@ -225,12 +291,27 @@ describe("envelope v1", () => {
 
   it("turns an envelope into the DocumentRef it stands for", () => {
     const inline = envelopeToRef(FIXED);
-    assert.deepEqual(inline, { id: FIXED.id, source: FIXED.source, kind: "inline", text: FIXED_TEXT, title: "คู่มือ Guide", mediaType: "text/markdown", meta: FIXED.meta });
+    assert.deepEqual(inline, {
+      id: FIXED.id,
+      source: FIXED.source,
+      kind: "inline",
+      text: FIXED_TEXT,
+      title: "คู่มือ Guide",
+      mediaType: "text/markdown",
+      meta: FIXED.meta,
+    });
     assert.notEqual(inline.meta, FIXED.meta);
     assert.deepEqual(DocumentRefSchema.parse(inline), inline);
 
     const file = envelopeToRef(fileEnvelope());
-    assert.deepEqual(file, { id: "reports/2024/annual.pdf", source: "/data/in/reports/2024/annual.pdf", kind: "file", path: "/data/in/reports/2024/annual.pdf", mediaType: "application/pdf", meta: {} });
+    assert.deepEqual(file, {
+      id: "reports/2024/annual.pdf",
+      source: "/data/in/reports/2024/annual.pdf",
+      kind: "file",
+      path: "/data/in/reports/2024/annual.pdf",
+      mediaType: "application/pdf",
+      meta: {},
+    });
     assert.deepEqual(DocumentRefSchema.parse(file), file);
 
     const bare = envelopeToRef({ ...FIXED, payload: { kind: "inline", text: "x" } });

@@ -96,7 +96,8 @@ function toWire(value: unknown): unknown {
 function unpackFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (/^Extra \d+ of \d+ byte/.test(message)) return "trailing bytes after the MessagePack map";
-  if (/insufficient data|unexpected end|out of bounds|outside the bounds/i.test(message)) return "truncated MessagePack data";
+  if (/insufficient data|unexpected end|out of bounds|outside the bounds/i.test(message))
+    return "truncated MessagePack data";
   return message.length > 120 ? `${message.slice(0, 120)}…` : message;
 }
 
@@ -160,7 +161,10 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeV1 {
     throw new SluiceError("VALIDATION_FAILED", `unsupported envelope version ${version}`, { details: { version } });
   }
   const corrupt = (reason: string, cause?: unknown): SluiceError =>
-    new SluiceError("VALIDATION_FAILED", `corrupt envelope (${bytes.length} bytes): ${reason}`, { cause, details: { length: bytes.length } });
+    new SluiceError("VALIDATION_FAILED", `corrupt envelope (${bytes.length} bytes): ${reason}`, {
+      cause,
+      details: { length: bytes.length },
+    });
   let value: unknown;
   try {
     value = unpack(bytes.subarray(1));

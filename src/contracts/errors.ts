@@ -117,13 +117,25 @@ export class SluiceError extends Error {
   }
 
   toJSON(): SluiceErrorJSON {
-    return { name: this.name, code: this.code, category: this.category, message: this.message, ...(this.details ? { details: this.details } : {}) };
+    return {
+      name: this.name,
+      code: this.code,
+      category: this.category,
+      message: this.message,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 
 /** Checks by class or by name, so errors rebuilt from JSON or another realm still match. */
 export function isSluiceError(err: unknown): err is SluiceError {
-  return err instanceof SluiceError || (typeof err === "object" && err !== null && (err as { name?: unknown }).name === "SluiceError" && typeof (err as { code?: unknown }).code === "string");
+  return (
+    err instanceof SluiceError ||
+    (typeof err === "object" &&
+      err !== null &&
+      (err as { name?: unknown }).name === "SluiceError" &&
+      typeof (err as { code?: unknown }).code === "string")
+  );
 }
 
 /** Whether a retry policy should try again after this error. Unknown errors are retried. */
@@ -154,9 +166,19 @@ export function toSluiceError(err: unknown, fallback: ErrorCode = "INTERNAL"): S
 }
 
 const HTTP_REASONS: Readonly<Record<number, string>> = {
-  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
-  415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-  502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 /**

@@ -47,7 +47,11 @@ export interface JobEvent {
  * @example
  * events.publish(jobEvent("job.created", job, { pipelineVersion: "auto@3f2a9c1d0b7e", paths: ["/srv/docs"] }));
  */
-export function jobEvent(type: JobEventType, job: Job & { tenant?: string }, extra: Pick<JobEvent, "pipelineVersion" | "paths" | "traceparent"> = {}): JobEvent {
+export function jobEvent(
+  type: JobEventType,
+  job: Job & { tenant?: string },
+  extra: Pick<JobEvent, "pipelineVersion" | "paths" | "traceparent"> = {},
+): JobEvent {
   return {
     type,
     jobId: job.id,

@@ -28,4 +28,3 @@ export interface QueueStats {
   dead: number;
   tombstoned: number;
 }
-

@@ -9,15 +9,26 @@ import type { SqliteDatabase } from "./open-sqlite.ts";
  * migrateSqlite(db, "queue", [SPOOL_V1, "alter table spool add column crashes integer not null default 0"]);
  */
 export function migrateSqlite(db: SqliteDatabase, component: string, migrations: readonly string[]): void {
-  db.exec("create table if not exists schema_migrations (component text not null, version integer not null, applied_at text not null, primary key (component, version))");
-  const applied = db.prepare<[string], { v: number | null }>("select max(version) as v from schema_migrations where component = ?").get(component)?.v ?? 0;
+  db.exec(
+    "create table if not exists schema_migrations (component text not null, version integer not null, applied_at text not null, primary key (component, version))",
+  );
+  const applied =
+    db
+      .prepare<[string], { v: number | null }>("select max(version) as v from schema_migrations where component = ?")
+      .get(component)?.v ?? 0;
   if (applied > migrations.length) {
-    throw new Error(`${component} schema is at version ${applied}, newer than this Sluice knows (${migrations.length}); upgrade Sluice to open this data folder`);
+    throw new Error(
+      `${component} schema is at version ${applied}, newer than this Sluice knows (${migrations.length}); upgrade Sluice to open this data folder`,
+    );
   }
   for (let v = applied + 1; v <= migrations.length; v++) {
     db.transaction(() => {
       db.exec(migrations[v - 1]!);
-      db.prepare("insert into schema_migrations(component, version, applied_at) values (?, ?, ?)").run(component, v, new Date().toISOString());
+      db.prepare("insert into schema_migrations(component, version, applied_at) values (?, ?, ?)").run(
+        component,
+        v,
+        new Date().toISOString(),
+      );
     }).immediate();
   }
 }

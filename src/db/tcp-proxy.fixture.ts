@@ -27,7 +27,10 @@ export async function tcpProxy(host: string, targetPort: number): Promise<TcpPro
     new Promise<void>((resolve) => {
       server = createServer((client) => {
         const upstream = connect(targetPort, host);
-        for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+        for (const [from, to] of [
+          [client, upstream],
+          [upstream, client],
+        ] as const) {
           sockets.add(from);
           from.on("error", () => undefined);
           from.on("close", () => to.destroy());

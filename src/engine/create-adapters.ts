@@ -28,13 +28,21 @@ export interface SluiceAdapters {
  * @example
  * const sluice = await Sluice.open({ dataDir, config, adapters: await createAdapters(config, dataDir) });
  */
-export async function createAdapters(config: SluiceConfig, dataDir: string, overrides: { embedder?: DenseEmbedder } = {}): Promise<SluiceAdapters> {
+export async function createAdapters(
+  config: SluiceConfig,
+  dataDir: string,
+  overrides: { embedder?: DenseEmbedder } = {},
+): Promise<SluiceAdapters> {
   return {
     stores: await createStores(config, dataDir),
     index: new SqliteIndexStore(join(dataDir, "index.db")),
     locks: config.locks.collections ? createCollectionLock(config, dataDir) : null,
     models: overrides.embedder
-      ? new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages, overrides: { embedder: overrides.embedder } })
+      ? new InProcessModels({
+          embedder: config.embedder,
+          ocrLanguages: config.ocr.languages,
+          overrides: { embedder: overrides.embedder },
+        })
       : await createModelPlane(config),
   };
 }

@@ -34,7 +34,8 @@ void describe("shippedPipelines", () => {
   void it("lists the folder's .yaml files without extension, sorted, and nothing else", () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-pipelines-"));
     try {
-      for (const f of ["zeta.yaml", "auto.yaml", "mid-way.yaml", "notes.md", "old.yml.bak"]) writeFileSync(join(dir, f), "");
+      for (const f of ["zeta.yaml", "auto.yaml", "mid-way.yaml", "notes.md", "old.yml.bak"])
+        writeFileSync(join(dir, f), "");
       mkdirSync(join(dir, "folder.yaml"));
       assert.deepEqual(shippedPipelines(dir), ["auto", "mid-way", "zeta"]);
     } finally {

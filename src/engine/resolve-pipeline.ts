@@ -16,14 +16,20 @@ export const SHIPPED_PIPELINES = join(dirname(fileURLToPath(import.meta.url)), "
 export function resolvePipeline(name: string, cwd = process.cwd()): string {
   if (/\.ya?ml$/i.test(name)) {
     const path = isAbsolute(name) ? name : resolve(cwd, name);
-    if (!existsSync(path)) throw new SluiceError("PATH_NOT_FOUND", `pipeline file not found: ${path}`, { details: { pipeline: name } });
+    if (!existsSync(path))
+      throw new SluiceError("PATH_NOT_FOUND", `pipeline file not found: ${path}`, { details: { pipeline: name } });
     return path;
   }
-  if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) throw new SluiceError("PIPELINE_INVALID", `invalid pipeline name "${name}"`, { details: { pipeline: name } });
+  if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name))
+    throw new SluiceError("PIPELINE_INVALID", `invalid pipeline name "${name}"`, { details: { pipeline: name } });
   const path = join(SHIPPED_PIPELINES, `${name}.yaml`);
   if (!existsSync(path)) {
     const shipped = shippedPipelines();
-    throw new SluiceError("PIPELINE_INVALID", `unknown pipeline "${name}"; use a shipped one (${shipped.join(", ")}) or a path to a .yaml file`, { details: { pipeline: name, shipped } });
+    throw new SluiceError(
+      "PIPELINE_INVALID",
+      `unknown pipeline "${name}"; use a shipped one (${shipped.join(", ")}) or a path to a .yaml file`,
+      { details: { pipeline: name, shipped } },
+    );
   }
   return path;
 }

@@ -170,7 +170,10 @@ export class Sluice {
     this.store = adapters.index;
     this.locks = adapters.locks;
     this.models = adapters.models;
-    this.#metrics = new EngineMetrics(() => this.queue.stats(), () => this.ledger.countJobsByState());
+    this.#metrics = new EngineMetrics(
+      () => this.queue.stats(),
+      () => this.ledger.countJobsByState(),
+    );
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
     // The embedder's id for lineage, once this process has one (never built just to be named) and
     // it is a model's (a remote one names only its server until it has warmed up).
@@ -187,7 +190,9 @@ export class Sluice {
    */
   static async open(options: SluiceOptions): Promise<Sluice> {
     const config = options.config ?? loadConfig();
-    const adapters = options.adapters ?? (await createAdapters(config, resolve(options.dataDir), options.embedder ? { embedder: options.embedder } : {}));
+    const adapters =
+      options.adapters ??
+      (await createAdapters(config, resolve(options.dataDir), options.embedder ? { embedder: options.embedder } : {}));
     const sluice = new Sluice({ ...options, config }, adapters);
     await sluice.models.open();
     await sluice.#stores.open();
@@ -224,14 +229,21 @@ export class Sluice {
   }
 
   #services(): StageServices {
-    return { config: this.config, store: () => this.store, embedder: () => this.embedder(), sparseEncoder: () => this.sparseEncoder() };
+    return {
+      config: this.config,
+      store: () => this.store,
+      embedder: () => this.embedder(),
+      sparseEncoder: () => this.sparseEncoder(),
+    };
   }
 
   /** Loads, validates and builds a pipeline by name or path (cached per process). */
   pipeline(name: string): Promise<CompiledPipeline> {
     let p = this.#pipelines.get(name);
     if (!p) {
-      p = loadTopologyFile(resolvePipeline(name, this.cwd)).then((t) => buildPipeline(t, this.#registry, this.#services(), { onBreakerState: this.#metrics.onBreakerState }));
+      p = loadTopologyFile(resolvePipeline(name, this.cwd)).then((t) =>
+        buildPipeline(t, this.#registry, this.#services(), { onBreakerState: this.#metrics.onBreakerState }),
+      );
       p.catch(() => this.#pipelines.delete(name));
       this.#pipelines.set(name, p);
     }
@@ -245,7 +257,10 @@ export class Sluice {
     if (!version) {
       version = this.pipeline(name)
         .then(() => readFile(resolvePipeline(name, this.cwd)))
-        .then((text) => `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`);
+        .then(
+          (text) =>
+            `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`,
+        );
       version.catch(() => this.#versions.delete(name));
       this.#versions.set(name, version);
     }
@@ -285,14 +300,22 @@ export class Sluice {
     const gate = this.#gate();
     const pause = options.pause ?? true;
     if (!pause) await gate.check();
-    const job = await this.ledger.createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner).catch((err: unknown) => {
-      throw storeUnavailable(err) ?? err;
-    });
-    this.events.publish(jobEvent("job.created", job, { pipelineVersion: version, paths: request.paths.map((p) => resolve(this.cwd, p)) }));
+    const job = await this.ledger
+      .createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner)
+      .catch((err: unknown) => {
+        throw storeUnavailable(err) ?? err;
+      });
+    this.events.publish(
+      jobEvent("job.created", job, { pipelineVersion: version, paths: request.paths.map((p) => resolve(this.cwd, p)) }),
+    );
     options.onJob?.(job);
     let accepted: string[];
     try {
-      accepted = await gate.admit({ jobId: job.id, collection: request.collection, pipeline, version, lane: request.lane ?? "normal" }, refs(), { pause, skipChecks: !pause, ...(options.signal ? { signal: options.signal } : {}) });
+      accepted = await gate.admit(
+        { jobId: job.id, collection: request.collection, pipeline, version, lane: request.lane ?? "normal" },
+        refs(),
+        { pause, skipChecks: !pause, ...(options.signal ? { signal: options.signal } : {}) },
+      );
     } catch (err) {
       const e = toSluiceError(err);
       this.#ended(await this.ledger.sealJob(job.id, `${e.code}: ${e.message}`), version);
@@ -327,16 +350,24 @@ export class Sluice {
     const roots = options.restricted ? this.allowedRoots() : undefined;
     if (roots) {
       for (const p of request.paths) await assertAllowedPath(p, roots, this.cwd);
-      if (request.pipeline && /[\\/]|\.ya?ml$/i.test(request.pipeline)) await assertAllowedPath(request.pipeline, roots, this.cwd);
+      if (request.pipeline && /[\\/]|\.ya?ml$/i.test(request.pipeline))
+        await assertAllowedPath(request.pipeline, roots, this.cwd);
     }
     // Fail on a missing path before a job exists.
-    const first = expandPaths(request.paths, { cwd: this.cwd, maxDocumentBytes, ...(roots ? { allowedRoots: roots } : {}) });
+    const first = expandPaths(request.paths, {
+      cwd: this.cwd,
+      maxDocumentBytes,
+      ...(roots ? { allowedRoots: roots } : {}),
+    });
     const head = await first.next();
     return this.#submit(request, () => prepend(head, first), options);
   }
 
   /** Ingests documents given inline (HTTP JSON uploads). */
-  async submitDocuments(request: { collection: string; documents: InlineDocument[]; pipeline?: string; lane?: Lane }, options: SubmitOptions = {}): Promise<Job & { accepted: string[] }> {
+  async submitDocuments(
+    request: { collection: string; documents: InlineDocument[]; pipeline?: string; lane?: Lane },
+    options: SubmitOptions = {},
+  ): Promise<Job & { accepted: string[] }> {
     const refs: DocumentRef[] = request.documents.map((d) => ({
       id: d.id,
       source: `upload:${d.id}`,
@@ -370,7 +401,10 @@ export class Sluice {
       onJobEvent: this.events.publish,
       onRecovered: (r) => {
         this.#metrics.onRecovered(r.suspects + r.blamed);
-        this.logger.warn({ suspects: r.suspects, blamed: r.blamed }, "recovered documents from a worker that died or stalled");
+        this.logger.warn(
+          { suspects: r.suspects, blamed: r.blamed },
+          "recovered documents from a worker that died or stalled",
+        );
       },
       onDeadLetter: this.#metrics.onDeadLetter,
       collectionLock: this.locks,
@@ -394,7 +428,11 @@ export class Sluice {
   /** Runs one job's documents in this process until the job ends, is cancelled, or `signal` aborts. */
   async runJob(jobId: string, options: RunJobOptions = {}): Promise<Job> {
     await this.ledger.getJob(jobId);
-    await this.#worker(options).drain({ jobId, isAlive: ownerAlive, ...(options.signal ? { signal: options.signal } : {}) });
+    await this.#worker(options).drain({
+      jobId,
+      isAlive: ownerAlive,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     return this.ledger.getJob(jobId);
   }
 
@@ -490,11 +528,20 @@ export class Sluice {
     const k = request.k ?? 10;
     const started = performance.now();
     let pendingOnly: number | null = null;
-    const attributes = { "sluice.query.mode": mode, "sluice.query.k": k, "sluice.collection": request.collection, "sluice.query.answer": request.answer ?? true };
+    const attributes = {
+      "sluice.query.mode": mode,
+      "sluice.query.k": k,
+      "sluice.collection": request.collection,
+      "sluice.query.answer": request.answer ?? true,
+    };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
         const hits = await this.retriever()
-          .retrieve(request.collection, request.query, { mode, k, ...(request.signal ? { signal: request.signal } : {}) })
+          .retrieve(request.collection, request.query, {
+            mode,
+            k,
+            ...(request.signal ? { signal: request.signal } : {}),
+          })
           .catch(async (err: unknown) => {
             // Accepted but nothing indexed yet: the collection exists and is empty for now.
             if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
@@ -503,10 +550,28 @@ export class Sluice {
             pendingOnly = pending;
             return [];
           });
-        const results = hits.map((h) => ({ docId: h.chunk.docId, chunkId: h.chunk.chunkId, score: h.score, text: h.chunk.text, source: h.chunk.source, title: h.chunk.title, page: h.chunk.page }));
+        const results = hits.map((h) => ({
+          docId: h.chunk.docId,
+          chunkId: h.chunk.chunkId,
+          score: h.score,
+          text: h.chunk.text,
+          source: h.chunk.source,
+          title: h.chunk.title,
+          page: h.chunk.page,
+        }));
         span.setAttribute("sluice.query.results", results.length);
-        const response: QueryResponse = { query: request.query, mode, results, ...(pendingOnly !== null ? { pending: pendingOnly } : {}) };
-        if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, request.signal ? { signal: request.signal } : {});
+        const response: QueryResponse = {
+          query: request.query,
+          mode,
+          results,
+          ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
+        };
+        if (request.answer ?? true)
+          response.answer = await this.answerer().answer(
+            request.query,
+            hits,
+            request.signal ? { signal: request.signal } : {},
+          );
         return response;
       });
     } finally {
@@ -520,9 +585,21 @@ export class Sluice {
    * indexed); one with neither is COLLECTION_NOT_FOUND.
    */
   async stats(collection: string): Promise<CollectionInfo & { pending: number }> {
-    const [info, pending] = await Promise.all([this.store.getCollection(collection), this.ledger.pendingDocuments(collection)]);
+    const [info, pending] = await Promise.all([
+      this.store.getCollection(collection),
+      this.ledger.pendingDocuments(collection),
+    ]);
     if (info) return { ...info, pending };
-    if (pending > 0) return { name: collection, documents: 0, chunks: 0, embedder: null, dimensions: null, createdAt: new Date().toISOString(), pending };
+    if (pending > 0)
+      return {
+        name: collection,
+        documents: 0,
+        chunks: 0,
+        embedder: null,
+        dimensions: null,
+        createdAt: new Date().toISOString(),
+        pending,
+      };
     const known = (await this.store.listCollections()).map((c) => c.name);
     throw collectionNotFound(collection, known);
   }
@@ -530,7 +607,9 @@ export class Sluice {
   async deleteDocument(collection: string, docId: string): Promise<void> {
     await this.stats(collection);
     if (!(await this.store.deleteDocument(collection, docId))) {
-      throw new SluiceError("DOCUMENT_NOT_FOUND", `document "${docId}" is not in collection "${collection}"`, { details: { collection, docId } });
+      throw new SluiceError("DOCUMENT_NOT_FOUND", `document "${docId}" is not in collection "${collection}"`, {
+        details: { collection, docId },
+      });
     }
   }
 }

@@ -31,7 +31,8 @@ export async function loadBeir(dir: string, split = "test"): Promise<BeirSet> {
   const queriesPath = join(dir, "queries.jsonl");
   const qrelsPath = join(dir, "qrels", `${split}.tsv`);
   for (const p of [corpus, queriesPath, qrelsPath]) {
-    if (!existsSync(p)) throw new SluiceError("PATH_NOT_FOUND", `${dir} is not a BEIR folder: ${p} is missing`, { details: { path: p } });
+    if (!existsSync(p))
+      throw new SluiceError("PATH_NOT_FOUND", `${dir} is not a BEIR folder: ${p} is missing`, { details: { path: p } });
   }
   const queries = new Map<string, string>();
   for await (const [n, line] of lines(queriesPath)) {
@@ -39,7 +40,9 @@ export async function loadBeir(dir: string, split = "test"): Promise<BeirSet> {
       const q = JSON.parse(line) as { _id: string | number; text: string };
       queries.set(String(q._id), q.text);
     } catch {
-      throw new SluiceError("JSONL_INVALID", `${queriesPath} line ${n}: not valid JSON`, { details: { path: queriesPath, line: n } });
+      throw new SluiceError("JSONL_INVALID", `${queriesPath} line ${n}: not valid JSON`, {
+        details: { path: queriesPath, line: n },
+      });
     }
   }
   const qrels = new Map<string, Judgments>();
@@ -47,7 +50,11 @@ export async function loadBeir(dir: string, split = "test"): Promise<BeirSet> {
     const [qid, docId, score] = line.split("\t");
     if (n === 1 && Number.isNaN(Number(score))) continue;
     if (!qid || !docId || score === undefined || Number.isNaN(Number(score))) {
-      throw new SluiceError("VALIDATION_FAILED", `${qrelsPath} line ${n}: expected "query-id<TAB>corpus-id<TAB>score"`, { details: { path: qrelsPath, line: n } });
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `${qrelsPath} line ${n}: expected "query-id<TAB>corpus-id<TAB>score"`,
+        { details: { path: qrelsPath, line: n } },
+      );
     }
     const j = qrels.get(qid) ?? new Map<string, number>();
     j.set(docId, Number(score));

@@ -3,7 +3,11 @@ import { describe, it } from "node:test";
 import { mrrAt, ndcgAt, recallAt } from "./metrics.ts";
 
 describe("retrieval metrics", () => {
-  const judged = new Map([["a", 2], ["b", 1], ["c", 0]]);
+  const judged = new Map([
+    ["a", 2],
+    ["b", 1],
+    ["c", 0],
+  ]);
   it("nDCG uses graded linear gains and an ideal ranking over all judged documents", () => {
     assert.equal(ndcgAt(["a", "b"], judged, 10), 1);
     const dcg = 1 / Math.log2(2) + 2 / Math.log2(3);

@@ -16,7 +16,10 @@ export interface EvalResult {
 /** The scratch collection an eval set is ingested into: stable per folder, so reruns reuse it. */
 export function evalCollection(dir: string): string {
   const abs = resolve(dir);
-  const name = basename(abs).replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 40) || "set";
+  const name =
+    basename(abs)
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .slice(0, 40) || "set";
   return `eval-${name}-${createHash("sha256").update(abs).digest("hex").slice(0, 8)}`;
 }
 
@@ -32,12 +35,20 @@ export async function runEval(
   sluice: Sluice,
   dir: string,
   modes: RetrievalMode[],
-  options: { pipeline?: string; onIngested?: (seconds: number, documents: number) => void; onDocument?: () => void } = {},
+  options: {
+    pipeline?: string;
+    onIngested?: (seconds: number, documents: number) => void;
+    onDocument?: () => void;
+  } = {},
 ): Promise<EvalResult[]> {
   const set = await loadBeir(dir);
   const collection = evalCollection(dir);
   const started = performance.now();
-  const job = await sluice.submitPaths({ collection, paths: [set.corpus], ...(options.pipeline ? { pipeline: options.pipeline } : {}) });
+  const job = await sluice.submitPaths({
+    collection,
+    paths: [set.corpus],
+    ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+  });
   const done = await sluice.runJob(job.id, options.onDocument ? { onDocument: options.onDocument } : {});
   options.onIngested?.((performance.now() - started) / 1000, done.done);
 

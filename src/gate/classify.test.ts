@@ -31,7 +31,8 @@ describe("classify", () => {
   });
 
   it("detects Arabic text with an e-mail address and a Saudi number", () => {
-    const text = "مرحباً بكم في خدمة العملاء. للاستفسارات راسلونا على support@example.sa أو اتصلوا على +966 11 234 5678 خلال ساعات العمل.";
+    const text =
+      "مرحباً بكم في خدمة العملاء. للاستفسارات راسلونا على support@example.sa أو اتصلوا على +966 11 234 5678 خلال ساعات العمل.";
     const c = classify({ text, mediaType: "text/html; charset=UTF-8" });
     assert.equal(c.language, "ar");
     assert.equal(c.contentType, "text/html");

@@ -42,14 +42,16 @@ const UNKNOWN_TYPE = "application/octet-stream";
  * E-mail addresses, RFC 5322 "lite": a dot-atom local part, then a domain of LDH labels ending in an
  * alphabetic TLD. Not preceded by a local-part character, not followed by more domain.
  */
-const EMAIL = /(?<![\w.!#$%&'*+/=?^`{|}~-])[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\w-]|\.[a-z0-9])/gi;
+const EMAIL =
+  /(?<![\w.!#$%&'*+/=?^`{|}~-])[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\w-]|\.[a-z0-9])/gi;
 
 /**
  * Candidate phone numbers: an optional `+`, then digits, single separators (space, no-break space, dot, hyphen)
  * between digits, and parenthesised groups of 1–5 digits. Every step consumes one character of a distinct kind,
  * so matching is linear. Candidates are then checked by `isPhone`.
  */
-const PHONE_CANDIDATE = /(?<![\w+])\+?(?:\(\d{1,5}\)|\d)(?:\d|[ .\u00a0-](?=[\d(])|\((?=\d{1,5}\))|\)(?=[ .\u00a0-]?\d))*/g;
+const PHONE_CANDIDATE =
+  /(?<![\w+])\+?(?:\(\d{1,5}\)|\d)(?:\d|[ .\u00a0-](?=[\d(])|\((?=\d{1,5}\))|\)(?=[ .\u00a0-]?\d))*/g;
 
 /** US/Canada national format with one consistent separator: `415-555-0132`, `1.800.555.0199`. */
 const NANP = /^(?:1([-.]))?\d{3}([-.])\d{3}\2\d{4}$/;
@@ -140,6 +142,12 @@ export function classify(input: ClassifyInput): Classification {
   const sizeClass = sizeClassOf(size);
   const contentType = contentTypeOf(input);
   const pii = text !== undefined ? { email: countEmails(text), phone: countPhones(text) } : { email: 0, phone: 0 };
-  const tags = [`lang:${language}`, `size:${sizeClass}`, `type:${contentType}`, ...(pii.email ? ["pii:email"] : []), ...(pii.phone ? ["pii:phone"] : [])];
+  const tags = [
+    `lang:${language}`,
+    `size:${sizeClass}`,
+    `type:${contentType}`,
+    ...(pii.email ? ["pii:email"] : []),
+    ...(pii.phone ? ["pii:phone"] : []),
+  ];
   return { language, sizeClass, contentType, pii, tags };
 }

@@ -45,7 +45,10 @@ const TEXT_TYPES = /^text\/(plain|markdown|html)/;
 async function sha256File(path: string, size: number): Promise<{ hash: string; text?: string }> {
   if (size <= 8 * 1024 * 1024) {
     const bytes = await readFile(path);
-    return { hash: createHash("sha256").update(bytes).digest("hex"), text: size <= 1024 * 1024 ? bytes.toString("utf8") : undefined };
+    return {
+      hash: createHash("sha256").update(bytes).digest("hex"),
+      text: size <= 1024 * 1024 ? bytes.toString("utf8") : undefined,
+    };
   }
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -80,15 +83,23 @@ export class Gate {
         throw storeUnavailable(err) ?? err;
       });
       const fs = await statfs(this.#o.dataDir).catch(() => null);
-      this.#cache = { at: now, pending: stats.pending.high + stats.pending.normal + stats.pending.bulk, bytes: stats.bytes, freeBytes: fs ? fs.bavail * fs.bsize : null };
+      this.#cache = {
+        at: now,
+        pending: stats.pending.high + stats.pending.normal + stats.pending.bulk,
+        bytes: stats.bytes,
+        freeBytes: fs ? fs.bavail * fs.bsize : null,
+      };
     }
     const { limits } = this.#o;
     const { pending, bytes, freeBytes } = this.#cache;
     const push = (why: string, retryAfterSeconds: number) =>
-      new SluiceError("BACKPRESSURE", `the ingest spool is full: ${why}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds, pending, bytes } });
+      new SluiceError("BACKPRESSURE", `the ingest spool is full: ${why}; retry after ${retryAfterSeconds} s`, {
+        details: { retryAfterSeconds, pending, bytes },
+      });
     if (pending >= limits.maxPending) throw push(`${pending} documents waiting (limit ${limits.maxPending})`, 5);
     if (bytes >= limits.maxBytes) throw push(`${bytes} bytes waiting (limit ${limits.maxBytes})`, 5);
-    if (freeBytes !== null && freeBytes < limits.minFreeBytes) throw push(`${freeBytes} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
+    if (freeBytes !== null && freeBytes < limits.minFreeBytes)
+      throw push(`${freeBytes} bytes free on the data disk (minimum ${limits.minFreeBytes})`, 30);
   }
 
   async #envelope(ref: DocumentRef, target: GateTarget, traceparent: string | undefined): Promise<AdmittedDocument> {
@@ -100,7 +111,10 @@ export class Gate {
       const size = (await stat(ref.path).catch(() => null))?.size ?? 0;
       bytes = size;
       // Files past the size limit are not read here; loading them fails with DOCUMENT_TOO_LARGE.
-      const read = size > 0 && size <= this.#o.maxDocumentBytes ? await sha256File(ref.path, size) : { hash: createHash("sha256").digest("hex") };
+      const read =
+        size > 0 && size <= this.#o.maxDocumentBytes
+          ? await sha256File(ref.path, size)
+          : { hash: createHash("sha256").digest("hex") };
       textHash = read.hash;
       if (read.text !== undefined && TEXT_TYPES.test(ref.mediaType ?? "")) text = read.text;
       payload = { kind: "file", path: ref.path, size, ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
@@ -108,9 +122,19 @@ export class Gate {
       const body = ref.text ?? "";
       text = body;
       textHash = createHash("sha256").update(body).digest("hex");
-      payload = { kind: "inline", text: body, ...(ref.title !== undefined ? { title: ref.title } : {}), ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
+      payload = {
+        kind: "inline",
+        text: body,
+        ...(ref.title !== undefined ? { title: ref.title } : {}),
+        ...(ref.mediaType ? { media_type: ref.mediaType } : {}),
+      };
     }
-    const c = classify({ ...(text !== undefined ? { text } : {}), ...(bytes !== undefined ? { bytes } : {}), ...(ref.mediaType ? { mediaType: ref.mediaType } : {}), ...(ref.path ? { path: ref.path } : {}) });
+    const c = classify({
+      ...(text !== undefined ? { text } : {}),
+      ...(bytes !== undefined ? { bytes } : {}),
+      ...(ref.mediaType ? { mediaType: ref.mediaType } : {}),
+      ...(ref.path ? { path: ref.path } : {}),
+    });
     const envelope: EnvelopeV1 = {
       v: 1,
       id: ref.id,
@@ -143,7 +167,12 @@ export class Gate {
     refs: AsyncIterable<DocumentRef> | Iterable<DocumentRef>,
     options: { pause?: boolean; skipChecks?: boolean; signal?: AbortSignal } = {},
   ): Promise<string[]> {
-    const attributes = { "sluice.job_id": target.jobId, "sluice.collection": target.collection, "sluice.pipeline": target.pipeline, "sluice.lane": target.lane };
+    const attributes = {
+      "sluice.job_id": target.jobId,
+      "sluice.collection": target.collection,
+      "sluice.pipeline": target.pipeline,
+      "sluice.lane": target.lane,
+    };
     return withSpan("sluice.gate.admit", { attributes }, (span) => this.#admit(target, refs, options, span));
   }
 
@@ -160,7 +189,7 @@ export class Gate {
       if (batch.length === 0) return;
       // skipChecks: the caller checked the limits once for the whole request (HTTP), so that a
       // request is accepted whole or refused whole.
-      for (; !options.skipChecks; ) {
+      for (; !options.skipChecks;) {
         try {
           await this.check();
           break;
@@ -214,9 +243,16 @@ function connectionLost(err: unknown): SluiceError | null {
   const raw = (err as { code?: unknown }).code;
   const code = typeof raw === "string" ? raw : "";
   const message = err instanceof Error ? err.message : String(err);
-  const gone = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND"].includes(code) || /^08|^57P0/.test(code) || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  const gone =
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND"].includes(code) ||
+    /^08|^57P0/.test(code) ||
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
   return gone
-    ? new SluiceError("STORE_UNAVAILABLE", `the ingest spool's database cannot be reached (${code || message}); nothing of this batch was accepted; retry after 5 s`, { cause: err, details: { retryAfterSeconds: 5 } })
+    ? new SluiceError(
+        "STORE_UNAVAILABLE",
+        `the ingest spool's database cannot be reached (${code || message}); nothing of this batch was accepted; retry after 5 s`,
+        { cause: err, details: { retryAfterSeconds: 5 } },
+      )
     : null;
 }
 
@@ -224,7 +260,11 @@ function connectionLost(err: unknown): SluiceError | null {
 function diskFull(err: unknown): SluiceError | null {
   const code = (err as { code?: unknown }).code;
   if (code === "SQLITE_FULL" || code === "ENOSPC") {
-    return new SluiceError("BACKPRESSURE", "the ingest spool's disk is full; nothing of this batch was written; retry after 30 s", { cause: err, details: { retryAfterSeconds: 30 } });
+    return new SluiceError(
+      "BACKPRESSURE",
+      "the ingest spool's disk is full; nothing of this batch was written; retry after 30 s",
+      { cause: err, details: { retryAfterSeconds: 30 } },
+    );
   }
   return null;
 }

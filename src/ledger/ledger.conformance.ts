@@ -13,7 +13,13 @@ export interface LedgerWithQueue {
 
 const docs = (n: number, prefix = "d"): AdmittedDocument[] =>
   Array.from({ length: n }, (_, i) => {
-    const ref: DocumentRef = { id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} };
+    const ref: DocumentRef = {
+      id: `${prefix}${i}`,
+      source: `${prefix}${i}.txt`,
+      kind: "inline",
+      text: `text ${i}`,
+      meta: {},
+    };
     return { ref, lane: "normal" as const, envelope: new TextEncoder().encode(`envelope ${prefix}${i}`) };
   });
 const spec = { collection: "c", pipeline: "auto", paths: [] };
@@ -88,7 +94,13 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.equal(after.COMPLETED - before.COMPLETED, 1);
       assert.equal(after.CANCELLED - before.CANCELLED, 1);
       assert.equal(await ledger.jobState(pending), "PENDING");
-      assert.deepEqual([...(await ledger.jobStates([pending, cancelled, "job_nope"])).entries()].sort(), [[cancelled, "CANCELLED"], [pending, "PENDING"]].sort());
+      assert.deepEqual(
+        [...(await ledger.jobStates([pending, cancelled, "job_nope"])).entries()].sort(),
+        [
+          [cancelled, "CANCELLED"],
+          [pending, "PENDING"],
+        ].sort(),
+      );
       await assert.rejects(ledger.jobState("job_nope"), { code: "JOB_NOT_FOUND" });
     });
 
@@ -109,7 +121,9 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
     it("keeps checkpoints with typed arrays until the job is pruned", async () => {
       const { ledger } = stores;
       const id = await newJob(1);
-      await ledger.saveCheckpoint(id, "d0", "embed", { vectors: { model: "m", dimensions: 2, vectors: [Float32Array.of(0.5, 0.25)] } });
+      await ledger.saveCheckpoint(id, "d0", "embed", {
+        vectors: { model: "m", dimensions: 2, vectors: [Float32Array.of(0.5, 0.25)] },
+      });
       const back = (await ledger.loadCheckpoint(id, "d0", "embed")) as { vectors: { vectors: Float32Array[] } };
       assert.ok(back.vectors.vectors[0] instanceof Float32Array);
       assert.deepEqual([...back.vectors.vectors[0]], [0.5, 0.25]);

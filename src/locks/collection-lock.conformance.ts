@@ -75,7 +75,11 @@ export function describeCollectionLockConformance(name: string, factory: () => P
       assert.equal(await lock.acquire(c, "host:2:b", LONG, { isAlive: () => true }), false);
       assert.equal(await lock.acquire(c, "host:2:b", LONG, { isAlive: (owner) => owner !== "host:1:dead" }), true);
       assert.equal((await lock.holder(c))?.owner, "host:2:b");
-      assert.equal(await lock.release(c, "host:1:dead"), false, "the dead owner's release cannot free the new holder's lock");
+      assert.equal(
+        await lock.release(c, "host:1:dead"),
+        false,
+        "the dead owner's release cannot free the new holder's lock",
+      );
     });
 
     it("concurrent acquires: exactly one of ten owners wins", async () => {

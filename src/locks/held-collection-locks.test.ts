@@ -28,7 +28,10 @@ void describe("HeldCollectionLocks", () => {
     const lock = await memoryLock(Date.now);
     await lock.acquire("docs", "other-host:7:x", 60_000);
     const held = new HeldCollectionLocks(lock, "host:1:w", { isAlive: () => true });
-    const err: unknown = await held.enter("docs").then(() => null, (e: unknown) => e);
+    const err: unknown = await held.enter("docs").then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(isSluiceError(err) && err.code === "COLLECTION_LOCKED", String(err));
     assert.ok(err.retryable && isPushback(err));
     assert.match(err.message, /other-host:7:x/);
@@ -60,7 +63,11 @@ void describe("HeldCollectionLocks", () => {
     assert.equal(controller.signal.aborted, true);
     assert.ok(isSluiceError(controller.signal.reason) && controller.signal.reason.code === "COLLECTION_LOCKED");
     await share.exit();
-    assert.equal((await lock.holder("docs"))?.owner, "host:2:z", "the lost share's exit does not release the new holder's lock");
+    assert.equal(
+      (await lock.holder("docs"))?.owner,
+      "host:2:z",
+      "the lost share's exit does not release the new holder's lock",
+    );
     await lock.close();
   });
 });

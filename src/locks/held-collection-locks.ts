@@ -85,7 +85,12 @@ export class HeldCollectionLocks {
   async enter(collection: string, controller?: AbortController): Promise<CollectionLockShare> {
     let entry = this.#entries.get(collection);
     if (!entry) {
-      const created: Entry = { shares: 0, ready: this.#acquire(collection), controllers: new Set(), renewedMs: this.#now() };
+      const created: Entry = {
+        shares: 0,
+        ready: this.#acquire(collection),
+        controllers: new Set(),
+        renewedMs: this.#now(),
+      };
       // A refused acquire leaves nothing behind: the next document tries afresh.
       created.ready.catch(() => {
         if (this.#entries.get(collection) === created) this.#entries.delete(collection);
@@ -131,7 +136,11 @@ export class HeldCollectionLocks {
         if (renewed) entry.renewedMs = this.#now();
         else {
           if (this.#entries.get(collection) === entry) this.#entries.delete(collection);
-          const lost = new SluiceError("COLLECTION_LOCKED", `lost the ingest lock of collection "${collection}" (it lapsed and another process took it); its documents in flight go back to the spool`, { details: { collection } });
+          const lost = new SluiceError(
+            "COLLECTION_LOCKED",
+            `lost the ingest lock of collection "${collection}" (it lapsed and another process took it); its documents in flight go back to the spool`,
+            { details: { collection } },
+          );
           for (const controller of entry.controllers) controller.abort(lost);
         }
       }
@@ -152,15 +161,28 @@ export class HeldCollectionLocks {
     await this.#releasing.get(collection);
     let acquired: boolean;
     try {
-      acquired = await this.#lock.acquire(collection, this.#owner, this.#ttlMs, this.#isAlive ? { isAlive: this.#isAlive } : {});
+      acquired = await this.#lock.acquire(
+        collection,
+        this.#owner,
+        this.#ttlMs,
+        this.#isAlive ? { isAlive: this.#isAlive } : {},
+      );
     } catch (err) {
-      throw new SluiceError("COLLECTION_LOCKED", `could not take the ingest lock of collection "${collection}": ${err instanceof Error ? err.message : String(err)}`, { details: { collection }, cause: err });
+      throw new SluiceError(
+        "COLLECTION_LOCKED",
+        `could not take the ingest lock of collection "${collection}": ${err instanceof Error ? err.message : String(err)}`,
+        { details: { collection }, cause: err },
+      );
     }
     if (acquired) return;
     const holder = await this.#lock.holder(collection).catch(() => null);
-    throw new SluiceError("COLLECTION_LOCKED", `collection "${collection}" is being ingested by another process${holder ? ` (${holder.owner})` : ""}; will retry`, {
-      details: { collection, ...(holder ? { holder: holder.owner } : {}) },
-    });
+    throw new SluiceError(
+      "COLLECTION_LOCKED",
+      `collection "${collection}" is being ingested by another process${holder ? ` (${holder.owner})` : ""}; will retry`,
+      {
+        details: { collection, ...(holder ? { holder: holder.owner } : {}) },
+      },
+    );
   }
 
   async #release(collection: string): Promise<void> {

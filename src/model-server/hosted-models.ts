@@ -53,7 +53,10 @@ export class HostedModels implements ModelLeases {
       ...options.residency,
       onChange: (event) => {
         const service = event.model as HostedService;
-        logger.info({ service, state: event.state, device: event.device, reason: event.reason }, `model ${event.state}`);
+        logger.info(
+          { service, state: event.state, device: event.device, reason: event.reason },
+          `model ${event.state}`,
+        );
         metrics.setLoaded(service, this.#modelId(service), event.device, event.state === "loaded");
         if (event.state === "loaded") {
           this.#failed.delete(service);
@@ -83,7 +86,13 @@ export class HostedModels implements ModelLeases {
 
   #backend(service: HostedService): { readonly id: string; warmUp(): Promise<void>; close(): Promise<void> } {
     const m = this.#o.models;
-    return service === "embed" ? m.embedder() : service === "sparse" ? m.sparseEncoder() : service === "rerank" ? m.reranker() : m.ocr();
+    return service === "embed"
+      ? m.embedder()
+      : service === "sparse"
+        ? m.sparseEncoder()
+        : service === "rerank"
+          ? m.reranker()
+          : m.ocr();
   }
 
   #modelId(service: HostedService): string {
@@ -105,7 +114,10 @@ export class HostedModels implements ModelLeases {
         try {
           (await this.#residency.acquire(service, {})).release();
         } catch (err) {
-          this.#o.logger.error({ service, err: err instanceof Error ? err.message : String(err) }, "model failed to load; the service stays NOT_SERVING until a call loads it");
+          this.#o.logger.error(
+            { service, err: err instanceof Error ? err.message : String(err) },
+            "model failed to load; the service stays NOT_SERVING until a call loads it",
+          );
         }
       }),
     );
@@ -114,7 +126,12 @@ export class HostedModels implements ModelLeases {
 
   /** Hosted services that cannot answer now (failed to load, or have not loaded yet). */
   notReady(): HostedService[] {
-    const loadedOnce = new Set(this.#residency.snapshot().filter((m) => m.lastUsedAt !== undefined || m.state === "loaded").map((m) => m.name));
+    const loadedOnce = new Set(
+      this.#residency
+        .snapshot()
+        .filter((m) => m.lastUsedAt !== undefined || m.state === "loaded")
+        .map((m) => m.name),
+    );
     return this.#o.services.filter((s) => this.#failed.has(s) || !loadedOnce.has(s));
   }
 

@@ -55,7 +55,15 @@ export class ModelServer {
   readonly #metricsHttp: MetricsHttp | undefined;
   readonly #loading: Promise<void>;
 
-  private constructor(parts: { address: string; server: grpc.Server; models: ModelPlane; metrics: ModelServerMetrics; health: HealthImplementation; hosted: HostedModels; metricsHttp: MetricsHttp | undefined }) {
+  private constructor(parts: {
+    address: string;
+    server: grpc.Server;
+    models: ModelPlane;
+    metrics: ModelServerMetrics;
+    health: HealthImplementation;
+    hosted: HostedModels;
+    metricsHttp: MetricsHttp | undefined;
+  }) {
     this.address = parts.address;
     this.#server = parts.server;
     this.#models = parts.models;
@@ -71,15 +79,31 @@ export class ModelServer {
     const { config } = options;
     const sc = config.modelServer;
     const listen = options.listen ?? sc.listen;
-    const { host, port } = assertListenAllowed(listen, { tls: sc.tls !== undefined, allowInsecureNonLoopback: sc.allowInsecureNonLoopback });
+    const { host, port } = assertListenAllowed(listen, {
+      tls: sc.tls !== undefined,
+      allowInsecureNonLoopback: sc.allowInsecureNonLoopback,
+    });
     // Read certificates before anything starts: a missing file stops startup with its name.
     const credentials = serverCredentials(sc.tls, "modelServer.tls");
     const logger = options.logger ?? pino({ name: "sluice-model-server" }, pino.destination(2));
     const metrics = new ModelServerMetrics();
     const services = [...new Set(sc.services)] as HostedService[];
-    const health = new HealthImplementation({ "": "NOT_SERVING", ...Object.fromEntries(services.map((s) => [MODEL_SERVICES[s], "NOT_SERVING"])), [MODEL_SERVICES.info]: "NOT_SERVING" });
-    const models = options.models ?? new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages });
-    const hosted = new HostedModels({ models, services, health, metrics, logger, monitor: options.monitor ?? new NvidiaSmiMonitor({ onWarning: (message) => logger.warn(message) }), residency: sc.residency });
+    const health = new HealthImplementation({
+      "": "NOT_SERVING",
+      ...Object.fromEntries(services.map((s) => [MODEL_SERVICES[s], "NOT_SERVING"])),
+      [MODEL_SERVICES.info]: "NOT_SERVING",
+    });
+    const models =
+      options.models ?? new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages });
+    const hosted = new HostedModels({
+      models,
+      services,
+      health,
+      metrics,
+      logger,
+      monitor: options.monitor ?? new NvidiaSmiMonitor({ onWarning: (message) => logger.warn(message) }),
+      residency: sc.residency,
+    });
     const server = new grpc.Server({
       ...(sc.tls ? { interceptors: [callerAllowList(sc.tls.allowedClients)] } : {}),
       "grpc.max_receive_message_length": 256 * 1024 * 1024,
@@ -91,12 +115,17 @@ export class ModelServer {
     server.addService(proto.info.service, infoService(deps, hosted));
     health.addToServer(server);
     const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    const bound = await new Promise<number>((resolve, reject) => server.bindAsync(target, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+    );
     const address = host.includes(":") ? `[${host}]:${bound}` : `${host}:${bound}`;
     const metricsHttp = sc.metricsListen ? await startMetricsHttp(sc.metricsListen, metrics, hosted) : undefined;
     health.setStatus("", "SERVING");
     health.setStatus(MODEL_SERVICES.info, "SERVING");
-    logger.info({ address, services, tls: sc.tls !== undefined, metrics: metricsHttp?.address }, "model server listening");
+    logger.info(
+      { address, services, tls: sc.tls !== undefined, metrics: metricsHttp?.address },
+      "model server listening",
+    );
     return new ModelServer({ address, server, models, metrics, health, hosted, metricsHttp });
   }
 

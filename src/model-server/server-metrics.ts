@@ -22,7 +22,12 @@ export class ModelServerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.#requests = new Counter({ name: "model_server_requests_total", help: "gRPC requests by method and status code", labelNames: ["method", "code"], registers });
+    this.#requests = new Counter({
+      name: "model_server_requests_total",
+      help: "gRPC requests by method and status code",
+      labelNames: ["method", "code"],
+      registers,
+    });
     this.#latency = new Histogram({
       name: "model_server_request_duration_seconds",
       help: "gRPC request latency by method and status code",
@@ -30,11 +35,38 @@ export class ModelServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.#depth = new Gauge({ name: "model_server_queue_depth", help: "Items waiting for a model batch", labelNames: ["service"], registers });
-    this.#batch = new Histogram({ name: "model_server_batch_size", help: "Items per model batch", labelNames: ["service"], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.#batchSeconds = new Histogram({ name: "model_server_batch_duration_seconds", help: "Model time per batch", labelNames: ["service"], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers });
-    this.#items = new Counter({ name: "model_server_items_total", help: "Items (texts, passages, pages) that went through a model", labelNames: ["service"], registers });
-    this.#loaded = new Gauge({ name: "model_server_model_loaded", help: "1 while a model is loaded, by service, model and device", labelNames: ["service", "model", "device"], registers });
+    this.#depth = new Gauge({
+      name: "model_server_queue_depth",
+      help: "Items waiting for a model batch",
+      labelNames: ["service"],
+      registers,
+    });
+    this.#batch = new Histogram({
+      name: "model_server_batch_size",
+      help: "Items per model batch",
+      labelNames: ["service"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.#batchSeconds = new Histogram({
+      name: "model_server_batch_duration_seconds",
+      help: "Model time per batch",
+      labelNames: ["service"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.#items = new Counter({
+      name: "model_server_items_total",
+      help: "Items (texts, passages, pages) that went through a model",
+      labelNames: ["service"],
+      registers,
+    });
+    this.#loaded = new Gauge({
+      name: "model_server_model_loaded",
+      help: "1 while a model is loaded, by service, model and device",
+      labelNames: ["service", "model", "device"],
+      registers,
+    });
   }
 
   observeRequest(method: string, code: string, seconds: number): void {

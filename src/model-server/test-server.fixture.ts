@@ -119,12 +119,16 @@ export async function startTestModelServer(
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const logger: Logger = pino({ level: "debug" }, sink);
-  const models = new InProcessModels({ embedder: parsed.embedder, overrides: { embedder, ...(options.ocr ? { ocr: options.ocr } : {}) } });
+  const models = new InProcessModels({
+    embedder: parsed.embedder,
+    overrides: { embedder, ...(options.ocr ? { ocr: options.ocr } : {}) },
+  });
   const server = await ModelServer.start({ config: parsed, listen: "127.0.0.1:0", models, monitor, logger });
   if (options.waitReady ?? true) await server.ready();
   return { server, embedder, monitor, logs, close: () => server.close(500) };

@@ -38,7 +38,12 @@ export function unaryHandler<Req, Rep>(
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort(new Error(`${method} cancelled by the client or its deadline`)));
     const deadlineValue = call.getDeadline();
-    const deadline = deadlineValue instanceof Date ? deadlineValue.getTime() : Number.isFinite(deadlineValue) ? deadlineValue : undefined;
+    const deadline =
+      deadlineValue instanceof Date
+        ? deadlineValue.getTime()
+        : Number.isFinite(deadlineValue)
+          ? deadlineValue
+          : undefined;
     const ctx: CallContext = {
       signal: controller.signal,
       deadline,
@@ -52,7 +57,9 @@ export function unaryHandler<Req, Rep>(
     };
     // A server span per call (tracing on) continuing the client's trace from its traceparent.
     const attributes = { "rpc.system": "grpc", "rpc.method": method, "sluice.tenant": ctx.tenantId };
-    withSpan(method, { kind: SpanKind.SERVER, attributes, parent: contextFromTraceparent(ctx.traceparent) }, () => handle(call.request, ctx)).then(
+    withSpan(method, { kind: SpanKind.SERVER, attributes, parent: contextFromTraceparent(ctx.traceparent) }, () =>
+      handle(call.request, ctx),
+    ).then(
       (reply) => {
         const seconds = finish(grpc.status.OK);
         deps.logger.debug({ method, code: "OK", tenant: ctx.tenantId, traceparent: ctx.traceparent, seconds }, method);
@@ -60,11 +67,23 @@ export function unaryHandler<Req, Rep>(
       },
       (err: unknown) => {
         // A cancelled call has no one to answer; its status is CANCELLED for the record.
-        const status = controller.signal.aborted ? { code: grpc.status.CANCELLED, details: "cancelled" } : toServiceError(err);
+        const status = controller.signal.aborted
+          ? { code: grpc.status.CANCELLED, details: "cancelled" }
+          : toServiceError(err);
         const code = status.code ?? grpc.status.INTERNAL;
         const seconds = finish(code);
         const level = code === grpc.status.INTERNAL ? "error" : "info";
-        deps.logger[level]({ method, code: grpc.status[code], tenant: ctx.tenantId, traceparent: ctx.traceparent, seconds, err: err instanceof Error ? err.message : String(err) }, `${method} failed`);
+        deps.logger[level](
+          {
+            method,
+            code: grpc.status[code],
+            tenant: ctx.tenantId,
+            traceparent: ctx.traceparent,
+            seconds,
+            err: err instanceof Error ? err.message : String(err),
+          },
+          `${method} failed`,
+        );
         callback(status, null);
       },
     );

@@ -95,7 +95,10 @@ void describe("BatchQueue", () => {
   void describe("batching", () => {
     void it("two concurrent calls of 3 items with the same key share one batch of 6 and each gets its own results in order", async () => {
       const h = harness({ maxBatchItems: 8 });
-      const [a, b] = await Promise.all([h.queue.submit("passage", ["a1", "a2", "a3"]), h.queue.submit("passage", ["b1", "b2", "b3"])]);
+      const [a, b] = await Promise.all([
+        h.queue.submit("passage", ["a1", "a2", "a3"]),
+        h.queue.submit("passage", ["b1", "b2", "b3"]),
+      ]);
       assert.equal(h.calls.length, 1);
       assert.deepEqual(h.calls[0]?.items, ["a1", "a2", "a3", "b1", "b2", "b3"]);
       assert.deepEqual(a.results, expected("passage", ["a1", "a2", "a3"]));
@@ -104,30 +107,55 @@ void describe("BatchQueue", () => {
 
     void it("never puts items of different keys in one batch", async () => {
       const h = harness({ maxBatchItems: 8 });
-      const [a1, q, a2] = await Promise.all([h.queue.submit("passage", ["p1", "p2"]), h.queue.submit("query", ["q1"]), h.queue.submit("passage", ["p3"])]);
+      const [a1, q, a2] = await Promise.all([
+        h.queue.submit("passage", ["p1", "p2"]),
+        h.queue.submit("query", ["q1"]),
+        h.queue.submit("passage", ["p3"]),
+      ]);
       assert.deepEqual(a1.results, expected("passage", ["p1", "p2"]));
       assert.deepEqual(q.results, expected("query", ["q1"]));
       assert.deepEqual(a2.results, expected("passage", ["p3"]));
       for (const call of h.calls) {
         const prefix = call.key === "passage" ? "p" : "q";
-        assert.ok(call.items.every((item) => item.startsWith(prefix)), `batch for ${call.key} holds ${call.items.join(",")}`);
+        assert.ok(
+          call.items.every((item) => item.startsWith(prefix)),
+          `batch for ${call.key} holds ${call.items.join(",")}`,
+        );
       }
-      assert.deepEqual(h.calls.map((c) => [c.key, c.items]).sort(), [["passage", ["p1", "p2", "p3"]], ["query", ["q1"]]].sort());
+      assert.deepEqual(
+        h.calls.map((c) => [c.key, c.items]).sort(),
+        [
+          ["passage", ["p1", "p2", "p3"]],
+          ["query", ["q1"]],
+        ].sort(),
+      );
     });
 
     void it("splits a call at maxBatchItems, keeping its results in order", async () => {
       const h = harness({ maxBatchItems: 4 });
       const items = Array.from({ length: 10 }, (_, i) => `t${i}`);
       const { results } = await h.queue.submit("k", items);
-      assert.deepEqual(h.calls.map((c) => c.items.length), [4, 4, 2]);
-      assert.deepEqual(h.calls.flatMap((c) => c.items), items);
+      assert.deepEqual(
+        h.calls.map((c) => c.items.length),
+        [4, 4, 2],
+      );
+      assert.deepEqual(
+        h.calls.flatMap((c) => c.items),
+        items,
+      );
       assert.deepEqual(results, expected("k", items));
     });
 
     void it("splits batches at maxBatchWeight", async () => {
       const h = harness({ maxBatchWeight: 10 });
       const { results } = await h.queue.submit("k", ["aaaa", "bbbb", "cccc", "dd"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["aaaa", "bbbb"], ["cccc", "dd"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [
+          ["aaaa", "bbbb"],
+          ["cccc", "dd"],
+        ],
+      );
       assert.deepEqual(results, expected("k", ["aaaa", "bbbb", "cccc", "dd"]));
     });
 
@@ -135,7 +163,10 @@ void describe("BatchQueue", () => {
       const h = harness({ maxBatchWeight: 10 });
       const heavy = "x".repeat(25);
       const { results } = await h.queue.submit("k", ["ab", heavy, "cd"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["ab"], [heavy], ["cd"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["ab"], [heavy], ["cd"]],
+      );
       assert.deepEqual(results, expected("k", ["ab", heavy, "cd"]));
     });
 
@@ -144,7 +175,10 @@ void describe("BatchQueue", () => {
       const pending = h.queue.submit("k", ["only"]);
       assert.equal(h.calls.length, 0, "a partial batch waits for company");
       const { results } = await pending;
-      assert.deepEqual(h.calls.map((c) => c.items), [["only"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["only"]],
+      );
       assert.deepEqual(results, ["k:only"]);
     });
 
@@ -159,7 +193,10 @@ void describe("BatchQueue", () => {
       const h = harness({ maxBatchItems: 4, maxWaitMs: 60_000 });
       const partial = h.queue.submit("query", ["q"]);
       const full = h.queue.submit("passage", ["a", "b", "c", "d"]);
-      assert.deepEqual(h.calls.map((c) => c.key), ["passage"]);
+      assert.deepEqual(
+        h.calls.map((c) => c.key),
+        ["passage"],
+      );
       assert.deepEqual((await full).results, expected("passage", ["a", "b", "c", "d"]));
       await h.queue.close();
       await assert.rejects(partial, isCode("MODEL_UNAVAILABLE"));
@@ -231,13 +268,19 @@ void describe("BatchQueue", () => {
       assert.deepEqual((await running).results, expected("k", ["r1", "r2"]));
       // A later call goes through a pump after the cancelled one would have run.
       assert.deepEqual((await h.queue.submit("k", ["n1"])).results, ["k:n1"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["r1", "r2"], ["n1"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["r1", "r2"], ["n1"]],
+      );
     });
 
     void it("rejects at once with the reason when the signal is already aborted", async () => {
       const h = harness();
       const reason = new Error("already gone");
-      await assert.rejects(h.queue.submit("k", ["a"], { signal: AbortSignal.abort(reason) }), (err: unknown) => err === reason);
+      await assert.rejects(
+        h.queue.submit("k", ["a"], { signal: AbortSignal.abort(reason) }),
+        (err: unknown) => err === reason,
+      );
       assert.equal(h.queue.depth, 0);
       assert.equal(h.calls.length, 0);
     });
@@ -265,7 +308,11 @@ void describe("BatchQueue", () => {
       assert.equal(seen[0]?.aborted, false);
       const reason = new Error("client cancelled");
       controller.abort(reason);
-      await assert.rejects(call, (err: unknown) => err === reason, "the caller gets its own abort reason, not the batch's");
+      await assert.rejects(
+        call,
+        (err: unknown) => err === reason,
+        "the caller gets its own abort reason, not the batch's",
+      );
       await ended.promise;
       assert.equal(seen[0]?.aborted, true);
       assert.ok(seen[0]?.reason instanceof SluiceError);
@@ -287,7 +334,10 @@ void describe("BatchQueue", () => {
       assert.equal(batch.aborted, true);
       h.open();
       assert.deepEqual((await h.queue.submit("k", ["n"])).results, ["k:n"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["a1", "a2"], ["n"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["a1", "a2"], ["n"]],
+      );
     });
 
     void it("does not abort a batch shared by two calls when only one of them cancels", async () => {
@@ -296,7 +346,10 @@ void describe("BatchQueue", () => {
       const controller = new AbortController();
       const leaving = h.queue.submit("k", ["a1", "a2"], { signal: controller.signal });
       const staying = h.queue.submit("k", ["b1", "b2"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["a1", "a2", "b1", "b2"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["a1", "a2", "b1", "b2"]],
+      );
       const reason = new Error("one caller left");
       controller.abort(reason);
       await assert.rejects(leaving, (err: unknown) => err === reason);
@@ -320,7 +373,10 @@ void describe("BatchQueue", () => {
       await assert.rejects(late, isCode("DEADLINE_EXCEEDED"));
       assert.deepEqual((await running).results, expected("k", ["r1", "r2"]));
       assert.deepEqual((await onTime).results, ["k:ok"]);
-      assert.deepEqual(h.calls.map((c) => c.items), [["r1", "r2"], ["ok"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["r1", "r2"], ["ok"]],
+      );
     });
   });
 
@@ -334,20 +390,33 @@ void describe("BatchQueue", () => {
         assert.equal(f.status, "rejected");
         assert.ok(f.reason instanceof SluiceError && f.reason.message === "backend exploded");
       }
-      assert.deepEqual((await h.queue.submit("k", ["c1", "c2", "c3", "c4"])).results, expected("k", ["c1", "c2", "c3", "c4"]));
+      assert.deepEqual(
+        (await h.queue.submit("k", ["c1", "c2", "c3", "c4"])).results,
+        expected("k", ["c1", "c2", "c3", "c4"]),
+      );
       assert.equal(h.queue.depth, 0);
     });
 
     void it("rejects a call whose later batch fails, and drops its items that have not run", async () => {
       const h = harness({ maxBatchItems: 2, maxWaitMs: 0 });
       await assert.rejects(h.queue.submit("k", ["a1", "a2", "boom", "a4", "a5", "a6"]), /backend exploded/);
-      assert.deepEqual(h.calls.map((c) => c.items), [["a1", "a2"], ["boom", "a4"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [
+          ["a1", "a2"],
+          ["boom", "a4"],
+        ],
+      );
       assert.equal(h.queue.depth, 0);
       assert.deepEqual((await h.queue.submit("k", ["n"])).results, ["k:n"]);
     });
 
     void it("rejects with MODEL_BAD_RESPONSE when the backend returns the wrong number of results", async () => {
-      const queue = new BatchQueue<string, string>(async () => ["only one"], (t) => t.length, { maxBatchItems: 4, maxBatchWeight: 100, maxWaitMs: 0, maxQueuedItems: 10 });
+      const queue = new BatchQueue<string, string>(
+        async () => ["only one"],
+        (t) => t.length,
+        { maxBatchItems: 4, maxBatchWeight: 100, maxWaitMs: 0, maxQueuedItems: 10 },
+      );
       await assert.rejects(queue.submit("k", ["a", "b"]), isCode("MODEL_BAD_RESPONSE"));
     });
   });
@@ -362,13 +431,19 @@ void describe("BatchQueue", () => {
       assert.ok(inferenceTimeNs > 0n, "the run awaited, so model time passed");
       assert.equal(h.calls.length, 2);
       const inside = h.calls.reduce((sum, c) => sum + (c.tookNs ?? 0n), 0n);
-      assert.ok(inferenceTimeNs >= inside, `inference ${inferenceTimeNs} covers both batches (${inside} inside the run)`);
+      assert.ok(
+        inferenceTimeNs >= inside,
+        `inference ${inferenceTimeNs} covers both batches (${inside} inside the run)`,
+      );
     });
 
     void it("calls onBatch with each batch's size and seconds, and onDepth with every queue depth", async () => {
       const batches: Array<[number, number]> = [];
       const depths: number[] = [];
-      const h = harness({ maxBatchItems: 2, maxWaitMs: 0 }, { onBatch: (n, s) => batches.push([n, s]), onDepth: (n) => depths.push(n) });
+      const h = harness(
+        { maxBatchItems: 2, maxWaitMs: 0 },
+        { onBatch: (n, s) => batches.push([n, s]), onDepth: (n) => depths.push(n) },
+      );
       h.block();
       const a = h.queue.submit("k", ["a1", "a2"]);
       const b = h.queue.submit("k", ["b1", "b2", "b3"]);
@@ -376,7 +451,10 @@ void describe("BatchQueue", () => {
       h.open();
       await Promise.all([a, b]);
       assert.deepEqual(depths, [2, 0, 3, 1, 0]);
-      assert.deepEqual(batches.map(([n]) => n), [2, 2, 1]);
+      assert.deepEqual(
+        batches.map(([n]) => n),
+        [2, 2, 1],
+      );
       for (const [, seconds] of batches) assert.ok(typeof seconds === "number" && seconds >= 0);
     });
   });
@@ -396,13 +474,19 @@ void describe("BatchQueue", () => {
       await closed;
       assert.equal(await settled(running), true, "close() resolved after the running batch finished");
       assert.deepEqual((await running).results, expected("k", ["r1", "r2"]));
-      assert.deepEqual(h.calls.map((c) => c.items), [["r1", "r2"]]);
+      assert.deepEqual(
+        h.calls.map((c) => c.items),
+        [["r1", "r2"]],
+      );
     });
 
     void it("uses closedMessage for the calls it refuses", async () => {
       const h = harness({ closedMessage: "the model server is shutting down" });
       await h.queue.close();
-      await assert.rejects(h.queue.submit("k", ["a"]), { code: "MODEL_UNAVAILABLE", message: "the model server is shutting down" });
+      await assert.rejects(h.queue.submit("k", ["a"]), {
+        code: "MODEL_UNAVAILABLE",
+        message: "the model server is shutting down",
+      });
     });
   });
 
@@ -410,13 +494,28 @@ void describe("BatchQueue", () => {
     void it("refuses limits that are not positive integers (or numbers ≥ 0 for times and weights) with CONFIG_INVALID", () => {
       const run = async (_key: string, items: string[]) => items;
       const base = { maxBatchItems: 4, maxWaitMs: 0 };
-      for (const bad of [{ maxBatchItems: 0 }, { maxBatchItems: 1.5 }, { concurrency: 0 }, { maxQueuedItems: -1 }, { maxWaitMs: -1 }, { maxBatchWeight: Number.NaN }]) {
-        assert.throws(() => new BatchQueue<string, string>(run, (t) => t.length, { ...base, ...bad }), isCode("CONFIG_INVALID"), JSON.stringify(bad));
+      for (const bad of [
+        { maxBatchItems: 0 },
+        { maxBatchItems: 1.5 },
+        { concurrency: 0 },
+        { maxQueuedItems: -1 },
+        { maxWaitMs: -1 },
+        { maxBatchWeight: Number.NaN },
+      ]) {
+        assert.throws(
+          () => new BatchQueue<string, string>(run, (t) => t.length, { ...base, ...bad }),
+          isCode("CONFIG_INVALID"),
+          JSON.stringify(bad),
+        );
       }
     });
 
     void it("without maxBatchWeight and maxQueuedItems, neither weight nor queue length is bounded", async () => {
-      const queue = new BatchQueue<string, string>(async (_key, items) => items, () => 1_000_000, { maxBatchItems: 3, maxWaitMs: 0 });
+      const queue = new BatchQueue<string, string>(
+        async (_key, items) => items,
+        () => 1_000_000,
+        { maxBatchItems: 3, maxWaitMs: 0 },
+      );
       const items = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
       assert.deepEqual((await queue.submit("k", items)).results, items);
     });

@@ -105,7 +105,12 @@ export class BatchQueue<I, O> {
     this.#run = run;
     this.#weight = weight;
     const { closedMessage, ...limits } = options;
-    this.#o = { concurrency: 1, maxBatchWeight: Number.POSITIVE_INFINITY, maxQueuedItems: Number.POSITIVE_INFINITY, ...limits };
+    this.#o = {
+      concurrency: 1,
+      maxBatchWeight: Number.POSITIVE_INFINITY,
+      maxQueuedItems: Number.POSITIVE_INFINITY,
+      ...limits,
+    };
     checkOptions(this.#o);
     this.#closedMessage = closedMessage ?? "the batch queue is closed";
     this.#hooks = hooks;
@@ -122,10 +127,21 @@ export class BatchQueue<I, O> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     if (items.length === 0) return Promise.resolve({ results: [], queueTimeNs: 0n, inferenceTimeNs: 0n });
     if (items.length > this.#o.maxQueuedItems) {
-      return Promise.reject(new SluiceError("VALIDATION_FAILED", `a call of ${items.length} items is larger than the server's whole queue (${this.#o.maxQueuedItems}); send smaller calls`));
+      return Promise.reject(
+        new SluiceError(
+          "VALIDATION_FAILED",
+          `a call of ${items.length} items is larger than the server's whole queue (${this.#o.maxQueuedItems}); send smaller calls`,
+        ),
+      );
     }
     if (this.#queued + items.length > this.#o.maxQueuedItems) {
-      return Promise.reject(new SluiceError("MODEL_OVERLOADED", `queue full: ${this.#queued} items waiting, limit ${this.#o.maxQueuedItems}; retry with backoff`, { details: { queued: this.#queued } }));
+      return Promise.reject(
+        new SluiceError(
+          "MODEL_OVERLOADED",
+          `queue full: ${this.#queued} items waiting, limit ${this.#o.maxQueuedItems}; retry with backoff`,
+          { details: { queued: this.#queued } },
+        ),
+      );
     }
     return new Promise<BatchResult<O>>((resolve, reject) => {
       const call: Call<I, O> = {
@@ -181,7 +197,8 @@ export class BatchQueue<I, O> {
     call.reject(err);
     // A batch runs for its callers: once every one of them has gone, stop the model work.
     for (const batch of call.running) {
-      if (batch.segments.every((seg) => seg.call.settled)) batch.controller.abort(new SluiceError("JOB_CANCELLED", "every call in the batch was cancelled"));
+      if (batch.segments.every((seg) => seg.call.settled))
+        batch.controller.abort(new SluiceError("JOB_CANCELLED", "every call in the batch was cancelled"));
     }
   }
 
@@ -190,7 +207,11 @@ export class BatchQueue<I, O> {
     this.#timer = undefined;
     const now = Date.now();
     for (const call of [...this.#waiting]) {
-      if (call.deadline !== undefined && now >= call.deadline) this.#fail(call, new SluiceError("DEADLINE_EXCEEDED", "the call's deadline passed while it waited in the queue"));
+      if (call.deadline !== undefined && now >= call.deadline)
+        this.#fail(
+          call,
+          new SluiceError("DEADLINE_EXCEEDED", "the call's deadline passed while it waited in the queue"),
+        );
     }
     while (this.#running < this.#o.concurrency && this.#waiting.length > 0) {
       const next = this.#nextBatch();
@@ -269,7 +290,11 @@ export class BatchQueue<I, O> {
     const started = process.hrtime.bigint();
     try {
       const results = await this.#run(key, items, batch.controller.signal);
-      if (results.length !== items.length) throw new SluiceError("MODEL_BAD_RESPONSE", `backend returned ${results.length} results for ${items.length} items`);
+      if (results.length !== items.length)
+        throw new SluiceError(
+          "MODEL_BAD_RESPONSE",
+          `backend returned ${results.length} results for ${items.length} items`,
+        );
       const took = process.hrtime.bigint() - started;
       this.#hooks.onBatch?.(items.length, Number(took) / 1e9);
       let offset = 0;
@@ -281,7 +306,11 @@ export class BatchQueue<I, O> {
         if (call.remaining === 0 && !call.settled) {
           call.settled = true;
           call.detach();
-          call.resolve({ results: call.results, queueTimeNs: (call.firstBatched ?? started) - call.arrived, inferenceTimeNs: call.inference });
+          call.resolve({
+            results: call.results,
+            queueTimeNs: (call.firstBatched ?? started) - call.arrived,
+            inferenceTimeNs: call.inference,
+          });
         }
       }
     } catch (err) {
@@ -300,7 +329,8 @@ function checkOptions(o: Required<Omit<BatchQueueOptions, "closedMessage">>): vo
   const bad: string[] = [];
   if (!positiveInt(o.maxBatchItems)) bad.push(`maxBatchItems must be a positive integer, got ${o.maxBatchItems}`);
   if (!positiveInt(o.concurrency)) bad.push(`concurrency must be a positive integer, got ${o.concurrency}`);
-  if (!(positiveInt(o.maxQueuedItems) || o.maxQueuedItems === Number.POSITIVE_INFINITY)) bad.push(`maxQueuedItems must be a positive integer, got ${o.maxQueuedItems}`);
+  if (!(positiveInt(o.maxQueuedItems) || o.maxQueuedItems === Number.POSITIVE_INFINITY))
+    bad.push(`maxQueuedItems must be a positive integer, got ${o.maxQueuedItems}`);
   if (!atLeastZero(o.maxWaitMs)) bad.push(`maxWaitMs must be a number ≥ 0, got ${o.maxWaitMs}`);
   if (!atLeastZero(o.maxBatchWeight)) bad.push(`maxBatchWeight must be a number ≥ 0, got ${o.maxBatchWeight}`);
   if (bad.length > 0) throw new SluiceError("CONFIG_INVALID", `batch queue: ${bad.join("; ")}`);

@@ -33,7 +33,10 @@ class RecordingEmbedder implements DenseEmbedder {
   }
 }
 
-describeDenseEmbedderConformance("MicroBatcher(hash)", () => new MicroBatcher(new HashEmbedder({ dimensions: 128 }), { maxBatch: 4 }));
+describeDenseEmbedderConformance(
+  "MicroBatcher(hash)",
+  () => new MicroBatcher(new HashEmbedder({ dimensions: 128 }), { maxBatch: 4 }),
+);
 
 void describe("MicroBatcher", () => {
   void it("coalesces 20 concurrent calls of 3 texts into ceil(60/16) = 4 backend calls of maxBatch, each caller getting its own vectors", async () => {
@@ -41,11 +44,19 @@ void describe("MicroBatcher", () => {
     const batcher = new MicroBatcher(inner, { maxBatch: 16 });
     const inputs = Array.from({ length: 20 }, (_, d) => [`doc${d} chunk0`, `doc${d} chunk1`, `doc${d} chunk2`]);
     const results = await Promise.all(inputs.map((texts) => batcher.embed(texts)));
-    assert.deepEqual(inner.calls.map((c) => c.texts.length), [16, 16, 16, 12]);
-    assert.deepEqual(inner.calls.flatMap((c) => c.texts), inputs.flat(), "texts reach the backend once each, in arrival order");
+    assert.deepEqual(
+      inner.calls.map((c) => c.texts.length),
+      [16, 16, 16, 12],
+    );
+    assert.deepEqual(
+      inner.calls.flatMap((c) => c.texts),
+      inputs.flat(),
+      "texts reach the backend once each, in arrival order",
+    );
     for (const [d, texts] of inputs.entries()) {
       assert.equal(results[d]?.length, 3);
-      for (const [i, text] of texts.entries()) assert.deepEqual(results[d]?.[i], inner.expected(text), `doc ${d} text ${i}`);
+      for (const [i, text] of texts.entries())
+        assert.deepEqual(results[d]?.[i], inner.expected(text), `doc ${d} text ${i}`);
     }
   });
 
@@ -53,17 +64,34 @@ void describe("MicroBatcher", () => {
     const inner = new RecordingEmbedder();
     const batcher = new MicroBatcher(inner, { maxBatch: 64, maxBatchChars: 10 });
     await batcher.embed(["aaaa", "bbbb", "cccc", "dd"]);
-    assert.deepEqual(inner.calls.map((c) => c.texts), [["aaaa", "bbbb"], ["cccc", "dd"]]);
+    assert.deepEqual(
+      inner.calls.map((c) => c.texts),
+      [
+        ["aaaa", "bbbb"],
+        ["cccc", "dd"],
+      ],
+    );
   });
 
   void it("never mixes query and passage texts in one batch, and passes each batch's kind to the backend", async () => {
     const inner = new RecordingEmbedder();
     const batcher = new MicroBatcher(inner, { maxBatch: 8 });
-    const [q, p, n] = await Promise.all([batcher.embed(["q"], { kind: "query" }), batcher.embed(["p"], { kind: "passage" }), batcher.embed(["n"])]);
+    const [q, p, n] = await Promise.all([
+      batcher.embed(["q"], { kind: "query" }),
+      batcher.embed(["p"], { kind: "passage" }),
+      batcher.embed(["n"]),
+    ]);
     assert.deepEqual(q, [inner.expected("q", "query")]);
     assert.deepEqual(p, [inner.expected("p", "passage")]);
     assert.deepEqual(n, [inner.expected("n")]);
-    assert.deepEqual(inner.calls.map((c) => [c.kind, c.texts]).sort(), [[undefined, ["n"]], ["passage", ["p"]], ["query", ["q"]]].sort());
+    assert.deepEqual(
+      inner.calls.map((c) => [c.kind, c.texts]).sort(),
+      [
+        [undefined, ["n"]],
+        ["passage", ["p"]],
+        ["query", ["q"]],
+      ].sort(),
+    );
   });
 
   void it("passes the caller's signal on: an aborted caller is rejected with its reason and its texts never reach the backend", async () => {

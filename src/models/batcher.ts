@@ -66,7 +66,11 @@ export class MicroBatcher implements DenseEmbedder {
   }
 
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    const { results } = await this.queue.submit(keyOf(options.kind), texts, options.signal ? { signal: options.signal } : {});
+    const { results } = await this.queue.submit(
+      keyOf(options.kind),
+      texts,
+      options.signal ? { signal: options.signal } : {},
+    );
     return results;
   }
 
@@ -84,7 +88,13 @@ export class MicroBatcher implements DenseEmbedder {
         return this.inner.embed(texts, kind === undefined ? { signal } : { kind, signal });
       },
       (text) => text.length,
-      { maxBatchItems: maxBatch, maxWaitMs, concurrency, closedMessage: "embedder is closed", ...(maxBatchChars === undefined ? {} : { maxBatchWeight: maxBatchChars }) },
+      {
+        maxBatchItems: maxBatch,
+        maxWaitMs,
+        concurrency,
+        closedMessage: "embedder is closed",
+        ...(maxBatchChars === undefined ? {} : { maxBatchWeight: maxBatchChars }),
+      },
     );
   }
 }

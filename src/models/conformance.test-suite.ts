@@ -34,7 +34,12 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * @example
  * assertSameVector(batch[0], (await embedder.embed([text]))[0], 1e-4, text);
  */
-export function assertSameVector(actual: Float32Array | undefined, expected: Float32Array | undefined, tolerance = 1e-4, label = "vector"): void {
+export function assertSameVector(
+  actual: Float32Array | undefined,
+  expected: Float32Array | undefined,
+  tolerance = 1e-4,
+  label = "vector",
+): void {
   assert.ok(actual && expected, `${label}: missing vector`);
   assert.equal(actual.length, expected.length, `${label}: length`);
   for (let i = 0; i < actual.length; i++) {
@@ -55,10 +60,19 @@ function norm(v: Float32Array): number {
  * describeDenseEmbedderConformance("hash", () => new HashEmbedder({ dimensions: 256 }));
  * describeDenseEmbedderConformance("use-lite", () => new UseLiteEmbedder({ batchSize: 8 }), { semantic: true });
  */
-export function describeDenseEmbedderConformance(name: string, factory: () => DenseEmbedder | Promise<DenseEmbedder>, options: DenseEmbedderConformanceOptions = {}): void {
+export function describeDenseEmbedderConformance(
+  name: string,
+  factory: () => DenseEmbedder | Promise<DenseEmbedder>,
+  options: DenseEmbedderConformanceOptions = {},
+): void {
   const tolerance = options.tolerance ?? 1e-4;
   // Every word here is in the tiny ONNX test model's vocabulary, so all backends can run the suite.
-  const texts = ["hello world", "the dog sat on a mat", "how do i reset my password", "quarterly revenue grew by five percent"];
+  const texts = [
+    "hello world",
+    "the dog sat on a mat",
+    "how do i reset my password",
+    "quarterly revenue grew by five percent",
+  ];
 
   void describe(`DenseEmbedder conformance: ${name}`, () => {
     let embedder: DenseEmbedder;
@@ -73,7 +87,10 @@ export function describeDenseEmbedderConformance(name: string, factory: () => De
     void it("has a non-empty id and positive dimensions after warmUp", () => {
       assert.equal(typeof embedder.id, "string");
       assert.ok(embedder.id.length > 0);
-      assert.ok(Number.isInteger(embedder.dimensions) && embedder.dimensions > 0, `dimensions = ${embedder.dimensions}`);
+      assert.ok(
+        Number.isInteger(embedder.dimensions) && embedder.dimensions > 0,
+        `dimensions = ${embedder.dimensions}`,
+      );
     });
 
     void it("returns one vector per text, in input order", async () => {
@@ -84,7 +101,8 @@ export function describeDenseEmbedderConformance(name: string, factory: () => De
         assertSameVector(batch[i], alone, tolerance, `text ${i} (${text})`);
       }
       const reversed = await embedder.embed([...texts].reverse());
-      for (const [i] of texts.entries()) assertSameVector(reversed[texts.length - 1 - i], batch[i], tolerance, `reversed ${i}`);
+      for (const [i] of texts.entries())
+        assertSameVector(reversed[texts.length - 1 - i], batch[i], tolerance, `reversed ${i}`);
     });
 
     void it("returns Float32Arrays of exactly `dimensions` entries", async () => {
@@ -126,16 +144,30 @@ export function describeDenseEmbedderConformance(name: string, factory: () => De
     });
 
     void it("scores texts that share words above unrelated text", async () => {
-      const [anchor, near, far] = await embedder.embed(["the cat sat on the mat", "a cat was sitting on a mat", "quarterly revenue grew by five percent"]);
+      const [anchor, near, far] = await embedder.embed([
+        "the cat sat on the mat",
+        "a cat was sitting on a mat",
+        "quarterly revenue grew by five percent",
+      ]);
       assert.ok(anchor && near && far);
-      assert.ok(cosine(anchor, near) > cosine(anchor, far), `near ${cosine(anchor, near)} <= far ${cosine(anchor, far)}`);
+      assert.ok(
+        cosine(anchor, near) > cosine(anchor, far),
+        `near ${cosine(anchor, near)} <= far ${cosine(anchor, far)}`,
+      );
     });
 
     if (options.semantic === true) {
       void it("scores paraphrases without shared words above unrelated text", async () => {
-        const [anchor, near, far] = await embedder.embed(["Stock markets fell sharply today", "Shares plunged on Wall Street", "My grandmother bakes delicious apple pie"]);
+        const [anchor, near, far] = await embedder.embed([
+          "Stock markets fell sharply today",
+          "Shares plunged on Wall Street",
+          "My grandmother bakes delicious apple pie",
+        ]);
         assert.ok(anchor && near && far);
-        assert.ok(cosine(anchor, near) > cosine(anchor, far) + 0.05, `near ${cosine(anchor, near)} vs far ${cosine(anchor, far)}`);
+        assert.ok(
+          cosine(anchor, near) > cosine(anchor, far) + 0.05,
+          `near ${cosine(anchor, near)} vs far ${cosine(anchor, far)}`,
+        );
       });
     }
   });

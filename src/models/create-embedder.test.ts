@@ -30,7 +30,10 @@ void describe("createEmbedder", () => {
   void it("throws CONFIG_INVALID listing the known backends for an unknown one", () => {
     assert.throws(
       () => createEmbedder({ backend: "word2vec" } as unknown as EmbedderConfig),
-      (err: unknown) => err instanceof SluiceError && err.code === "CONFIG_INVALID" && /"word2vec".*use-lite, onnx, openai, hash/.test(err.message),
+      (err: unknown) =>
+        err instanceof SluiceError &&
+        err.code === "CONFIG_INVALID" &&
+        /"word2vec".*use-lite, onnx, openai, hash/.test(err.message),
     );
   });
 
@@ -47,7 +50,11 @@ void describe("createEmbedder", () => {
       const after = Object.keys(createRequire(import.meta.url).cache).filter((p) => /@energetic-ai/.test(p));
       console.log(JSON.stringify({ heavy, after: after.length }));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { timeout: 60_000 },
+    );
     const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { heavy: string[]; after: number };
     assert.deepEqual(result.heavy, [], "nothing heavy before warmUp");
     assert.ok(result.after > 0, "the probe does see the model packages once loaded");

@@ -29,9 +29,13 @@ export function createEmbedder(config: EmbedderConfig): DenseEmbedder {
       return new HashEmbedder(config);
     default: {
       const backend: unknown = (config as { backend?: unknown }).backend;
-      throw new SluiceError("CONFIG_INVALID", `unknown embedder backend ${JSON.stringify(backend)}; known backends: ${KNOWN_BACKENDS.join(", ")}`, {
-        details: { backend, known: [...KNOWN_BACKENDS] },
-      });
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        `unknown embedder backend ${JSON.stringify(backend)}; known backends: ${KNOWN_BACKENDS.join(", ")}`,
+        {
+          details: { backend, known: [...KNOWN_BACKENDS] },
+        },
+      );
     }
   }
 }

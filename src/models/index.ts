@@ -9,6 +9,13 @@
 export type { ChatMessage, ChatModel, DenseEmbedder, EmbedOptions, SparseEncoder } from "./ports.ts";
 export { createEmbedder } from "./create-embedder.ts";
 export { MicroBatcher, type MicroBatcherOptions } from "./batcher.ts";
-export { BatchQueue, type BatchQueueOptions, type BatchHooks, type BatchResult, type RunBatch, type SubmitOptions } from "./batch-queue.ts";
+export {
+  BatchQueue,
+  type BatchQueueOptions,
+  type BatchHooks,
+  type BatchResult,
+  type RunBatch,
+  type SubmitOptions,
+} from "./batch-queue.ts";
 export { OpenAIChatModel, type OpenAIChatConfig } from "./backends/openai-chat.ts";
 export { HashEmbedder, type HashEmbedderOptions } from "./backends/hash-embedder.ts";

@@ -14,8 +14,16 @@ export const ModelParamsSchema = z
   .object({
     device: z.enum(["cpu", "gpu-preferred", "gpu-required"]).optional(),
     batchSize: z.number().int().min(1).max(4096).optional(),
-    keepAliveMs: z.number().int().min(0).max(24 * 60 * 60 * 1000).optional(),
-    languages: z.string().regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/, "languages are tesseract codes joined by +, e.g. eng+tha").optional(),
+    keepAliveMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 60 * 60 * 1000)
+      .optional(),
+    languages: z
+      .string()
+      .regex(/^[a-z_]{3,}(\+[a-z_]{3,})*$/, "languages are tesseract codes joined by +, e.g. eng+tha")
+      .optional(),
     minConfidence: z.number().min(0).max(100).optional(),
   })
   .strict();
@@ -30,7 +38,11 @@ export function validateModelParams(raw: unknown, where: string): ModelParams {
   const parsed = ModelParamsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SluiceError("VALIDATION_FAILED", `${where}: params.${issue?.path.join(".") || "?"}: ${issue?.message ?? "invalid"}`, { details: { where } });
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `${where}: params.${issue?.path.join(".") || "?"}: ${issue?.message ?? "invalid"}`,
+      { details: { where } },
+    );
   }
   return Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
 }

@@ -26,7 +26,11 @@ const THAI = [
 ];
 const PDF_PAGES = [
   ["This first page is only here to be skipped.", "Nothing on it should come back."],
-  ["Sluice reads scanned pages with an OCR engine.", "Each page is rendered as an image first.", "The text then goes on to chunking and indexing."],
+  [
+    "Sluice reads scanned pages with an OCR engine.",
+    "Each page is rendered as an image first.",
+    "The text then goes on to chunking and indexing.",
+  ],
 ];
 /**
  * Why a Thai case skipped: the machine has no Thai font to render the test image with.
@@ -46,7 +50,10 @@ export const NO_THAI_FONT = "no Thai font: install fonts-thai-tlwg";
 export function assertReads(result: OcrResult, expected: readonly string[], label: string, maxCer = MAX_CER): number {
   const reference = expected.join("\n");
   const cer = charErrorRate(reference, result.text);
-  assert.ok(cer < maxCer, `${label}: CER ${(cer * 100).toFixed(2)}% >= ${maxCer * 100}%\nexpected: ${JSON.stringify(reference)}\nread:     ${JSON.stringify(result.text)}`);
+  assert.ok(
+    cer < maxCer,
+    `${label}: CER ${(cer * 100).toFixed(2)}% >= ${maxCer * 100}%\nexpected: ${JSON.stringify(reference)}\nread:     ${JSON.stringify(result.text)}`,
+  );
   return cer;
 }
 
@@ -75,7 +82,11 @@ function percent(cer: number): string {
 async function assertInvalid(work: Promise<unknown>, label: string): Promise<void> {
   await assert.rejects(work, (err: unknown) => {
     const code = (err as { code?: unknown } | null)?.code;
-    assert.equal(code, "VALIDATION_FAILED", `${label}: expected code VALIDATION_FAILED, got ${String(code)} (${err instanceof Error ? err.message : String(err)})`);
+    assert.equal(
+      code,
+      "VALIDATION_FAILED",
+      `${label}: expected code VALIDATION_FAILED, got ${String(code)} (${err instanceof Error ? err.message : String(err)})`,
+    );
     return true;
   });
 }
@@ -94,7 +105,8 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
     let englishPng: Uint8Array;
     let english: Promise<OcrResult> | undefined;
     /** The default-language read of the English image, shared by the cases that inspect it. */
-    const readEnglish = (): Promise<OcrResult> => (english ??= ocr.recognize({ data: englishPng, mediaType: "image/png" }));
+    const readEnglish = (): Promise<OcrResult> =>
+      (english ??= ocr.recognize({ data: englishPng, mediaType: "image/png" }));
 
     before(async () => {
       englishPng = await renderTextImage(ENGLISH, { font: "latin" });
@@ -124,7 +136,10 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
       for (const word of result.words) {
         const { x0, y0, x1, y1 } = word.bbox;
         assert.ok(word.text.trim().length > 0, `empty word ${JSON.stringify(word)}`);
-        assert.ok(0 <= x0 && x0 <= x1 && x1 <= width && 0 <= y0 && y0 <= y1 && y1 <= height, `${JSON.stringify(word)} outside ${width}x${height}`);
+        assert.ok(
+          0 <= x0 && x0 <= x1 && x1 <= width && 0 <= y0 && y0 <= y1 && y1 <= height,
+          `${JSON.stringify(word)} outside ${width}x${height}`,
+        );
         assert.ok(word.confidence >= 0 && word.confidence <= 100, `confidence ${word.confidence}`);
       }
       assert.ok(result.confidence >= 0 && result.confidence <= 100, `page confidence ${result.confidence}`);
@@ -132,7 +147,10 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
     });
 
     void it("reads English with params.languages: eng and reports the languages used", async (t: TestContext) => {
-      const result = await ocr.recognize({ data: englishPng, mediaType: "image/png" }, { params: { languages: "eng" } });
+      const result = await ocr.recognize(
+        { data: englishPng, mediaType: "image/png" },
+        { params: { languages: "eng" } },
+      );
       t.diagnostic(`CER ${percent(assertReads(result, ENGLISH, "english, languages eng"))}`);
       assert.equal(result.languages, "eng");
     });
@@ -152,7 +170,10 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
 
     void it(`reads the requested page of a PDF (CER < ${MAX_CER * 100}%)`, async (t: TestContext) => {
       const pdf = await textPdf(PDF_PAGES);
-      const result = await ocr.recognize({ data: pdf, mediaType: "application/pdf", page: 2 }, { params: { languages: "eng" } });
+      const result = await ocr.recognize(
+        { data: pdf, mediaType: "application/pdf", page: 2 },
+        { params: { languages: "eng" } },
+      );
       t.diagnostic(`CER ${percent(assertReads(result, PDF_PAGES[1]!, "pdf page 2"))}`);
     });
 
@@ -168,7 +189,10 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
         ["empty", { data: new Uint8Array(0), mediaType: "image/jpeg" }],
         ["png declared jpeg", { data: englishPng, mediaType: "image/jpeg" }],
         ["png declared pdf", { data: englishPng, mediaType: "application/pdf" }],
-        ["broken pdf", { data: new TextEncoder().encode("%PDF-1.7\nthis is not really a pdf\n%%EOF"), mediaType: "application/pdf" }],
+        [
+          "broken pdf",
+          { data: new TextEncoder().encode("%PDF-1.7\nthis is not really a pdf\n%%EOF"), mediaType: "application/pdf" },
+        ],
         ["truncated png", { data: englishPng.slice(0, 100), mediaType: "image/png" }],
       ];
       for (const [label, input] of cases) await assertInvalid(ocr.recognize(input), label);
@@ -177,7 +201,9 @@ export function describeOcrConformance(name: string, factory: () => OcrEngine | 
     void it("rejects with AbortError when the signal is already aborted", async () => {
       const controller = new AbortController();
       controller.abort();
-      await assert.rejects(ocr.recognize({ data: englishPng, mediaType: "image/png" }, { signal: controller.signal }), { name: "AbortError" });
+      await assert.rejects(ocr.recognize({ data: englishPng, mediaType: "image/png" }, { signal: controller.signal }), {
+        name: "AbortError",
+      });
     });
   });
 }

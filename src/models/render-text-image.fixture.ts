@@ -37,7 +37,11 @@ export function findThaiFont(): string | null {
     if (existsSync(path)) return path;
   }
   try {
-    const listed = execFileSync("fc-list", [":lang=th", "file"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    const listed = execFileSync("fc-list", [":lang=th", "file"], {
+      encoding: "utf8",
+      timeout: 5000,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     const file = listed
       .split("\n")
       .map((line) => line.replace(/:\s*$/, "").trim())

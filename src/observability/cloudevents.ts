@@ -28,17 +28,43 @@ export interface CloudEventTypeSpec {
  */
 export const CLOUD_EVENT_TYPES = {
   "io.sluice.stage.started": { subject: "document id", description: "a stage began on a document (first attempt)" },
-  "io.sluice.stage.retrying": { subject: "document id", description: "a stage is trying a document again after a retryable failure" },
+  "io.sluice.stage.retrying": {
+    subject: "document id",
+    description: "a stage is trying a document again after a retryable failure",
+  },
   "io.sluice.stage.completed": { subject: "document id", description: "a stage finished a document" },
-  "io.sluice.stage.failed": { subject: "document id", description: "a stage failed a document; data.error has its code and message" },
-  "io.sluice.stage.skipped": { subject: "document id", description: "a stage was skipped: its checkpoint from an earlier run was reused" },
+  "io.sluice.stage.failed": {
+    subject: "document id",
+    description: "a stage failed a document; data.error has its code and message",
+  },
+  "io.sluice.stage.skipped": {
+    subject: "document id",
+    description: "a stage was skipped: its checkpoint from an earlier run was reused",
+  },
   "io.sluice.job.created": { subject: "job id", description: "a job was recorded; data.paths names what it ingests" },
-  "io.sluice.job.started": { subject: "job id", description: "a worker began the job's first document (once per worker process)" },
-  "io.sluice.job.completed": { subject: "job id", description: "the job ended with at least one document indexed (or none to index)" },
-  "io.sluice.job.failed": { subject: "job id", description: "the job ended with every document failed, or its admission failed" },
+  "io.sluice.job.started": {
+    subject: "job id",
+    description: "a worker began the job's first document (once per worker process)",
+  },
+  "io.sluice.job.completed": {
+    subject: "job id",
+    description: "the job ended with at least one document indexed (or none to index)",
+  },
+  "io.sluice.job.failed": {
+    subject: "job id",
+    description: "the job ended with every document failed, or its admission failed",
+  },
   "io.sluice.job.cancelled": { subject: "job id", description: "the job was cancelled" },
-  "io.sluice.gate.suspended": { subject: "document id", description: "reserved: a two-phase gate suspended a document (no gate emits it yet)", reserved: true },
-  "io.sluice.gate.resumed": { subject: "document id", description: "reserved: a two-phase gate resumed a document (no gate emits it yet)", reserved: true },
+  "io.sluice.gate.suspended": {
+    subject: "document id",
+    description: "reserved: a two-phase gate suspended a document (no gate emits it yet)",
+    reserved: true,
+  },
+  "io.sluice.gate.resumed": {
+    subject: "document id",
+    description: "reserved: a two-phase gate resumed a document (no gate emits it yet)",
+    reserved: true,
+  },
 } as const satisfies Record<string, CloudEventTypeSpec>;
 
 export type SluiceCloudEventType = keyof typeof CLOUD_EVENT_TYPES;
@@ -98,7 +124,9 @@ export function toCloudEvent(event: SluiceEvent, source: string): SluiceCloudEve
       data: {
         pipeline: event.pipeline,
         ...(event.state ? { state: event.state } : {}),
-        ...(event.total !== undefined ? { total: event.total, done: event.done ?? 0, failed: event.failed ?? 0, cancelled: event.cancelled ?? 0 } : {}),
+        ...(event.total !== undefined
+          ? { total: event.total, done: event.done ?? 0, failed: event.failed ?? 0, cancelled: event.cancelled ?? 0 }
+          : {}),
         ...(event.error ? { error: event.error } : {}),
         ...(event.paths ? { paths: event.paths } : {}),
       },
@@ -209,7 +237,9 @@ export class StageEventStream {
   #fileError(file: string, err: unknown): void {
     if (this.#fileFailed) return;
     this.#fileFailed = true;
-    process.stderr.write(`sluice: events.file: cannot write ${file} (${err instanceof Error ? err.message : String(err)}); events are no longer written to it\n`);
+    process.stderr.write(
+      `sluice: events.file: cannot write ${file} (${err instanceof Error ? err.message : String(err)}); events are no longer written to it\n`,
+    );
   }
 
   async close(): Promise<void> {

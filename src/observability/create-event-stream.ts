@@ -30,7 +30,17 @@ export function createEventStream(config: SluiceConfig, context: EventStreamCont
   const file = config.events.file;
   const stream = new StageEventStream(`/sluice/${host}`, file ? resolve(context.cwd, file) : undefined);
   const http = config.events.http;
-  if (http) stream.addSink(new HttpEventSink({ url: http.url, mode: http.mode, headers: http.headers, timeoutMs: http.timeoutMs, maxQueue: http.maxQueue, env }));
+  if (http)
+    stream.addSink(
+      new HttpEventSink({
+        url: http.url,
+        mode: http.mode,
+        headers: http.headers,
+        timeoutMs: http.timeoutMs,
+        maxQueue: http.maxQueue,
+        env,
+      }),
+    );
   const lineage = config.lineage;
   if (lineage.url) {
     const apiKey = lineage.apiKeyEnv ? env[lineage.apiKeyEnv] : undefined;

@@ -68,7 +68,12 @@ export class DeliveryQueue<T> {
   }
 
   stats(): DeliveryStats {
-    return { delivered: this.#delivered, failed: this.#failed, dropped: this.#dropped, queued: this.#items.length + this.#inFlight };
+    return {
+      delivered: this.#delivered,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      queued: this.#items.length + this.#inFlight,
+    };
   }
 
   /**

@@ -53,12 +53,49 @@ export class EngineMetrics {
         for (const lane of LANES) this.set({ lane }, s.pending[lane]);
       },
     });
-    new Gauge({ name: "spool_bytes", help: "Bytes of live envelopes in the spool", registers, async collect() { this.set((await stats()).bytes); } });
-    new Gauge({ name: "spool_oldest_age_seconds", help: "Age of the oldest live spool record", registers, async collect() { this.set((await stats()).oldestAgeSeconds); } });
-    new Gauge({ name: "spool_waiting_total", help: "Spool records parked until a condition holds or a time passes", registers, async collect() { this.set((await stats()).waiting); } });
-    new Gauge({ name: "spool_suspects_total", help: "Spool records recovered from a crashed worker, to run alone", registers, async collect() { this.set((await stats()).suspects); } });
-    this.#gate = new Counter({ name: "gate_envelopes_total", help: "Documents through the gate, by outcome", labelNames: ["outcome"], registers });
-    this.#recovered = new Counter({ name: "replay_recovered_total", help: "Spool records recovered from workers that died holding them", registers });
+    new Gauge({
+      name: "spool_bytes",
+      help: "Bytes of live envelopes in the spool",
+      registers,
+      async collect() {
+        this.set((await stats()).bytes);
+      },
+    });
+    new Gauge({
+      name: "spool_oldest_age_seconds",
+      help: "Age of the oldest live spool record",
+      registers,
+      async collect() {
+        this.set((await stats()).oldestAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: "spool_waiting_total",
+      help: "Spool records parked until a condition holds or a time passes",
+      registers,
+      async collect() {
+        this.set((await stats()).waiting);
+      },
+    });
+    new Gauge({
+      name: "spool_suspects_total",
+      help: "Spool records recovered from a crashed worker, to run alone",
+      registers,
+      async collect() {
+        this.set((await stats()).suspects);
+      },
+    });
+    this.#gate = new Counter({
+      name: "gate_envelopes_total",
+      help: "Documents through the gate, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#recovered = new Counter({
+      name: "replay_recovered_total",
+      help: "Spool records recovered from workers that died holding them",
+      registers,
+    });
     this.#dlq = new Counter({ name: "dlq_total", help: "Documents moved to the dead-letter lane", registers });
     this.#stage = new Histogram({
       name: "stage_duration_seconds",
@@ -67,8 +104,18 @@ export class EngineMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
       registers,
     });
-    this.#stageFailures = new Counter({ name: "stage_failures_total", help: "Failed stage runs of a document (after its retries), by stage and error code", labelNames: ["stage", "code"], registers });
-    this.#stageRetries = new Counter({ name: "stage_retries_total", help: "Stage attempts that were retries, by stage", labelNames: ["stage"], registers });
+    this.#stageFailures = new Counter({
+      name: "stage_failures_total",
+      help: "Failed stage runs of a document (after its retries), by stage and error code",
+      labelNames: ["stage", "code"],
+      registers,
+    });
+    this.#stageRetries = new Counter({
+      name: "stage_retries_total",
+      help: "Stage attempts that were retries, by stage",
+      labelNames: ["stage"],
+      registers,
+    });
     this.#breaker = new Gauge({
       name: "circuit_breaker_state",
       help: "Circuit breaker of a stage's policy: 0 closed, 0.5 half-open, 1 open",
@@ -100,10 +147,13 @@ export class EngineMetrics {
   readonly onRecovered = (n: number): void => this.#recovered.inc(n);
   readonly onDeadLetter = (): void => this.#dlq.inc();
   readonly onStage = (event: StageEvent): void => {
-    if ((event.type === "stage.completed" || event.type === "stage.failed") && event.durationMs !== undefined) this.#stage.observe({ stage: event.stage }, event.durationMs / 1000);
-    if (event.type === "stage.failed") this.#stageFailures.inc({ stage: event.stage, code: event.error?.code ?? "UNKNOWN" });
+    if ((event.type === "stage.completed" || event.type === "stage.failed") && event.durationMs !== undefined)
+      this.#stage.observe({ stage: event.stage }, event.durationMs / 1000);
+    if (event.type === "stage.failed")
+      this.#stageFailures.inc({ stage: event.stage, code: event.error?.code ?? "UNKNOWN" });
     if (event.type === "stage.retrying") this.#stageRetries.inc({ stage: event.stage });
   };
-  readonly onBreakerState = (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState): void => this.#breaker.set(labels, BREAKER_VALUE[state]);
+  readonly onBreakerState = (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState): void =>
+    this.#breaker.set(labels, BREAKER_VALUE[state]);
   readonly onQuery = (mode: string, seconds: number): void => this.#query.observe({ mode }, seconds);
 }

@@ -14,7 +14,10 @@ export const TRACEPARENT_META_KEY = "sluice.traceparent";
  * @example
  * const meta = withTraceparent(ref.meta, activeTraceparent());
  */
-export function withTraceparent(meta: Record<string, unknown>, traceparent: string | undefined): Record<string, unknown> {
+export function withTraceparent(
+  meta: Record<string, unknown>,
+  traceparent: string | undefined,
+): Record<string, unknown> {
   return traceparent ? { ...meta, [TRACEPARENT_META_KEY]: traceparent } : meta;
 }
 

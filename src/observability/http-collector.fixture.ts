@@ -27,14 +27,21 @@ export interface HttpCollector {
  * await collector.waitFor(1);
  * await collector.close();
  */
-export async function startCollector(respond: (req: CollectedRequest, res: ServerResponse) => void = (_req, res) => res.writeHead(202).end()): Promise<HttpCollector> {
+export async function startCollector(
+  respond: (req: CollectedRequest, res: ServerResponse) => void = (_req, res) => res.writeHead(202).end(),
+): Promise<HttpCollector> {
   const requests: CollectedRequest[] = [];
   const waiters: Array<() => void> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const collected = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const collected = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       requests.push(collected);
       for (const w of waiters.splice(0)) w();
       respond(collected, res);

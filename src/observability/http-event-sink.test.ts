@@ -10,7 +10,18 @@ const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 function stageEvent(docId: string): SluiceCloudEvent {
   return toCloudEvent(
-    { type: "stage.completed", jobId: "job_1", docId, stage: "parse", attempt: 1, at: Date.now(), durationMs: 1.5, collection: "c", pipelineVersion: "auto@0123456789ab", traceparent: TRACEPARENT },
+    {
+      type: "stage.completed",
+      jobId: "job_1",
+      docId,
+      stage: "parse",
+      attempt: 1,
+      at: Date.now(),
+      durationMs: 1.5,
+      collection: "c",
+      pipelineVersion: "auto@0123456789ab",
+      traceparent: TRACEPARENT,
+    },
     "/sluice/test",
   );
 }
@@ -25,7 +36,12 @@ describe("HttpEventSink", () => {
   for (const mode of ["binary", "structured"] as const) {
     it(`POSTs each event in ${mode} mode; each request parses back into a valid CloudEvent`, async () => {
       const collector = await startCollector();
-      const sink = new HttpEventSink({ url: `${collector.url}/events`, mode, headers: { authorization: "TEST_EVENTS_AUTH", "X-Tenant-Key": "TEST_EVENTS_KEY" }, env: { TEST_EVENTS_AUTH: "Bearer s3cret", TEST_EVENTS_KEY: "k1" } });
+      const sink = new HttpEventSink({
+        url: `${collector.url}/events`,
+        mode,
+        headers: { authorization: "TEST_EVENTS_AUTH", "X-Tenant-Key": "TEST_EVENTS_KEY" },
+        env: { TEST_EVENTS_AUTH: "Bearer s3cret", TEST_EVENTS_KEY: "k1" },
+      });
       try {
         for (const id of ["a", "b", "c"]) sink.deliver(stageEvent(id));
         await sink.close();
@@ -52,7 +68,11 @@ describe("HttpEventSink", () => {
           assert.equal(ce["traceparent"], TRACEPARENT);
           assert.equal(ce.data?.["stage"], "parse");
         }
-        assert.deepEqual(collector.requests.map((r) => parse(r).subject), ["a", "b", "c"], "delivered in order");
+        assert.deepEqual(
+          collector.requests.map((r) => parse(r).subject),
+          ["a", "b", "c"],
+          "delivered in order",
+        );
       } finally {
         await collector.close();
       }
@@ -89,7 +109,10 @@ describe("HttpEventSink", () => {
       await sink.close();
       clearInterval(release);
       assert.deepEqual(sink.stats(), { delivered: 3, failed: 0, dropped: 2, queued: 0 });
-      assert.deepEqual(collector.requests.map((r) => parse(r).subject), ["e0", "e3", "e4"]);
+      assert.deepEqual(
+        collector.requests.map((r) => parse(r).subject),
+        ["e0", "e3", "e4"],
+      );
     } finally {
       await collector.close();
     }
@@ -97,7 +120,13 @@ describe("HttpEventSink", () => {
 
   it("close() gives up on an endpoint that never answers: bounded in time, the rest counted as dropped", async () => {
     const collector = await startCollector(() => undefined);
-    const sink = new HttpEventSink({ url: collector.url, mode: "binary", flushTimeoutMs: 200, timeoutMs: 60_000, log: () => undefined });
+    const sink = new HttpEventSink({
+      url: collector.url,
+      mode: "binary",
+      flushTimeoutMs: 200,
+      timeoutMs: 60_000,
+      log: () => undefined,
+    });
     for (const id of ["a", "b", "c"]) sink.deliver(stageEvent(id));
     const started = Date.now();
     await sink.close();

@@ -49,7 +49,12 @@ export class HttpEventSink implements EventSink {
     this.#headerEnv = options.headers ?? {};
     this.#env = options.env ?? process.env;
     this.#log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    this.#queue = new DeliveryQueue({ name: this.name, maxQueue: options.maxQueue ?? 10_000, send: (ce, signal) => this.#post(ce, signal), log: this.#log });
+    this.#queue = new DeliveryQueue({
+      name: this.name,
+      maxQueue: options.maxQueue ?? 10_000,
+      send: (ce, signal) => this.#post(ce, signal),
+      log: this.#log,
+    });
   }
 
   deliver(event: CloudEvent<Record<string, unknown>>): void {
@@ -70,7 +75,10 @@ export class HttpEventSink implements EventSink {
     this.#headers = {};
     for (const [header, variable] of Object.entries(this.#headerEnv)) {
       const value = this.#env[variable];
-      if (value === undefined) this.#log(`sluice: events.http: header "${header}" comes from environment variable ${variable}, which is not set; sending without it`);
+      if (value === undefined)
+        this.#log(
+          `sluice: events.http: header "${header}" comes from environment variable ${variable}, which is not set; sending without it`,
+        );
       else this.#headers[header.toLowerCase()] = value;
     }
     return this.#headers;
@@ -79,7 +87,8 @@ export class HttpEventSink implements EventSink {
   async #post(event: CloudEvent<Record<string, unknown>>, signal: AbortSignal): Promise<void> {
     const message = this.#mode === "binary" ? HTTP.binary(event) : HTTP.structured(event);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(message.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+    for (const [name, value] of Object.entries(message.headers))
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
     const body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
     const res = await fetch(this.#url, {
       method: "POST",
@@ -89,6 +98,9 @@ export class HttpEventSink implements EventSink {
     });
     // Read the body so the connection goes back to the pool.
     await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new SluiceError("EVENT_DELIVERY_FAILED", `POST ${this.#url} answered ${res.status} ${res.statusText}`, { details: { status: res.status } });
+    if (!res.ok)
+      throw new SluiceError("EVENT_DELIVERY_FAILED", `POST ${this.#url} answered ${res.status} ${res.statusText}`, {
+        details: { status: res.status },
+      });
   }
 }

@@ -3,7 +3,16 @@ import { describe, it } from "node:test";
 import { ROOT_CONTEXT } from "@opentelemetry/api";
 import { decodeEnvelope, encodeEnvelope } from "../contracts/envelope.ts";
 import { storedTraceparent, TRACEPARENT_META_KEY, withoutTraceparent, withTraceparent } from "./envelope-trace.ts";
-import { activeTraceparent, contextFromTraceparent, otlpTracesUrl, startTracing, traceFields, traceparentFields, tracingEnabled, withSpan } from "./tracing.ts";
+import {
+  activeTraceparent,
+  contextFromTraceparent,
+  otlpTracesUrl,
+  startTracing,
+  traceFields,
+  traceparentFields,
+  tracingEnabled,
+  withSpan,
+} from "./tracing.ts";
 
 const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -37,12 +46,18 @@ void describe("tracing off (the default)", () => {
   void it("the OTLP URL: tracesUrl (where the OTEL_* endpoints land) as is and winning; /v1/traces added to an otlpUrl without a path", () => {
     assert.equal(otlpTracesUrl({}), undefined);
     assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318" }), "http://collector:4318/v1/traces");
-    assert.equal(otlpTracesUrl({ otlpUrl: "http://collector:4318/custom/traces" }), "http://collector:4318/custom/traces");
+    assert.equal(
+      otlpTracesUrl({ otlpUrl: "http://collector:4318/custom/traces" }),
+      "http://collector:4318/custom/traces",
+    );
     assert.equal(otlpTracesUrl({ otlpUrl: "http://a:4318", tracesUrl: "http://b:4318" }), "http://b:4318");
   });
 
   void it("a traceparent's ids for log lines", () => {
-    assert.deepEqual(traceparentFields(TP), { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" });
+    assert.deepEqual(traceparentFields(TP), {
+      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+      span_id: "00f067aa0ba902b7",
+    });
     assert.deepEqual(traceparentFields("garbage"), {});
     assert.deepEqual(traceparentFields(undefined), {});
   });
@@ -56,8 +71,21 @@ void describe("the traceparent in an envelope's meta", () => {
     assert.deepEqual(traced, { owner: "ops", [TRACEPARENT_META_KEY]: TP });
     // A v1 envelope as the gate writes it: the format is unchanged, meta being an open map.
     const bytes = encodeEnvelope({
-      v: 1, id: "d", source: "d", text_hash: "a".repeat(64), char_len: 1, tags: [], pii: { email: 0, phone: 0 }, lane: "normal",
-      version: "auto@000000000000", ts_ms: 1, meta: traced, job_id: "j", collection: "c", pipeline: "auto", payload: { kind: "inline", text: "x" },
+      v: 1,
+      id: "d",
+      source: "d",
+      text_hash: "a".repeat(64),
+      char_len: 1,
+      tags: [],
+      pii: { email: 0, phone: 0 },
+      lane: "normal",
+      version: "auto@000000000000",
+      ts_ms: 1,
+      meta: traced,
+      job_id: "j",
+      collection: "c",
+      pipeline: "auto",
+      payload: { kind: "inline", text: "x" },
     });
     assert.equal(bytes[0], 1);
     const envelope = decodeEnvelope(bytes);
@@ -66,4 +94,3 @@ void describe("the traceparent in an envelope's meta", () => {
     assert.equal(storedTraceparent(withoutTraceparent(envelope)), undefined);
   });
 });
-

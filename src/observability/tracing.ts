@@ -97,8 +97,12 @@ export async function startTracing(config: TracingConfig = {}, options: StartTra
     return { enabled: false, forceFlush: async () => undefined, shutdown: async () => undefined };
   }
   // The SDK loads only when tracing is on: every CLI command would pay for it otherwise.
-  const [{ W3CTraceContextPropagator }, sdk] = await Promise.all([import("@opentelemetry/core"), import("@opentelemetry/sdk-trace-base")]);
-  const exporter = options.exporter ?? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({ url });
+  const [{ W3CTraceContextPropagator }, sdk] = await Promise.all([
+    import("@opentelemetry/core"),
+    import("@opentelemetry/sdk-trace-base"),
+  ]);
+  const exporter =
+    options.exporter ?? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({ url });
   const batch = options.batch ?? !options.exporter;
   const provider = new sdk.BasicTracerProvider({
     resource: staticResource({ "service.name": config.serviceName || "sluice" }),
@@ -203,7 +207,10 @@ function errorCode(err: unknown): string | undefined {
 export function withSpan<T>(name: string, options: WithSpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
   if (!active) return fn(NOOP_SPAN);
   const parent = options.parent ?? context.active();
-  const spanOptions = { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) };
+  const spanOptions = {
+    kind: options.kind ?? SpanKind.INTERNAL,
+    ...(options.attributes ? { attributes: options.attributes } : {}),
+  };
   return trace.getTracer(TRACER).startActiveSpan(name, spanOptions, parent, async (span) => {
     try {
       return await fn(span);
@@ -229,10 +236,19 @@ export function withSpan<T>(name: string, options: WithSpanOptions, fn: (span: S
  * const started = startSpan("GET /v1/jobs/:id", { kind: SpanKind.SERVER });
  * if (started) runInContext(started.context, next);
  */
-export function startSpan(name: string, options: Omit<WithSpanOptions, "expected">): { span: Span; context: Context } | undefined {
+export function startSpan(
+  name: string,
+  options: Omit<WithSpanOptions, "expected">,
+): { span: Span; context: Context } | undefined {
   if (!active) return undefined;
   const parent = options.parent ?? context.active();
-  const span = trace.getTracer(TRACER).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
+  const span = trace
+    .getTracer(TRACER)
+    .startSpan(
+      name,
+      { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) },
+      parent,
+    );
   return { span, context: trace.setSpan(parent, span) };
 }
 

@@ -69,22 +69,40 @@ function describePorts(definition: AnyStageDefinition, side: "inputs" | "outputs
  * const pipeline = buildPipeline(loadTopology(yamlText), registry, services);
  * await pipeline.warmUp();
  */
-export function buildPipeline(topology: Topology, registry: StageRegistry, services: StageServices, options: BuildOptions = {}): CompiledPipeline {
+export function buildPipeline(
+  topology: Topology,
+  registry: StageRegistry,
+  services: StageServices,
+  options: BuildOptions = {},
+): CompiledPipeline {
   const policies = topology.policies ?? {};
-  const byName = new Map<string, { definition: AnyStageDefinition; config: unknown; policyName: string | null; checkpoint: boolean }>();
+  const byName = new Map<
+    string,
+    { definition: AnyStageDefinition; config: unknown; policyName: string | null; checkpoint: boolean }
+  >();
 
   for (const node of topology.nodes) {
     if (byName.has(node.name)) fail(`node "${node.name}" is defined twice`, { node: node.name });
     const definition = registry.get(node.type, node.name);
     const parsed = definition.configSchema.safeParse(node.config ?? {});
     if (!parsed.success) {
-      const reasons = parsed.error.issues.map((i) => `${i.path.length ? `config.${i.path.join(".")}` : "config"}: ${i.message}`);
+      const reasons = parsed.error.issues.map(
+        (i) => `${i.path.length ? `config.${i.path.join(".")}` : "config"}: ${i.message}`,
+      );
       fail(`node "${node.name}" (${node.type}): ${reasons.join("; ")}`, { node: node.name, issues: reasons });
     }
     if (node.policy !== undefined && !(node.policy in policies)) {
-      fail(`node "${node.name}": unknown policy "${node.policy}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`, { node: node.name });
+      fail(
+        `node "${node.name}": unknown policy "${node.policy}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`,
+        { node: node.name },
+      );
     }
-    byName.set(node.name, { definition, config: parsed.data, policyName: node.policy ?? null, checkpoint: node.checkpoint ?? false });
+    byName.set(node.name, {
+      definition,
+      config: parsed.data,
+      policyName: node.policy ?? null,
+      checkpoint: node.checkpoint ?? false,
+    });
   }
 
   const nodeOf = (ref: string, side: "sender" | "receiver" | "input") => {
@@ -95,7 +113,10 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
     const spec = ports[port];
     if (spec === undefined) {
       const which = side === "sender" ? "outputs" : "inputs";
-      fail(`${side} "${ref}": node "${nodeName}" (${entry.definition.type}) has no ${which.slice(0, -1)} "${port}"; its ${which} are: ${describePorts(entry.definition, which)}`, { ref });
+      fail(
+        `${side} "${ref}": node "${nodeName}" (${entry.definition.type}) has no ${which.slice(0, -1)} "${port}"; its ${which} are: ${describePorts(entry.definition, which)}`,
+        { ref },
+      );
     }
     return { nodeName, port, ...parsePortSpec(spec) };
   };
@@ -109,7 +130,10 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
     const from = nodeOf(c.sender, "sender");
     const to = nodeOf(c.receiver, "receiver");
     if (from.type !== to.type) {
-      fail(`connection ${c.sender} → ${c.receiver}: ${c.sender} sends ${from.type} but ${c.receiver} expects ${to.type}`, { connection: c });
+      fail(
+        `connection ${c.sender} → ${c.receiver}: ${c.sender} sends ${from.type} but ${c.receiver} expects ${to.type}`,
+        { connection: c },
+      );
     }
     if (feeds.has(c.receiver)) fail(`input "${c.receiver}" is fed twice`, { connection: c });
     feeds.set(c.receiver, { node: from.nodeName, port: from.port });
@@ -121,7 +145,10 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
       const { type, optional } = parsePortSpec(spec);
       const from = feeds.get(`${name}.${port}`) ?? null;
       if (!from && !optional) {
-        fail(`node "${name}" (${entry.definition.type}): required input "${port}" (${type}) is not connected and not a pipeline input`, { node: name });
+        fail(
+          `node "${name}" (${entry.definition.type}): required input "${port}" (${type}) is not connected and not a pipeline input`,
+          { node: name },
+        );
       }
       return { port, type, optional, from };
     });
@@ -143,9 +170,17 @@ export function buildPipeline(topology: Topology, registry: StageRegistry, servi
   const order = topologicalOrder(compiled);
   let requeue: RetrySpec | null = null;
   if (topology.requeue !== undefined) {
-    if (!(topology.requeue in policies)) fail(`requeue: unknown policy "${topology.requeue}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`, { requeue: topology.requeue });
+    if (!(topology.requeue in policies))
+      fail(
+        `requeue: unknown policy "${topology.requeue}"; defined policies: ${Object.keys(policies).join(", ") || "(none)"}`,
+        { requeue: topology.requeue },
+      );
     const retry = PolicySpecSchema.parse(policies[topology.requeue]).retry;
-    if (!retry) fail(`requeue: policy "${topology.requeue}" has no retry section; it must say how many attempts and how long to back off`, { requeue: topology.requeue });
+    if (!retry)
+      fail(
+        `requeue: policy "${topology.requeue}" has no retry section; it must say how many attempts and how long to back off`,
+        { requeue: topology.requeue },
+      );
     requeue = retry;
   }
   let warming: Promise<void> | null = null;

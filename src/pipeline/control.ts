@@ -38,7 +38,10 @@ export class WaitFor extends Error {
 }
 
 export function isWaitFor(err: unknown): err is WaitFor {
-  return err instanceof WaitFor || (err instanceof Error && err.name === "WaitFor" && typeof (err as { condition?: unknown }).condition === "string");
+  return (
+    err instanceof WaitFor ||
+    (err instanceof Error && err.name === "WaitFor" && typeof (err as { condition?: unknown }).condition === "string")
+  );
 }
 
 /** Skips and waits: signals, not failures; never retried, never counted by a breaker. */

@@ -51,7 +51,9 @@ export interface StageDefinition<C = unknown, IM extends PortMap = PortMap, OM e
  *   create: (config) => ({ execute: async ({ document }) => ({ chunks: split(document, config) }) }),
  * });
  */
-export function defineStage<C, IM extends PortMap, OM extends PortMap>(definition: StageDefinition<C, IM, OM>): StageDefinition<C, IM, OM> {
+export function defineStage<C, IM extends PortMap, OM extends PortMap>(
+  definition: StageDefinition<C, IM, OM>,
+): StageDefinition<C, IM, OM> {
   return definition;
 }
 

@@ -18,7 +18,15 @@ const services: StageServices = {
   sparseEncoder: () => assert.fail("sparse not used"),
 };
 
-const doc = (id: string) => ({ id, source: id, title: "", text: "hello world", mediaType: "text/plain", contentHash: "a".repeat(64), meta: {} });
+const doc = (id: string) => ({
+  id,
+  source: id,
+  title: "",
+  text: "hello world",
+  mediaType: "text/plain",
+  contentHash: "a".repeat(64),
+  meta: {},
+});
 
 /** Emits a ParsedDocument from a ref; fails `failTimes` times with a transient error first. */
 function makeStages(opts: { failTimes?: number; failWith?: () => Error; sleepMs?: number; badOutput?: boolean } = {}) {
@@ -32,8 +40,15 @@ function makeStages(opts: { failTimes?: number; failWith?: () => Error; sleepMs?
     create: () => ({
       execute: async ({ ref }, ctx) => {
         calls++;
-        if (opts.sleepMs) await new Promise((r, j) => { const t = setTimeout(r, opts.sleepMs); ctx.signal.addEventListener("abort", () => { clearTimeout(t); j(ctx.signal.reason as Error); }); });
-        if (calls <= (opts.failTimes ?? 0)) throw (opts.failWith?.() ?? new Error("transient"));
+        if (opts.sleepMs)
+          await new Promise((r, j) => {
+            const t = setTimeout(r, opts.sleepMs);
+            ctx.signal.addEventListener("abort", () => {
+              clearTimeout(t);
+              j(ctx.signal.reason as Error);
+            });
+          });
+        if (calls <= (opts.failTimes ?? 0)) throw opts.failWith?.() ?? new Error("transient");
         return { document: opts.badOutput ? ({ id: ref.id } as ReturnType<typeof doc>) : doc(ref.id) };
       },
     }),
@@ -44,7 +59,11 @@ function makeStages(opts: { failTimes?: number; failWith?: () => Error; sleepMs?
     inputs: { document: "ParsedDocument" },
     outputs: { chunks: "Chunks" },
     configSchema: z.object({ size: z.number().int().positive().default(10) }).strict(),
-    create: () => ({ execute: async ({ document }) => ({ chunks: [{ id: `${document.id}#0`, docId: document.id, ordinal: 0, text: document.text, start: 0, end: 11 }] }) }),
+    create: () => ({
+      execute: async ({ document }) => ({
+        chunks: [{ id: `${document.id}#0`, docId: document.id, ordinal: 0, text: document.text, start: 0, end: 11 }],
+      }),
+    }),
   });
   return { registry: new StageRegistry().register(source, chunker), calls: () => calls };
 }
@@ -77,13 +96,19 @@ describe("buildPipeline", () => {
   it("names an unknown stage type and lists the registered ones", () => {
     const { registry } = makeStages();
     const t = loadTopology(yaml().replace("type: test.chunk", "type: test.chunker"));
-    assert.throws(() => buildPipeline(t, registry, services), /node "chunk": unknown stage type "test\.chunker"; registered types: test\.chunk, test\.source/);
+    assert.throws(
+      () => buildPipeline(t, registry, services),
+      /node "chunk": unknown stage type "test\.chunker"; registered types: test\.chunk, test\.source/,
+    );
   });
 
   it("lists a node's real ports when a connection names a missing one", () => {
     const { registry } = makeStages();
     const t = loadTopology(yaml().replace("sender: src.document", "sender: src.doc"));
-    assert.throws(() => buildPipeline(t, registry, services), /node "src" \(test\.source\) has no output "doc"; its outputs are: document \(ParsedDocument\)/);
+    assert.throws(
+      () => buildPipeline(t, registry, services),
+      /node "src" \(test\.source\) has no output "doc"; its outputs are: document \(ParsedDocument\)/,
+    );
   });
 
   it("rejects connecting ports of different types", () => {
@@ -94,9 +119,18 @@ describe("buildPipeline", () => {
 
   it("rejects an unfed required input, an unknown policy, bad config and cycles", () => {
     const { registry } = makeStages();
-    assert.throws(() => buildPipeline(loadTopology(yaml().replace(/connections:[\s\S]*/, "connections: []\n")), registry, services), /required input "document" \(ParsedDocument\) is not connected/);
-    assert.throws(() => buildPipeline(loadTopology(yaml("", "nope")), registry, services), /unknown policy "nope"; defined policies: p/);
-    assert.throws(() => buildPipeline(loadTopology(yaml("    config:\n      size: -3\n")), registry, services), /node "chunk" \(test\.chunk\): config\.size/);
+    assert.throws(
+      () => buildPipeline(loadTopology(yaml().replace(/connections:[\s\S]*/, "connections: []\n")), registry, services),
+      /required input "document" \(ParsedDocument\) is not connected/,
+    );
+    assert.throws(
+      () => buildPipeline(loadTopology(yaml("", "nope")), registry, services),
+      /unknown policy "nope"; defined policies: p/,
+    );
+    assert.throws(
+      () => buildPipeline(loadTopology(yaml("    config:\n      size: -3\n")), registry, services),
+      /node "chunk" \(test\.chunk\): config\.size/,
+    );
   });
 });
 
@@ -105,24 +139,43 @@ describe("runPipeline", () => {
     const { registry } = makeStages();
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
     const events: StageEvent[] = [];
-    const result = await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", onEvent: (e) => events.push(e) });
+    const result = await runPipeline(
+      pipeline,
+      { "src.ref": ref },
+      { jobId: "j", docId: "d1", collection: "c", onEvent: (e) => events.push(e) },
+    );
     assert.equal(result.status, "completed");
-    assert.deepEqual(events.map((e) => `${e.type}:${e.stage}`), ["stage.started:src", "stage.completed:src", "stage.started:chunk", "stage.completed:chunk"]);
+    assert.deepEqual(
+      events.map((e) => `${e.type}:${e.stage}`),
+      ["stage.started:src", "stage.completed:src", "stage.started:chunk", "stage.completed:chunk"],
+    );
   });
 
   it("retries transient failures with backoff and reports retrying", async () => {
     const { registry, calls } = makeStages({ failTimes: 2 });
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
     const events: StageEvent[] = [];
-    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", onEvent: (e) => events.push(e) });
+    await runPipeline(
+      pipeline,
+      { "src.ref": ref },
+      { jobId: "j", docId: "d1", collection: "c", onEvent: (e) => events.push(e) },
+    );
     assert.equal(calls(), 3);
-    assert.deepEqual(events.filter((e) => e.type === "stage.retrying").map((e) => e.attempt), [2, 3]);
+    assert.deepEqual(
+      events.filter((e) => e.type === "stage.retrying").map((e) => e.attempt),
+      [2, 3],
+    );
   });
 
   it("does not retry user errors", async () => {
-    const { registry, calls } = makeStages({ failTimes: 5, failWith: () => new SluiceError("PDF_CORRUPT", "a.pdf: corrupt") });
+    const { registry, calls } = makeStages({
+      failTimes: 5,
+      failWith: () => new SluiceError("PDF_CORRUPT", "a.pdf: corrupt"),
+    });
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
-    await assert.rejects(runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }), { code: "PDF_CORRUPT" });
+    await assert.rejects(runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }), {
+      code: "PDF_CORRUPT",
+    });
     assert.equal(calls(), 1);
   });
 
@@ -130,7 +183,9 @@ describe("runPipeline", () => {
     const { registry, calls } = makeStages({ sleepMs: 5_000 });
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
     const started = Date.now();
-    await assert.rejects(runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }), { code: "STAGE_TIMEOUT" });
+    await assert.rejects(runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }), {
+      code: "STAGE_TIMEOUT",
+    });
     assert.equal(calls(), 3);
     assert.ok(Date.now() - started < 3_000);
   });
@@ -138,12 +193,17 @@ describe("runPipeline", () => {
   it("validates stage outputs at the boundary", async () => {
     const { registry } = makeStages({ badOutput: true });
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
-    await assert.rejects(runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }), /stage "src" output "document" is not a valid ParsedDocument/);
+    await assert.rejects(
+      runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" }),
+      /stage "src" output "document" is not a valid ParsedDocument/,
+    );
   });
 
   it("opens the circuit after repeated failures and fails fast while open", async () => {
     const { registry, calls } = makeStages({ failTimes: 1000 });
-    const t = loadTopology(yaml().replace("    timeoutMs: 200\n", "    breaker:\n      threshold: 3\n      halfOpenAfterMs: 60000\n"));
+    const t = loadTopology(
+      yaml().replace("    timeoutMs: 200\n", "    breaker:\n      threshold: 3\n      halfOpenAfterMs: 60000\n"),
+    );
     const pipeline = buildPipeline(t, registry, services);
     const run = () => runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c" });
     await assert.rejects(run(), { code: "STAGE_FAILED" });
@@ -158,10 +218,19 @@ describe("runPipeline", () => {
     const pipeline = buildPipeline(loadTopology(yaml()), registry, services);
     const ran: string[] = [];
     await assert.rejects(
-      runPipeline(pipeline, { "src.ref": ref }, {
-        jobId: "j", docId: "d1", collection: "c",
-        beforeStage: (stage) => { if (stage === "chunk") throw new SluiceError("JOB_CANCELLED", "cancelled"); ran.push(stage); },
-      }),
+      runPipeline(
+        pipeline,
+        { "src.ref": ref },
+        {
+          jobId: "j",
+          docId: "d1",
+          collection: "c",
+          beforeStage: (stage) => {
+            if (stage === "chunk") throw new SluiceError("JOB_CANCELLED", "cancelled");
+            ran.push(stage);
+          },
+        },
+      ),
       { code: "JOB_CANCELLED" },
     );
     assert.deepEqual(ran, ["src"]);
@@ -172,13 +241,28 @@ describe("runPipeline", () => {
     const t = loadTopology(yaml().replace("    policy: p\n", "    policy: p\n    checkpoint: true\n"));
     const pipeline = buildPipeline(t, registry, services);
     const saved = new Map<string, Record<string, unknown>>();
-    const checkpoints = { load: async (n: string) => saved.get(n), save: async (n: string, o: Record<string, unknown>) => void saved.set(n, o) };
-    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 10_000 });
+    const checkpoints = {
+      load: async (n: string) => saved.get(n),
+      save: async (n: string, o: Record<string, unknown>) => void saved.set(n, o),
+    };
+    await runPipeline(
+      pipeline,
+      { "src.ref": ref },
+      { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 10_000 },
+    );
     assert.equal(saved.size, 0, "a stage faster than the threshold is not worth a checkpoint");
-    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 0 });
+    await runPipeline(
+      pipeline,
+      { "src.ref": ref },
+      { jobId: "j", docId: "d1", collection: "c", checkpoints, checkpointMinMs: 0 },
+    );
     assert.equal(calls(), 2);
     const events: StageEvent[] = [];
-    await runPipeline(pipeline, { "src.ref": ref }, { jobId: "j", docId: "d1", collection: "c", checkpoints, onEvent: (e) => events.push(e) });
+    await runPipeline(
+      pipeline,
+      { "src.ref": ref },
+      { jobId: "j", docId: "d1", collection: "c", checkpoints, onEvent: (e) => events.push(e) },
+    );
     assert.equal(calls(), 2, "the checkpointed stage did not run again");
     assert.equal(events[0]?.type, "stage.skipped");
   });

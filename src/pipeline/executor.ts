@@ -35,8 +35,15 @@ export type RunResult =
   | { status: "completed"; outputs: Map<string, Record<string, unknown>> }
   | { status: "skipped"; outcome: string; stage: string; outputs: Map<string, Record<string, unknown>> };
 
-function validatePorts(node: CompiledNode, side: "input" | "output", values: Record<string, unknown>): Record<string, unknown> {
-  const ports = side === "input" ? node.inputs.map((b) => [b.port, b.type, b.optional] as const) : Object.entries(node.definition.outputs).map(([p, t]) => [p, t.replace(/\?$/, ""), false] as const);
+function validatePorts(
+  node: CompiledNode,
+  side: "input" | "output",
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  const ports =
+    side === "input"
+      ? node.inputs.map((b) => [b.port, b.type, b.optional] as const)
+      : Object.entries(node.definition.outputs).map(([p, t]) => [p, t.replace(/\?$/, ""), false] as const);
   const checked: Record<string, unknown> = {};
   for (const [port, type, optional] of ports) {
     const value = values[port];
@@ -45,9 +52,13 @@ function validatePorts(node: CompiledNode, side: "input" | "output", values: Rec
     if (!result.success) {
       const issue = result.error.issues[0];
       const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
-      throw new SluiceError("VALIDATION_FAILED", `stage "${node.name}" ${side} "${port}" is not a valid ${type}${where}: ${issue?.message ?? "invalid"}`, {
-        details: { stage: node.name, port, side },
-      });
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `stage "${node.name}" ${side} "${port}" is not a valid ${type}${where}: ${issue?.message ?? "invalid"}`,
+        {
+          details: { stage: node.name, port, side },
+        },
+      );
     }
     checked[port] = result.data;
   }
@@ -56,11 +67,17 @@ function validatePorts(node: CompiledNode, side: "input" | "output", values: Rec
 
 function translate(err: unknown, node: CompiledNode, signal: AbortSignal): SluiceError {
   // An abort from outside (cancel, a failed sibling) surfaces as the reason it was aborted for.
-  if (signal.aborted) return toSluiceError(signal.reason ?? new SluiceError("JOB_CANCELLED", "run aborted"), "JOB_CANCELLED");
+  if (signal.aborted)
+    return toSluiceError(signal.reason ?? new SluiceError("JOB_CANCELLED", "run aborted"), "JOB_CANCELLED");
   // The policy's deadline aborts the stage's signal; the stage then throws an AbortError.
-  if (err instanceof TaskCancelledError || (err instanceof Error && err.name === "AbortError")) return new SluiceError("STAGE_TIMEOUT", `stage "${node.name}" timed out`, { cause: err });
+  if (err instanceof TaskCancelledError || (err instanceof Error && err.name === "AbortError"))
+    return new SluiceError("STAGE_TIMEOUT", `stage "${node.name}" timed out`, { cause: err });
   if (err instanceof BrokenCircuitError) {
-    return new SluiceError("CIRCUIT_OPEN", `stage "${node.name}": circuit breaker of policy "${node.policyName}" is open after repeated failures`, { cause: err });
+    return new SluiceError(
+      "CIRCUIT_OPEN",
+      `stage "${node.name}": circuit breaker of policy "${node.policyName}" is open after repeated failures`,
+      { cause: err },
+    );
   }
   return toSluiceError(err, "STAGE_FAILED");
 }
@@ -73,23 +90,44 @@ function translate(err: unknown, node: CompiledNode, signal: AbortSignal): Sluic
  * @example
  * const result = await runPipeline(pipeline, { "load.ref": ref }, { jobId, docId: ref.id, collection: "default" });
  */
-export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<string, unknown>, ctx: RunContext): Promise<RunResult> {
+export async function runPipeline(
+  pipeline: CompiledPipeline,
+  runInputs: Record<string, unknown>,
+  ctx: RunContext,
+): Promise<RunResult> {
   const controller = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, controller.signal]) : controller.signal;
   const outputs = new Map<string, Record<string, unknown>>();
   const running = new Map<string, Promise<Record<string, unknown>>>();
   // Every event carries the run's trace context, so event consumers can join the trace.
   const emit = (event: Omit<StageEvent, "jobId" | "docId" | "at">) =>
-    ctx.onEvent?.({ ...event, jobId: ctx.jobId, docId: ctx.docId, at: Date.now(), ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}) });
+    ctx.onEvent?.({
+      ...event,
+      jobId: ctx.jobId,
+      docId: ctx.docId,
+      at: Date.now(),
+      ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+    });
 
   // With tracing on: one span per stage, a child of the active span (the worker's document span)
   // or, when none is active, of the run's traceparent.
   const parent = parentContext(ctx.traceparent);
   const runNode = async (node: CompiledNode): Promise<Record<string, unknown>> => {
     await Promise.all(node.dependsOn.map((d) => running.get(d)!));
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SluiceError("JOB_CANCELLED", "run aborted");
-    const attributes = { "sluice.stage": node.name, "sluice.job_id": ctx.jobId, "sluice.doc_id": ctx.docId, "sluice.collection": ctx.collection, ...(node.policyName ? { "sluice.policy": node.policyName } : {}) };
-    return withSpan(`stage ${node.name}`, { attributes, expected: isControlSignal, ...(parent ? { parent } : {}) }, (span) => runStage(node, span));
+    if (signal.aborted)
+      throw signal.reason instanceof Error ? signal.reason : new SluiceError("JOB_CANCELLED", "run aborted");
+    const attributes = {
+      "sluice.stage": node.name,
+      "sluice.job_id": ctx.jobId,
+      "sluice.doc_id": ctx.docId,
+      "sluice.collection": ctx.collection,
+      ...(node.policyName ? { "sluice.policy": node.policyName } : {}),
+    };
+    return withSpan(
+      `stage ${node.name}`,
+      { attributes, expected: isControlSignal, ...(parent ? { parent } : {}) },
+      (span) => runStage(node, span),
+    );
   };
 
   const runStage = async (node: CompiledNode, span: Span): Promise<Record<string, unknown>> => {
@@ -108,7 +146,10 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
     const raw: Record<string, unknown> = {};
     for (const binding of node.inputs) {
       if (!binding.from) continue;
-      raw[binding.port] = "runInput" in binding.from ? runInputs[binding.from.runInput] : outputs.get(binding.from.node)?.[binding.from.port];
+      raw[binding.port] =
+        "runInput" in binding.from
+          ? runInputs[binding.from.runInput]
+          : outputs.get(binding.from.node)?.[binding.from.port];
     }
     const input = validatePorts(node, "input", raw);
     const started = performance.now();
@@ -137,9 +178,19 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
         : await call(signal, 1);
       const output = validatePorts(node, "output", produced);
       // A checkpoint costs a durable write; it only pays for stages slower than that write.
-      if (node.checkpoint && ctx.checkpoints && performance.now() - started >= (ctx.checkpointMinMs ?? CHECKPOINT_MIN_MS)) await ctx.checkpoints.save(node.name, output);
+      if (
+        node.checkpoint &&
+        ctx.checkpoints &&
+        performance.now() - started >= (ctx.checkpointMinMs ?? CHECKPOINT_MIN_MS)
+      )
+        await ctx.checkpoints.save(node.name, output);
       outputs.set(node.name, output);
-      emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+      emit({
+        type: "stage.completed",
+        stage: node.name,
+        attempt: lastAttempt,
+        durationMs: performance.now() - started,
+      });
       span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": "completed" });
       return output;
     } catch (err) {
@@ -149,13 +200,24 @@ export async function runPipeline(pipeline: CompiledPipeline, runInputs: Record<
         throw err;
       }
       if (isSkipDocument(err)) {
-        emit({ type: "stage.completed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started });
+        emit({
+          type: "stage.completed",
+          stage: node.name,
+          attempt: lastAttempt,
+          durationMs: performance.now() - started,
+        });
         span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": `skipped:${err.outcome}` });
         throw err;
       }
       const error = translate(err, node, signal);
       span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": "failed" });
-      emit({ type: "stage.failed", stage: node.name, attempt: lastAttempt, durationMs: performance.now() - started, error: { code: error.code, message: error.message } });
+      emit({
+        type: "stage.failed",
+        stage: node.name,
+        attempt: lastAttempt,
+        durationMs: performance.now() - started,
+        error: { code: error.code, message: error.message },
+      });
       throw error;
     }
   };

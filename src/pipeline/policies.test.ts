@@ -16,7 +16,10 @@ const down = () => new SluiceError("MODEL_UNAVAILABLE", "test: down");
 void describe("breaker state hook", () => {
   void it("reports closed when built, then open, half-open and closed again as the breaker moves", async () => {
     const states: BreakerState[] = [];
-    const policy = buildPolicy({ breaker: { threshold: 2, halfOpenAfterMs: 30 } }, { onBreakerState: (s) => states.push(s) });
+    const policy = buildPolicy(
+      { breaker: { threshold: 2, halfOpenAfterMs: 30 } },
+      { onBreakerState: (s) => states.push(s) },
+    );
     assert.deepEqual(states, ["closed"]);
     for (let i = 0; i < 2; i++) await assert.rejects(policy.execute(() => Promise.reject(down())));
     assert.deepEqual(states, ["closed", "open"]);
@@ -27,7 +30,10 @@ void describe("breaker state hook", () => {
 
   void it("user errors never move it; a policy without a breaker never calls the hook", async () => {
     const states: BreakerState[] = [];
-    const policy = buildPolicy({ breaker: { threshold: 1, halfOpenAfterMs: 1000 } }, { onBreakerState: (s) => states.push(s) });
+    const policy = buildPolicy(
+      { breaker: { threshold: 1, halfOpenAfterMs: 1000 } },
+      { onBreakerState: (s) => states.push(s) },
+    );
     await assert.rejects(policy.execute(() => Promise.reject(new SluiceError("PDF_CORRUPT", "bad"))));
     assert.deepEqual(states, ["closed"]);
     const none: BreakerState[] = [];
@@ -44,7 +50,12 @@ void describe("breaker state hook", () => {
       configSchema: z.object({}).strict(),
       create: () => ({ execute: async ({ ref }) => ({ ref }) }),
     });
-    const services = { config: parseConfig({}), store: () => assert.fail(), embedder: () => assert.fail(), sparseEncoder: () => assert.fail() } satisfies StageServices;
+    const services = {
+      config: parseConfig({}),
+      store: () => assert.fail(),
+      embedder: () => assert.fail(),
+      sparseEncoder: () => assert.fail(),
+    } satisfies StageServices;
     const yaml = `version: 1
 name: guarded
 policies:
@@ -60,7 +71,9 @@ connections:
   - { sender: a.ref, receiver: b.ref }
 `;
     const seen: string[] = [];
-    buildPipeline(loadTopology(yaml), new StageRegistry().register(noop), services, { onBreakerState: (l, s) => seen.push(`${l.pipeline}/${l.policy}/${l.stage}=${s}`) });
+    buildPipeline(loadTopology(yaml), new StageRegistry().register(noop), services, {
+      onBreakerState: (l, s) => seen.push(`${l.pipeline}/${l.policy}/${l.stage}=${s}`),
+    });
     assert.deepEqual(seen, ["guarded/guarded/a=closed"]);
   });
 });

@@ -87,13 +87,24 @@ export function buildPolicy(spec: PolicySpec, hooks: PolicyHooks = {}): StagePol
       retry(transient, {
         maxAttempts: spec.retry.attempts - 1,
         backoff: spec.retry.jitter
-          ? new ExponentialBackoff({ initialDelay: spec.retry.initialDelayMs, maxDelay: spec.retry.maxDelayMs, generator: decorrelatedJitterGenerator })
-          : new ExponentialBackoff({ initialDelay: spec.retry.initialDelayMs, maxDelay: spec.retry.maxDelayMs, generator: noJitterGenerator }),
+          ? new ExponentialBackoff({
+              initialDelay: spec.retry.initialDelayMs,
+              maxDelay: spec.retry.maxDelayMs,
+              generator: decorrelatedJitterGenerator,
+            })
+          : new ExponentialBackoff({
+              initialDelay: spec.retry.initialDelayMs,
+              maxDelay: spec.retry.maxDelayMs,
+              generator: noJitterGenerator,
+            }),
       }),
     );
   }
   if (spec.breaker) {
-    const breaker = circuitBreaker(breakerFailure, { halfOpenAfter: spec.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(spec.breaker.threshold) });
+    const breaker = circuitBreaker(breakerFailure, {
+      halfOpenAfter: spec.breaker.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(spec.breaker.threshold),
+    });
     const { onBreakerState } = hooks;
     if (onBreakerState) {
       onBreakerState(BREAKER_STATES[breaker.state]);

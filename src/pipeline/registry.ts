@@ -24,9 +24,13 @@ export class StageRegistry {
     const definition = this.#stages.get(type);
     if (!definition) {
       const where = node ? `node "${node}": ` : "";
-      throw new SluiceError("UNKNOWN_STAGE", `${where}unknown stage type "${type}"; registered types: ${this.types().join(", ")}`, {
-        details: { node, type, known: this.types() },
-      });
+      throw new SluiceError(
+        "UNKNOWN_STAGE",
+        `${where}unknown stage type "${type}"; registered types: ${this.types().join(", ")}`,
+        {
+          details: { node, type, known: this.types() },
+        },
+      );
     }
     return definition;
   }

@@ -14,15 +14,21 @@ describe("topology YAML", () => {
   }
 
   it("rejects invalid YAML naming the file", () => {
-    assert.throws(() => loadTopology("nodes: [\n  - name: a\n    type: [", "broken.yaml"), (err: Error & { code?: string }) => {
-      assert.equal(err.code, "PIPELINE_INVALID");
-      assert.match(err.message, /broken\.yaml: invalid YAML/);
-      return true;
-    });
+    assert.throws(
+      () => loadTopology("nodes: [\n  - name: a\n    type: [", "broken.yaml"),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, "PIPELINE_INVALID");
+        assert.match(err.message, /broken\.yaml: invalid YAML/);
+        return true;
+      },
+    );
   });
 
   it("names the bad node and field", () => {
-    const text = readFileSync(AUTO, "utf8").replace("name: chunk\n    type: chunk.sentences", "name: chunk\n    type: chunk.sentences\n    colour: blue");
+    const text = readFileSync(AUTO, "utf8").replace(
+      "name: chunk\n    type: chunk.sentences",
+      "name: chunk\n    type: chunk.sentences\n    colour: blue",
+    );
     assert.throws(() => loadTopology(text, "x.yaml"), /node "chunk"/);
   });
 

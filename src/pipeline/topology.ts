@@ -81,14 +81,18 @@ export function loadTopology(text: string, source = "<pipeline>"): Topology {
   const parsed = TopologySchema.safeParse(raw);
   if (!parsed.success) {
     const reasons = parsed.error.issues.map((i) => describeIssue(i, raw));
-    throw new SluiceError("PIPELINE_INVALID", `${source}: ${reasons.join("; ")}`, { details: { source, issues: reasons } });
+    throw new SluiceError("PIPELINE_INVALID", `${source}: ${reasons.join("; ")}`, {
+      details: { source, issues: reasons },
+    });
   }
   const topology = parsed.data;
   for (const [name, spec] of Object.entries(topology.policies ?? {})) {
     const checked = PolicySpecSchema.safeParse(spec);
     if (!checked.success) {
       const reasons = checked.error.issues.map((i) => `policy "${name}" field "${i.path.join(".")}": ${i.message}`);
-      throw new SluiceError("PIPELINE_INVALID", `${source}: ${reasons.join("; ")}`, { details: { source, issues: reasons } });
+      throw new SluiceError("PIPELINE_INVALID", `${source}: ${reasons.join("; ")}`, {
+        details: { source, issues: reasons },
+      });
     }
   }
   return topology;

@@ -29,7 +29,11 @@ export async function createStores(config: SluiceConfig, dataDir: string): Promi
   let records: JobStores;
   if (config.database === "postgres") {
     const url = postgresUrl(config);
-    if (!url) throw new SluiceError("CONFIG_INVALID", "database: postgres needs a server: set SLUICE_DATABASE_URL or postgres.url (postgres://user@host:5432/db)");
+    if (!url)
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        "database: postgres needs a server: set SLUICE_DATABASE_URL or postgres.url (postgres://user@host:5432/db)",
+      );
     // Loaded only when asked for: the embedded default never loads the PostgreSQL client.
     const { postgresStores } = await import("./postgres/postgres-stores.ts");
     records = postgresStores({ url, schema: config.postgres.schema });
@@ -38,7 +42,11 @@ export async function createStores(config: SluiceConfig, dataDir: string): Promi
   }
   if (config.queue === "embedded") return records;
   const redis = redisSettings(config);
-  if (!redis) throw new SluiceError("CONFIG_INVALID", "queue: bullmq needs a Redis: set SLUICE_REDIS_URL or redis.url (redis://host:6379)");
+  if (!redis)
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      "queue: bullmq needs a Redis: set SLUICE_REDIS_URL or redis.url (redis://host:6379)",
+    );
   const { bullmqStores } = await import("./bullmq/bullmq-stores.ts");
   return bullmqStores(records, { redis });
 }

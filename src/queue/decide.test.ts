@@ -4,7 +4,10 @@ import { SluiceError } from "../contracts/errors.ts";
 import { WaitFor } from "../pipeline/control.ts";
 import { backoffMs, decide, precheck, type RequeuePolicy } from "./decide.ts";
 
-const policy: RequeuePolicy = { retry: { attempts: 3, initialDelayMs: 1000, maxDelayMs: 5000, jitter: false }, deadlineMs: 60_000 };
+const policy: RequeuePolicy = {
+  retry: { attempts: 3, initialDelayMs: 1000, maxDelayMs: 5000, jitter: false },
+  deadlineMs: 60_000,
+};
 const half = () => 0;
 
 describe("decide", () => {
@@ -13,9 +16,21 @@ describe("decide", () => {
   });
 
   it("retries a transient failure after the policy's backoff while attempts remain, then dead-letters", () => {
-    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 1, policy), { action: "retry", delayMs: 1000, error: "MODEL_UNAVAILABLE: down" });
-    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 2, policy), { action: "retry", delayMs: 2000, error: "MODEL_UNAVAILABLE: down" });
-    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 3, policy), { action: "dead-letter", code: "MODEL_UNAVAILABLE", message: "down" });
+    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 1, policy), {
+      action: "retry",
+      delayMs: 1000,
+      error: "MODEL_UNAVAILABLE: down",
+    });
+    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 2, policy), {
+      action: "retry",
+      delayMs: 2000,
+      error: "MODEL_UNAVAILABLE: down",
+    });
+    assert.deepEqual(decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 3, policy), {
+      action: "dead-letter",
+      code: "MODEL_UNAVAILABLE",
+      message: "down",
+    });
     assert.equal(backoffMs(policy.retry, 10), 5000, "capped at maxDelayMs");
   });
 
@@ -32,11 +47,20 @@ describe("decide", () => {
   });
 
   it("dead-letters user errors at once", () => {
-    assert.deepEqual(decide(new SluiceError("PDF_CORRUPT", "a.pdf: truncated"), 1, policy), { action: "dead-letter", code: "PDF_CORRUPT", message: "a.pdf: truncated" });
+    assert.deepEqual(decide(new SluiceError("PDF_CORRUPT", "a.pdf: truncated"), 1, policy), {
+      action: "dead-letter",
+      code: "PDF_CORRUPT",
+      message: "a.pdf: truncated",
+    });
   });
 
   it("parks a run that waits for a condition, and obeys cancel and shutdown before anything else", () => {
-    assert.deepEqual(decide(new WaitFor("pdf-ready:d1", { until: 99, reason: "parsing" }), 1, policy), { action: "wait", condition: "pdf-ready:d1", until: 99, reason: "parsing" });
+    assert.deepEqual(decide(new WaitFor("pdf-ready:d1", { until: 99, reason: "parsing" }), 1, policy), {
+      action: "wait",
+      condition: "pdf-ready:d1",
+      until: 99,
+      reason: "parsing",
+    });
     assert.deepEqual(decide(new SluiceError("STAGE_FAILED", "x"), 1, policy, "cancelled"), { action: "cancelled" });
     assert.deepEqual(decide(new SluiceError("STAGE_FAILED", "x"), 1, policy, "stopping"), { action: "hand-back" });
   });
@@ -50,7 +74,10 @@ describe("precheck", () => {
     assert.equal(precheck({ attempts: 4, crashes: 0, createdMs: 0 }, policy, 0)?.action, "dead-letter");
     const poison = precheck({ attempts: 4, crashes: 3, createdMs: 0 }, policy, 0, "bad.txt");
     assert.equal(poison?.action === "dead-letter" && poison.code, "WORKER_CRASHED");
-    assert.match(poison?.action === "dead-letter" ? poison.message : "", /^bad\.txt: the worker process died 3 time\(s\) while running this document alone/);
+    assert.match(
+      poison?.action === "dead-letter" ? poison.message : "",
+      /^bad\.txt: the worker process died 3 time\(s\) while running this document alone/,
+    );
   });
   it("dead-letters past the deadline", () => {
     const late = precheck({ attempts: 1, crashes: 0, createdMs: 0 }, policy, 61_000);

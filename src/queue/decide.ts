@@ -40,16 +40,33 @@ export function backoffMs(retry: RetrySpec, attempt: number, random: () => numbe
  * @example
  * precheck({ attempts: 6, crashes: 5, createdMs }, policy, Date.now()); // dead-letter WORKER_CRASHED
  */
-export function precheck(lease: { attempts: number; crashes: number; createdMs: number }, policy: RequeuePolicy, now: number, source = "document"): Decision | null {
+export function precheck(
+  lease: { attempts: number; crashes: number; createdMs: number },
+  policy: RequeuePolicy,
+  now: number,
+  source = "document",
+): Decision | null {
   const max = policy.retry.attempts;
   if (lease.attempts > max) {
     if (lease.crashes > 0) {
-      return { action: "dead-letter", code: "WORKER_CRASHED", message: `${source}: the worker process died ${lease.crashes} time(s) while running this document alone (attempt limit ${max}); it is treated as a poison document` };
+      return {
+        action: "dead-letter",
+        code: "WORKER_CRASHED",
+        message: `${source}: the worker process died ${lease.crashes} time(s) while running this document alone (attempt limit ${max}); it is treated as a poison document`,
+      };
     }
-    return { action: "dead-letter", code: "ATTEMPTS_EXHAUSTED", message: `${source}: ran ${lease.attempts - 1} times without completing (attempt limit ${max})` };
+    return {
+      action: "dead-letter",
+      code: "ATTEMPTS_EXHAUSTED",
+      message: `${source}: ran ${lease.attempts - 1} times without completing (attempt limit ${max})`,
+    };
   }
   if (now - lease.createdMs > policy.deadlineMs) {
-    return { action: "dead-letter", code: "DEADLINE_EXCEEDED", message: `${source}: not completed within ${Math.round(policy.deadlineMs / 1000)} s of being accepted` };
+    return {
+      action: "dead-letter",
+      code: "DEADLINE_EXCEEDED",
+      message: `${source}: not completed within ${Math.round(policy.deadlineMs / 1000)} s of being accepted`,
+    };
   }
   return null;
 }
@@ -64,15 +81,29 @@ export function precheck(lease: { attempts: number; crashes: number; createdMs: 
  * @example
  * decide(new SluiceError("MODEL_UNAVAILABLE", "down"), 2, policy); // { action: "retry", delayMs: 1000…2000, … }
  */
-export function decide(error: unknown, attempts: number, policy: RequeuePolicy, interruption: Interruption = null, random: () => number = Math.random): Decision {
+export function decide(
+  error: unknown,
+  attempts: number,
+  policy: RequeuePolicy,
+  interruption: Interruption = null,
+  random: () => number = Math.random,
+): Decision {
   if (interruption === "cancelled") return { action: "cancelled" };
   if (interruption === "stopping") return { action: "hand-back" };
   if (error === null || error === undefined) return { action: "complete" };
-  if (isWaitFor(error)) return { action: "wait", condition: error.condition, ...(error.until !== undefined ? { until: error.until } : {}), reason: error.message };
+  if (isWaitFor(error))
+    return {
+      action: "wait",
+      condition: error.condition,
+      ...(error.until !== undefined ? { until: error.until } : {}),
+      reason: error.message,
+    };
   // Unknown errors are retried, as the stage policies retry them.
   const e = isSluiceError(error) ? error : toSluiceError(error, "STAGE_FAILED");
   const reason = `${e.code}: ${e.message}`;
-  if (e.retryable && isRefunded(e)) return { action: "refund", delayMs: backoffMs(policy.retry, 1, random), error: reason };
-  if (e.retryable && attempts < policy.retry.attempts) return { action: "retry", delayMs: backoffMs(policy.retry, attempts, random), error: reason };
+  if (e.retryable && isRefunded(e))
+    return { action: "refund", delayMs: backoffMs(policy.retry, 1, random), error: reason };
+  if (e.retryable && attempts < policy.retry.attempts)
+    return { action: "retry", delayMs: backoffMs(policy.retry, attempts, random), error: reason };
   return { action: "dead-letter", code: e.code, message: e.message };
 }

@@ -18,7 +18,10 @@ import type { RequeuePolicy } from "./decide.ts";
 import { cancelled, runDocument, type DocumentRunDeps } from "./document-run.ts";
 import type { Lease } from "./work-queue.ts";
 
-const policy: RequeuePolicy = { retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000, jitter: false }, deadlineMs: 60_000 };
+const policy: RequeuePolicy = {
+  retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000, jitter: false },
+  deadlineMs: 60_000,
+};
 
 const services: StageServices = {
   config: parseConfig({}),
@@ -46,7 +49,18 @@ const envelope: EnvelopeV1 = {
 };
 
 function lease(overrides: Partial<Lease> = {}): Lease {
-  return { seq: 7, jobId: "job-1", docId: "doc-1", lane: "normal", attempts: 1, crashes: 0, suspect: false, createdMs: Date.now(), envelope: encodeEnvelope(envelope), ...overrides };
+  return {
+    seq: 7,
+    jobId: "job-1",
+    docId: "doc-1",
+    lane: "normal",
+    attempts: 1,
+    crashes: 0,
+    suspect: false,
+    createdMs: Date.now(),
+    envelope: encodeEnvelope(envelope),
+    ...overrides,
+  };
 }
 
 /** What the index stage does on a run: return to succeed, throw to fail or signal. */
@@ -99,7 +113,17 @@ function setup(opts: { checkpoint?: boolean; policy?: string; saved?: Record<str
     outputs: { document: "ParsedDocument" },
     configSchema: z.object({}).strict(),
     create: () => ({
-      execute: async ({ ref }) => ({ document: { id: ref.id, source: ref.source, title: "", text: ref.text ?? "", mediaType: "text/plain", contentHash: "a".repeat(64), meta: {} } }),
+      execute: async ({ ref }) => ({
+        document: {
+          id: ref.id,
+          source: ref.source,
+          title: "",
+          text: ref.text ?? "",
+          mediaType: "text/plain",
+          contentHash: "a".repeat(64),
+          meta: {},
+        },
+      }),
     }),
   });
   const index = defineStage({
@@ -161,7 +185,13 @@ describe("runDocument", () => {
     const s = await runDocument(lease(), new AbortController().signal, t.deps);
     assert.deepEqual(s.decision, { action: "complete" });
     assert.equal(s.outcome, "inserted");
-    assert.deepEqual(s.stages.map((r) => [r.stage, r.state, r.attempts, r.error]), [["parse", "COMPLETED", 1, null], ["index", "COMPLETED", 1, null]]);
+    assert.deepEqual(
+      s.stages.map((r) => [r.stage, r.state, r.attempts, r.error]),
+      [
+        ["parse", "COMPLETED", 1, null],
+        ["index", "COMPLETED", 1, null],
+      ],
+    );
     for (const r of s.stages) assert.ok(r.startedAt !== null && r.finishedAt !== null);
     assert.equal(t.executions(), 1);
   });
@@ -169,7 +199,10 @@ describe("runDocument", () => {
   it("adds the collection, pipeline version and tenant to every stage event", async () => {
     const t = setup();
     await runDocument(lease(), new AbortController().signal, t.deps);
-    assert.deepEqual(t.events.map((e) => `${e.type}:${e.stage}`), ["stage.started:parse", "stage.completed:parse", "stage.started:index", "stage.completed:index"]);
+    assert.deepEqual(
+      t.events.map((e) => `${e.type}:${e.stage}`),
+      ["stage.started:parse", "stage.completed:parse", "stage.started:index", "stage.completed:index"],
+    );
     for (const e of t.events) {
       assert.equal(e.collection, "c");
       assert.equal(e.pipelineVersion, "p@abc");
@@ -259,7 +292,10 @@ describe("runDocument", () => {
       assert.equal(first.decision.action, "retry");
       const second = await runDocument(lease({ seq: 8, docId: "doc-2" }), new AbortController().signal, t.deps);
       assert.equal(second.decision.action, "refund");
-      assert.match(second.decision.action === "refund" ? second.decision.error : "", /^CIRCUIT_OPEN: stage "index": circuit breaker of policy "guarded" is open/);
+      assert.match(
+        second.decision.action === "refund" ? second.decision.error : "",
+        /^CIRCUIT_OPEN: stage "index": circuit breaker of policy "guarded" is open/,
+      );
       assert.equal(t.executions(), 1, "the open breaker kept the stage from running");
     });
 
@@ -273,9 +309,15 @@ describe("runDocument", () => {
         release: async () => false,
         holder: async () => ({ owner: "other-worker", expiresInMs: 1000 }),
       };
-      const s = await runDocument(lease(), new AbortController().signal, { ...t.deps, locks: new HeldCollectionLocks(lock, "me") });
+      const s = await runDocument(lease(), new AbortController().signal, {
+        ...t.deps,
+        locks: new HeldCollectionLocks(lock, "me"),
+      });
       assert.equal(s.decision.action, "refund");
-      assert.match(s.decision.action === "refund" ? s.decision.error : "", /^COLLECTION_LOCKED: collection "c" is being ingested by another process \(other-worker\)/);
+      assert.match(
+        s.decision.action === "refund" ? s.decision.error : "",
+        /^COLLECTION_LOCKED: collection "c" is being ingested by another process \(other-worker\)/,
+      );
       assert.equal(t.executions(), 0);
       assert.deepEqual(t.order, [], "not even warmed up");
     });
@@ -315,7 +357,12 @@ describe("runDocument", () => {
         throw new WaitFor("pdf-ready:doc-1", { until: 1_800_000_000_000, reason: "the PDF is being parsed" });
       });
       const s = await runDocument(lease(), new AbortController().signal, t.deps);
-      assert.deepEqual(s.decision, { action: "wait", condition: "pdf-ready:doc-1", until: 1_800_000_000_000, reason: "the PDF is being parsed" });
+      assert.deepEqual(s.decision, {
+        action: "wait",
+        condition: "pdf-ready:doc-1",
+        until: 1_800_000_000_000,
+        reason: "the PDF is being parsed",
+      });
       assert.equal(s.outcome, null);
     });
 
@@ -325,7 +372,11 @@ describe("runDocument", () => {
         throw new WaitFor("pdf-ready:doc-1");
       });
       const s = await runDocument(lease(), new AbortController().signal, t.deps);
-      assert.deepEqual(s.decision, { action: "wait", condition: "pdf-ready:doc-1", reason: "waiting for pdf-ready:doc-1" });
+      assert.deepEqual(s.decision, {
+        action: "wait",
+        condition: "pdf-ready:doc-1",
+        reason: "waiting for pdf-ready:doc-1",
+      });
     });
 
     it("completes a skipped document with the skip's outcome", async () => {
@@ -344,14 +395,21 @@ describe("runDocument", () => {
     it("dead-letters an envelope that is not valid msgpack, naming the spool record", async () => {
       const t = setup();
       let started = 0;
-      const s = await runDocument(lease({ seq: 42, envelope: Uint8Array.of(0x01, 0xc1) }), new AbortController().signal, {
-        ...t.deps,
-        pipelineFor: () => assert.fail("no pipeline is looked up for an unreadable envelope"),
-        onStart: () => started++,
-      });
+      const s = await runDocument(
+        lease({ seq: 42, envelope: Uint8Array.of(0x01, 0xc1) }),
+        new AbortController().signal,
+        {
+          ...t.deps,
+          pipelineFor: () => assert.fail("no pipeline is looked up for an unreadable envelope"),
+          onStart: () => started++,
+        },
+      );
       assert.equal(s.decision.action, "dead-letter");
       assert.equal(s.decision.action === "dead-letter" ? s.decision.code : "", "VALIDATION_FAILED");
-      assert.match(s.decision.action === "dead-letter" ? s.decision.message : "", /^spool record 42: corrupt envelope \(2 bytes\)/);
+      assert.match(
+        s.decision.action === "dead-letter" ? s.decision.message : "",
+        /^spool record 42: corrupt envelope \(2 bytes\)/,
+      );
       assert.equal(s.outcome, null);
       assert.deepEqual(s.stages, []);
       assert.equal(started, 0);
@@ -359,7 +417,11 @@ describe("runDocument", () => {
 
     it("dead-letters a truncated envelope too", async () => {
       const t = setup();
-      const s = await runDocument(lease({ envelope: encodeEnvelope(envelope).subarray(0, 20) }), new AbortController().signal, t.deps);
+      const s = await runDocument(
+        lease({ envelope: encodeEnvelope(envelope).subarray(0, 20) }),
+        new AbortController().signal,
+        t.deps,
+      );
       assert.equal(s.decision.action === "dead-letter" ? s.decision.code : s.decision.action, "VALIDATION_FAILED");
       assert.match(s.decision.action === "dead-letter" ? s.decision.message : "", /^spool record 7: corrupt envelope/);
     });
@@ -372,7 +434,11 @@ describe("runDocument", () => {
           throw new SluiceError("PIPELINE_INVALID", 'node "index": unknown policy "gone"');
         },
       });
-      assert.deepEqual(s.decision, { action: "dead-letter", code: "PIPELINE_INVALID", message: 'node "index": unknown policy "gone"' });
+      assert.deepEqual(s.decision, {
+        action: "dead-letter",
+        code: "PIPELINE_INVALID",
+        message: 'node "index": unknown policy "gone"',
+      });
       assert.deepEqual(s.stages, []);
     });
 
@@ -380,7 +446,10 @@ describe("runDocument", () => {
       const t = setup();
       const s = await runDocument(lease({ attempts: 4, crashes: 1 }), new AbortController().signal, t.deps);
       assert.equal(s.decision.action === "dead-letter" ? s.decision.code : s.decision.action, "WORKER_CRASHED");
-      assert.match(s.decision.action === "dead-letter" ? s.decision.message : "", /^notes\/doc-1\.txt: the worker process died 1 time\(s\)/);
+      assert.match(
+        s.decision.action === "dead-letter" ? s.decision.message : "",
+        /^notes\/doc-1\.txt: the worker process died 1 time\(s\)/,
+      );
       assert.equal(t.executions(), 0);
       assert.deepEqual(t.order, []);
     });
@@ -443,7 +512,13 @@ describe("runDocument", () => {
       assert.equal(s.outcome, "replaced");
       assert.deepEqual(t.loads, ["index"], "only the checkpointed node is looked up");
       assert.equal(t.executions(), 0);
-      assert.deepEqual(s.stages.map((r) => [r.stage, r.state]), [["parse", "COMPLETED"], ["index", "SKIPPED"]]);
+      assert.deepEqual(
+        s.stages.map((r) => [r.stage, r.state]),
+        [
+          ["parse", "COMPLETED"],
+          ["index", "SKIPPED"],
+        ],
+      );
     });
 
     it("saves a slow checkpointed stage's output under the lease's job and document", async (ctx) => {
@@ -456,7 +531,14 @@ describe("runDocument", () => {
       });
       const s = await runDocument(lease(), new AbortController().signal, t.deps);
       assert.deepEqual(s.decision, { action: "complete" });
-      assert.deepEqual(t.saves, [{ jobId: "job-1", docId: "doc-1", node: "index", output: { written: { docId: "doc-1", outcome: "inserted", chunks: 1 } } }]);
+      assert.deepEqual(t.saves, [
+        {
+          jobId: "job-1",
+          docId: "doc-1",
+          node: "index",
+          output: { written: { docId: "doc-1", outcome: "inserted", chunks: 1 } },
+        },
+      ]);
     });
 
     it("does not save a fast stage's output", async (ctx) => {

@@ -67,12 +67,20 @@ function pickOutcome(pipeline: CompiledPipeline, outputs: Map<string, Record<str
  */
 export async function runDocument(lease: Lease, signal: AbortSignal, deps: DocumentRunDeps): Promise<RunSettlement> {
   const stages = new Map<string, StageRecord>();
-  const settle = (decision: Decision, outcome: string | null = null): RunSettlement => ({ decision, outcome, stages: [...stages.values()] });
+  const settle = (decision: Decision, outcome: string | null = null): RunSettlement => ({
+    decision,
+    outcome,
+    stages: [...stages.values()],
+  });
   let envelope: EnvelopeV1;
   try {
     envelope = decodeEnvelope(lease.envelope);
   } catch (err) {
-    return settle({ action: "dead-letter", code: "VALIDATION_FAILED", message: `spool record ${lease.seq}: ${toSluiceError(err).message}` });
+    return settle({
+      action: "dead-letter",
+      code: "VALIDATION_FAILED",
+      message: `spool record ${lease.seq}: ${toSluiceError(err).message}`,
+    });
   }
   try {
     deps.onStart?.(lease, envelope);
@@ -96,14 +104,31 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
   const tenant = tenantOf(envelope.collection);
   const onEvent = (event: StageEvent) => {
     deps.onEvent?.({ ...event, collection: envelope.collection, pipelineVersion: envelope.version, tenant });
-    if (event.type === "stage.failed") deps.logger?.warn({ stage: event.stage, attempt: event.attempt, code: event.error?.code, err: event.error?.message }, "stage failed");
-    if (event.type === "stage.retrying") deps.logger?.info({ stage: event.stage, attempt: event.attempt }, "stage retrying");
+    if (event.type === "stage.failed")
+      deps.logger?.warn(
+        { stage: event.stage, attempt: event.attempt, code: event.error?.code, err: event.error?.message },
+        "stage failed",
+      );
+    if (event.type === "stage.retrying")
+      deps.logger?.info({ stage: event.stage, attempt: event.attempt }, "stage retrying");
     const iso = new Date(event.at).toISOString();
-    const rec = stages.get(event.stage) ?? { stage: event.stage, state: "RUNNING" as const, attempts: 0, startedAt: iso, finishedAt: null, error: null };
+    const rec = stages.get(event.stage) ?? {
+      stage: event.stage,
+      state: "RUNNING" as const,
+      attempts: 0,
+      startedAt: iso,
+      finishedAt: null,
+      error: null,
+    };
     rec.attempts = Math.max(rec.attempts, event.attempt);
     if (event.type === "stage.completed") Object.assign(rec, { state: "COMPLETED", finishedAt: iso });
     if (event.type === "stage.skipped") Object.assign(rec, { state: "SKIPPED", finishedAt: iso });
-    if (event.type === "stage.failed") Object.assign(rec, { state: "FAILED", finishedAt: iso, error: event.error ? `${event.error.code}: ${event.error.message}` : null });
+    if (event.type === "stage.failed")
+      Object.assign(rec, {
+        state: "FAILED",
+        finishedAt: iso,
+        error: event.error ? `${event.error.code}: ${event.error.message}` : null,
+      });
     stages.set(event.stage, rec);
   };
 
@@ -139,16 +164,34 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
       );
     // The run continues the trace the gate stored (the request or ingest that admitted it), or starts its own.
     const stored = storedTraceparent(envelope);
-    const attributes = { "sluice.job_id": lease.jobId, "sluice.doc_id": lease.docId, "sluice.collection": envelope.collection, "sluice.pipeline": envelope.version, "sluice.lease": lease.attempts };
-    const result = await withSpan("sluice.document", { parent: contextFromTraceparent(stored), attributes }, async () => {
-      const traceparent = activeTraceparent() ?? stored ?? newTraceparent();
-      return withLogFields({ ...traceparentFields(traceparent), tenant }, () => run(traceparent));
-    });
-    return settle(decide(null, lease.attempts, policy), result.status === "skipped" ? result.outcome : pickOutcome(pipeline, result.outputs));
+    const attributes = {
+      "sluice.job_id": lease.jobId,
+      "sluice.doc_id": lease.docId,
+      "sluice.collection": envelope.collection,
+      "sluice.pipeline": envelope.version,
+      "sluice.lease": lease.attempts,
+    };
+    const result = await withSpan(
+      "sluice.document",
+      { parent: contextFromTraceparent(stored), attributes },
+      async () => {
+        const traceparent = activeTraceparent() ?? stored ?? newTraceparent();
+        return withLogFields({ ...traceparentFields(traceparent), tenant }, () => run(traceparent));
+      },
+    );
+    return settle(
+      decide(null, lease.attempts, policy),
+      result.status === "skipped" ? result.outcome : pickOutcome(pipeline, result.outputs),
+    );
   } catch (err) {
     const decision = decide(err, lease.attempts, policy, interruption(signal));
-    if (decision.action === "dead-letter") deps.logger?.warn({ code: decision.code, err: decision.message }, "document failed");
-    if (decision.action === "retry" || decision.action === "refund") deps.logger?.info({ err: decision.error, action: decision.action, backoff_ms: Math.round(decision.delayMs) }, "document handed back to retry");
+    if (decision.action === "dead-letter")
+      deps.logger?.warn({ code: decision.code, err: decision.message }, "document failed");
+    if (decision.action === "retry" || decision.action === "refund")
+      deps.logger?.info(
+        { err: decision.error, action: decision.action, backoff_ms: Math.round(decision.delayMs) },
+        "document handed back to retry",
+      );
     return settle(decision);
   } finally {
     await share?.exit();

@@ -8,7 +8,11 @@ import { LANES, type Lane } from "./work-queue.ts";
  * @example
  * fairShare(new Map([["high", highRows], ["bulk", bulkRows]]), 100, { high: 6, normal: 3, bulk: 1 });
  */
-export function fairShare<T>(ready: ReadonlyMap<Lane, readonly T[]>, max: number, weights: Readonly<Record<Lane, number>>): T[] {
+export function fairShare<T>(
+  ready: ReadonlyMap<Lane, readonly T[]>,
+  max: number,
+  weights: Readonly<Record<Lane, number>>,
+): T[] {
   const total = [...ready.keys()].reduce((a, l) => a + weights[l], 0);
   const chosen: T[] = [];
   const taken = new Map<Lane, number>();

@@ -35,16 +35,30 @@ describe("LeaseKeeper", () => {
   afterEach(async () => stores.close());
 
   /** A sealed job with `ids` admitted; `lease` of them leased by OWNER (all by default). */
-  async function leasedJob(ids: string[], lease: { leaseMs?: number; now?: number; max?: number } = {}): Promise<{ jobId: string; leases: Lease[] }> {
+  async function leasedJob(
+    ids: string[],
+    lease: { leaseMs?: number; now?: number; max?: number } = {},
+  ): Promise<{ jobId: string; leases: Lease[] }> {
     const job = await stores.ledger.createJob({ collection: "c", pipeline: "auto", paths: [] });
     await stores.queue.admit(job.id, ids.map(doc));
     await stores.ledger.sealJob(job.id);
-    const leases = await stores.queue.lease(OWNER, lease.max ?? ids.length, lease.leaseMs ?? LEASE_MS, { jobId: job.id, ...(lease.now !== undefined ? { now: lease.now } : {}) });
+    const leases = await stores.queue.lease(OWNER, lease.max ?? ids.length, lease.leaseMs ?? LEASE_MS, {
+      jobId: job.id,
+      ...(lease.now !== undefined ? { now: lease.now } : {}),
+    });
     return { jobId: job.id, leases };
   }
 
   const keeperWith = (options: Partial<LeaseKeeperOptions> = {}): LeaseKeeper =>
-    new LeaseKeeper({ queue: stores.queue, ledger: stores.ledger, owner: OWNER, leaseMs: LEASE_MS, heartbeatMs: 250, now: () => clock, ...options });
+    new LeaseKeeper({
+      queue: stores.queue,
+      ledger: stores.ledger,
+      owner: OWNER,
+      leaseMs: LEASE_MS,
+      heartbeatMs: 250,
+      now: () => clock,
+      ...options,
+    });
 
   it("renews the leases it tracks, so a recovery sweep just after their original expiry finds nothing", async () => {
     const t0 = Date.now();
@@ -117,7 +131,11 @@ describe("LeaseKeeper", () => {
     await keeper.tick();
     assert.deepEqual(lost, [stale!.seq, stale!.seq]);
     assert.deepEqual(keeper.held, [kept!.seq]);
-    assert.deepEqual(await stores.queue.renew("other:2:y", [stale!.seq], 60_000), [], "the other process still holds it");
+    assert.deepEqual(
+      await stores.queue.renew("other:2:y", [stale!.seq], 60_000),
+      [],
+      "the other process still holds it",
+    );
   });
 
   it("reports a job cancelled through the ledger via onCancelled, and only that job", async () => {
@@ -132,13 +150,20 @@ describe("LeaseKeeper", () => {
 
     await stores.ledger.cancelJob(cancelledJob.jobId);
     await keeper.tick();
-    assert.deepEqual(cancelled, [cancelledJob.jobId], "one report per job, however many of its documents are in flight");
+    assert.deepEqual(
+      cancelled,
+      [cancelledJob.jobId],
+      "one report per job, however many of its documents are in flight",
+    );
   });
 
   it("a cancel that also retired the leases is reported as a cancel before the leases are reported lost", async () => {
     const { jobId, leases } = await leasedJob(["a", "b"]);
     const order: string[] = [];
-    const keeper = keeperWith({ onCancelled: (id) => order.push(`cancelled ${id}`), onLost: (seq) => order.push(`lost ${seq}`) });
+    const keeper = keeperWith({
+      onCancelled: (id) => order.push(`cancelled ${id}`),
+      onLost: (seq) => order.push(`lost ${seq}`),
+    });
     for (const l of leases) keeper.track(l.seq, l.jobId);
     // What Sluice.cancelJob does: the job first, then its records.
     await stores.ledger.cancelJob(jobId);
@@ -207,7 +232,11 @@ describe("LeaseKeeper", () => {
     await keeper.tick();
 
     assert.deepEqual(renew.mock.calls[0]?.arguments, [OWNER, [a], 1_000]);
-    assert.deepEqual(await stores.queue.recover(() => true, t0 + 501), { suspects: 1, blamed: 0 }, "only the untracked lease expired");
+    assert.deepEqual(
+      await stores.queue.recover(() => true, t0 + 501),
+      { suspects: 1, blamed: 0 },
+      "only the untracked lease expired",
+    );
     assert.deepEqual(await stores.queue.renew(OWNER, [a, b], 1_000), [b]);
   });
 
@@ -257,7 +286,13 @@ describe("LeaseKeeper", () => {
     const errors: unknown[] = [];
     let ticks = 0;
     // Each tick reads a clock a full lease later, so every tick is due to renew.
-    const keeper = keeperWith({ leaseMs: 1_000, heartbeatMs: 5, now: () => (clock += 1_000), onError: (err) => errors.push(err), onTick: async () => void ticks++ });
+    const keeper = keeperWith({
+      leaseMs: 1_000,
+      heartbeatMs: 5,
+      now: () => (clock += 1_000),
+      onError: (err) => errors.push(err),
+      onTick: async () => void ticks++,
+    });
     keeper.track(leases[0]!.seq, jobId);
     keeper.start();
     await until(() => ticks, 1);
@@ -266,7 +301,11 @@ describe("LeaseKeeper", () => {
     assert.equal(errors.length, 1);
     assert.match((errors[0] as Error).message, /store unreachable/);
     assert.ok(renew.mock.callCount() >= 2, "the tick after the failure renewed again");
-    assert.deepEqual(await stores.queue.recover(() => true, t0 + 501), { suspects: 0, blamed: 0 }, "the lease survived the failed renewal");
+    assert.deepEqual(
+      await stores.queue.recover(() => true, t0 + 501),
+      { suspects: 0, blamed: 0 },
+      "the lease survived the failed renewal",
+    );
   });
 
   it("tick() rejects when the store fails, so a caller driving it directly sees the error", async (t) => {
@@ -281,60 +320,51 @@ describe("LeaseKeeper", () => {
     assert.equal(ticks, 0, "onTick is not reached by a failed tick");
   });
 
-    describe("when the store fails or is slow", () => {
-    it(
-      "retries a failed renewal on the next tick, not a third of a lease later",
-      async (t) => {
-        const { jobId, leases } = await leasedJob(["a"]);
-        const renew = t.mock.method(stores.queue, "renew");
-        renew.mock.mockImplementationOnce(async () => {
-          throw new Error("store unreachable");
-        });
-        const keeper = keeperWith();
-        keeper.track(leases[0]!.seq, jobId);
-        await assert.rejects(keeper.tick(), /store unreachable/);
-        clock += 250; // the next heartbeat
-        await keeper.tick();
-        assert.equal(renew.mock.callCount(), 2);
-      },
-    );
+  describe("when the store fails or is slow", () => {
+    it("retries a failed renewal on the next tick, not a third of a lease later", async (t) => {
+      const { jobId, leases } = await leasedJob(["a"]);
+      const renew = t.mock.method(stores.queue, "renew");
+      renew.mock.mockImplementationOnce(async () => {
+        throw new Error("store unreachable");
+      });
+      const keeper = keeperWith();
+      keeper.track(leases[0]!.seq, jobId);
+      await assert.rejects(keeper.tick(), /store unreachable/);
+      clock += 250; // the next heartbeat
+      await keeper.tick();
+      assert.equal(renew.mock.callCount(), 2);
+    });
 
-    it(
-      "stop() does not run ticks that piled up behind a slow one",
-      async () => {
-        let started = 0;
-        let finished = 0;
-        const keeper = keeperWith({
-          heartbeatMs: 5,
-          onTick: async () => {
-            started++;
-            await sleep(25);
-            finished++;
-          },
-        });
-        keeper.start();
-        await until(() => finished, 2);
-        const startedAtStop = started;
-        await keeper.stop();
-        assert.equal(started, startedAtStop, "ticks started after stop() was called");
-      },
-    );
+    it("stop() does not run ticks that piled up behind a slow one", async () => {
+      let started = 0;
+      let finished = 0;
+      const keeper = keeperWith({
+        heartbeatMs: 5,
+        onTick: async () => {
+          started++;
+          await sleep(25);
+          finished++;
+        },
+      });
+      keeper.start();
+      await until(() => finished, 2);
+      const startedAtStop = started;
+      await keeper.stop();
+      assert.equal(started, startedAtStop, "ticks started after stop() was called");
+    });
 
-    it(
-      "writes a stage again after a failed write",
-      async (t) => {
-        const { jobId, leases } = await leasedJob(["a"]);
-        const setStage = t.mock.method(stores.ledger, "setCurrentStage");
-        setStage.mock.mockImplementationOnce(async () => {
-          throw new Error("ledger unreachable");
-        });
-        const keeper = keeperWith();
-        keeper.track(leases[0]!.seq, jobId);
-        keeper.stage(jobId, "parse");
-        await assert.rejects(keeper.tick(), /ledger unreachable/);
-        await keeper.tick();
-        assert.equal((await stores.ledger.getJob(jobId)).currentStage, "parse");
-      },
-    );
+    it("writes a stage again after a failed write", async (t) => {
+      const { jobId, leases } = await leasedJob(["a"]);
+      const setStage = t.mock.method(stores.ledger, "setCurrentStage");
+      setStage.mock.mockImplementationOnce(async () => {
+        throw new Error("ledger unreachable");
+      });
+      const keeper = keeperWith();
+      keeper.track(leases[0]!.seq, jobId);
+      keeper.stage(jobId, "parse");
+      await assert.rejects(keeper.tick(), /ledger unreachable/);
+      await keeper.tick();
+      assert.equal((await stores.ledger.getJob(jobId)).currentStage, "parse");
+    });
   });
 });

@@ -18,7 +18,12 @@ const doc = (id: string): AdmittedDocument => ({
   envelope: new TextEncoder().encode("x"),
 });
 
-const stage = (name: string, second: number, state: StageRecord["state"] = "COMPLETED", error: string | null = null): StageRecord => ({
+const stage = (
+  name: string,
+  second: number,
+  state: StageRecord["state"] = "COMPLETED",
+  error: string | null = null,
+): StageRecord => ({
   stage: name,
   state,
   attempts: 1,
@@ -28,7 +33,13 @@ const stage = (name: string, second: number, state: StageRecord["state"] = "COMP
 });
 const STAGES = [stage("parse", 1), stage("embed", 2)];
 
-const indexed = (l: Lease): DocumentOutcome => ({ seq: l.seq, jobId: l.jobId, docId: l.docId, outcome: "inserted", stages: STAGES });
+const indexed = (l: Lease): DocumentOutcome => ({
+  seq: l.seq,
+  jobId: l.jobId,
+  docId: l.docId,
+  outcome: "inserted",
+  stages: STAGES,
+});
 const failed = (l: Lease, code = "PARSE_FAILED", message = "not a pdf"): DocumentOutcome => ({
   seq: l.seq,
   jobId: l.jobId,
@@ -76,8 +87,22 @@ describe("OutcomeWriter", () => {
     const job = await stores.ledger.getJob(jobId, { documents: true, stages: true });
     assert.deepEqual([job.state, job.done, job.failed, job.total], ["COMPLETED", 2, 0, 2]);
     assert.deepEqual(
-      job.documents?.map((d) => ({ docId: d.docId, state: d.state, outcome: d.outcome, attempts: d.attempts, currentStage: d.currentStage, stages: d.stages })),
-      ["a", "b"].map((docId) => ({ docId, state: "COMPLETED", outcome: "inserted", attempts: 1, currentStage: "embed", stages: STAGES })),
+      job.documents?.map((d) => ({
+        docId: d.docId,
+        state: d.state,
+        outcome: d.outcome,
+        attempts: d.attempts,
+        currentStage: d.currentStage,
+        stages: d.stages,
+      })),
+      ["a", "b"].map((docId) => ({
+        docId,
+        state: "COMPLETED",
+        outcome: "inserted",
+        attempts: 1,
+        currentStage: "embed",
+        stages: STAGES,
+      })),
     );
     assert.equal((await stores.queue.stats()).tombstoned, 2);
   });
@@ -111,11 +136,10 @@ describe("OutcomeWriter", () => {
     );
     const job = await stores.ledger.getJob(jobId, { documents: true, stages: true });
     const a = job.documents?.find((d) => d.docId === "a");
-    assert.deepEqual([a?.state, a?.error, a?.stages?.map((s) => [s.stage, s.state, s.error])], [
-      "FAILED",
-      { code: "PARSE_FAILED", message: "not a pdf" },
-      [["parse", "FAILED", "PARSE_FAILED: not a pdf"]],
-    ]);
+    assert.deepEqual(
+      [a?.state, a?.error, a?.stages?.map((s) => [s.stage, s.state, s.error])],
+      ["FAILED", { code: "PARSE_FAILED", message: "not a pdf" }, [["parse", "FAILED", "PARSE_FAILED: not a pdf"]]],
+    );
   });
 
   it("finishes a job when its last outcome is written and reports job.completed exactly once", async () => {
@@ -124,7 +148,10 @@ describe("OutcomeWriter", () => {
     writer.started({ jobId, collection: "c", pipeline: "auto", pipelineVersion: "auto@abc123" });
     await writer.complete(indexed(leases[0]!));
     await writer.flush();
-    assert.deepEqual(events.map((e) => e.type), ["job.started"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["job.started"],
+    );
     assert.equal((await stores.ledger.getJob(jobId)).state, "PROCESSING", "one document left");
 
     await writer.deadLetter(failed(leases[1]!));
@@ -135,8 +162,24 @@ describe("OutcomeWriter", () => {
     const ends = events.filter((e) => e.type !== "job.started");
     assert.equal(ends.length, 1);
     assert.deepEqual(
-      { type: ends[0]!.type, jobId: ends[0]!.jobId, state: ends[0]!.state, done: ends[0]!.done, failed: ends[0]!.failed, total: ends[0]!.total, pipelineVersion: ends[0]!.pipelineVersion },
-      { type: "job.completed", jobId, state: "COMPLETED", done: 1, failed: 1, total: 2, pipelineVersion: "auto@abc123" },
+      {
+        type: ends[0]!.type,
+        jobId: ends[0]!.jobId,
+        state: ends[0]!.state,
+        done: ends[0]!.done,
+        failed: ends[0]!.failed,
+        total: ends[0]!.total,
+        pipelineVersion: ends[0]!.pipelineVersion,
+      },
+      {
+        type: "job.completed",
+        jobId,
+        state: "COMPLETED",
+        done: 1,
+        failed: 1,
+        total: 2,
+        pipelineVersion: "auto@abc123",
+      },
     );
     assert.equal((await stores.ledger.getJob(jobId)).state, "COMPLETED");
   });
@@ -155,12 +198,19 @@ describe("OutcomeWriter", () => {
 
   it("reports job.started once per job, however many of its documents it runs", () => {
     const writer = writerWith();
-    for (let i = 0; i < 3; i++) writer.started({ jobId: "job_a", collection: "c", pipeline: "auto", pipelineVersion: "auto@1" });
+    for (let i = 0; i < 3; i++)
+      writer.started({ jobId: "job_a", collection: "c", pipeline: "auto", pipelineVersion: "auto@1" });
     writer.started({ jobId: "job_b", collection: "d", pipeline: "custom", pipelineVersion: "custom@2" });
     writer.started({ jobId: "job_a", collection: "c", pipeline: "auto", pipelineVersion: "auto@1" });
 
     assert.deepEqual(
-      events.map(({ type, jobId, collection, pipeline, pipelineVersion }) => ({ type, jobId, collection, pipeline, pipelineVersion })),
+      events.map(({ type, jobId, collection, pipeline, pipelineVersion }) => ({
+        type,
+        jobId,
+        collection,
+        pipeline,
+        pipelineVersion,
+      })),
       [
         { type: "job.started", jobId: "job_a", collection: "c", pipeline: "auto", pipelineVersion: "auto@1" },
         { type: "job.started", jobId: "job_b", collection: "d", pipeline: "custom", pipelineVersion: "custom@2" },
@@ -182,7 +232,11 @@ describe("OutcomeWriter", () => {
       [["job.failed", orphan.id, "FAILED"]],
     );
     assert.match(events[0]!.error ?? "", /^INTERRUPTED/);
-    assert.equal((await stores.ledger.getJob(admitting.id)).state, "PENDING", "a job still being admitted is left alone");
+    assert.equal(
+      (await stores.ledger.getJob(admitting.id)).state,
+      "PENDING",
+      "a job still being admitted is left alone",
+    );
     await writer.finishIdle((owner) => owner !== "gone:1:x");
     assert.equal(events.length, 1, "an ended job is not reported again");
   });
@@ -209,18 +263,27 @@ describe("OutcomeWriter", () => {
     assert.equal(writer.pending, 0);
     job = await stores.ledger.getJob(jobId, { documents: true });
     assert.deepEqual([job.state, job.done, job.failed], ["COMPLETED", 2, 1]);
-    assert.deepEqual(job.documents?.map((d) => [d.docId, d.state, d.attempts]), [
-      ["a", "COMPLETED", 1],
-      ["b", "FAILED", 1],
-      ["c", "COMPLETED", 1],
-    ]);
-    assert.deepEqual((await stores.queue.deadLetters()).map((d) => d.docId), ["b"]);
+    assert.deepEqual(
+      job.documents?.map((d) => [d.docId, d.state, d.attempts]),
+      [
+        ["a", "COMPLETED", 1],
+        ["b", "FAILED", 1],
+        ["c", "COMPLETED", 1],
+      ],
+    );
+    assert.deepEqual(
+      (await stores.queue.deadLetters()).map((d) => d.docId),
+      ["b"],
+    );
     assert.deepEqual(
       complete.mock.calls.map((c) => c.arguments[0].map((o) => o.docId)),
       [["a"], ["a", "c"]],
       "the failed batch is retried ahead of what came after it",
     );
-    assert.deepEqual(events.map((e) => e.type), ["job.completed"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["job.completed"],
+    );
   });
 
   it("a failed flush does not stop the next one queued behind it", async (t) => {
@@ -244,25 +307,25 @@ describe("OutcomeWriter", () => {
   });
 
   describe("when the store fails or is slow", () => {
-    it(
-      "does not write the completions twice when the dead-letter write of the same flush throws",
-      async (t) => {
-        const { jobId, leases } = await leasedJob(["a", "b"]);
-        const deadLetter = t.mock.method(stores.queue, "deadLetter");
-        deadLetter.mock.mockImplementationOnce(async () => {
-          throw new Error("disk I/O error");
-        });
-        const writer = writerWith();
-        await writer.complete(indexed(leases[0]!));
-        await writer.deadLetter(failed(leases[1]!));
-        await assert.rejects(writer.flush(), /disk I\/O error/);
-        await writer.flush();
-        const job = await stores.ledger.getJob(jobId, { documents: true });
-        assert.deepEqual(job.documents?.map((d) => [d.docId, d.attempts]), [
+    it("does not write the completions twice when the dead-letter write of the same flush throws", async (t) => {
+      const { jobId, leases } = await leasedJob(["a", "b"]);
+      const deadLetter = t.mock.method(stores.queue, "deadLetter");
+      deadLetter.mock.mockImplementationOnce(async () => {
+        throw new Error("disk I/O error");
+      });
+      const writer = writerWith();
+      await writer.complete(indexed(leases[0]!));
+      await writer.deadLetter(failed(leases[1]!));
+      await assert.rejects(writer.flush(), /disk I\/O error/);
+      await writer.flush();
+      const job = await stores.ledger.getJob(jobId, { documents: true });
+      assert.deepEqual(
+        job.documents?.map((d) => [d.docId, d.attempts]),
+        [
           ["a", 1],
           ["b", 1],
-        ]);
-      },
-    );
+        ],
+      );
+    });
   });
 });

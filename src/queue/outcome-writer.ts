@@ -60,7 +60,14 @@ export class OutcomeWriter {
     this.#started.set(start.jobId, start.pipelineVersion);
     // Bounded: forgetting the oldest job at worst repeats its job.started.
     if (this.#started.size > 10_000) this.#started.delete(this.#started.keys().next().value!);
-    this.#o.onJobEvent?.({ type: "job.started", jobId: start.jobId, at: Date.now(), collection: start.collection, pipeline: start.pipeline, pipelineVersion: start.pipelineVersion });
+    this.#o.onJobEvent?.({
+      type: "job.started",
+      jobId: start.jobId,
+      at: Date.now(),
+      collection: start.collection,
+      pipeline: start.pipeline,
+      pipelineVersion: start.pipelineVersion,
+    });
   }
 
   /** Buffers a completed document; `onWritten` runs once it is durable (its lease can go then). Resolves when buffered (or written, when the batch filled). */

@@ -6,12 +6,30 @@ import type { AdmittedDocument, DocumentOutcome, Lane, Lease } from "./work-queu
 
 const docs = (n: number, prefix = "d", lane: Lane = "normal"): AdmittedDocument[] =>
   Array.from({ length: n }, (_, i) => {
-    const ref: DocumentRef = { id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} };
+    const ref: DocumentRef = {
+      id: `${prefix}${i}`,
+      source: `${prefix}${i}.txt`,
+      kind: "inline",
+      text: `text ${i}`,
+      meta: {},
+    };
     return { ref, lane, envelope: new TextEncoder().encode(`envelope ${prefix}${i}`) };
   });
 const spec = { collection: "c", pipeline: "auto", paths: [] };
-const done = (r: Lease): DocumentOutcome => ({ seq: r.seq, jobId: r.jobId, docId: r.docId, outcome: "inserted", stages: [{ stage: "index", state: "COMPLETED", attempts: 1, startedAt: null, finishedAt: null, error: null }] });
-const failed = (r: Lease): DocumentOutcome => ({ seq: r.seq, jobId: r.jobId, docId: r.docId, error: { code: "PDF_CORRUPT", message: `${r.docId}: corrupt` }, stages: [] });
+const done = (r: Lease): DocumentOutcome => ({
+  seq: r.seq,
+  jobId: r.jobId,
+  docId: r.docId,
+  outcome: "inserted",
+  stages: [{ stage: "index", state: "COMPLETED", attempts: 1, startedAt: null, finishedAt: null, error: null }],
+});
+const failed = (r: Lease): DocumentOutcome => ({
+  seq: r.seq,
+  jobId: r.jobId,
+  docId: r.docId,
+  error: { code: "PDF_CORRUPT", message: `${r.docId}: corrupt` },
+  stages: [],
+});
 const text = (r: Lease) => new TextDecoder().decode(r.envelope);
 
 /**
@@ -37,20 +55,44 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       await stores.ledger.sealJob(job.id);
       return job.id;
     };
-    const lease = (owner: string, max: number, jobId: string, extra: { leaseMs?: number; suspects?: "only" | "exclude"; now?: number } = {}) =>
-      stores.queue.lease(owner, max, extra.leaseMs ?? 60_000, { jobId, ...(extra.suspects ? { suspects: extra.suspects } : {}), ...(extra.now !== undefined ? { now: extra.now } : {}) });
+    const lease = (
+      owner: string,
+      max: number,
+      jobId: string,
+      extra: { leaseMs?: number; suspects?: "only" | "exclude"; now?: number } = {},
+    ) =>
+      stores.queue.lease(owner, max, extra.leaseMs ?? 60_000, {
+        jobId,
+        ...(extra.suspects ? { suspects: extra.suspects } : {}),
+        ...(extra.now !== undefined ? { now: extra.now } : {}),
+      });
 
     it("admits durably and leases in order, each record to one owner; leasing marks documents and the job PROCESSING", async () => {
       const id = await newJob(docs(3));
-      assert.deepEqual([(await stores.ledger.getJob(id)).state, (await stores.ledger.getJob(id)).total], ["PENDING", 3]);
+      assert.deepEqual(
+        [(await stores.ledger.getJob(id)).state, (await stores.ledger.getJob(id)).total],
+        ["PENDING", 3],
+      );
       const first = await lease("w1", 2, id);
-      assert.deepEqual(first.map((r) => [r.docId, r.attempts, r.suspect, r.crashes]), [["d0", 1, false, 0], ["d1", 1, false, 0]]);
+      assert.deepEqual(
+        first.map((r) => [r.docId, r.attempts, r.suspect, r.crashes]),
+        [
+          ["d0", 1, false, 0],
+          ["d1", 1, false, 0],
+        ],
+      );
       assert.equal(text(first[0]!), "envelope d0");
-      assert.deepEqual((await lease("w2", 10, id)).map((r) => r.docId), ["d2"]);
+      assert.deepEqual(
+        (await lease("w2", 10, id)).map((r) => r.docId),
+        ["d2"],
+      );
       assert.deepEqual(await lease("w2", 10, id), [], "leased records are not handed out twice");
       const job = await stores.ledger.getJob(id, { documents: true });
       assert.equal(job.state, "PROCESSING");
-      assert.deepEqual(job.documents!.map((d) => d.state), ["PROCESSING", "PROCESSING", "PROCESSING"]);
+      assert.deepEqual(
+        job.documents!.map((d) => d.state),
+        ["PROCESSING", "PROCESSING", "PROCESSING"],
+      );
       assert.equal(await stores.queue.liveCount(id), 3);
     });
 
@@ -74,7 +116,10 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       const finished = (await stores.ledger.finishIfDone(id))!;
       assert.deepEqual([finished.state, finished.done, finished.failed], ["COMPLETED", 2, 1]);
       const detail = await stores.ledger.getJob(id, { documents: true, stages: true });
-      assert.deepEqual(detail.documents!.find((d) => d.docId === "d1")!.error, { code: "PDF_CORRUPT", message: "d1: corrupt" });
+      assert.deepEqual(detail.documents!.find((d) => d.docId === "d1")!.error, {
+        code: "PDF_CORRUPT",
+        message: "d1: corrupt",
+      });
       assert.equal(detail.documents!.find((d) => d.docId === "d0")!.outcome, "inserted");
       assert.equal(detail.documents!.find((d) => d.docId === "d0")!.stages![0]!.stage, "index");
       const letters = await stores.queue.deadLetters(1000);
@@ -95,7 +140,12 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       await stores.queue.release(later[0]!.seq, { owner: "someone-else", notBefore: 0, refund: true });
       assert.equal((await stores.queue.stats()).leased >= 1, true);
       assert.deepEqual(await lease("w2", 1, id), [], "another owner's release hands nothing back");
-      await stores.queue.release(later[0]!.seq, { owner: "w", error: "CIRCUIT_OPEN: open", notBefore: 0, refund: true });
+      await stores.queue.release(later[0]!.seq, {
+        owner: "w",
+        error: "CIRCUIT_OPEN: open",
+        notBefore: 0,
+        refund: true,
+      });
       assert.equal((await lease("w", 1, id))[0]?.attempts, 2, "the refunded lease is given back");
     });
 
@@ -104,7 +154,11 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       const [a] = await lease("w1", 1, id, { leaseMs: 1 });
       const [b] = await lease("w2", 1, id, { leaseMs: 60_000 });
       assert.deepEqual(await stores.queue.renew("w2", [b!.seq], 60_000), []);
-      assert.deepEqual(await stores.queue.renew("w2", [a!.seq], 60_000), [a!.seq], "another owner's lease is not renewed");
+      assert.deepEqual(
+        await stores.queue.renew("w2", [a!.seq], 60_000),
+        [a!.seq],
+        "another owner's lease is not renewed",
+      );
       await stores.queue.complete([done(a!), done(b!)]);
     });
 
@@ -116,8 +170,16 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       assert.deepEqual(recovered, { suspects: 3, blamed: 0 });
       assert.deepEqual(await lease("other", 10, id), [], "suspects are not leased with other work");
       const [alone] = await lease("solo", 10, id, { suspects: "only" });
-      assert.deepEqual([alone?.docId, alone?.suspect, alone?.attempts, alone?.crashes], ["d0", true, 1, 0], "one suspect at a time, its crash refunded");
-      assert.deepEqual(await lease("solo", 10, id, { suspects: "only" }), [], "one suspect per lease, and only one in flight per owner");
+      assert.deepEqual(
+        [alone?.docId, alone?.suspect, alone?.attempts, alone?.crashes],
+        ["d0", true, 1, 0],
+        "one suspect at a time, its crash refunded",
+      );
+      assert.deepEqual(
+        await lease("solo", 10, id, { suspects: "only" }),
+        [],
+        "one suspect per lease, and only one in flight per owner",
+      );
       await stores.queue.complete([done(alone!)]);
       assert.equal((await lease("solo", 10, id, { suspects: "only" }))[0]?.docId, "d1");
     });
@@ -153,9 +215,17 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       assert.equal(await stores.queue.signal(`pdf-ready:${id}:d0`), 1);
       assert.equal(await stores.queue.signal(`pdf-ready:${id}:d0`), 0, "a signal wakes a waiter once");
       const woken = await lease("w", 10, id);
-      assert.deepEqual(woken.map((r) => [r.docId, r.attempts]), [["d0", 1]], "the wait gave its attempt back");
+      assert.deepEqual(
+        woken.map((r) => [r.docId, r.attempts]),
+        [["d0", 1]],
+        "the wait gave its attempt back",
+      );
       const timed = await lease("w", 10, id, { now: Date.now() + 61_000 });
-      assert.deepEqual(timed.map((r) => r.docId), ["d1"], "a wait with a time ends at that time");
+      assert.deepEqual(
+        timed.map((r) => r.docId),
+        ["d1"],
+        "a wait with a time ends at that time",
+      );
     });
 
     it("cancel retires a job's live and waiting records; requeue brings back cancelled and dead ones with fresh attempts", async () => {
@@ -169,7 +239,13 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       assert.equal(await stores.queue.liveCount(id), 0);
       await stores.ledger.resumeJob(id);
       assert.equal(await stores.queue.requeueJob(id), 2);
-      assert.deepEqual((await lease("w", 10, id)).map((r) => [r.docId, r.attempts]), [["d1", 1], ["d2", 1]]);
+      assert.deepEqual(
+        (await lease("w", 10, id)).map((r) => [r.docId, r.attempts]),
+        [
+          ["d1", 1],
+          ["d2", 1],
+        ],
+      );
     });
 
     it("a dead letter can be retried (its document and job run again) or dropped", async () => {
@@ -181,7 +257,10 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       assert.equal(await stores.queue.retryDeadLetter(a!.seq), null, "no longer a dead letter");
       await stores.ledger.reopenDocument(id, "d0");
       assert.equal((await stores.ledger.getJob(id)).state, "PENDING");
-      assert.deepEqual((await lease("w", 5, id)).map((r) => [r.docId, r.attempts]), [["d0", 1]]);
+      assert.deepEqual(
+        (await lease("w", 5, id)).map((r) => [r.docId, r.attempts]),
+        [["d0", 1]],
+      );
       assert.equal(await stores.queue.dropDeadLetter(b!.seq), true);
       assert.equal(await stores.queue.dropDeadLetter(b!.seq), false);
       assert.ok(!(await stores.queue.deadLetters(1000)).some((d) => d.seq === b!.seq));
@@ -189,12 +268,20 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
 
     it("drains lanes with weighted fairness and wastes no idle share", async () => {
       const mixed = await newJob([...docs(200, "b", "bulk"), ...docs(200, "h", "high"), ...docs(200, "n", "normal")]);
-      const lanes = (rs: Lease[]) => rs.reduce<Record<string, number>>((a, r) => ({ ...a, [r.lane]: (a[r.lane] ?? 0) + 1 }), {});
-      assert.deepEqual(lanes(await lease("w", 100, mixed)), { high: 60, normal: 30, bulk: 10 }, "high cannot starve the rest, bulk still moves");
+      const lanes = (rs: Lease[]) =>
+        rs.reduce<Record<string, number>>((a, r) => ({ ...a, [r.lane]: (a[r.lane] ?? 0) + 1 }), {});
+      assert.deepEqual(
+        lanes(await lease("w", 100, mixed)),
+        { high: 60, normal: 30, bulk: 10 },
+        "high cannot starve the rest, bulk still moves",
+      );
       const alone = await newJob(docs(50, "b", "bulk"));
       assert.equal((await lease("w", 40, alone)).length, 40, "a lane alone gets the whole lease");
       const urgent = await newJob([...docs(500, "b", "bulk"), ...docs(1, "urgent", "high")]);
-      assert.ok((await lease("w", 10, urgent)).some((r) => r.docId === "urgent0"), "bulk cannot starve high");
+      assert.ok(
+        (await lease("w", 10, urgent)).some((r) => r.docId === "urgent0"),
+        "bulk cannot starve high",
+      );
     });
 
     it("reports per-lane counts, bytes, the oldest record's age, and reclaims tombstones", async () => {

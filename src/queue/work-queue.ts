@@ -150,7 +150,12 @@ export interface RecordQueue extends WorkQueue {
   /** Leases exactly these records where they are ready (PENDING, due, not suspects); the others are left out. */
   claim(owner: string, seqs: readonly number[], leaseMs: number, now?: number): Promise<Lease[]>;
   /** PENDING records (due now or later, suspects excluded), in seq order after `afterSeq`, optionally of one job or of `seqs` only. */
-  dispatchable(options: { afterSeq?: number; limit: number; jobId?: string; seqs?: readonly number[] }): Promise<Dispatchable[]>;
+  dispatchable(options: {
+    afterSeq?: number;
+    limit: number;
+    jobId?: string;
+    seqs?: readonly number[];
+  }): Promise<Dispatchable[]>;
   /** Like {@link WorkQueue.signal}, returning the records it woke. */
   wake(condition: string): Promise<Dispatchable[]>;
 }

@@ -93,7 +93,11 @@ export class Worker {
   readonly #pipelineFor: (name: string) => Promise<CompiledPipeline>;
   readonly #o: WorkerOptions & { leaseMs: number; heartbeatMs: number };
 
-  constructor(stores: { queue: WorkQueue; ledger: Ledger }, pipelineFor: (name: string) => Promise<CompiledPipeline>, options: WorkerOptions) {
+  constructor(
+    stores: { queue: WorkQueue; ledger: Ledger },
+    pipelineFor: (name: string) => Promise<CompiledPipeline>,
+    options: WorkerOptions,
+  ) {
     this.#queue = stores.queue;
     this.#ledger = stores.ledger;
     this.#pipelineFor = pipelineFor;
@@ -107,9 +111,16 @@ export class Worker {
     // A lock owner of its own per drain: two drains in one process must not share a collection either.
     const lockOwner = `${owner}:${randomBytes(3).toString("hex")}`;
     const locks = this.#o.collectionLock
-      ? new HeldCollectionLocks(this.#o.collectionLock, lockOwner, { ...(this.#o.lockTtlMs ? { ttlMs: this.#o.lockTtlMs } : {}), isAlive })
+      ? new HeldCollectionLocks(this.#o.collectionLock, lockOwner, {
+          ...(this.#o.lockTtlMs ? { ttlMs: this.#o.lockTtlMs } : {}),
+          isAlive,
+        })
       : null;
-    const writer = new OutcomeWriter({ queue, ledger: this.#ledger, ...(this.#o.onJobEvent ? { onJobEvent: this.#o.onJobEvent } : {}) });
+    const writer = new OutcomeWriter({
+      queue,
+      ledger: this.#ledger,
+      ...(this.#o.onJobEvent ? { onJobEvent: this.#o.onJobEvent } : {}),
+    });
     const inFlight = new Map<number, InFlight>();
     const jobControllers = new Map<string, AbortController>();
     const lost = new Set<number>();
@@ -143,7 +154,10 @@ export class Worker {
         // The lease stays held (and renewed) until the outcome is durable.
         const written = () => keeper.untrack(lease.seq);
         // A failed write keeps the outcome buffered for the heartbeat's next flush: not lost, not ours to throw.
-        const flushed = (p: Promise<void>) => p.catch((err: unknown) => this.#o.logger?.warn({ err }, "outcomes not written yet; retrying on the next heartbeat"));
+        const flushed = (p: Promise<void>) =>
+          p.catch((err: unknown) =>
+            this.#o.logger?.warn({ err }, "outcomes not written yet; retrying on the next heartbeat"),
+          );
         if (d.action === "complete") await flushed(writer.complete({ ...base, outcome: s.outcome }, written));
         else {
           await flushed(writer.deadLetter({ ...base, error }, written));
@@ -151,13 +165,31 @@ export class Worker {
         }
         // A document run alone is written at once: a crash after it must not blame it.
         if (solo) await flushed(writer.flush());
-        this.#o.onDocument?.({ jobId: lease.jobId, docId: lease.docId, state: d.action === "complete" ? "COMPLETED" : "FAILED", outcome: s.outcome, error });
+        this.#o.onDocument?.({
+          jobId: lease.jobId,
+          docId: lease.docId,
+          state: d.action === "complete" ? "COMPLETED" : "FAILED",
+          outcome: s.outcome,
+          error,
+        });
         return;
       }
       keeper.untrack(lease.seq);
       if (lost.has(lease.seq)) return; // another process holds it now: nothing of ours to hand back
-      if (d.action === "retry" || d.action === "refund") await queue.release(lease.seq, { owner, error: d.error, notBefore: Date.now() + d.delayMs, refund: d.action === "refund" });
-      else if (d.action === "wait") await queue.wait(lease.seq, { owner, condition: d.condition, reason: d.reason, ...(d.until !== undefined ? { until: d.until } : {}) });
+      if (d.action === "retry" || d.action === "refund")
+        await queue.release(lease.seq, {
+          owner,
+          error: d.error,
+          notBefore: Date.now() + d.delayMs,
+          refund: d.action === "refund",
+        });
+      else if (d.action === "wait")
+        await queue.wait(lease.seq, {
+          owner,
+          condition: d.condition,
+          reason: d.reason,
+          ...(d.until !== undefined ? { until: d.until } : {}),
+        });
       // Retires the job's records the cancel itself may not have reached (idempotent).
       else if (d.action === "cancelled") await queue.cancelJob(lease.jobId);
       else await queue.release(lease.seq, { owner, notBefore: 0, refund: true });
@@ -193,7 +225,13 @@ export class Worker {
           ledger: this.#ledger,
           locks,
           logger: this.#o.logger,
-          onStart: (_l, envelope) => writer.started({ jobId: lease.jobId, collection: envelope.collection, pipeline: envelope.pipeline, pipelineVersion: envelope.version }),
+          onStart: (_l, envelope) =>
+            writer.started({
+              jobId: lease.jobId,
+              collection: envelope.collection,
+              pipeline: envelope.pipeline,
+              pipelineVersion: envelope.version,
+            }),
           onEvent: (event) => {
             if (event.type === "stage.started") keeper.stage(lease.jobId, event.stage);
             this.#o.onEvent?.(event);
@@ -244,7 +282,8 @@ export class Worker {
         leased = await queue.lease(owner, free, leaseMs, options.jobId ? { jobId: options.jobId } : {});
         // A foreground job with nothing to lease may be waiting on a spool that other jobs
         // filled (its producer paused by backpressure): help drain them rather than wait forever.
-        if (options.jobId && leased.length === 0 && inFlight.size === 0) leased = await queue.lease(owner, free, leaseMs);
+        if (options.jobId && leased.length === 0 && inFlight.size === 0)
+          leased = await queue.lease(owner, free, leaseMs);
       }
       for (const lease of leased) start(lease, false);
       if (inFlight.size > 0) {
@@ -281,7 +320,9 @@ export class Worker {
         }
         if (!idle) continue;
         if (finished) break;
-        await sleep(options.pollMs ?? 200, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+        await sleep(options.pollMs ?? 200, undefined, options.signal ? { signal: options.signal } : {}).catch(
+          () => undefined,
+        );
       }
       await Promise.all([...inFlight.values()].map((f) => f.done));
       await writer.flush();

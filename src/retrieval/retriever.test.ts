@@ -28,7 +28,10 @@ describe("Retriever", () => {
   before(async () => {
     await store.open();
     const docs = [
-      ["resume", "How do I resume a failed job? Run sluice jobs resume with the job id. Only unfinished documents run again."],
+      [
+        "resume",
+        "How do I resume a failed job? Run sluice jobs resume with the job id. Only unfinished documents run again.",
+      ],
       ["cancel", "How do I cancel a job? Run sluice jobs cancel. Work stops between stages."],
       ["thai", "ภาษาไทยเป็นภาษาราชการของประเทศไทย"],
     ] as const;

@@ -1,7 +1,13 @@
 import type { RetrievalConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { DenseEmbedder } from "../models/ports.ts";
-import { collectionNotFound, type CollectionInfo, type IndexStore, type ScoredRow, type StoredChunk } from "../store/index-store.ts";
+import {
+  collectionNotFound,
+  type CollectionInfo,
+  type IndexStore,
+  type ScoredRow,
+  type StoredChunk,
+} from "../store/index-store.ts";
 import { analyze } from "../text/analyzer.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
@@ -44,15 +50,25 @@ export class Retriever {
   }
 
   /** `info` saves a lookup when the caller already has the collection. */
-  async dense(collection: string, query: string, k: number, signal?: AbortSignal, info?: CollectionInfo | null): Promise<ScoredRow[]> {
+  async dense(
+    collection: string,
+    query: string,
+    k: number,
+    signal?: AbortSignal,
+    info?: CollectionInfo | null,
+  ): Promise<ScoredRow[]> {
     info ??= await this.#store.getCollection(collection);
     if (!info?.embedder) return [];
     const embedder = this.#embedder();
     await embedder.warmUp();
     if (info.embedder !== embedder.id) {
-      throw new SluiceError("EMBEDDER_MISMATCH", `collection "${collection}" was embedded with ${info.embedder}; the configured embedder is ${embedder.id}. Query it with --mode lexical or configure ${info.embedder}`, {
-        details: { collection, stored: info.embedder, configured: embedder.id },
-      });
+      throw new SluiceError(
+        "EMBEDDER_MISMATCH",
+        `collection "${collection}" was embedded with ${info.embedder}; the configured embedder is ${embedder.id}. Query it with --mode lexical or configure ${info.embedder}`,
+        {
+          details: { collection, stored: info.embedder, configured: embedder.id },
+        },
+      );
     }
     const [vector] = await embedder.embed([query], { kind: "query", ...(signal ? { signal } : {}) });
     return this.#store.searchDense(collection, vector!, k);
@@ -63,9 +79,13 @@ export class Retriever {
     if (terms.length === 0) return [];
     const { chunks, df, postings } = await this.#store.sparseStats(collection, terms);
     if (postings === 0 && chunks > 0) {
-      throw new SluiceError("VALIDATION_FAILED", `collection "${collection}" has no sparse index; ingest it with --pipeline hybrid-sparse to use --mode sparse`, {
-        details: { collection },
-      });
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `collection "${collection}" has no sparse index; ingest it with --pipeline hybrid-sparse to use --mode sparse`,
+        {
+          details: { collection },
+        },
+      );
     }
     const weights: Record<string, number> = {};
     for (const t of terms) {
@@ -114,7 +134,10 @@ export class Retriever {
       ];
       rows = (this.#config.fusion === "rrf" ? rrf(lists, this.#config.rrfK) : convex(lists)).slice(0, k);
     }
-    const chunks = await this.#store.getChunks(collection, rows.map((r) => r.rowid));
+    const chunks = await this.#store.getChunks(
+      collection,
+      rows.map((r) => r.rowid),
+    );
     return rows.flatMap((r) => {
       const chunk = chunks.get(r.rowid);
       return chunk ? [{ rowid: r.rowid, score: r.score, chunk }] : [];

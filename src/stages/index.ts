@@ -9,7 +9,15 @@ import { loadDocument } from "./sources/load-document.ts";
 
 /** The stage types shipped with Sluice: the allow-list YAML topologies draw from. */
 export function builtinStages(): StageRegistry {
-  return new StageRegistry().register(loadDocument, bytesToDocument, skipUnchanged, sentenceChunker, denseEmbed, sparseExpand, indexWrite);
+  return new StageRegistry().register(
+    loadDocument,
+    bytesToDocument,
+    skipUnchanged,
+    sentenceChunker,
+    denseEmbed,
+    sparseExpand,
+    indexWrite,
+  );
 }
 
 export { loadDocument, bytesToDocument, skipUnchanged, sentenceChunker, denseEmbed, sparseExpand, indexWrite };

@@ -13,9 +13,22 @@ function unit(values: number[]): Float32Array {
 }
 
 /** A document whose chunks are the given texts, with one dense vector per chunk. */
-export function documentInput(id: string, texts: string[], vectors?: number[][], model = "test-model"): WriteDocumentInput {
+export function documentInput(
+  id: string,
+  texts: string[],
+  vectors?: number[][],
+  model = "test-model",
+): WriteDocumentInput {
   const text = texts.join("\n\n");
-  const document: ParsedDocument = { id, source: `${id}.txt`, title: id, text, mediaType: "text/plain", contentHash: contentHash(id, text), meta: {} };
+  const document: ParsedDocument = {
+    id,
+    source: `${id}.txt`,
+    title: id,
+    text,
+    mediaType: "text/plain",
+    contentHash: contentHash(id, text),
+    meta: {},
+  };
   let at = 0;
   const chunks: Chunk[] = texts.map((t, ordinal) => {
     const chunk = { id: `${id}#${ordinal}`, docId: id, ordinal, text: t, start: at, end: at + t.length };
@@ -52,7 +65,14 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
     });
 
     it("is idempotent by content hash and replaces changed documents in every index", async () => {
-      const first = documentInput("doc", ["alpha bravo charlie", "delta echo foxtrot"], [[1, 0, 0, 0], [0, 1, 0, 0]]);
+      const first = documentInput(
+        "doc",
+        ["alpha bravo charlie", "delta echo foxtrot"],
+        [
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+        ],
+      );
       assert.equal((await store.writeDocument("c-idem", first)).outcome, "inserted");
       assert.equal((await store.writeDocument("c-idem", first)).outcome, "unchanged");
       assert.equal((await store.getCollection("c-idem"))!.chunks, 2);
@@ -61,20 +81,40 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
       assert.equal((await store.writeDocument("c-idem", changed)).outcome, "replaced");
       const info = (await store.getCollection("c-idem"))!;
       assert.deepEqual([info.documents, info.chunks], [1, 1]);
-      assert.equal((await store.searchLexical("c-idem", ["alpha"], 5)).length, 0, "old chunk gone from the lexical index");
-      assert.equal((await store.searchSparse("c-idem", { delta: 1 }, 5)).length, 0, "old chunk gone from the sparse index");
+      assert.equal(
+        (await store.searchLexical("c-idem", ["alpha"], 5)).length,
+        0,
+        "old chunk gone from the lexical index",
+      );
+      assert.equal(
+        (await store.searchSparse("c-idem", { delta: 1 }, 5)).length,
+        0,
+        "old chunk gone from the sparse index",
+      );
       const dense = await store.searchDense("c-idem", unit([1, 0, 0, 0]), 5);
       assert.equal(dense.length, 1, "old vectors gone from the dense index");
-      const chunks = await store.getChunks("c-idem", dense.map((d) => d.rowid));
+      const chunks = await store.getChunks(
+        "c-idem",
+        dense.map((d) => d.rowid),
+      );
       assert.equal([...chunks.values()][0]!.text, "golf hotel india");
     });
 
     it("finds documents by lexical, dense and sparse search, best first", async () => {
-      await store.writeDocument("c-search", documentInput("a", ["the resume command restarts failed jobs"], [[1, 0, 0, 0]]));
+      await store.writeDocument(
+        "c-search",
+        documentInput("a", ["the resume command restarts failed jobs"], [[1, 0, 0, 0]]),
+      );
       await store.writeDocument("c-search", documentInput("b", ["cancel stops work between stages"], [[0, 1, 0, 0]]));
-      await store.writeDocument("c-search", documentInput("c", ["resume resume resume everything"], [[0.9, 0.1, 0, 0]]));
+      await store.writeDocument(
+        "c-search",
+        documentInput("c", ["resume resume resume everything"], [[0.9, 0.1, 0, 0]]),
+      );
       const lexical = await store.searchLexical("c-search", analyze("resume failed jobs"), 10);
-      const byRow = await store.getChunks("c-search", lexical.map((r) => r.rowid));
+      const byRow = await store.getChunks(
+        "c-search",
+        lexical.map((r) => r.rowid),
+      );
       assert.equal(byRow.get(lexical[0]!.rowid)!.docId, "a");
       assert.ok(!lexical.some((r) => byRow.get(r.rowid)!.docId === "b"));
       assert.ok(lexical[0]!.score >= lexical[lexical.length - 1]!.score);
@@ -104,14 +144,27 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
       assert.equal((await store.searchLexical("c-del", ["kilo"], 5)).length, 0);
       assert.equal((await store.searchSparse("c-del", { kilo: 1 }, 5)).length, 0);
       const dense = await store.searchDense("c-del", unit([0, 0, 0, 1]), 5);
-      assert.deepEqual([...(await store.getChunks("c-del", dense.map((d) => d.rowid))).values()].map((c) => c.docId), ["kept"]);
+      assert.deepEqual(
+        [
+          ...(
+            await store.getChunks(
+              "c-del",
+              dense.map((d) => d.rowid),
+            )
+          ).values(),
+        ].map((c) => c.docId),
+        ["kept"],
+      );
       assert.equal(await store.documentHash("c-del", "gone"), null);
       assert.equal((await store.getCollection("c-del"))!.documents, 1);
     });
 
     it("refuses vectors from a different embedder in the same collection", async () => {
       await store.writeDocument("c-emb", documentInput("one", ["papa quebec"], [[1, 0, 0, 0]], "model-a"));
-      await assert.rejects(store.writeDocument("c-emb", documentInput("two", ["romeo sierra"], [[1, 0, 0, 0]], "model-b")), { code: "EMBEDDER_MISMATCH" });
+      await assert.rejects(
+        store.writeDocument("c-emb", documentInput("two", ["romeo sierra"], [[1, 0, 0, 0]], "model-b")),
+        { code: "EMBEDDER_MISMATCH" },
+      );
       assert.equal((await store.getCollection("c-emb"))!.documents, 1, "the refused write left nothing behind");
     });
 

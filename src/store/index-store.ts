@@ -57,7 +57,10 @@ export interface IndexStore {
   searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]>;
   searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]>;
   /** Chunk count, per-term chunk frequencies (for query-side idf) and whether any postings exist. */
-  sparseStats(collection: string, terms: string[]): Promise<{ chunks: number; df: Map<string, number>; postings: number }>;
+  sparseStats(
+    collection: string,
+    terms: string[],
+  ): Promise<{ chunks: number; df: Map<string, number>; postings: number }>;
   getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>>;
 }
 
@@ -69,5 +72,9 @@ export interface IndexStore {
  * throw collectionNotFound("notes", ["handbook"]); // collection "notes" does not exist; collections: handbook
  */
 export function collectionNotFound(collection: string, known: readonly string[]): SluiceError {
-  return new SluiceError("COLLECTION_NOT_FOUND", `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`, { details: { collection } });
+  return new SluiceError(
+    "COLLECTION_NOT_FOUND",
+    `collection "${collection}" does not exist; collections: ${known.join(", ") || "(none)"}`,
+    { details: { collection } },
+  );
 }

@@ -9,12 +9,43 @@
  * analyze("How do I resume a failed job?") // ["how", "do", "i", "resume", "failed", "job"]
  */
 export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set([
-  "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
-  "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
-  "they", "this", "to", "was", "will", "with",
+  "a",
+  "an",
+  "and",
+  "are",
+  "as",
+  "at",
+  "be",
+  "but",
+  "by",
+  "for",
+  "if",
+  "in",
+  "into",
+  "is",
+  "it",
+  "no",
+  "not",
+  "of",
+  "on",
+  "or",
+  "such",
+  "that",
+  "the",
+  "their",
+  "then",
+  "there",
+  "these",
+  "they",
+  "this",
+  "to",
+  "was",
+  "will",
+  "with",
 ]);
 
-const NEEDS_SEGMENTER = /[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF]/u;
+const NEEDS_SEGMENTER =
+  /[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF]/u;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 const ARABIC_MARKS = /[\u064B-\u065F\u0670\u0640]/gu;
 const segmenter = new Intl.Segmenter("und", { granularity: "word" });

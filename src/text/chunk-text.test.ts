@@ -13,7 +13,10 @@ const wordBoundaries = (text: string, locale: string) => {
 
 describe("chunkText", () => {
   it("keeps sentences whole and chunks near the target size", () => {
-    const sentences = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} talks about ingest jobs and their stages.`);
+    const sentences = Array.from(
+      { length: 40 },
+      (_, i) => `Sentence number ${i} talks about ingest jobs and their stages.`,
+    );
     const text = sentences.join(" ");
     const chunks = chunkText(text, { size: 300, overlap: 0 });
     assert.ok(chunks.length > 5);
@@ -43,8 +46,17 @@ describe("chunkText", () => {
     const bounds = wordBoundaries(thai, "th");
     for (const c of chunks) {
       assert.ok(c.text.length <= 120);
-      assert.ok(bounds.has(c.start) && bounds.has(c.end), `chunk [${c.start}, ${c.end}) cuts a word: ${c.text.slice(0, 20)}…`);
+      assert.ok(
+        bounds.has(c.start) && bounds.has(c.end),
+        `chunk [${c.start}, ${c.end}) cuts a word: ${c.text.slice(0, 20)}…`,
+      );
     }
-    assert.equal(chunks.map((c) => c.text).join("").replace(/\s/g, ""), thai.replace(/\s/g, ""));
+    assert.equal(
+      chunks
+        .map((c) => c.text)
+        .join("")
+        .replace(/\s/g, ""),
+      thai.replace(/\s/g, ""),
+    );
   });
 });

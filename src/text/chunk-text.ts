@@ -17,7 +17,10 @@ const segmenters = new Map<string, { sentence: Intl.Segmenter; word: Intl.Segmen
 function segmentersFor(locale: string) {
   let s = segmenters.get(locale);
   if (!s) {
-    s = { sentence: new Intl.Segmenter(locale, { granularity: "sentence" }), word: new Intl.Segmenter(locale, { granularity: "word" }) };
+    s = {
+      sentence: new Intl.Segmenter(locale, { granularity: "sentence" }),
+      word: new Intl.Segmenter(locale, { granularity: "word" }),
+    };
     segmenters.set(locale, s);
   }
   return s;

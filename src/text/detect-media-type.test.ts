@@ -38,7 +38,11 @@ void describe("detectMediaType", () => {
     ] as const) {
       assert.throws(
         () => detectMediaType(bytes, "docs/photo.txt"),
-        (err: unknown) => isSluiceError(err) && err.code === "DOCUMENT_BINARY" && err.message.startsWith("docs/photo.txt: file looks binary") && why.test(err.message),
+        (err: unknown) =>
+          isSluiceError(err) &&
+          err.code === "DOCUMENT_BINARY" &&
+          err.message.startsWith("docs/photo.txt: file looks binary") &&
+          why.test(err.message),
       );
     }
   });

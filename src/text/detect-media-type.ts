@@ -49,7 +49,10 @@ const BINARY_SIGNATURES: ReadonlyArray<{ name: string; bytes: readonly number[] 
   { name: "Mach-O executable", bytes: [0xce, 0xfa, 0xed, 0xfe] },
   { name: "Java class or Mach-O fat binary", bytes: [0xca, 0xfe, 0xba, 0xbe] },
   { name: "WebAssembly module", bytes: [0x00, 0x61, 0x73, 0x6d] },
-  { name: "SQLite database", bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00] },
+  {
+    name: "SQLite database",
+    bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00],
+  },
   { name: "OLE2 document (old Office format)", bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] },
   { name: "RIFF media (WAV/AVI/WebP)", bytes: [0x52, 0x49, 0x46, 0x46] },
   { name: "Ogg media", bytes: [0x4f, 0x67, 0x67, 0x53] },
@@ -66,7 +69,14 @@ function startsWith(bytes: Uint8Array, signature: readonly number[], offset = 0)
 function pdfHeaderOffset(bytes: Uint8Array): number {
   const end = Math.min(bytes.length, 1024) - 5;
   for (let i = 0; i <= end; i++) {
-    if (bytes[i] === 0x25 && bytes[i + 1] === 0x50 && bytes[i + 2] === 0x44 && bytes[i + 3] === 0x46 && bytes[i + 4] === 0x2d) return i;
+    if (
+      bytes[i] === 0x25 &&
+      bytes[i + 1] === 0x50 &&
+      bytes[i + 2] === 0x44 &&
+      bytes[i + 3] === 0x46 &&
+      bytes[i + 4] === 0x2d
+    )
+      return i;
   }
   return -1;
 }
@@ -89,16 +99,26 @@ function binaryReason(bytes: Uint8Array): string | undefined {
     const b = bytes[i] as number;
     if (b === 0) nul++;
     // Tab, LF, VT, FF, CR and ESC (ANSI colours in logs) are normal in text.
-    else if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0b && b !== 0x0c && b !== 0x0d && b !== 0x1b) || b === 0x7f) control++;
+    else if (
+      (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0b && b !== 0x0c && b !== 0x0d && b !== 0x1b) ||
+      b === 0x7f
+    )
+      control++;
   }
   if (nul > 0) return `${nul} NUL byte${nul === 1 ? "" : "s"} in the first ${n} bytes`;
-  if (n > 0 && control / n > 0.1) return `${Math.round((control / n) * 100)}% control characters in the first ${n} bytes`;
+  if (n > 0 && control / n > 0.1)
+    return `${Math.round((control / n) * 100)}% control characters in the first ${n} bytes`;
   return undefined;
 }
 
 /** Whether the text (after a BOM and leading whitespace) opens like an HTML document. */
 function looksLikeHtml(bytes: Uint8Array): boolean {
-  const head = new TextDecoder("utf-8").decode(bytes.subarray(0, 1024)).replace(/^\uFEFF/, "").trimStart().slice(0, 64).toLowerCase();
+  const head = new TextDecoder("utf-8")
+    .decode(bytes.subarray(0, 1024))
+    .replace(/^\uFEFF/, "")
+    .trimStart()
+    .slice(0, 64)
+    .toLowerCase();
   return head.startsWith("<!doctype html") || head.startsWith("<html");
 }
 
@@ -132,14 +152,21 @@ export function mediaTypeForPath(path: string): string | undefined {
 export function detectMediaType(bytes: Uint8Array, source: string, declared?: string): string {
   if (pdfHeaderOffset(bytes) >= 0) return "application/pdf";
   const fromExtension = mediaTypeForPath(source);
-  const declaredSupported = declared !== undefined && declared !== UNKNOWN_MEDIA_TYPE && (TEXT_MEDIA_TYPES.has(declared) || declared === "application/pdf") ? declared : undefined;
+  const declaredSupported =
+    declared !== undefined &&
+    declared !== UNKNOWN_MEDIA_TYPE &&
+    (TEXT_MEDIA_TYPES.has(declared) || declared === "application/pdf")
+      ? declared
+      : undefined;
   const claimed = declaredSupported ?? fromExtension;
   // A PDF without its header: the PDF parser reports it as corrupt, which says more than "binary".
   if (claimed === "application/pdf") return claimed;
   const reason = binaryReason(bytes);
   if (reason !== undefined) {
     if (claimed !== undefined) {
-      throw new SluiceError("DOCUMENT_BINARY", `${source}: file looks binary (${reason}), expected ${claimed}`, { details: { source, reason, expected: claimed } });
+      throw new SluiceError("DOCUMENT_BINARY", `${source}: file looks binary (${reason}), expected ${claimed}`, {
+        details: { source, reason, expected: claimed },
+      });
     }
     return UNKNOWN_MEDIA_TYPE;
   }

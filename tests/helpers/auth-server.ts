@@ -22,7 +22,11 @@ export interface LiveServer {
   sluice: Sluice;
   dir: string;
   /** One request; `token` goes in `Authorization: Bearer`. Answers status, headers and parsed JSON (or text). */
-  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
   close(): Promise<void>;
 }
 
@@ -35,7 +39,11 @@ export interface LiveServer {
  */
 export async function startServer(auth: AuthSettings): Promise<LiveServer> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-auth-"));
-  const sluice = await Sluice.open({ dataDir: join(dir, "data"), cwd: dir, embedder: new HashEmbedder({ dimensions: 64 }) });
+  const sluice = await Sluice.open({
+    dataDir: join(dir, "data"),
+    cwd: dir,
+    embedder: new HashEmbedder({ dimensions: 64 }),
+  });
   const app = await buildApp(sluice, { auth });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -48,10 +56,15 @@ export async function startServer(auth: AuthSettings): Promise<LiveServer> {
       const headers: Record<string, string> = { ...options.headers };
       if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
       if (options.body !== undefined) headers["content-type"] = "application/json";
-      const res = await fetch(`${base}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
       const text = await res.text();
       let body: unknown = text;
-      if ((res.headers.get("content-type") ?? "").startsWith("application/json") && text !== "") body = JSON.parse(text);
+      if ((res.headers.get("content-type") ?? "").startsWith("application/json") && text !== "")
+        body = JSON.parse(text);
       return { status: res.status, headers: res.headers, body, text };
     },
     async close() {
@@ -68,7 +81,11 @@ export async function startServer(auth: AuthSettings): Promise<LiveServer> {
  * @example
  * const token = await hsToken(secret, { sub: "ann", tenant: "acme", scope: "query ingest" });
  */
-export function hsToken(secret: string, claims: { sub?: string; tenant?: string; scope?: string }, expIn = 600): Promise<string> {
+export function hsToken(
+  secret: string,
+  claims: { sub?: string; tenant?: string; scope?: string },
+  expIn = 600,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ tenant: claims.tenant ?? "default", scope: claims.scope ?? "" })
     .setProtectedHeader({ alg: "HS256" })

@@ -14,7 +14,10 @@ export interface CliResult {
 }
 
 /** Starts the real CLI in a child process (the way users run it); `preload` modules load after tsx. */
-export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {}): ChildProcess {
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {},
+): ChildProcess {
   const preload = (options.preload ?? []).flatMap((p) => ["--import", p]);
   return spawn(process.execPath, ["--import", "tsx", ...preload, MAIN, ...args], {
     cwd: options.cwd ?? ROOT,
@@ -23,7 +26,10 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
   });
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {},
+): Promise<CliResult> {
   const child = startCli(args, options);
   let stdout = "";
   let stderr = "";
@@ -37,12 +43,18 @@ export function json<T = Record<string, unknown>>(result: CliResult): T {
   try {
     return JSON.parse(result.stdout.trim()) as T;
   } catch {
-    throw new Error(`not one JSON object on stdout (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`);
+    throw new Error(
+      `not one JSON object on stdout (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   }
 }
 
 /** A temp workspace with a sluice.yaml that uses the fast hash embedder (no model to load). */
-export function workspace(config = "embedder:\n  backend: hash\n  dimensions: 64\n"): { dir: string; data: string; config: string } {
+export function workspace(config = "embedder:\n  backend: hash\n  dimensions: 64\n"): {
+  dir: string;
+  data: string;
+  config: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), "sluice-test-"));
   const configPath = join(dir, "sluice.yaml");
   writeFileSync(configPath, config);

@@ -6,7 +6,12 @@
  * @example
  * await eventually(() => embedder.aborted === 1, "the server to abort the batch");
  */
-export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, ms = 10_000, intervalMs = 10): Promise<void> {
+export async function eventually(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+  intervalMs = 10,
+): Promise<void> {
   const until = Date.now() + ms;
   while (!(await predicate())) {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);

@@ -12,7 +12,10 @@ import { HashEmbedder } from "../../src/models/backends/hash-embedder.ts";
 const marker = process.env["SLUICE_TEST_POISON"];
 if (marker) {
   const proto = HashEmbedder.prototype;
-  const embedOne = Object.getOwnPropertyDescriptor(proto, "embedOne")!.value as (this: HashEmbedder, text: string) => Float32Array;
+  const embedOne = Object.getOwnPropertyDescriptor(proto, "embedOne")!.value as (
+    this: HashEmbedder,
+    text: string,
+  ) => Float32Array;
   proto.embedOne = function (this: HashEmbedder, text: string): Float32Array {
     if (text.includes(marker)) process.kill(process.pid, "SIGKILL");
     return embedOne.call(this, text);
@@ -30,7 +33,10 @@ const embedMs = Number(process.env["SLUICE_TEST_EMBED_MS"] ?? 0);
 if (embedMs > 0) {
   const proto = HashEmbedder.prototype;
   const embed = Object.getOwnPropertyDescriptor(proto, "embed")!.value as HashEmbedder["embed"];
-  proto.embed = async function (this: HashEmbedder, ...args: Parameters<HashEmbedder["embed"]>): Promise<Float32Array[]> {
+  proto.embed = async function (
+    this: HashEmbedder,
+    ...args: Parameters<HashEmbedder["embed"]>
+  ): Promise<Float32Array[]> {
     await sleep(embedMs);
     return embed.apply(this, args);
   };

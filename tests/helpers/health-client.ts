@@ -5,11 +5,16 @@ import { protoPath } from "grpc-health-check";
 export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
 
 interface HealthClient extends grpc.Client {
-  Check(request: { service: string }, callback: (err: grpc.ServiceError | null, reply?: { status: ServingStatus }) => void): grpc.ClientUnaryCall;
+  Check(
+    request: { service: string },
+    callback: (err: grpc.ServiceError | null, reply?: { status: ServingStatus }) => void,
+  ): grpc.ClientUnaryCall;
   Watch(request: { service: string }): grpc.ClientReadableStream<{ status: ServingStatus }>;
 }
 
-const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { enums: String, defaults: true })) as unknown as {
+const pkg = grpc.loadPackageDefinition(
+  protoLoader.loadSync(protoPath, { enums: String, defaults: true }),
+) as unknown as {
   grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
 };
 
@@ -24,7 +29,9 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
   const client = new pkg.grpc.health.v1.Health(address, credentials);
   return {
     check: (service: string) =>
-      new Promise<ServingStatus>((resolve, reject) => client.Check({ service }, (err, reply) => (err ? reject(err) : resolve(reply!.status)))),
+      new Promise<ServingStatus>((resolve, reject) =>
+        client.Check({ service }, (err, reply) => (err ? reject(err) : resolve(reply!.status))),
+      ),
     /** Statuses a Watch stream delivers, pushed into `seen` as they arrive. */
     watch(service: string) {
       const seen: ServingStatus[] = [];

@@ -18,7 +18,12 @@ export async function makeEncryptedPdf(): Promise<Uint8Array> {
   doc.addPage([300, 300]).drawText("secret", { x: 20, y: 200, size: 12, font });
   const hex = (byte: string) => PDFHexString.of(byte.repeat(32));
   const ctx = doc.context;
-  ctx.trailerInfo.Encrypt = ctx.register(ctx.obj({ Filter: "Standard", V: 1, R: 2, Length: 40, O: hex("ab"), U: hex("cd"), P: -44 }));
-  ctx.trailerInfo.ID = ctx.obj([PDFHexString.of("0123456789abcdef0123456789abcdef"), PDFHexString.of("0123456789abcdef0123456789abcdef")]);
+  ctx.trailerInfo.Encrypt = ctx.register(
+    ctx.obj({ Filter: "Standard", V: 1, R: 2, Length: 40, O: hex("ab"), U: hex("cd"), P: -44 }),
+  );
+  ctx.trailerInfo.ID = ctx.obj([
+    PDFHexString.of("0123456789abcdef0123456789abcdef"),
+    PDFHexString.of("0123456789abcdef0123456789abcdef"),
+  ]);
   return doc.save({ useObjectStreams: false });
 }

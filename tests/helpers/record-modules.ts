@@ -18,5 +18,12 @@ if (log) {
     }`;
   register(`data:text/javascript,${encodeURIComponent(hooks)}`);
   const require = createRequire(import.meta.url);
-  process.on("exit", () => appendFileSync(log, Object.keys(require.cache).map((p) => `file://${p}\n`).join("")));
+  process.on("exit", () =>
+    appendFileSync(
+      log,
+      Object.keys(require.cache)
+        .map((p) => `file://${p}\n`)
+        .join(""),
+    ),
+  );
 }

@@ -55,7 +55,11 @@ export class OwnRedis {
   }
 
   async #spawn(): Promise<void> {
-    this.#child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.#dir], { stdio: "ignore" });
+    this.#child = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.#dir],
+      { stdio: "ignore" },
+    );
     for (let i = 0; i < 100 && !(await answers(this.port)); i++) await sleep(50);
   }
 

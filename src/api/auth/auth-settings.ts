@@ -40,7 +40,13 @@ export function authEnabled(settings: AuthSettings): boolean {
   return settings.jwtSecret !== undefined || settings.jwksUrl !== undefined || settings.internalSecret !== undefined;
 }
 
-async function secretFrom(env: string | undefined, envName: string, file: string | undefined, field: string, cwd: string): Promise<string | undefined> {
+async function secretFrom(
+  env: string | undefined,
+  envName: string,
+  file: string | undefined,
+  field: string,
+  cwd: string,
+): Promise<string | undefined> {
   if (env !== undefined && env !== "") return env;
   if (file === undefined) return undefined;
   const path = resolve(cwd, file);
@@ -48,7 +54,11 @@ async function secretFrom(env: string | undefined, envName: string, file: string
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SluiceError("CONFIG_INVALID", `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"}); set ${envName} or fix the path`, { details: { path }, cause: err });
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"}); set ${envName} or fix the path`,
+      { details: { path }, cause: err },
+    );
   }
   // Files written with `echo` or an editor end in a newline that is not part of the secret.
   const secret = text.trim();
@@ -65,11 +75,21 @@ async function secretFrom(env: string | undefined, envName: string, file: string
  * @example
  * const settings = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
  */
-export async function resolveAuthSettings(options: { config: SluiceConfig["auth"]; env: NodeJS.ProcessEnv; cwd: string }): Promise<AuthSettings> {
+export async function resolveAuthSettings(options: {
+  config: SluiceConfig["auth"];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}): Promise<AuthSettings> {
   const { config, env, cwd } = options;
   return {
     jwtSecret: await secretFrom(env[JWT_SECRET_ENV], JWT_SECRET_ENV, config.jwtSecretFile, "auth.jwtSecretFile", cwd),
-    internalSecret: await secretFrom(env[INTERNAL_SECRET_ENV], INTERNAL_SECRET_ENV, config.internalSecretFile, "auth.internalSecretFile", cwd),
+    internalSecret: await secretFrom(
+      env[INTERNAL_SECRET_ENV],
+      INTERNAL_SECRET_ENV,
+      config.internalSecretFile,
+      "auth.internalSecretFile",
+      cwd,
+    ),
     jwksUrl: config.jwksUrl,
     issuer: config.issuer,
     audience: config.audience,

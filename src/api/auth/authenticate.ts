@@ -5,7 +5,14 @@ import { ErrorBodySchema } from "../schemas.ts";
 import { type AuthSettings, authEnabled } from "./auth-settings.ts";
 import { INTERNAL_HEADER, InternalCredential, TENANT_HEADER } from "./internal-credential.ts";
 import { JwtVerifier } from "./jwt-verifier.ts";
-import { DEFAULT_TENANT, EMBEDDED_PRINCIPAL, type Principal, PUBLIC_PRINCIPAL, SCOPES, TenantSchema } from "./principal.ts";
+import {
+  DEFAULT_TENANT,
+  EMBEDDED_PRINCIPAL,
+  type Principal,
+  PUBLIC_PRINCIPAL,
+  SCOPES,
+  TenantSchema,
+} from "./principal.ts";
 import { routePolicy } from "./route-scopes.ts";
 
 /** Name of the security scheme in `/openapi.json` (declared in `app.ts`'s swagger options). */
@@ -64,18 +71,25 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings): void
     if (presented !== undefined) {
       if (!internal?.matches(presented)) throw unauthenticated(reply, "invalid internal credential", true);
       const tenant = single(request.headers[TENANT_HEADER]) ?? DEFAULT_TENANT;
-      if (!TenantSchema.safeParse(tenant).success) throw new SluiceError("VALIDATION_FAILED", `invalid request: header "${TENANT_HEADER}": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+      if (!TenantSchema.safeParse(tenant).success)
+        throw new SluiceError(
+          "VALIDATION_FAILED",
+          `invalid request: header "${TENANT_HEADER}": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+        );
       return { sub: "internal", tenant, scopes: SCOPES };
     }
     const header = request.headers.authorization;
-    if (header === undefined || header === "") throw unauthenticated(reply, 'authentication required: send "Authorization: Bearer <token>"', false);
+    if (header === undefined || header === "")
+      throw unauthenticated(reply, 'authentication required: send "Authorization: Bearer <token>"', false);
     const match = BEARER.exec(header);
     if (!match?.[1]) throw unauthenticated(reply, 'malformed Authorization header: expected "Bearer <token>"', false);
-    if (!verifier.enabled) throw unauthenticated(reply, "this server accepts no user tokens (no JWT secret or JWKS configured)", true);
+    if (!verifier.enabled)
+      throw unauthenticated(reply, "this server accepts no user tokens (no JWT secret or JWKS configured)", true);
     try {
       return await verifier.verify(match[1]);
     } catch (err) {
-      if (err instanceof SluiceError && err.code === "UNAUTHENTICATED") void reply.header("www-authenticate", `${REALM}, error="invalid_token"`);
+      if (err instanceof SluiceError && err.code === "UNAUTHENTICATED")
+        void reply.header("www-authenticate", `${REALM}, error="invalid_token"`);
       throw err;
     }
   }
@@ -96,7 +110,10 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings): void
     if (!policy.anyOf.some((scope) => principal.scopes.includes(scope))) {
       const wanted = policy.anyOf.map((s) => `"${s}"`).join(" or ");
       void reply.header("www-authenticate", `${REALM}, error="insufficient_scope", scope="${policy.anyOf.join(" ")}"`);
-      throw new SluiceError("PERMISSION_DENIED", `the token of "${principal.sub}" lacks the ${wanted} scope that ${request.method} ${url} needs (it has: ${principal.scopes.join(", ") || "none"})`);
+      throw new SluiceError(
+        "PERMISSION_DENIED",
+        `the token of "${principal.sub}" lacks the ${wanted} scope that ${request.method} ${url} needs (it has: ${principal.scopes.join(", ") || "none"})`,
+      );
     }
     request.principal = principal;
   });
@@ -111,7 +128,11 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings): void
     route.schema = {
       ...schema,
       security: [{ [SECURITY_SCHEME]: [] }],
-      response: { ...response, 401: { ...errorDoc, description: "Unauthorized" }, 403: { ...errorDoc, description: "Forbidden" } },
+      response: {
+        ...response,
+        401: { ...errorDoc, description: "Unauthorized" },
+        403: { ...errorDoc, description: "Forbidden" },
+      },
     };
   });
 }

@@ -15,7 +15,12 @@ export { DEFAULT_TENANT };
  * @example
  * TenantSchema.parse("acme"); // "acme"
  */
-export const TenantSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+export const TenantSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 /**
  * Who is calling: the token's subject, its tenant, and what it may do. Every request carries one
@@ -43,7 +48,11 @@ declare module "fastify" {
  * @example
  * request.principal = EMBEDDED_PRINCIPAL;
  */
-export const EMBEDDED_PRINCIPAL: Principal = Object.freeze({ sub: "anonymous", tenant: DEFAULT_TENANT, scopes: Object.freeze([...SCOPES]) });
+export const EMBEDDED_PRINCIPAL: Principal = Object.freeze({
+  sub: "anonymous",
+  tenant: DEFAULT_TENANT,
+  scopes: Object.freeze([...SCOPES]),
+});
 
 /**
  * A caller on a public route (health, OpenAPI) while auth is on: nobody, with no scopes.
@@ -51,7 +60,11 @@ export const EMBEDDED_PRINCIPAL: Principal = Object.freeze({ sub: "anonymous", t
  * @example
  * request.principal = PUBLIC_PRINCIPAL;
  */
-export const PUBLIC_PRINCIPAL: Principal = Object.freeze({ sub: "anonymous", tenant: DEFAULT_TENANT, scopes: Object.freeze([]) });
+export const PUBLIC_PRINCIPAL: Principal = Object.freeze({
+  sub: "anonymous",
+  tenant: DEFAULT_TENANT,
+  scopes: Object.freeze([]),
+});
 
 /**
  * The scopes a token grants, from OAuth's space-separated `scope` string and/or a `scopes`

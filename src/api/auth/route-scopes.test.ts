@@ -38,8 +38,14 @@ void describe("route scope table", () => {
   });
 
   void it("documents the bearer scheme and 401/403 on protected routes only", async () => {
-    const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json<OpenApi & { components: { securitySchemes: Record<string, unknown> } }>();
-    assert.deepEqual(doc.components.securitySchemes["bearerAuth"], { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json<
+      OpenApi & { components: { securitySchemes: Record<string, unknown> } }
+    >();
+    assert.deepEqual(doc.components.securitySchemes["bearerAuth"], {
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+    });
     const query = doc.paths["/v1/query"]!["post"]!;
     assert.deepEqual(query.security, [{ bearerAuth: [] }]);
     assert.ok(query.responses["401"] && query.responses["403"]);

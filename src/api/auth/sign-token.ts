@@ -27,8 +27,13 @@ export interface TokenRequest {
  */
 export async function signToken(request: TokenRequest): Promise<{ token: string; expiresAt: Date }> {
   if (request.sub === "") throw new SluiceError("VALIDATION_FAILED", "the token needs a subject (--sub)");
-  if (!TenantSchema.safeParse(request.tenant).success) throw new SluiceError("VALIDATION_FAILED", `invalid tenant "${request.tenant}": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
-  if (!Number.isInteger(request.ttlSeconds) || request.ttlSeconds <= 0) throw new SluiceError("VALIDATION_FAILED", "the token lifetime must be a positive whole number of seconds");
+  if (!TenantSchema.safeParse(request.tenant).success)
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `invalid tenant "${request.tenant}": must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  if (!Number.isInteger(request.ttlSeconds) || request.ttlSeconds <= 0)
+    throw new SluiceError("VALIDATION_FAILED", "the token lifetime must be a positive whole number of seconds");
   const iat = Math.floor((request.now ?? new Date()).getTime() / 1000);
   const exp = iat + request.ttlSeconds;
   let jwt = new SignJWT({ tenant: request.tenant, scope: request.scopes.join(" ") })

@@ -8,9 +8,39 @@ export const MIN_SECRET_BYTES = 32;
 
 /** Values people leave in place from examples and dev setups; compared lowercased, without punctuation. */
 const WEAK_SECRETS = new Set([
-  "secret", "changeme", "changeit", "dev", "development", "test", "testing", "password", "passw0rd", "default", "example",
-  "sample", "demo", "sluice", "admin", "letmein", "qwerty", "insecure", "notsecret", "supersecret", "mysecret", "yoursecret",
-  "jwtsecret", "secretkey", "devsecret", "testsecret", "local", "localhost", "todo", "fixme", "replaceme", "1234", "12345678",
+  "secret",
+  "changeme",
+  "changeit",
+  "dev",
+  "development",
+  "test",
+  "testing",
+  "password",
+  "passw0rd",
+  "default",
+  "example",
+  "sample",
+  "demo",
+  "sluice",
+  "admin",
+  "letmein",
+  "qwerty",
+  "insecure",
+  "notsecret",
+  "supersecret",
+  "mysecret",
+  "yoursecret",
+  "jwtsecret",
+  "secretkey",
+  "devsecret",
+  "testsecret",
+  "local",
+  "localhost",
+  "todo",
+  "fixme",
+  "replaceme",
+  "1234",
+  "12345678",
 ]);
 
 /**
@@ -28,7 +58,11 @@ export function weakSecretReason(secret: string): string | undefined {
   if (WEAK_SECRETS.has(normalized)) return "is a well-known development default";
   for (let size = 1; size <= normalized.length / 2; size++) {
     const unit = normalized.slice(0, size);
-    if (normalized.length % size === 0 && unit.repeat(normalized.length / size) === normalized && (size === 1 || WEAK_SECRETS.has(unit))) {
+    if (
+      normalized.length % size === 0 &&
+      unit.repeat(normalized.length / size) === normalized &&
+      (size === 1 || WEAK_SECRETS.has(unit))
+    ) {
       return "is a development default repeated to length";
     }
   }
@@ -46,7 +80,10 @@ export function weakSecretReason(secret: string): string | undefined {
  * isLoopbackHost("0.0.0.0"); // false
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (h === "localhost") return true;
   if (isIP(h) === 4) return h.split(".")[0] === "127";
   if (isIP(h) !== 6) return false;
@@ -65,7 +102,11 @@ export function isLoopbackHost(host: string): boolean {
  * @example
  * assertServeSecurity({ host: "0.0.0.0", settings, environment: sluice.config.environment }); // throws without a secret or JWKS
  */
-export function assertServeSecurity(options: { host: string; settings: AuthSettings; environment: SluiceConfig["environment"] }): void {
+export function assertServeSecurity(options: {
+  host: string;
+  settings: AuthSettings;
+  environment: SluiceConfig["environment"];
+}): void {
   const { host, settings } = options;
   const production = options.environment === "production";
   const userAuth = settings.jwtSecret !== undefined || settings.jwksUrl !== undefined;
@@ -84,6 +125,11 @@ export function assertServeSecurity(options: { host: string; settings: AuthSetti
   ];
   for (const [name, secret] of secrets) {
     const reason = secret === undefined ? undefined : weakSecretReason(secret);
-    if (reason) throw new SluiceError("CONFIG_INVALID", `refusing to start in production (environment: production): ${name} ${reason}; use at least ${MIN_SECRET_BYTES} random bytes, e.g. \`openssl rand -base64 48\``, { details: { production } });
+    if (reason)
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        `refusing to start in production (environment: production): ${name} ${reason}; use at least ${MIN_SECRET_BYTES} random bytes, e.g. \`openssl rand -base64 48\``,
+        { details: { production } },
+      );
   }
 }

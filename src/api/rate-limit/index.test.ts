@@ -18,14 +18,20 @@ void describe("rate limits over the real HTTP server (defaults: 10 answered, 120
   let t: TestApp;
   let base: string;
   const post = async (url: string, body: unknown) => {
-    const res = await fetch(`${base}${url}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}${url}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, headers: res.headers, text: await res.text() };
   };
 
   before(async () => {
     t = await openTestApp();
     base = await t.app.listen({ port: 0, host: "127.0.0.1" });
-    const upload = await post("/v1/collections/handbook/documents", { documents: [{ id: "resume", text: "To resume a failed job run sluice jobs resume with the job id." }] });
+    const upload = await post("/v1/collections/handbook/documents", {
+      documents: [{ id: "resume", text: "To resume a failed job run sluice jobs resume with the job id." }],
+    });
     assert.equal(upload.status, 202, upload.text);
     await t.sluice.runJob((JSON.parse(upload.text) as { jobId: string }).jobId);
   });
@@ -38,7 +44,11 @@ void describe("rate limits over the real HTTP server (defaults: 10 answered, 120
 
     for (let i = 0; i < 10; i++) {
       // `answer` omitted answers by default, so it counts the same as `"answer": true`.
-      const res = await post("/v1/query", { collection: "handbook", query: "how do I resume a job?", ...(i % 2 === 0 ? {} : { answer: true }) });
+      const res = await post("/v1/query", {
+        collection: "handbook",
+        query: "how do I resume a job?",
+        ...(i % 2 === 0 ? {} : { answer: true }),
+      });
       assert.equal(res.status, 200, `answered query ${i + 1}: ${res.text}`);
       assert.equal(res.headers.get("x-ratelimit-limit"), "10");
       assert.equal(res.headers.get("x-ratelimit-remaining"), String(9 - i));
@@ -83,7 +93,12 @@ async function appWith(rateLimits: unknown, store = new MemoryRateLimitStore()):
   app.addHook("onRequest", async (request: FastifyRequest) => {
     const sub = request.headers["x-user"];
     const tenant = request.headers["x-tenant"];
-    if (typeof sub === "string") (request as { principal: unknown }).principal = { sub, tenant: typeof tenant === "string" ? tenant : "default", scopes: ["query"] };
+    if (typeof sub === "string")
+      (request as { principal: unknown }).principal = {
+        sub,
+        tenant: typeof tenant === "string" ? tenant : "default",
+        scopes: ["query"],
+      };
   });
   registerRateLimits(app, parseConfig({ api: { rateLimits } }), store);
   app.post("/v1/query", async () => ({ ok: true }));
@@ -96,33 +111,57 @@ async function appWith(rateLimits: unknown, store = new MemoryRateLimitStore()):
 
 void describe("rate limit hook", () => {
   const query = (app: FastifyInstance, headers: Record<string, string> = {}, answer?: boolean) =>
-    app.inject({ method: "POST", url: "/v1/query", headers, payload: { collection: "c", query: "q", ...(answer === undefined ? {} : { answer }) } });
+    app.inject({
+      method: "POST",
+      url: "/v1/query",
+      headers,
+      payload: { collection: "c", query: "q", ...(answer === undefined ? {} : { answer }) },
+    });
 
   void it("is per user: the principal's subject (per tenant) has its own budget, and without one the client IP does", async () => {
     const app = await appWith({ answer: { max: 1, windowMs: 60_000 } });
     assert.equal((await query(app, { "x-user": "alice" })).statusCode, 200);
     assert.equal((await query(app, { "x-user": "alice" })).statusCode, 429);
     assert.equal((await query(app, { "x-user": "bob" })).statusCode, 200, "bob has his own budget");
-    assert.equal((await query(app, { "x-user": "alice", "x-tenant": "other" })).statusCode, 200, "another tenant's alice is someone else");
+    assert.equal(
+      (await query(app, { "x-user": "alice", "x-tenant": "other" })).statusCode,
+      200,
+      "another tenant's alice is someone else",
+    );
     assert.equal((await query(app)).statusCode, 200, "no principal: the IP's budget");
     assert.equal((await query(app)).statusCode, 429);
-    assert.equal((await query(app, { "x-user": "anonymous" })).statusCode, 429, "the anonymous auth-off principal is no user: it counts by IP");
+    assert.equal(
+      (await query(app, { "x-user": "anonymous" })).statusCode,
+      429,
+      "the anonymous auth-off principal is no user: it counts by IP",
+    );
     await app.close();
   });
 
   void it("limits are per route class and configurable: answer off, ingest and a named route on", async () => {
-    const app = await appWith({ answer: false, query: { max: 1 }, ingest: { max: 2, windowMs: 1000 }, routes: { "POST /v1/jobs/:id/cancel": { max: 1 } } });
+    const app = await appWith({
+      answer: false,
+      query: { max: 1 },
+      ingest: { max: 2, windowMs: 1000 },
+      routes: { "POST /v1/jobs/:id/cancel": { max: 1 } },
+    });
     for (let i = 0; i < 3; i++) assert.equal((await query(app)).statusCode, 200, "answering is unlimited");
     assert.equal((await query(app, {}, false)).statusCode, 200);
     assert.equal((await query(app, {}, false)).statusCode, 429);
     const upload = () => app.inject({ method: "POST", url: "/v1/collections/c/documents", payload: {} });
-    assert.deepEqual([(await upload()).statusCode, (await upload()).statusCode, (await upload()).statusCode], [200, 200, 429]);
+    assert.deepEqual(
+      [(await upload()).statusCode, (await upload()).statusCode, (await upload()).statusCode],
+      [200, 200, 429],
+    );
     const pathJob = await app.inject({ method: "POST", url: "/v1/jobs", payload: {} });
     assert.equal(pathJob.statusCode, 429, "a job over server paths is an ingest too: same budget");
     assert.equal((await app.inject({ method: "POST", url: "/v1/jobs/a/cancel" })).statusCode, 200);
     const second = await app.inject({ method: "POST", url: "/v1/jobs/b/cancel" });
     assert.equal(second.statusCode, 429, "one budget per route pattern, not per URL");
-    assert.equal(second.json<ErrorJson>().message, "rate limit exceeded: at most 1 POST /v1/jobs/:id/cancel requests per 60 s; retry in 60 s");
+    assert.equal(
+      second.json<ErrorJson>().message,
+      "rate limit exceeded: at most 1 POST /v1/jobs/:id/cancel requests per 60 s; retry in 60 s",
+    );
     await app.close();
   });
 

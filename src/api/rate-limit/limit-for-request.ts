@@ -37,7 +37,8 @@ const INGEST_ROUTES = new Set(["POST /v1/collections/:c/documents", "POST /v1/jo
  * limitFor(request); // { name: "answer", max: 10, windowMs: 60000 }
  */
 export function limitForRequest(config: RateLimitsConfig): LimitFor {
-  const named = (name: string, rule: RateLimitRule | false | undefined): NamedLimit | undefined => (rule ? { name, ...rule } : undefined);
+  const named = (name: string, rule: RateLimitRule | false | undefined): NamedLimit | undefined =>
+    rule ? { name, ...rule } : undefined;
   return (request) => {
     const url = request.routeOptions.url;
     if (url === undefined) return undefined;

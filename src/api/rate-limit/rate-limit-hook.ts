@@ -54,7 +54,11 @@ export const rateLimit = (options: RateLimitOptions) =>
     void reply.header("x-ratelimit-remaining", String(decision.remaining));
     if (decision.allowed) return;
     const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
-    throw new SluiceError("RATE_LIMITED", `rate limit exceeded: at most ${describeLimit(limit)}; retry in ${retryAfterSeconds} s`, {
-      details: { limit: limit.name, max: limit.max, windowMs: limit.windowMs, retryAfterSeconds },
-    });
+    throw new SluiceError(
+      "RATE_LIMITED",
+      `rate limit exceeded: at most ${describeLimit(limit)}; retry in ${retryAfterSeconds} s`,
+      {
+        details: { limit: limit.name, max: limit.max, windowMs: limit.windowMs, retryAfterSeconds },
+      },
+    );
   };

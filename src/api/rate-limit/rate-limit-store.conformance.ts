@@ -62,7 +62,13 @@ export function describeRateLimitStoreConformance(name: string, factory: () => P
       const k = key();
       const decisions = await Promise.all(Array.from({ length: 50 }, () => store.hit(k, 10, 60_000)));
       assert.equal(decisions.filter((d) => d.allowed).length, 10);
-      assert.deepEqual(decisions.filter((d) => d.allowed).map((d) => d.remaining).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(
+        decisions
+          .filter((d) => d.allowed)
+          .map((d) => d.remaining)
+          .sort((x, y) => x - y),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      );
     });
   });
 }

@@ -7,7 +7,12 @@ import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
 const CollectionSchema = z
-  .object({ name: z.string(), documents: z.int(), chunks: z.int(), pending: z.int().describe("accepted documents not indexed yet") })
+  .object({
+    name: z.string(),
+    documents: z.int(),
+    chunks: z.int(),
+    pending: z.int().describe("accepted documents not indexed yet"),
+  })
   .describe("Collection");
 
 /**

@@ -31,18 +31,33 @@ export const UploadBodySchema = z
     body.documents.forEach((doc, i) => {
       const at = first.get(doc.id);
       if (at === undefined) first.set(doc.id, i);
-      else ctx.addIssue({ code: "custom", path: ["documents", i, "id"], message: `duplicate id "${doc.id}" (also documents.${at}.id)` });
+      else
+        ctx.addIssue({
+          code: "custom",
+          path: ["documents", i, "id"],
+          message: `duplicate id "${doc.id}" (also documents.${at}.id)`,
+        });
     });
   });
 
 const MultipartBodySchema = z.object({
-  files: z.array(z.string().meta({ format: "binary" })).describe("One file part per document (.txt, .md, .html, .pdf, or a BEIR .jsonl); the sanitised file name is the document id"),
+  files: z
+    .array(z.string().meta({ format: "binary" }))
+    .describe(
+      "One file part per document (.txt, .md, .html, .pdf, or a BEIR .jsonl); the sanitised file name is the document id",
+    ),
 });
 
-const AcceptedSchema = z.object({ jobId: z.string(), accepted: z.array(z.string()).describe("Ids of the documents recorded in the job") });
+const AcceptedSchema = z.object({
+  jobId: z.string(),
+  accepted: z.array(z.string()).describe("Ids of the documents recorded in the job"),
+});
 type Accepted = z.infer<typeof AcceptedSchema>;
 
-const DocumentParamsSchema = z.strictObject({ c: CollectionNameSchema, id: z.string().min(1).max(512).describe("Document id (URL-encode any '/')") });
+const DocumentParamsSchema = z.strictObject({
+  c: CollectionNameSchema,
+  id: z.string().min(1).max(512).describe("Document id (URL-encode any '/')"),
+});
 
 /** Options of {@link documentRoutes}. */
 export interface DocumentRoutesOptions {
@@ -101,18 +116,29 @@ export const documentRoutes = (options: DocumentRoutesOptions): FastifyPluginAsy
       {
         schema: {
           summary: "Add or replace documents",
-          description: "JSON documents, or multipart/form-data file parts. Answers 202 once the documents are durable in the job ledger; the worker indexes them.",
+          description:
+            "JSON documents, or multipart/form-data file parts. Answers 202 once the documents are durable in the job ledger; the worker indexes them.",
           tags: ["documents"],
           params: toDocSchema(CollectionParamsSchema),
-          body: { content: { "application/json": { schema: toDocSchema(UploadBodySchema) }, "multipart/form-data": { schema: toDocSchema(MultipartBodySchema) } } },
+          body: {
+            content: {
+              "application/json": { schema: toDocSchema(UploadBodySchema) },
+              "multipart/form-data": { schema: toDocSchema(MultipartBodySchema) },
+            },
+          },
           response: responses({ 202: ["Job recorded", AcceptedSchema] }, [400, 413, 415]),
         },
       },
       async (request, reply) => {
         const { c } = validate(CollectionParamsSchema, request.params, "path");
         const collection = TenantScope.of(request.principal).internal(c);
-        const { jobId, accepted } = request.isMultipart() ? await submitFiles(request, reply, collection) : await submitJson(request.body, collection);
-        return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(jobId)}`).send({ jobId, accepted });
+        const { jobId, accepted } = request.isMultipart()
+          ? await submitFiles(request, reply, collection)
+          : await submitJson(request.body, collection);
+        return reply
+          .code(202)
+          .header("location", `/v1/jobs/${encodeURIComponent(jobId)}`)
+          .send({ jobId, accepted });
       },
     );
 

@@ -7,7 +7,10 @@ import { responses } from "../doc-schema.ts";
 const CHECK_TIMEOUT_MS = 2_000;
 
 const StatusSchema = z.object({ status: z.string() });
-const ReadySchema = z.object({ status: z.enum(["ready", "unavailable"]), checks: z.record(z.string(), z.string()).describe('"ok", or why the check failed') });
+const ReadySchema = z.object({
+  status: z.enum(["ready", "unavailable"]),
+  checks: z.record(z.string(), z.string()).describe('"ok", or why the check failed'),
+});
 
 async function check(probe: () => Promise<unknown>): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
@@ -34,12 +37,24 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
 export const healthRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
   async function healthRoutes(app) {
     const { sluice } = options;
-    const up = { schema: { summary: "The process is up", tags: ["health"], response: responses({ 200: ["Up", StatusSchema] }, []) } };
+    const up = {
+      schema: {
+        summary: "The process is up",
+        tags: ["health"],
+        response: responses({ 200: ["Up", StatusSchema] }, []),
+      },
+    };
     app.get("/health", up, async () => ({ status: "ok" }));
     app.get("/health/live", up, async () => ({ status: "ok" }));
     app.get(
       "/health/ready",
-      { schema: { summary: "The ledger and the index answer", tags: ["health"], response: responses({ 200: ["Ready", ReadySchema], 503: ["Not ready", ReadySchema] }, []) } },
+      {
+        schema: {
+          summary: "The ledger and the index answer",
+          tags: ["health"],
+          response: responses({ 200: ["Ready", ReadySchema], 503: ["Not ready", ReadySchema] }, []),
+        },
+      },
       async (_request, reply) => {
         const checks = {
           ledger: await check(() => sluice.listJobs({ limit: 1 })),

@@ -15,12 +15,24 @@ export const SUPPORTED_SOURCE_TYPES: readonly string[] = [];
 export const CreateJobBodySchema = z
   .strictObject({
     collection: CollectionNameSchema,
-    paths: z.array(z.string().min(1)).min(1).max(1000).optional().describe("Files, directories, globs or BEIR .jsonl files, as seen by the server (relative to its working directory)"),
-    source: z.record(z.string(), z.unknown()).optional().describe('A source adapter spec, e.g. {"type":"s3",...} (no adapters yet)'),
+    paths: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        "Files, directories, globs or BEIR .jsonl files, as seen by the server (relative to its working directory)",
+      ),
+    source: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('A source adapter spec, e.g. {"type":"s3",...} (no adapters yet)'),
     pipeline: z.string().min(1).max(512).optional().describe('Pipeline name or file (default "auto")'),
     lane: z.enum(LANES).optional().describe("Spool lane: high, normal (default) or bulk"),
   })
-  .refine((body) => (body.paths === undefined) !== (body.source === undefined), { message: 'give exactly one of "paths" or "source"' });
+  .refine((body) => (body.paths === undefined) !== (body.source === undefined), {
+    message: 'give exactly one of "paths" or "source"',
+  });
 
 /**
  * Job routes, under `/v1`: `POST /jobs` (paths on the server → 202 `{"jobId"}`; `source` →
@@ -52,37 +64,61 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
         const body = validate(CreateJobBodySchema, request.body, "body");
         if (body.source !== undefined) {
           const type = typeof body.source["type"] === "string" ? `"${body.source["type"]}"` : "(no type given)";
-          throw new SluiceError("UNKNOWN_SOURCE", `unknown source type ${type}: source adapters are not available yet; use paths (supported source types: none)`, {
-            details: { supported: SUPPORTED_SOURCE_TYPES },
-          });
+          throw new SluiceError(
+            "UNKNOWN_SOURCE",
+            `unknown source type ${type}: source adapters are not available yet; use paths (supported source types: none)`,
+            {
+              details: { supported: SUPPORTED_SOURCE_TYPES },
+            },
+          );
         }
         const job = await sluice.submitPaths(
-          { collection: TenantScope.of(request.principal).internal(body.collection), paths: body.paths ?? [], ...(body.pipeline ? { pipeline: body.pipeline } : {}), ...(body.lane ? { lane: body.lane } : {}) },
+          {
+            collection: TenantScope.of(request.principal).internal(body.collection),
+            paths: body.paths ?? [],
+            ...(body.pipeline ? { pipeline: body.pipeline } : {}),
+            ...(body.lane ? { lane: body.lane } : {}),
+          },
           // Paths come from the client: they must stay under the allowed roots.
           { pause: false, restricted: true },
         );
-        return reply.code(202).header("location", `/v1/jobs/${encodeURIComponent(job.id)}`).send({ jobId: job.id });
+        return reply
+          .code(202)
+          .header("location", `/v1/jobs/${encodeURIComponent(job.id)}`)
+          .send({ jobId: job.id });
       },
     );
 
-    app.get("/jobs/:id", { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
-      const { id } = validate(JobParamsSchema, request.params, "path");
-      return TenantScope.of(request.principal).job(sluice, id);
-    });
+    app.get(
+      "/jobs/:id",
+      { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } },
+      async (request) => {
+        const { id } = validate(JobParamsSchema, request.params, "path");
+        return TenantScope.of(request.principal).job(sluice, id);
+      },
+    );
 
-    app.post("/jobs/:id/cancel", { schema: { summary: "Cancel a pending or running job", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
-      const { id } = validate(JobParamsSchema, request.params, "path");
-      const scope = TenantScope.of(request.principal);
-      await scope.assertOwnsJob(sluice, id);
-      await sluice.cancelJob(id);
-      return scope.job(sluice, id);
-    });
+    app.post(
+      "/jobs/:id/cancel",
+      { schema: { summary: "Cancel a pending or running job", tags: ["jobs"], params, response: jobResponse } },
+      async (request) => {
+        const { id } = validate(JobParamsSchema, request.params, "path");
+        const scope = TenantScope.of(request.principal);
+        await scope.assertOwnsJob(sluice, id);
+        await sluice.cancelJob(id);
+        return scope.job(sluice, id);
+      },
+    );
 
-    app.post("/jobs/:id/resume", { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } }, async (request) => {
-      const { id } = validate(JobParamsSchema, request.params, "path");
-      const scope = TenantScope.of(request.principal);
-      await scope.assertOwnsJob(sluice, id);
-      await sluice.resumeJob(id);
-      return scope.job(sluice, id);
-    });
+    app.post(
+      "/jobs/:id/resume",
+      { schema: { summary: "Re-run what did not complete", tags: ["jobs"], params, response: jobResponse } },
+      async (request) => {
+        const { id } = validate(JobParamsSchema, request.params, "path");
+        const scope = TenantScope.of(request.principal);
+        await scope.assertOwnsJob(sluice, id);
+        await sluice.resumeJob(id);
+        return scope.job(sluice, id);
+      },
+    );
   };

@@ -18,7 +18,12 @@ export async function registerMetrics(app: FastifyInstance, engine?: Registry): 
   // The engine's metrics (spool, gate, dead letters, stages) are served beside the HTTP ones.
   const registry = engine ? Registry.merge([own, engine]) : own;
   const labelNames = ["route", "method", "status"] as const;
-  const requests = new Counter({ name: "http_requests_total", help: "HTTP requests answered", labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests answered",
+    labelNames,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "http_request_duration_seconds",
     help: "Time from request received to response sent",
@@ -28,7 +33,11 @@ export async function registerMetrics(app: FastifyInstance, engine?: Registry): 
   });
 
   app.addHook("onResponse", async (request, reply) => {
-    const labels = { route: request.routeOptions.url ?? "unmatched", method: request.method, status: String(reply.statusCode) };
+    const labels = {
+      route: request.routeOptions.url ?? "unmatched",
+      method: request.method,
+      status: String(reply.statusCode),
+    };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });

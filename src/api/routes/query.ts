@@ -10,21 +10,46 @@ import { validate } from "../validate.ts";
 /** Body of `POST /v1/query`. */
 export const QueryBodySchema = z.strictObject({
   collection: CollectionNameSchema,
-  query: z.string().min(1).max(10_000).refine((q) => q.trim() !== "", "must not be blank"),
+  query: z
+    .string()
+    .min(1)
+    .max(10_000)
+    .refine((q) => q.trim() !== "", "must not be blank"),
   mode: z.enum(RETRIEVAL_MODES).optional().describe('Default "hybrid"'),
   k: z.int().min(1).max(100).optional().describe("Results to return (default 10)"),
   answer: z.boolean().optional().describe("Write a cited answer (default true)"),
 });
 
-const CitationSchema = z.object({ n: z.int(), docId: z.string(), chunkId: z.string(), source: z.string(), title: z.string(), page: z.int().nullable(), quote: z.string() });
+const CitationSchema = z.object({
+  n: z.int(),
+  docId: z.string(),
+  chunkId: z.string(),
+  source: z.string(),
+  title: z.string(),
+  page: z.int().nullable(),
+  quote: z.string(),
+});
 
 const QueryResponseSchema = z
   .object({
     query: z.string(),
     mode: z.enum(RETRIEVAL_MODES),
-    results: z.array(z.object({ docId: z.string(), chunkId: z.string(), score: z.number(), text: z.string(), source: z.string(), title: z.string(), page: z.int().nullable() })),
+    results: z.array(
+      z.object({
+        docId: z.string(),
+        chunkId: z.string(),
+        score: z.number(),
+        text: z.string(),
+        source: z.string(),
+        title: z.string(),
+        page: z.int().nullable(),
+      }),
+    ),
     answer: z.object({ text: z.string(), citations: z.array(CitationSchema), method: z.string() }).optional(),
-    pending: z.int().optional().describe("set when nothing of the collection is indexed yet: its documents still to come"),
+    pending: z
+      .int()
+      .optional()
+      .describe("set when nothing of the collection is indexed yet: its documents still to come"),
   })
   .describe("QueryResponse");
 
@@ -52,7 +77,9 @@ export const queryRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
       async (request) => {
         const body = validate(QueryBodySchema, request.body, "body");
         const scope = TenantScope.of(request.principal);
-        return scope.guard(sluice.store, body.collection, () => sluice.query({ ...body, collection: scope.internal(body.collection) }));
+        return scope.guard(sluice.store, body.collection, () =>
+          sluice.query({ ...body, collection: scope.internal(body.collection) }),
+        );
       },
     );
   };

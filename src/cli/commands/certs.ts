@@ -27,14 +27,18 @@ export function registerCerts(program: Command): void {
     .command("init")
     .description("make a DEVELOPMENT CA, a server certificate and client certificates (ECDSA P-256) for mTLS")
     .option("--dir <dir>", "where the PEM files go", "certs")
-    .option("--server-name <name...>", "extra DNS names or IPs for the server certificate (localhost, 127.0.0.1 and ::1 are always in)")
+    .option(
+      "--server-name <name...>",
+      "extra DNS names or IPs for the server certificate (localhost, 127.0.0.1 and ::1 are always in)",
+    )
     .option("--client <cn...>", "client certificate CNs, one certificate each (default: sluice-gateway)")
     .option("--days <n>", "validity in days", "365")
     .option("--force", "replace existing files (invalidates everything the old CA signed)")
     .action(async (opts: InitOptions, command: Command) => {
       const g = globals(command);
       const days = Number(opts.days);
-      if (!Number.isInteger(days)) throw new SluiceError("VALIDATION_FAILED", `--days must be a whole number, got "${opts.days}"`);
+      if (!Number.isInteger(days))
+        throw new SluiceError("VALIDATION_FAILED", `--days must be a whole number, got "${opts.days}"`);
       // Imported here: x509 and its polyfill cost every other command's start-up otherwise.
       const { createDevCertificates } = await import("../../model-server/tls/dev-certs.ts");
       const paths = await createDevCertificates({
@@ -47,15 +51,19 @@ export function registerCerts(program: Command): void {
       const config = configFor(paths);
       if (g.json) return printJson({ ...paths, development: true, config });
       println(`DEVELOPMENT certificates in ${paths.dir}, valid until ${paths.notAfter}.`);
-      println("Not for production: the CA key lies next to the certificates it signed, and anyone holding it can mint clients.");
-      for (const file of paths.files) println(`  ${file}${file.endsWith("-key.pem") ? "  (private key, mode 0600)" : ""}`);
+      println(
+        "Not for production: the CA key lies next to the certificates it signed, and anyone holding it can mint clients.",
+      );
+      for (const file of paths.files)
+        println(`  ${file}${file.endsWith("-key.pem") ? "  (private key, mode 0600)" : ""}`);
       println();
       println("sluice.yaml of the model server (any listen address is allowed once tls is set):");
       const { stringify } = await import("yaml");
       println(indent(stringify({ modelServer: config.modelServer })));
       println(`sluice.yaml of the gateway and workers (certificate of client "${paths.clients[0]!.name}"):`);
       println(indent(stringify({ models: config.models })));
-      if (paths.clients.length > 1) println(`The other clients use their own client-<name>.pem and client-<name>-key.pem in the same way.`);
+      if (paths.clients.length > 1)
+        println(`The other clients use their own client-<name>.pem and client-<name>-key.pem in the same way.`);
     });
 }
 
@@ -66,11 +74,22 @@ function configFor(paths: DevCertificatePaths): {
 } {
   const gateway = paths.clients[0]!;
   return {
-    modelServer: { tls: { ca: paths.ca.cert, cert: paths.server.cert, key: paths.server.key, allowedClients: paths.clients.map((c) => c.name) } },
+    modelServer: {
+      tls: {
+        ca: paths.ca.cert,
+        cert: paths.server.cert,
+        key: paths.server.key,
+        allowedClients: paths.clients.map((c) => c.name),
+      },
+    },
     models: { mode: "remote", remote: { tls: { ca: paths.ca.cert, cert: gateway.cert, key: gateway.key } } },
   };
 }
 
 function indent(text: string): string {
-  return text.trimEnd().split("\n").map((line) => `  ${line}`).join("\n");
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => `  ${line}`)
+    .join("\n");
 }

@@ -45,10 +45,13 @@ export function knownSecrets(config: SluiceConfig, env: NodeJS.ProcessEnv, cwd: 
     "auth.jwtSecret": envOrFile(JWT_SECRET_ENV, config.auth.jwtSecretFile),
     "auth.internalSecret": envOrFile(INTERNAL_SECRET_ENV, config.auth.internalSecretFile),
   };
-  if (config.embedder.backend === "openai" && config.embedder.apiKeyEnv) secrets["embedder.apiKey"] = inEnv(config.embedder.apiKeyEnv);
-  if (config.answer.backend === "openai" && config.answer.apiKeyEnv) secrets["answer.apiKey"] = inEnv(config.answer.apiKeyEnv);
+  if (config.embedder.backend === "openai" && config.embedder.apiKeyEnv)
+    secrets["embedder.apiKey"] = inEnv(config.embedder.apiKeyEnv);
+  if (config.answer.backend === "openai" && config.answer.apiKeyEnv)
+    secrets["answer.apiKey"] = inEnv(config.answer.apiKeyEnv);
   if (config.lineage.apiKeyEnv) secrets["lineage.apiKey"] = inEnv(config.lineage.apiKeyEnv);
-  for (const [header, name] of Object.entries(config.events.http?.headers ?? {})) secrets[`events.http.headers.${header}`] = inEnv(name);
+  for (const [header, name] of Object.entries(config.events.http?.headers ?? {}))
+    secrets[`events.http.headers.${header}`] = inEnv(name);
   return secrets;
 }
 
@@ -77,10 +80,15 @@ export function registerConfig(program: Command): void {
   const group = program.command("config").description("the configuration in force");
   group
     .command("show")
-    .description("print the effective configuration and where each value came from (default, file, env); secrets redacted")
+    .description(
+      "print the effective configuration and where each value came from (default, file, env); secrets redacted",
+    )
     .action(async (_opts: unknown, command: Command) => {
       const g = globals(command);
-      const [{ leafPaths, loadConfigWithSources }, { redactConfig }] = await Promise.all([import("../../config/load-config.ts"), import("../../config/redact.ts")]);
+      const [{ leafPaths, loadConfigWithSources }, { redactConfig }] = await Promise.all([
+        import("../../config/load-config.ts"),
+        import("../../config/redact.ts"),
+      ]);
       const loaded = loadConfigWithSources(g.config ? { path: g.config, explicit: true } : {});
       const redacted = redactConfig(loaded.config);
       const secrets = knownSecrets(loaded.config, process.env, process.cwd());
@@ -91,6 +99,7 @@ export function registerConfig(program: Command): void {
       }
       println();
       println("secrets (values never shown):");
-      for (const [name, s] of Object.entries(secrets)) println(`${name} = ${s.set ? "set" : "not set"}  (${s.env ? `env ${s.env}` : `file ${s.file}`})`);
+      for (const [name, s] of Object.entries(secrets))
+        println(`${name} = ${s.set ? "set" : "not set"}  (${s.env ? `env ${s.env}` : `file ${s.file}`})`);
     });
 }

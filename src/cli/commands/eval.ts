@@ -23,7 +23,10 @@ export function registerEval(program: Command): void {
         });
         if (g.json) return printJson(results.length === 1 ? results[0] : { results });
         println(`mode      queries  nDCG@10  recall@10  MRR@10`);
-        for (const r of results) println(`${r.mode.padEnd(9)} ${String(r.queries).padStart(7)}  ${r["ndcg@10"].toFixed(4)}   ${r["recall@10"].toFixed(4)}    ${r["mrr@10"].toFixed(4)}`);
+        for (const r of results)
+          println(
+            `${r.mode.padEnd(9)} ${String(r.queries).padStart(7)}  ${r["ndcg@10"].toFixed(4)}   ${r["recall@10"].toFixed(4)}    ${r["mrr@10"].toFixed(4)}`,
+          );
       });
     });
 }

@@ -18,7 +18,15 @@ interface TailOptions {
 /** `io.sluice.stage.*` → a matcher; a pattern without the `io.sluice.` prefix matches the short type too. */
 function typeMatcher(patterns: string[]): (type: string) => boolean {
   if (patterns.length === 0) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`));
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split("*")
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+      ),
+  );
   return (type) => res.some((re) => re.test(type) || re.test(type.replace(/^io\.sluice\./, "")));
 }
 
@@ -35,12 +43,17 @@ export function formatEvent(e: Record<string, unknown>): string {
   const type = text(e["type"], "?").replace(/^io\.sluice\./, "");
   const parts = [text(e["time"], ""), type.padEnd(15), text(e["subject"], "-")];
   if (type.startsWith("stage.")) {
-    parts.push(`job=${text(e["jobid"], "?")}`, `stage=${text(data["stage"], "?")}`, `attempt=${text(data["attempt"], "?")}`);
+    parts.push(
+      `job=${text(e["jobid"], "?")}`,
+      `stage=${text(data["stage"], "?")}`,
+      `attempt=${text(data["attempt"], "?")}`,
+    );
     if (typeof data["durationMs"] === "number") parts.push(`${data["durationMs"]}ms`);
   } else if (type.startsWith("job.")) {
     if (e["collection"] !== undefined) parts.push(`collection=${text(e["collection"], "?")}`);
     if (typeof data["pipeline"] === "string") parts.push(`pipeline=${data["pipeline"]}`);
-    if (typeof data["total"] === "number" && type !== "job.created") parts.push(`${text(data["done"], "?")}/${data["total"]} done, ${text(data["failed"], "?")} failed`);
+    if (typeof data["total"] === "number" && type !== "job.created")
+      parts.push(`${text(data["done"], "?")}/${data["total"]} done, ${text(data["failed"], "?")} failed`);
   }
   if (e["tenant"] !== undefined && e["tenant"] !== "default") parts.push(`tenant=${text(e["tenant"], "?")}`);
   const error = data["error"];
@@ -107,7 +120,13 @@ async function readLines(file: string, cursor: Cursor, onLine: (line: string) =>
 }
 
 /** Like `tail -f`: prints lines appended after the cursor; starts over if the file is truncated or replaced. */
-async function follow(file: string, cursor: Cursor, pollMs: number, signal: AbortSignal, print: (line: string) => void): Promise<void> {
+async function follow(
+  file: string,
+  cursor: Cursor,
+  pollMs: number,
+  signal: AbortSignal,
+  print: (line: string) => void,
+): Promise<void> {
   let inode = (await stat(file).catch(() => null))?.ino ?? null;
   while (!signal.aborted) {
     const info = await stat(file).catch(() => null);
@@ -130,26 +149,45 @@ export function registerEvents(program: Command): void {
   const events = program.command("events").description("lifecycle CloudEvents written to the JSONL sink");
   events
     .command("tail")
-    .description("print events from the JSONL sink (events.file, SLUICE_EVENTS_FILE); --follow keeps printing as they are written")
+    .description(
+      "print events from the JSONL sink (events.file, SLUICE_EVENTS_FILE); --follow keeps printing as they are written",
+    )
     .option("--file <file>", "the JSONL file (default: events.file of the config, env SLUICE_EVENTS_FILE)")
     .option("-f, --follow", "keep the file open and print appended events, like tail -f")
-    .option("--type <pattern>", "only events whose type matches, * as a wildcard (io.sluice.stage.*, job.*); repeatable", (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      "--type <pattern>",
+      "only events whose type matches, * as a wildcard (io.sluice.stage.*, job.*); repeatable",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option("-n, --lines <n>", "start with the last n events of the file")
     .option("--poll-ms <ms>", "how often --follow looks for new lines", "200")
     .action(async (opts: TailOptions, command: Command) => {
       const g = globals(command);
-      const file = opts.file ?? (await import("../../config/load-config.ts")).loadConfig(g.config ? { path: g.config, explicit: true } : {}).events.file;
-      if (!file) throw new SluiceError("VALIDATION_FAILED", "no events file: pass --file, set SLUICE_EVENTS_FILE, or set events.file in the config");
+      const file =
+        opts.file ??
+        (await import("../../config/load-config.ts")).loadConfig(g.config ? { path: g.config, explicit: true } : {})
+          .events.file;
+      if (!file)
+        throw new SluiceError(
+          "VALIDATION_FAILED",
+          "no events file: pass --file, set SLUICE_EVENTS_FILE, or set events.file in the config",
+        );
       const path = resolve(file);
       const lines = opts.lines === undefined ? undefined : Number(opts.lines);
-      if (lines !== undefined && (!Number.isInteger(lines) || lines < 0)) throw new SluiceError("VALIDATION_FAILED", `--lines must be a non-negative integer, got "${opts.lines}"`);
+      if (lines !== undefined && (!Number.isInteger(lines) || lines < 0))
+        throw new SluiceError("VALIDATION_FAILED", `--lines must be a non-negative integer, got "${opts.lines}"`);
       const render = renderer({ json: g.json, match: typeMatcher(opts.type) });
       const print = (line: string) => {
         const out = render(line);
         if (out !== null) println(out);
       };
-      const exists = await stat(path).then(() => true, () => false);
-      if (!exists && !opts.follow) throw new SluiceError("PATH_NOT_FOUND", `events file not found: ${path}`, { details: { path } });
+      const exists = await stat(path).then(
+        () => true,
+        () => false,
+      );
+      if (!exists && !opts.follow)
+        throw new SluiceError("PATH_NOT_FOUND", `events file not found: ${path}`, { details: { path } });
       const cursor = newCursor();
       if (exists) {
         const last: string[] = [];

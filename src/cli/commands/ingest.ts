@@ -20,7 +20,15 @@ export function spawnWorker(dataDir: string, configPath?: string): void {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "worker.log"), "a");
   const entry = process.argv[1] ?? fileURLToPath(new URL("../main.js", import.meta.url));
-  const args = [...process.execArgv, entry, "--data", dataDir, ...(configPath ? ["--config", configPath] : []), "worker", "--exit-when-idle"];
+  const args = [
+    ...process.execArgv,
+    entry,
+    "--data",
+    dataDir,
+    ...(configPath ? ["--config", configPath] : []),
+    "worker",
+    "--exit-when-idle",
+  ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log] });
   child.unref();
 }
@@ -47,13 +55,16 @@ export async function runAndReport(
       running = sluice.runJob(j.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal });
     });
     progress.setTotal(job.total - job.done - job.failed);
-    final = await (running ?? sluice.runJob(job.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal }));
+    final = await (running ??
+      sluice.runJob(job.id, { onDocument: (p) => progress.onDocument(p), signal: interrupt.signal }));
   } finally {
     progress.stop();
     process.off("SIGINT", onSignal);
   }
   const detail = await sluice.getJob(final.id, { documents: true });
-  const failures = (detail.documents ?? []).filter((d) => d.state === "FAILED").map((d) => ({ docId: d.docId, source: d.source, error: d.error }));
+  const failures = (detail.documents ?? [])
+    .filter((d) => d.state === "FAILED")
+    .map((d) => ({ docId: d.docId, source: d.source, error: d.error }));
   const seconds = (performance.now() - started) / 1000;
   if (g.json) {
     printJson({ jobId: final.id, ...final, seconds: Number(seconds.toFixed(3)), failures });
@@ -61,10 +72,13 @@ export async function runAndReport(
     const outcomes = new Map<string, number>();
     for (const d of detail.documents ?? []) if (d.outcome) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
     const summary = [...outcomes].map(([o, n]) => `${n} ${o}`).join(", ");
-    println(`job ${final.id} ${final.state}: ${final.done}/${final.total} documents indexed${summary ? ` (${summary})` : ""}, ${final.failed} failed, in ${seconds.toFixed(1)} s`);
+    println(
+      `job ${final.id} ${final.state}: ${final.done}/${final.total} documents indexed${summary ? ` (${summary})` : ""}, ${final.failed} failed, in ${seconds.toFixed(1)} s`,
+    );
     for (const f of failures.slice(0, 20)) println(`  failed ${f.source}: ${f.error?.code} ${f.error?.message}`);
     if (failures.length > 20) println(`  … and ${failures.length - 20} more (sluice jobs ${final.id} --json)`);
-    if (final.state === "PENDING" || final.state === "PROCESSING") println(`interrupted; continue with: sluice jobs resume ${final.id} --wait`);
+    if (final.state === "PENDING" || final.state === "PROCESSING")
+      println(`interrupted; continue with: sluice jobs resume ${final.id} --wait`);
   }
   return final.state === "COMPLETED" ? 0 : 1;
 }
@@ -78,16 +92,23 @@ export function registerIngest(program: Command): void {
     .option("-p, --pipeline <name|file>", "pipeline name or YAML file", "auto")
     .option("-l, --lane <lane>", `spool lane: ${LANES.join(" | ")}`, "normal")
     .option("-w, --wait", "run the job in this process and wait for it (default: hand it to a background worker)")
-    .action(async (paths: string[], opts: { collection: string; pipeline: string; lane: string; wait?: boolean }, command: Command) => {
-      process.exitCode = await withSluice(command, async (sluice, g) => {
-        if (!(LANES as readonly string[]).includes(opts.lane)) throw new SluiceError("VALIDATION_FAILED", `unknown lane "${opts.lane}"; lanes: ${LANES.join(", ")}`);
-        const request = { collection: opts.collection, paths, pipeline: opts.pipeline, lane: opts.lane as Lane };
-        if (opts.wait) return runAndReport(sluice, g, (onJob) => sluice.submitPaths(request, { onJob }));
-        // The worker starts first: if the spool is full, admission pauses until it drains.
-        const job = await sluice.submitPaths(request, { onJob: () => spawnWorker(sluice.dataDir, g.config) });
-        if (g.json) printJson({ jobId: job.id, ...job });
-        else println(`job ${job.id} ${job.state}: ${job.total} documents queued; follow with: sluice jobs ${job.id}`);
-        return 0;
-      });
-    });
+    .action(
+      async (
+        paths: string[],
+        opts: { collection: string; pipeline: string; lane: string; wait?: boolean },
+        command: Command,
+      ) => {
+        process.exitCode = await withSluice(command, async (sluice, g) => {
+          if (!(LANES as readonly string[]).includes(opts.lane))
+            throw new SluiceError("VALIDATION_FAILED", `unknown lane "${opts.lane}"; lanes: ${LANES.join(", ")}`);
+          const request = { collection: opts.collection, paths, pipeline: opts.pipeline, lane: opts.lane as Lane };
+          if (opts.wait) return runAndReport(sluice, g, (onJob) => sluice.submitPaths(request, { onJob }));
+          // The worker starts first: if the spool is full, admission pauses until it drains.
+          const job = await sluice.submitPaths(request, { onJob: () => spawnWorker(sluice.dataDir, g.config) });
+          if (g.json) printJson({ jobId: job.id, ...job });
+          else println(`job ${job.id} ${job.state}: ${job.total} documents queued; follow with: sluice jobs ${job.id}`);
+          return 0;
+        });
+      },
+    );
 }

@@ -10,7 +10,11 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 /** `90s`, `30m`, `12h`, `7d`, `500ms` or a plain number of milliseconds. */
 function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new SluiceError("VALIDATION_FAILED", `--older-than: expected a duration like 90s, 30m, 12h or 7d, got "${text}"`);
+  if (!m)
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `--older-than: expected a duration like 90s, 30m, 12h or 7d, got "${text}"`,
+    );
   return Math.round(Number(m[1]) * UNITS[m[2] ?? "ms"]!);
 }
 
@@ -38,18 +42,22 @@ export function registerJobs(program: Command): void {
         if (g.json) return printJson(job);
         println(line(job));
         for (const d of job.documents ?? []) {
-          if (d.state !== "COMPLETED") println(`  ${d.state.padEnd(10)} ${d.source}${d.error ? `  ${d.error.code}: ${d.error.message}` : ""}`);
+          if (d.state !== "COMPLETED")
+            println(`  ${d.state.padEnd(10)} ${d.source}${d.error ? `  ${d.error.code}: ${d.error.message}` : ""}`);
         }
       });
     });
 
   jobs
     .command("prune")
-    .description("delete finished jobs and their document records past the retention (jobs.retentionMs, default 24 h); the index is not touched")
+    .description(
+      "delete finished jobs and their document records past the retention (jobs.retentionMs, default 24 h); the index is not touched",
+    )
     .option("--older-than <duration>", "instead of the retention: 90s, 30m, 12h, 7d; 0 prunes every finished job")
     .action(async (opts: { olderThan?: string }, command: Command) => {
       await withSluice(command, async (sluice, g) => {
-        const olderThanMs = opts.olderThan === undefined ? sluice.config.jobs.retentionMs : parseDuration(opts.olderThan);
+        const olderThanMs =
+          opts.olderThan === undefined ? sluice.config.jobs.retentionMs : parseDuration(opts.olderThan);
         if (opts.olderThan === undefined && olderThanMs === 0) {
           if (g.json) return printJson({ pruned: 0, retentionMs: 0 });
           return println("jobs.retentionMs is 0: every job is kept (use --older-than to prune anyway)");

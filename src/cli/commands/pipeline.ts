@@ -11,10 +11,18 @@ export function registerPipeline(program: Command): void {
     .action(async (file: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const compiled = await sluice.validatePipeline(file);
-        const nodes = compiled.nodes.map((n) => ({ name: n.name, type: n.definition.type, policy: n.policyName, dependsOn: n.dependsOn }));
+        const nodes = compiled.nodes.map((n) => ({
+          name: n.name,
+          type: n.definition.type,
+          policy: n.policyName,
+          dependsOn: n.dependsOn,
+        }));
         if (g.json) return printJson({ valid: true, name: compiled.topology.name, nodes });
         println(`${file}: valid pipeline "${compiled.topology.name}" with ${nodes.length} nodes`);
-        for (const n of nodes) println(`  ${n.name} (${n.type})${n.policy ? ` policy=${n.policy}` : ""}${n.dependsOn.length ? ` ← ${n.dependsOn.join(", ")}` : ""}`);
+        for (const n of nodes)
+          println(
+            `  ${n.name} (${n.type})${n.policy ? ` policy=${n.policy}` : ""}${n.dependsOn.length ? ` ← ${n.dependsOn.join(", ")}` : ""}`,
+          );
       });
     });
 }

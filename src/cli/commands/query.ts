@@ -13,7 +13,8 @@ export function parseMode(mode: string): RetrievalMode {
 
 export function parseK(k: string): number {
   const n = Number(k);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new SluiceError("VALIDATION_FAILED", `--k must be an integer from 1 to 1000, got "${k}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new SluiceError("VALIDATION_FAILED", `--k must be an integer from 1 to 1000, got "${k}"`);
   return n;
 }
 
@@ -26,18 +27,35 @@ export function registerQuery(program: Command): void {
     .option("-m, --mode <mode>", `retrieval mode: ${RETRIEVAL_MODES.join(" | ")}`, "hybrid")
     .option("-k, --k <n>", "results to return", "10")
     .option("--no-answer", "retrieve only, no answer")
-    .action(async (text: string, opts: { collection: string; mode: string; k: string; answer: boolean }, command: Command) => {
-      await withSluice(command, async (sluice, g) => {
-        const response = await sluice.query({ collection: opts.collection, query: text, mode: parseMode(opts.mode), k: parseK(opts.k), answer: opts.answer });
-        if (g.json) return printJson(response);
-        if (response.answer) {
-          println(response.answer.text);
-          println();
-          for (const c of response.answer.citations) println(`[${c.n}] ${c.source}${c.page ? ` p.${c.page}` : ""} (${c.chunkId})`);
-          println();
-        }
-        println(`top ${response.results.length} (${response.mode}):`);
-        response.results.forEach((r, i) => println(`${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`));
-      });
-    });
+    .action(
+      async (
+        text: string,
+        opts: { collection: string; mode: string; k: string; answer: boolean },
+        command: Command,
+      ) => {
+        await withSluice(command, async (sluice, g) => {
+          const response = await sluice.query({
+            collection: opts.collection,
+            query: text,
+            mode: parseMode(opts.mode),
+            k: parseK(opts.k),
+            answer: opts.answer,
+          });
+          if (g.json) return printJson(response);
+          if (response.answer) {
+            println(response.answer.text);
+            println();
+            for (const c of response.answer.citations)
+              println(`[${c.n}] ${c.source}${c.page ? ` p.${c.page}` : ""} (${c.chunkId})`);
+            println();
+          }
+          println(`top ${response.results.length} (${response.mode}):`);
+          response.results.forEach((r, i) =>
+            println(
+              `${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`,
+            ),
+          );
+        });
+      },
+    );
 }

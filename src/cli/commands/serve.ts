@@ -18,7 +18,8 @@ export function registerServe(program: Command): void {
           import("../../api/auth/startup-check.ts"),
         ]);
         const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
         const host = opts.host ?? sluice.config.server.host;
         // Before binding: no unprotected API off loopback or in production, no weak secret in production.
         const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });

@@ -5,7 +5,11 @@ import { printJson, println } from "../output.ts";
 
 function parseSeq(text: string): number {
   const seq = Number(text);
-  if (!Number.isInteger(seq) || seq < 1) throw new SluiceError("VALIDATION_FAILED", `expected a spool record number (from "sluice spool dlq list"), got "${text}"`);
+  if (!Number.isInteger(seq) || seq < 1)
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `expected a spool record number (from "sluice spool dlq list"), got "${text}"`,
+    );
   return seq;
 }
 
@@ -19,8 +23,12 @@ export function registerSpool(program: Command): void {
       await withSluice(command, async (sluice, g) => {
         const s = await sluice.spoolStats();
         if (g.json) return printJson(s);
-        println(`pending: high ${s.pending.high}, normal ${s.pending.normal}, bulk ${s.pending.bulk} (${s.leased} leased), ${s.bytes} bytes, oldest ${s.oldestAgeSeconds.toFixed(1)} s`);
-        println(`waiting on a condition: ${s.waiting}; suspects (in flight when a worker died, to run alone): ${s.suspects}`);
+        println(
+          `pending: high ${s.pending.high}, normal ${s.pending.normal}, bulk ${s.pending.bulk} (${s.leased} leased), ${s.bytes} bytes, oldest ${s.oldestAgeSeconds.toFixed(1)} s`,
+        );
+        println(
+          `waiting on a condition: ${s.waiting}; suspects (in flight when a worker died, to run alone): ${s.suspects}`,
+        );
         println(`dead letters: ${s.dead}; tombstoned (reclaimable with "sluice spool compact"): ${s.tombstoned}`);
       });
     });
@@ -45,7 +53,8 @@ export function registerSpool(program: Command): void {
         const letters = await sluice.deadLetters(Math.max(1, Number(opts.limit) || 100));
         if (g.json) return printJson({ deadLetters: letters });
         if (letters.length === 0) return println("the dead-letter lane is empty");
-        for (const d of letters) println(`${String(d.seq).padStart(8)}  ${d.jobId}  ${d.docId}  (${d.attempts} attempts)  ${d.error}`);
+        for (const d of letters)
+          println(`${String(d.seq).padStart(8)}  ${d.jobId}  ${d.docId}  (${d.attempts} attempts)  ${d.error}`);
       });
     });
   dlq
@@ -55,7 +64,8 @@ export function registerSpool(program: Command): void {
     .action(async (seq: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const n = parseSeq(seq);
-        if (!(await sluice.retryDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
+        if (!(await sluice.retryDeadLetter(n)))
+          throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
         if (g.json) printJson({ seq: n, retried: true });
         else println(`record ${n} is back in the spool; run "sluice worker --exit-when-idle" or resume its job`);
       });
@@ -67,7 +77,8 @@ export function registerSpool(program: Command): void {
     .action(async (seq: string, _opts: unknown, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const n = parseSeq(seq);
-        if (!(await sluice.dropDeadLetter(n))) throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
+        if (!(await sluice.dropDeadLetter(n)))
+          throw new SluiceError("NOT_FOUND", `spool record ${n} is not in the dead-letter lane`);
         if (g.json) printJson({ seq: n, dropped: true });
         else println(`dropped record ${n}`);
       });

@@ -10,9 +10,19 @@ export function registerStats(program: Command): void {
     .action(async (opts: { collection: string }, command: Command) => {
       await withSluice(command, async (sluice, g) => {
         const info = await sluice.stats(opts.collection);
-        const out = { collection: info.name, documents: info.documents, chunks: info.chunks, pending: info.pending, embedder: info.embedder, dimensions: info.dimensions };
+        const out = {
+          collection: info.name,
+          documents: info.documents,
+          chunks: info.chunks,
+          pending: info.pending,
+          embedder: info.embedder,
+          dimensions: info.dimensions,
+        };
         if (g.json) printJson(out);
-        else println(`${out.collection}: ${out.documents} documents, ${out.chunks} chunks${out.pending > 0 ? `, ${out.pending} still to come` : ""}${out.embedder ? `, vectors from ${out.embedder} (${out.dimensions}-d)` : ""}`);
+        else
+          println(
+            `${out.collection}: ${out.documents} documents, ${out.chunks} chunks${out.pending > 0 ? `, ${out.pending} still to come` : ""}${out.embedder ? `, vectors from ${out.embedder} (${out.dimensions}-d)` : ""}`,
+          );
       });
     });
 

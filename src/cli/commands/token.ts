@@ -19,7 +19,10 @@ export function parseTtl(text: string): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
   const seconds = match ? Number(match[1]) * (UNIT_SECONDS[match[2] || "s"] ?? 1) : NaN;
   if (!Number.isSafeInteger(seconds) || seconds <= 0 || seconds > MAX_TTL_SECONDS) {
-    throw new SluiceError("VALIDATION_FAILED", `--ttl must be a positive duration like 90s, 30m, 1h or 7d (at most 366d), got "${text}"`);
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `--ttl must be a positive duration like 90s, 30m, 1h or 7d (at most 366d), got "${text}"`,
+    );
   }
   return seconds;
 }
@@ -35,7 +38,10 @@ export function parseScopeList(text: string): Scope[] {
   const known = new Set<string>(SCOPES);
   const bad = values.filter((v) => !known.has(v));
   if (values.length === 0 || bad.length > 0) {
-    throw new SluiceError("VALIDATION_FAILED", `--scopes must list ${SCOPES.join(", ")} (comma-separated)${bad.length ? `; unknown: ${bad.join(", ")}` : ""}`);
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `--scopes must list ${SCOPES.join(", ")} (comma-separated)${bad.length ? `; unknown: ${bad.join(", ")}` : ""}`,
+    );
   }
   return [...new Set(values as Scope[])];
 }
@@ -71,9 +77,20 @@ export function registerToken(program: Command): void {
       const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
       const settings = await resolveAuthSettings({ config: config.auth, env: process.env, cwd: process.cwd() });
       if (settings.jwtSecret === undefined) {
-        throw new SluiceError("CONFIG_INVALID", `${JWT_SECRET_ENV} is not set (nor auth.jwtSecretFile): set it to the secret \`sluice serve\` verifies tokens with`);
+        throw new SluiceError(
+          "CONFIG_INVALID",
+          `${JWT_SECRET_ENV} is not set (nor auth.jwtSecretFile): set it to the secret \`sluice serve\` verifies tokens with`,
+        );
       }
-      const signed = await signToken({ secret: settings.jwtSecret, sub: opts.sub, tenant: opts.tenant, scopes, ttlSeconds, issuer: settings.issuer, audience: settings.audience });
+      const signed = await signToken({
+        secret: settings.jwtSecret,
+        sub: opts.sub,
+        tenant: opts.tenant,
+        scopes,
+        ttlSeconds,
+        issuer: settings.issuer,
+        audience: settings.audience,
+      });
       if (g.json) return printJson({ token: signed.token, expiresAt: signed.expiresAt.toISOString() });
       println(signed.token);
     });

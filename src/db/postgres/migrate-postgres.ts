@@ -16,12 +16,22 @@ export async function migratePostgres(pool: Pool, component: string, migrations:
   for (;;) {
     const finished = await inTransaction(pool, async (c) => {
       const schema = (await c.query<{ s: string | null }>("select current_schema() as s")).rows[0]?.s;
-      if (!schema) throw new SluiceError("CONFIG_INVALID", "the PostgreSQL schema on the search_path does not exist; open the pool through SharedPostgres, which creates it");
+      if (!schema)
+        throw new SluiceError(
+          "CONFIG_INVALID",
+          "the PostgreSQL schema on the search_path does not exist; open the pool through SharedPostgres, which creates it",
+        );
       await c.query("select pg_advisory_xact_lock(hashtext($1))", [`sluice:migrate:${schema}`]);
       await c.query(
         "create table if not exists schema_migrations (component text not null, version integer not null, applied_at timestamptz not null default now(), primary key (component, version))",
       );
-      const applied = (await c.query<{ v: number }>("select coalesce(max(version), 0)::int as v from schema_migrations where component = $1", [component])).rows[0]?.v ?? 0;
+      const applied =
+        (
+          await c.query<{ v: number }>(
+            "select coalesce(max(version), 0)::int as v from schema_migrations where component = $1",
+            [component],
+          )
+        ).rows[0]?.v ?? 0;
       if (applied > migrations.length) {
         throw new SluiceError(
           "CONFIG_INVALID",

@@ -42,7 +42,11 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export function postgresSettings(config: Pick<SluiceConfig, "database" | "postgres">): PostgresSettings | null {
   if (config.database !== "postgres") return null;
   const url = config.postgres.url;
-  if (!url) throw new SluiceError("CONFIG_INVALID", "database: postgres needs a server: set SLUICE_DATABASE_URL or postgres.url (postgres://user@host:5432/db)");
+  if (!url)
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      "database: postgres needs a server: set SLUICE_DATABASE_URL or postgres.url (postgres://user@host:5432/db)",
+    );
   return { url, schema: config.postgres.schema };
 }
 
@@ -55,7 +59,11 @@ export function postgresSettings(config: Pick<SluiceConfig, "database" | "postgr
  */
 export function assertSchemaName(schema: string): void {
   if (!SCHEMA_NAME.test(schema)) {
-    throw new SluiceError("CONFIG_INVALID", `postgres.schema "${schema}" is not a lowercase SQL identifier (a-z, 0-9, _; at most 63 characters)`, { details: { schema } });
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      `postgres.schema "${schema}" is not a lowercase SQL identifier (a-z, 0-9, _; at most 63 characters)`,
+      { details: { schema } },
+    );
   }
 }
 

@@ -7,7 +7,8 @@ import pg from "pg";
  * @example
  * const stores = postgresStores({ url: TEST_DATABASE_URL, schema: testSchema() });
  */
-export const TEST_DATABASE_URL = process.env["SLUICE_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/sluice_test";
+export const TEST_DATABASE_URL =
+  process.env["SLUICE_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/sluice_test";
 
 /**
  * A schema no other test run shares: `test_<12 hex digits>`.
@@ -26,9 +27,12 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
     await client.connect();
   } catch (error) {
     const where = url.replace(/\/\/[^@/]*@/, "//…@");
-    throw new Error(`PostgreSQL is not reachable at ${where} (${(error as Error).message}); the PostgreSQL tests need a running server (CI starts one), or set SLUICE_TEST_DATABASE_URL`, {
-      cause: error,
-    });
+    throw new Error(
+      `PostgreSQL is not reachable at ${where} (${(error as Error).message}); the PostgreSQL tests need a running server (CI starts one), or set SLUICE_TEST_DATABASE_URL`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     return await fn(client);

@@ -1,7 +1,14 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import { deserialize, serialize } from "node:v8";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
-import { isTerminal, JOB_STATES, type Job, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
+import {
+  isTerminal,
+  JOB_STATES,
+  type Job,
+  type JobSpec,
+  type JobState,
+  type StageRecord,
+} from "../../contracts/index.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { newJobId } from "../job-id.ts";
 import type { Ledger, ListJobsOptions } from "../ledger.ts";
@@ -56,7 +63,8 @@ from jobs j cross join lateral (
 const UNFINISHED = "('PENDING', 'PROCESSING', 'WAITING')";
 const ENDED = "('COMPLETED', 'FAILED', 'CANCELLED')";
 
-const INTERRUPTED = "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest";
+const INTERRUPTED =
+  "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest";
 
 /**
  * Sets a job's documents in `states` to `set`. Rows are locked in key order first: every writer
@@ -68,7 +76,8 @@ update job_documents d set ${set}, updated_at = now()
 from (select job_id, doc_id from job_documents where job_id = $1 and state in ${states} order by doc_id for no key update) l
 where d.job_id = l.job_id and d.doc_id = l.doc_id`;
 
-const notFound = (jobId: string) => new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
+const notFound = (jobId: string) =>
+  new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
 
 const toJob = (row: JobRow): Job => ({
   id: row.id,
@@ -140,7 +149,10 @@ export class PostgresLedger implements Ledger {
 
   async sealJob(jobId: string, error?: string): Promise<Job> {
     const sealed = error
-      ? await this.#conn.query("update jobs set sealed = true, state = 'FAILED', error = $2, updated_at = now() where id = $1", [jobId, error])
+      ? await this.#conn.query(
+          "update jobs set sealed = true, state = 'FAILED', error = $2, updated_at = now() where id = $1",
+          [jobId, error],
+        )
       : await this.#conn.query("update jobs set sealed = true, updated_at = now() where id = $1", [jobId]);
     if (!sealed.rowCount) throw notFound(jobId);
     return (await this.finishIfDone(jobId)) ?? toJob(await this.#job(jobId));
@@ -161,7 +173,14 @@ export class PostgresLedger implements Ledger {
       );
       for (const s of rows.rows) {
         const list = stages.get(s.doc_id) ?? [];
-        list.push({ stage: s.stage, state: s.state, attempts: s.attempts, startedAt: s.started_at, finishedAt: s.finished_at, error: s.error });
+        list.push({
+          stage: s.stage,
+          state: s.state,
+          attempts: s.attempts,
+          startedAt: s.started_at,
+          finishedAt: s.finished_at,
+          error: s.error,
+        });
         stages.set(s.doc_id, list);
       }
     }
@@ -170,7 +189,10 @@ export class PostgresLedger implements Ledger {
   }
 
   async listJobs(options: ListJobsOptions = {}): Promise<Job[]> {
-    const { rows } = await this.#conn.query<JobRow>(`select * from (${JOB_SELECT} order by j.seq desc limit $1) recent order by seq`, [Math.max(0, Math.floor(options.limit ?? 1000))]);
+    const { rows } = await this.#conn.query<JobRow>(
+      `select * from (${JOB_SELECT} order by j.seq desc limit $1) recent order by seq`,
+      [Math.max(0, Math.floor(options.limit ?? 1000))],
+    );
     return rows.map(toJob);
   }
 
@@ -182,7 +204,10 @@ export class PostgresLedger implements Ledger {
 
   async jobStates(jobIds: readonly string[]): Promise<Map<string, JobState>> {
     if (jobIds.length === 0) return new Map();
-    const { rows } = await this.#conn.query<{ id: string; state: JobState }>("select id, state from jobs where id = any($1::text[])", [jobIds]);
+    const { rows } = await this.#conn.query<{ id: string; state: JobState }>(
+      "select id, state from jobs where id = any($1::text[])",
+      [jobIds],
+    );
     return new Map(rows.map((r) => [r.id, r.state]));
   }
 
@@ -193,7 +218,12 @@ export class PostgresLedger implements Ledger {
   async finishIfDone(jobId: string): Promise<Job | null> {
     return this.#tx(async (c) => {
       // The job's row lock makes concurrent callers (each worker finishing a document) take turns.
-      const job = (await c.query<{ state: JobState; sealed: boolean }>("select state, sealed from jobs where id = $1 for no key update", [jobId])).rows[0];
+      const job = (
+        await c.query<{ state: JobState; sealed: boolean }>(
+          "select state, sealed from jobs where id = $1 for no key update",
+          [jobId],
+        )
+      ).rows[0];
       if (!job) throw notFound(jobId);
       if (!job.sealed || isTerminal(job.state)) return null;
       const docs = (
@@ -245,25 +275,39 @@ export class PostgresLedger implements Ledger {
   }
 
   async admittingJobs(): Promise<number> {
-    return (await this.#conn.query<{ n: number }>("select count(*)::int as n from jobs where not sealed and state in ('PENDING', 'PROCESSING')")).rows[0]!.n;
+    return (
+      await this.#conn.query<{ n: number }>(
+        "select count(*)::int as n from jobs where not sealed and state in ('PENDING', 'PROCESSING')",
+      )
+    ).rows[0]!.n;
   }
 
   async countJobsByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    const { rows } = await this.#conn.query<{ state: JobState; n: number }>("select state, count(*)::int as n from jobs group by state");
+    const { rows } = await this.#conn.query<{ state: JobState; n: number }>(
+      "select state, count(*)::int as n from jobs group by state",
+    );
     for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 
   async cancelJob(jobId: string): Promise<Job> {
     return this.#tx(async (c) => {
-      const state = (await c.query<{ state: JobState }>("select state from jobs where id = $1", [jobId])).rows[0]?.state;
+      const state = (await c.query<{ state: JobState }>("select state from jobs where id = $1", [jobId])).rows[0]
+        ?.state;
       if (!state) throw notFound(jobId);
       const conflict = (s: JobState) =>
-        new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" is already ${s}; only PENDING or PROCESSING jobs can be cancelled`, { details: { jobId, state: s } });
+        new SluiceError(
+          "JOB_STATE_CONFLICT",
+          `job "${jobId}" is already ${s}; only PENDING or PROCESSING jobs can be cancelled`,
+          { details: { jobId, state: s } },
+        );
       if (isTerminal(state)) throw conflict(state);
       await c.query(updateDocs("state = 'CANCELLED'", UNFINISHED), [jobId]);
-      const cancelled = await c.query("update jobs set state = 'CANCELLED', current_stage = null, updated_at = now() where id = $1 and state in ('PENDING', 'PROCESSING')", [jobId]);
+      const cancelled = await c.query(
+        "update jobs set state = 'CANCELLED', current_stage = null, updated_at = now() where id = $1 and state in ('PENDING', 'PROCESSING')",
+        [jobId],
+      );
       // It ended meanwhile: the rollback puts its documents back as they were.
       if (!cancelled.rowCount) throw conflict((await this.#job(jobId, c)).state);
       return toJob(await this.#job(jobId, c));
@@ -274,21 +318,41 @@ export class PostgresLedger implements Ledger {
     return this.#tx(async (c) => {
       const row = await this.#job(jobId, c);
       if (row.state === "COMPLETED" && row.failed === 0 && row.cancelled === 0) {
-        throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" completed with every document indexed; nothing to resume`, { details: { jobId } });
+        throw new SluiceError(
+          "JOB_STATE_CONFLICT",
+          `job "${jobId}" completed with every document indexed; nothing to resume`,
+          { details: { jobId } },
+        );
       }
       if (!row.sealed && row.state === "FAILED") {
-        throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" failed before its documents were all accepted (${row.error ?? "unknown error"}); ingest them again`, { details: { jobId } });
+        throw new SluiceError(
+          "JOB_STATE_CONFLICT",
+          `job "${jobId}" failed before its documents were all accepted (${row.error ?? "unknown error"}); ingest them again`,
+          { details: { jobId } },
+        );
       }
-      await c.query(updateDocs("state = 'PENDING', error_code = null, error_message = null", "('FAILED', 'CANCELLED')"), [jobId]);
-      await c.query(`update jobs set state = 'PENDING', error = null, updated_at = now() where id = $1 and state in ${ENDED}`, [jobId]);
+      await c.query(
+        updateDocs("state = 'PENDING', error_code = null, error_message = null", "('FAILED', 'CANCELLED')"),
+        [jobId],
+      );
+      await c.query(
+        `update jobs set state = 'PENDING', error = null, updated_at = now() where id = $1 and state in ${ENDED}`,
+        [jobId],
+      );
       return toJob(await this.#job(jobId, c));
     });
   }
 
   async reopenDocument(jobId: string, docId: string): Promise<void> {
     await this.#tx(async (c) => {
-      await c.query("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = now() where job_id = $1 and doc_id = $2", [jobId, docId]);
-      await c.query("update jobs set state = 'PENDING', error = null, updated_at = now() where id = $1 and state in ('COMPLETED', 'FAILED')", [jobId]);
+      await c.query(
+        "update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = now() where job_id = $1 and doc_id = $2",
+        [jobId, docId],
+      );
+      await c.query(
+        "update jobs set state = 'PENDING', error = null, updated_at = now() where id = $1 and state in ('COMPLETED', 'FAILED')",
+        [jobId],
+      );
     });
   }
 
@@ -297,7 +361,10 @@ export class PostgresLedger implements Ledger {
       // Jobs first (this once breaks the documents-before-jobs order): locked, they cannot be
       // resumed while their records go. Only a worker writing to a job that ended a retention
       // period ago could collide, and a deadlock there is retried by inTransaction.
-      const { rows } = await c.query<{ id: string }>(`select id from jobs where state in ${ENDED} and updated_at < $1 order by id for update`, [new Date(endedBefore)]);
+      const { rows } = await c.query<{ id: string }>(
+        `select id from jobs where state in ${ENDED} and updated_at < $1 order by id for update`,
+        [new Date(endedBefore)],
+      );
       if (rows.length === 0) return 0;
       const ids = rows.map((r) => r.id);
       await c.query("delete from job_stages where job_id = any($1::text[])", [ids]);
@@ -308,16 +375,19 @@ export class PostgresLedger implements Ledger {
   }
 
   async loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined> {
-    const row = (await this.#conn.query<{ data: Buffer }>("select data from checkpoints where job_id = $1 and doc_id = $2 and node = $3", [jobId, docId, node])).rows[0];
+    const row = (
+      await this.#conn.query<{ data: Buffer }>(
+        "select data from checkpoints where job_id = $1 and doc_id = $2 and node = $3",
+        [jobId, docId, node],
+      )
+    ).rows[0];
     return row ? (deserialize(row.data) as Record<string, unknown>) : undefined;
   }
 
   async saveCheckpoint(jobId: string, docId: string, node: string, output: Record<string, unknown>): Promise<void> {
-    await this.#conn.query("insert into checkpoints(job_id, doc_id, node, data) values ($1, $2, $3, $4) on conflict (job_id, doc_id, node) do update set data = excluded.data", [
-      jobId,
-      docId,
-      node,
-      serialize(output),
-    ]);
+    await this.#conn.query(
+      "insert into checkpoints(job_id, doc_id, node, data) values ($1, $2, $3, $4) on conflict (job_id, doc_id, node) do update set data = excluded.data",
+      [jobId, docId, node, serialize(output)],
+    );
   }
 }

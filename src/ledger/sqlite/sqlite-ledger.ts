@@ -1,7 +1,15 @@
 import type Database from "better-sqlite3";
 import { deserialize, serialize } from "node:v8";
 import { SluiceError } from "../../contracts/errors.ts";
-import { isTerminal, JOB_STATES, type DocState, type Job, type JobSpec, type JobState, type StageRecord } from "../../contracts/index.ts";
+import {
+  isTerminal,
+  JOB_STATES,
+  type DocState,
+  type Job,
+  type JobSpec,
+  type JobState,
+  type StageRecord,
+} from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
@@ -39,7 +47,8 @@ export function openLedgerDb(path: string): SqliteDatabase {
 /** Documents in these states still have work to do (or to wait for). */
 const UNFINISHED = "('PENDING', 'PROCESSING', 'WAITING')";
 
-const INTERRUPTED = "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest";
+const INTERRUPTED =
+  "INTERRUPTED: the ingest process died before every document was accepted; the accepted ones are processed, run the ingest again for the rest";
 
 /**
  * The embedded ledger in `ledger.db` (WAL, synchronous=FULL), a file it shares with the embedded
@@ -91,7 +100,9 @@ export class SqliteLedger implements Ledger {
   }
 
   #toJob(row: JobRow): Job {
-    const counts = this.#stmt<[string], { state: DocState; n: number }>("select state, count(*) as n from job_documents where job_id = ? group by state").all(row.id);
+    const counts = this.#stmt<[string], { state: DocState; n: number }>(
+      "select state, count(*) as n from job_documents where job_id = ? group by state",
+    ).all(row.id);
     const by = (s: DocState) => counts.find((c) => c.state === s)?.n ?? 0;
     return {
       id: row.id,
@@ -113,48 +124,76 @@ export class SqliteLedger implements Ledger {
   async createJob(spec: JobSpec, owner?: string): Promise<Job> {
     const id = newJobId();
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      const seq = (this.#stmt<[], { s: number | null }>("select max(seq) as s from jobs").get()?.s ?? 0) + 1;
-      this.#stmt("insert into jobs(id, seq, collection, pipeline, spec, state, created_by, created_at, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?)").run(
-        id,
-        seq,
-        spec.collection,
-        spec.pipeline,
-        JSON.stringify(spec),
-        owner ?? null,
-        now,
-        now,
-      );
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const seq = (this.#stmt<[], { s: number | null }>("select max(seq) as s from jobs").get()?.s ?? 0) + 1;
+        this.#stmt(
+          "insert into jobs(id, seq, collection, pipeline, spec, state, created_by, created_at, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?)",
+        ).run(id, seq, spec.collection, spec.pipeline, JSON.stringify(spec), owner ?? null, now, now);
+      })
+      .immediate();
     return this.#toJob(this.#jobRow(id));
   }
 
   async sealJob(jobId: string, error?: string): Promise<Job> {
-    this.db.transaction(() => {
-      const now = new Date().toISOString();
-      if (error) this.#stmt("update jobs set sealed = 1, state = 'FAILED', error = ?, updated_at = ? where id = ?").run(error, now, jobId);
-      else this.#stmt("update jobs set sealed = 1, updated_at = ? where id = ?").run(now, jobId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const now = new Date().toISOString();
+        if (error)
+          this.#stmt("update jobs set sealed = 1, state = 'FAILED', error = ?, updated_at = ? where id = ?").run(
+            error,
+            now,
+            jobId,
+          );
+        else this.#stmt("update jobs set sealed = 1, updated_at = ? where id = ?").run(now, jobId);
+      })
+      .immediate();
     return (await this.finishIfDone(jobId)) ?? this.#toJob(this.#jobRow(jobId));
   }
 
   async getJob(jobId: string, options: { documents?: boolean; stages?: boolean } = {}): Promise<Job> {
     const job = this.#toJob(this.#jobRow(jobId));
     if (options.documents) {
-      const stagesOf = this.#stmt<[string, string], { stage: string; state: StageRecord["state"]; attempts: number; started_at: string | null; finished_at: string | null; error: string | null }>(
+      const stagesOf = this.#stmt<
+        [string, string],
+        {
+          stage: string;
+          state: StageRecord["state"];
+          attempts: number;
+          started_at: string | null;
+          finished_at: string | null;
+          error: string | null;
+        }
+      >(
         "select stage, state, attempts, started_at, finished_at, error from job_stages where job_id = ? and doc_id = ? order by started_at",
       );
-      job.documents = this.#stmt<[string], DocRow>(`select ${DOC_COLUMNS} from job_documents where job_id = ? order by seq`)
+      job.documents = this.#stmt<[string], DocRow>(
+        `select ${DOC_COLUMNS} from job_documents where job_id = ? order by seq`,
+      )
         .all(jobId)
         .map((d) =>
-          toJobDocument(d, options.stages ? stagesOf.all(jobId, d.doc_id).map((r) => ({ stage: r.stage, state: r.state, attempts: r.attempts, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error })) : undefined),
+          toJobDocument(
+            d,
+            options.stages
+              ? stagesOf.all(jobId, d.doc_id).map((r) => ({
+                  stage: r.stage,
+                  state: r.state,
+                  attempts: r.attempts,
+                  startedAt: r.started_at,
+                  finishedAt: r.finished_at,
+                  error: r.error,
+                }))
+              : undefined,
+          ),
         );
     }
     return job;
   }
 
   async listJobs(options: ListJobsOptions = {}): Promise<Job[]> {
-    const rows = this.#stmt<[number], JobRow>("select * from (select * from jobs order by seq desc limit ?) order by seq").all(options.limit ?? 1000);
+    const rows = this.#stmt<[number], JobRow>(
+      "select * from (select * from jobs order by seq desc limit ?) order by seq",
+    ).all(options.limit ?? 1000);
     return rows.map((r) => this.#toJob(r));
   }
 
@@ -201,12 +240,17 @@ export class SqliteLedger implements Ledger {
   }
 
   async admittingJobs(): Promise<number> {
-    return this.#stmt<[], { n: number }>("select count(*) as n from jobs where sealed = 0 and state in ('PENDING', 'PROCESSING')").get()!.n;
+    return this.#stmt<[], { n: number }>(
+      "select count(*) as n from jobs where sealed = 0 and state in ('PENDING', 'PROCESSING')",
+    ).get()!.n;
   }
 
   async countJobsByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const row of this.#stmt<[], { state: JobState; n: number }>("select state, count(*) as n from jobs group by state").all()) counts[row.state] = row.n;
+    for (const row of this.#stmt<[], { state: JobState; n: number }>(
+      "select state, count(*) as n from jobs group by state",
+    ).all())
+      counts[row.state] = row.n;
     return counts;
   }
 
@@ -215,7 +259,9 @@ export class SqliteLedger implements Ledger {
       .transaction((): boolean => {
         const row = this.#jobRow(jobId);
         if (!row.sealed || isTerminal(row.state)) return false;
-        const live = this.#stmt<[string], { n: number }>(`select count(*) as n from job_documents where job_id = ? and state in ${UNFINISHED}`).get(jobId)!.n;
+        const live = this.#stmt<[string], { n: number }>(
+          `select count(*) as n from job_documents where job_id = ? and state in ${UNFINISHED}`,
+        ).get(jobId)!.n;
         if (live > 0) return false;
         const job = this.#toJob(row);
         const state: JobState = job.total > 0 && job.failed === job.total ? "FAILED" : "COMPLETED";
@@ -236,11 +282,20 @@ export class SqliteLedger implements Ledger {
       .transaction(() => {
         const row = this.#jobRow(jobId);
         if (isTerminal(row.state)) {
-          throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" is already ${row.state}; only PENDING or PROCESSING jobs can be cancelled`, { details: { jobId, state: row.state } });
+          throw new SluiceError(
+            "JOB_STATE_CONFLICT",
+            `job "${jobId}" is already ${row.state}; only PENDING or PROCESSING jobs can be cancelled`,
+            { details: { jobId, state: row.state } },
+          );
         }
         const now = new Date().toISOString();
-        this.#stmt("update jobs set state = 'CANCELLED', current_stage = null, updated_at = ? where id = ?").run(now, jobId);
-        this.#stmt(`update job_documents set state = 'CANCELLED', updated_at = ? where job_id = ? and state in ${UNFINISHED}`).run(now, jobId);
+        this.#stmt("update jobs set state = 'CANCELLED', current_stage = null, updated_at = ? where id = ?").run(
+          now,
+          jobId,
+        );
+        this.#stmt(
+          `update job_documents set state = 'CANCELLED', updated_at = ? where job_id = ? and state in ${UNFINISHED}`,
+        ).run(now, jobId);
       })
       .immediate();
     return this.#toJob(this.#jobRow(jobId));
@@ -252,32 +307,51 @@ export class SqliteLedger implements Ledger {
         const row = this.#jobRow(jobId);
         const job = this.#toJob(row);
         if (row.state === "COMPLETED" && job.failed === 0 && job.cancelled === 0) {
-          throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" completed with every document indexed; nothing to resume`, { details: { jobId } });
+          throw new SluiceError(
+            "JOB_STATE_CONFLICT",
+            `job "${jobId}" completed with every document indexed; nothing to resume`,
+            { details: { jobId } },
+          );
         }
         if (!row.sealed && row.state === "FAILED") {
-          throw new SluiceError("JOB_STATE_CONFLICT", `job "${jobId}" failed before its documents were all accepted (${row.error ?? "unknown error"}); ingest them again`, { details: { jobId } });
+          throw new SluiceError(
+            "JOB_STATE_CONFLICT",
+            `job "${jobId}" failed before its documents were all accepted (${row.error ?? "unknown error"}); ingest them again`,
+            { details: { jobId } },
+          );
         }
         const now = new Date().toISOString();
-        this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and state in ('FAILED', 'CANCELLED')").run(now, jobId);
-        if (isTerminal(row.state)) this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ?").run(now, jobId);
+        this.#stmt(
+          "update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and state in ('FAILED', 'CANCELLED')",
+        ).run(now, jobId);
+        if (isTerminal(row.state))
+          this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ?").run(now, jobId);
       })
       .immediate();
     return this.#toJob(this.#jobRow(jobId));
   }
 
   async reopenDocument(jobId: string, docId: string): Promise<void> {
-    this.db.transaction(() => {
-      const now = new Date().toISOString();
-      this.#stmt("update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and doc_id = ?").run(now, jobId, docId);
-      this.#stmt("update jobs set state = 'PENDING', error = null, updated_at = ? where id = ? and state in ('COMPLETED', 'FAILED')").run(now, jobId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const now = new Date().toISOString();
+        this.#stmt(
+          "update job_documents set state = 'PENDING', error_code = null, error_message = null, updated_at = ? where job_id = ? and doc_id = ?",
+        ).run(now, jobId, docId);
+        this.#stmt(
+          "update jobs set state = 'PENDING', error = null, updated_at = ? where id = ? and state in ('COMPLETED', 'FAILED')",
+        ).run(now, jobId);
+      })
+      .immediate();
   }
 
   async pruneJobs(endedBefore: number): Promise<number> {
     const cutoff = new Date(endedBefore).toISOString();
     return this.db
       .transaction((): number => {
-        const ids = this.#stmt<[string], { id: string }>("select id from jobs where state in ('COMPLETED', 'FAILED', 'CANCELLED') and updated_at < ?").all(cutoff);
+        const ids = this.#stmt<[string], { id: string }>(
+          "select id from jobs where state in ('COMPLETED', 'FAILED', 'CANCELLED') and updated_at < ?",
+        ).all(cutoff);
         for (const { id } of ids) {
           this.#stmt("delete from job_stages where job_id = ?").run(id);
           this.#stmt("delete from checkpoints where job_id = ?").run(id);
@@ -290,11 +364,18 @@ export class SqliteLedger implements Ledger {
   }
 
   async loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined> {
-    const row = this.#stmt<[string, string, string], { data: Buffer }>("select data from checkpoints where job_id = ? and doc_id = ? and node = ?").get(jobId, docId, node);
+    const row = this.#stmt<[string, string, string], { data: Buffer }>(
+      "select data from checkpoints where job_id = ? and doc_id = ? and node = ?",
+    ).get(jobId, docId, node);
     return row ? (deserialize(row.data) as Record<string, unknown>) : undefined;
   }
 
   async saveCheckpoint(jobId: string, docId: string, node: string, output: Record<string, unknown>): Promise<void> {
-    this.#stmt("insert or replace into checkpoints(job_id, doc_id, node, data) values (?, ?, ?, ?)").run(jobId, docId, node, serialize(output));
+    this.#stmt("insert or replace into checkpoints(job_id, doc_id, node, data) values (?, ?, ?, ?)").run(
+      jobId,
+      docId,
+      node,
+      serialize(output),
+    );
   }
 }

@@ -46,7 +46,8 @@ export class RedisCollectionLock implements CollectionLock {
     const reply = await ACQUIRE.run(this.#redis, [key], [owner, ttlMs]);
     if (reply === 1) return true;
     // The script cannot ask whether a process is alive; the client judges, then a CAS takes over.
-    if (typeof reply === "string" && options.isAlive && !options.isAlive(reply)) return (await TAKE_OVER.run(this.#redis, [key], [reply, owner, ttlMs])) === 1;
+    if (typeof reply === "string" && options.isAlive && !options.isAlive(reply))
+      return (await TAKE_OVER.run(this.#redis, [key], [reply, owner, ttlMs])) === 1;
     return false;
   }
 

@@ -70,7 +70,9 @@ export class SqliteCollectionLock implements CollectionLock {
   }
 
   #row(collection: string): LockRow | undefined {
-    return this.#stmt<[string], LockRow>("select owner, expires_ms from collection_locks where collection = ?").get(collection);
+    return this.#stmt<[string], LockRow>("select owner, expires_ms from collection_locks where collection = ?").get(
+      collection,
+    );
   }
 
   async acquire(collection: string, owner: string, ttlMs: number, options: AcquireOptions = {}): Promise<boolean> {
@@ -78,13 +80,15 @@ export class SqliteCollectionLock implements CollectionLock {
       .transaction(() => {
         const now = this.#now();
         const row = this.#row(collection);
-        const free = !row || row.expires_ms <= now || row.owner === owner || (options.isAlive !== undefined && !options.isAlive(row.owner));
+        const free =
+          !row ||
+          row.expires_ms <= now ||
+          row.owner === owner ||
+          (options.isAlive !== undefined && !options.isAlive(row.owner));
         if (!free) return false;
-        this.#stmt("insert into collection_locks(collection, owner, expires_ms) values (?, ?, ?) on conflict(collection) do update set owner = excluded.owner, expires_ms = excluded.expires_ms").run(
-          collection,
-          owner,
-          now + ttlMs,
-        );
+        this.#stmt(
+          "insert into collection_locks(collection, owner, expires_ms) values (?, ?, ?) on conflict(collection) do update set owner = excluded.owner, expires_ms = excluded.expires_ms",
+        ).run(collection, owner, now + ttlMs);
         return true;
       })
       .immediate();
@@ -93,7 +97,11 @@ export class SqliteCollectionLock implements CollectionLock {
   async renew(collection: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
     // One statement is one transaction: a lapsed lock is not the owner's to extend any more.
-    return this.#stmt("update collection_locks set expires_ms = ? where collection = ? and owner = ? and expires_ms > ?").run(now + ttlMs, collection, owner, now).changes === 1;
+    return (
+      this.#stmt(
+        "update collection_locks set expires_ms = ? where collection = ? and owner = ? and expires_ms > ?",
+      ).run(now + ttlMs, collection, owner, now).changes === 1
+    );
   }
 
   async release(collection: string, owner: string): Promise<boolean> {

@@ -20,7 +20,8 @@ interface BatchKey {
  * const texts = requestTexts(call.request.texts, "Embed");
  */
 export function requestTexts(texts: unknown, method: string): string[] {
-  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) throw new SluiceError("VALIDATION_FAILED", `${method}: texts must be a list of strings`);
+  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
+    throw new SluiceError("VALIDATION_FAILED", `${method}: texts must be a list of strings`);
   const empty = texts.findIndex((t: string) => t.length === 0);
   if (empty >= 0) throw new SluiceError("VALIDATION_FAILED", `${method}: texts[${empty}] is empty`);
   return texts as string[];
@@ -50,7 +51,10 @@ export function embedService(deps: ServiceDeps): grpc.UntypedServiceImplementati
       const lease = await deps.leases.acquire("embed", params);
       try {
         const key: BatchKey = { kind: kindFromWire(request.kind), params };
-        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(key), texts, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(key), texts, {
+          signal: ctx.signal,
+          ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+        });
         const embedder = deps.models.embedder();
         return {
           model: embedder.id,

@@ -14,12 +14,20 @@ export const SERVER_VERSION = "sluice-model-server/0.1.0";
  * @example
  * server.addService(modelProto().info.service, infoService(deps, hosted));
  */
-export function infoService(deps: Pick<ServiceDeps, "metrics" | "logger">, hosted: HostedModels): grpc.UntypedServiceImplementation {
+export function infoService(
+  deps: Pick<ServiceDeps, "metrics" | "logger">,
+  hosted: HostedModels,
+): grpc.UntypedServiceImplementation {
   return {
     GetInfo: unaryHandler<unknown, GetInfoReplyWire>("GetInfo", deps, async () => ({
       serverVersion: SERVER_VERSION,
       models: await hosted.describe(),
-      gpus: hosted.gpus().map((g) => ({ index: g.index, name: g.name, memoryTotalMib: g.memoryTotalMiB, memoryUsedMib: g.memoryUsedMiB })),
+      gpus: hosted.gpus().map((g) => ({
+        index: g.index,
+        name: g.name,
+        memoryTotalMib: g.memoryTotalMiB,
+        memoryUsedMib: g.memoryUsedMiB,
+      })),
     })),
   };
 }

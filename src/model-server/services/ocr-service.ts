@@ -28,19 +28,36 @@ export function ocrService(deps: ServiceDeps): grpc.UntypedServiceImplementation
     },
     () => 1,
     // One page per model call; a page weighs as much as many texts, so fewer may wait.
-    { maxBatchItems: 1, maxBatchWeight: 1, maxWaitMs: 0, maxQueuedItems: Math.max(1, Math.floor(deps.batching.maxQueuedItems / 64)) },
+    {
+      maxBatchItems: 1,
+      maxBatchWeight: 1,
+      maxWaitMs: 0,
+      maxQueuedItems: Math.max(1, Math.floor(deps.batching.maxQueuedItems / 64)),
+    },
   );
   return {
     Recognize: unaryHandler<OcrRequestWire, OcrReplyWire>("Recognize", deps, async (request, ctx) => {
       const mediaType = MEDIA_TYPES.find((m) => m === request.mediaType);
-      if (!mediaType) throw new SluiceError("VALIDATION_FAILED", `Recognize: media_type must be one of ${MEDIA_TYPES.join(", ")}, got ${JSON.stringify(request.mediaType)}`);
-      if (!request.data || request.data.length === 0) throw new SluiceError("VALIDATION_FAILED", "Recognize: data is empty");
+      if (!mediaType)
+        throw new SluiceError(
+          "VALIDATION_FAILED",
+          `Recognize: media_type must be one of ${MEDIA_TYPES.join(", ")}, got ${JSON.stringify(request.mediaType)}`,
+        );
+      if (!request.data || request.data.length === 0)
+        throw new SluiceError("VALIDATION_FAILED", "Recognize: data is empty");
       const params = paramsFromWire(request.params, "Recognize");
       const lease = await deps.leases.acquire("ocr", params);
       try {
         // proto3 `optional`: an unset page arrives as null or undefined, and means page 1.
-        const input: OcrInput = { data: request.data, mediaType, ...(request.page !== undefined && request.page !== null ? { page: request.page } : {}) };
-        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(params), [input], { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+        const input: OcrInput = {
+          data: request.data,
+          mediaType,
+          ...(request.page !== undefined && request.page !== null ? { page: request.page } : {}),
+        };
+        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(params), [input], {
+          signal: ctx.signal,
+          ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+        });
         const result = results[0]!;
         return {
           model: deps.models.ocr().id,

@@ -26,11 +26,17 @@ export function rerankService(deps: ServiceDeps): grpc.UntypedServiceImplementat
     async (key, pairs, signal) => {
       const params = JSON.parse(key) as ModelParams;
       const scores: number[] = [];
-      for (let start = 0; start < pairs.length; ) {
+      for (let start = 0; start < pairs.length;) {
         const query = pairs[start]!.query;
         let end = start;
         while (end < pairs.length && pairs[end]!.query === query) end++;
-        scores.push(...(await deps.models.reranker().rerank(query, pairs.slice(start, end).map((p) => p.passage), { signal, params })));
+        scores.push(
+          ...(await deps.models.reranker().rerank(
+            query,
+            pairs.slice(start, end).map((p) => p.passage),
+            { signal, params },
+          )),
+        );
         start = end;
       }
       return scores;
@@ -39,13 +45,21 @@ export function rerankService(deps: ServiceDeps): grpc.UntypedServiceImplementat
   );
   return {
     Rerank: unaryHandler<RerankRequestWire, RerankReplyWire>("Rerank", deps, async (request, ctx) => {
-      if (typeof request.query !== "string" || request.query.length === 0) throw new SluiceError("VALIDATION_FAILED", "Rerank: query is empty");
+      if (typeof request.query !== "string" || request.query.length === 0)
+        throw new SluiceError("VALIDATION_FAILED", "Rerank: query is empty");
       const params = paramsFromWire(request.params, "Rerank");
       const lease = await deps.leases.acquire("rerank", params);
       try {
         const pairs = request.passages.map((passage) => ({ query: request.query, passage }));
-        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(params), pairs, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
-        return { model: deps.models.reranker().id, scores: results, timing: { queueTimeNs: Number(queueTimeNs), inferenceTimeNs: Number(inferenceTimeNs), device: lease.device } };
+        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify(params), pairs, {
+          signal: ctx.signal,
+          ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+        });
+        return {
+          model: deps.models.reranker().id,
+          scores: results,
+          timing: { queueTimeNs: Number(queueTimeNs), inferenceTimeNs: Number(inferenceTimeNs), device: lease.device },
+        };
       } finally {
         lease.release();
       }

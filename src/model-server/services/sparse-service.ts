@@ -30,7 +30,10 @@ export function sparseService(deps: ServiceDeps): grpc.UntypedServiceImplementat
       const lease = await deps.leases.acquire("sparse", params);
       try {
         const kind = kindFromWire(request.kind);
-        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify({ kind, params }), texts, { signal: ctx.signal, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) });
+        const { results, queueTimeNs, inferenceTimeNs } = await queue.submit(JSON.stringify({ kind, params }), texts, {
+          signal: ctx.signal,
+          ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+        });
         return {
           model: deps.models.sparseEncoder().id,
           vectors: results.map((weights) => ({ terms: Object.keys(weights), weights: Object.values(weights) })),

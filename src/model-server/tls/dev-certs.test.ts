@@ -16,12 +16,29 @@ async function cert(path: string): Promise<X509Certificate> {
 }
 
 /** A real Node TLS handshake with client certificates required: what grpc-js does underneath. */
-async function handshake(paths: DevCertificatePaths, client: { cert: string; key: string }): Promise<{ serverSawCn: unknown; clientAuthorized: boolean }> {
+async function handshake(
+  paths: DevCertificatePaths,
+  client: { cert: string; key: string },
+): Promise<{ serverSawCn: unknown; clientAuthorized: boolean }> {
   const read = (p: string): Promise<Buffer> => readFile(p);
-  const [ca, serverCert, serverKey, clientCert, clientKey] = await Promise.all([read(paths.ca.cert), read(paths.server.cert), read(paths.server.key), read(client.cert), read(client.key)]);
-  const server = tls.createServer({ ca, cert: serverCert, key: serverKey, requestCert: true, rejectUnauthorized: true });
+  const [ca, serverCert, serverKey, clientCert, clientKey] = await Promise.all([
+    read(paths.ca.cert),
+    read(paths.server.cert),
+    read(paths.server.key),
+    read(client.cert),
+    read(client.key),
+  ]);
+  const server = tls.createServer({
+    ca,
+    cert: serverCert,
+    key: serverKey,
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
   try {
-    const serverSawCn = new Promise<unknown>((resolveCn) => server.once("secureConnection", (socket) => resolveCn(socket.getPeerCertificate().subject?.CN)));
+    const serverSawCn = new Promise<unknown>((resolveCn) =>
+      server.once("secureConnection", (socket) => resolveCn(socket.getPeerCertificate().subject?.CN)),
+    );
     await new Promise<void>((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
     const { port } = server.address() as { port: number };
     const socket = tls.connect({ host: "127.0.0.1", port, ca, cert: clientCert, key: clientKey });
@@ -44,7 +61,12 @@ void describe("createDevCertificates", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "sluice-dev-certs-"));
-    paths = await createDevCertificates({ dir: join(dir, "certs"), serverNames: ["models.internal", "10.1.2.3"], clientNames: ["sluice-gateway", "worker-1"], days: 30 });
+    paths = await createDevCertificates({
+      dir: join(dir, "certs"),
+      serverNames: ["models.internal", "10.1.2.3"],
+      clientNames: ["sluice-gateway", "worker-1"],
+      days: 30,
+    });
   });
 
   after(async () => {
@@ -52,8 +74,20 @@ void describe("createDevCertificates", () => {
   });
 
   void it("writes the CA, the server and one pair per client, keys PKCS#8 with mode 0600", async () => {
-    const names = ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "client-sluice-gateway.pem", "client-sluice-gateway-key.pem", "client-worker-1.pem", "client-worker-1-key.pem"];
-    assert.deepEqual(paths.files, names.map((n) => join(dir, "certs", n)));
+    const names = [
+      "ca.pem",
+      "ca-key.pem",
+      "server.pem",
+      "server-key.pem",
+      "client-sluice-gateway.pem",
+      "client-sluice-gateway-key.pem",
+      "client-worker-1.pem",
+      "client-worker-1-key.pem",
+    ];
+    assert.deepEqual(
+      paths.files,
+      names.map((n) => join(dir, "certs", n)),
+    );
     assert.deepEqual((await readdir(join(dir, "certs"))).sort(), [...names].sort());
     for (const file of paths.files) {
       const mode = (await stat(file)).mode & 0o777;
@@ -78,7 +112,10 @@ void describe("createDevCertificates", () => {
     assert.equal(server.ca, false);
     assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey));
     assert.deepEqual(server.keyUsage, [SERVER_AUTH]);
-    assert.equal(server.subjectAltName, "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, DNS:models.internal, IP Address:10.1.2.3");
+    assert.equal(
+      server.subjectAltName,
+      "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, DNS:models.internal, IP Address:10.1.2.3",
+    );
     assert.equal(server.checkHost("localhost"), "localhost");
     assert.equal(server.checkIP("::1"), "::1");
     assert.equal(server.checkHost("intruder.example"), undefined);
@@ -96,17 +133,26 @@ void describe("createDevCertificates", () => {
   });
 
   void it("is accepted by Node's TLS on both sides of a mutual handshake", async () => {
-    assert.deepEqual(await handshake(paths, paths.clients[0]!), { serverSawCn: "sluice-gateway", clientAuthorized: true });
+    assert.deepEqual(await handshake(paths, paths.clients[0]!), {
+      serverSawCn: "sluice-gateway",
+      clientAuthorized: true,
+    });
   });
 
   void it("refuses to overwrite without force, naming the file, and changes nothing", async () => {
     const before = await readFile(paths.ca.cert, "utf8");
-    await assert.rejects(createDevCertificates({ dir: join(dir, "certs"), clientNames: ["someone-new"] }), (err: unknown) => {
-      assert.ok(err instanceof SluiceError);
-      assert.equal(err.code, "CONFIG_INVALID");
-      assert.match(err.message, new RegExp(`^${paths.ca.cert.replace(/[.]/g, "\\.")} already exists; pass force \\(--force\\)`));
-      return true;
-    });
+    await assert.rejects(
+      createDevCertificates({ dir: join(dir, "certs"), clientNames: ["someone-new"] }),
+      (err: unknown) => {
+        assert.ok(err instanceof SluiceError);
+        assert.equal(err.code, "CONFIG_INVALID");
+        assert.match(
+          err.message,
+          new RegExp(`^${paths.ca.cert.replace(/[.]/g, "\\.")} already exists; pass force \\(--force\\)`),
+        );
+        return true;
+      },
+    );
     assert.equal(await readFile(paths.ca.cert, "utf8"), before);
     await assert.rejects(stat(join(dir, "certs", "client-someone-new.pem")), { code: "ENOENT" });
   });
@@ -114,14 +160,20 @@ void describe("createDevCertificates", () => {
   void it("with force replaces the files and puts key modes back to 0600", async () => {
     const oldCa = await readFile(paths.ca.cert, "utf8");
     await chmod(paths.server.key, 0o644);
-    const again = await createDevCertificates({ dir: join(dir, "certs"), clientNames: ["sluice-gateway", "worker-1"], force: true });
+    const again = await createDevCertificates({
+      dir: join(dir, "certs"),
+      clientNames: ["sluice-gateway", "worker-1"],
+      force: true,
+    });
     assert.notEqual(await readFile(again.ca.cert, "utf8"), oldCa);
     assert.equal((await stat(again.server.key)).mode & 0o777, 0o600);
     assert.ok((await cert(again.server.cert)).checkIssued(await cert(again.ca.cert)));
   });
 
   void it("rejects client names that could escape the directory, and bad validity", async () => {
-    await assert.rejects(createDevCertificates({ dir: join(dir, "bad"), clientNames: ["../evil"] }), { code: "VALIDATION_FAILED" });
+    await assert.rejects(createDevCertificates({ dir: join(dir, "bad"), clientNames: ["../evil"] }), {
+      code: "VALIDATION_FAILED",
+    });
     await assert.rejects(createDevCertificates({ dir: join(dir, "bad"), days: 0 }), { code: "VALIDATION_FAILED" });
     await assert.rejects(stat(join(dir, "bad")), { code: "ENOENT" });
   });

@@ -57,11 +57,16 @@ interface Issued {
 export async function createDevCertificates(options: DevCertificateOptions): Promise<DevCertificatePaths> {
   const dir = resolve(options.dir);
   const days = options.days ?? 365;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new SluiceError("VALIDATION_FAILED", `days must be a whole number from 1 to 3650, got ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new SluiceError("VALIDATION_FAILED", `days must be a whole number from 1 to 3650, got ${days}`);
   const clientNames = [...new Set(options.clientNames ?? ["sluice-gateway"])];
   if (clientNames.length === 0) throw new SluiceError("VALIDATION_FAILED", "at least one client name is needed");
   for (const name of clientNames) {
-    if (!CLIENT_NAME.test(name)) throw new SluiceError("VALIDATION_FAILED", `client name "${name}" must be 1-64 letters, digits, ".", "_" or "-" (it names the file client-<name>.pem)`);
+    if (!CLIENT_NAME.test(name))
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `client name "${name}" must be 1-64 letters, digits, ".", "_" or "-" (it names the file client-<name>.pem)`,
+      );
   }
   const serverNames = [...new Set(["localhost", "127.0.0.1", "::1", ...(options.serverNames ?? [])])];
 
@@ -69,7 +74,11 @@ export async function createDevCertificates(options: DevCertificateOptions): Pro
     dir,
     ca: { cert: join(dir, "ca.pem"), key: join(dir, "ca-key.pem") },
     server: { cert: join(dir, "server.pem"), key: join(dir, "server-key.pem"), names: serverNames },
-    clients: clientNames.map((name) => ({ name, cert: join(dir, `client-${name}.pem`), key: join(dir, `client-${name}-key.pem`) })),
+    clients: clientNames.map((name) => ({
+      name,
+      cert: join(dir, `client-${name}.pem`),
+      key: join(dir, `client-${name}-key.pem`),
+    })),
     files: [],
     notAfter: "",
   };
@@ -77,7 +86,12 @@ export async function createDevCertificates(options: DevCertificateOptions): Pro
   // Check everything before writing anything, so a refusal never leaves a half-replaced set behind.
   if (!options.force) {
     for (const file of all) {
-      if (await exists(file)) throw new SluiceError("CONFIG_INVALID", `${file} already exists; pass force (--force) to replace it, which invalidates every certificate signed by the old CA`, { details: { file } });
+      if (await exists(file))
+        throw new SluiceError(
+          "CONFIG_INVALID",
+          `${file} already exists; pass force (--force) to replace it, which invalidates every certificate signed by the old CA`,
+          { details: { file } },
+        );
     }
   }
 
@@ -85,11 +99,24 @@ export async function createDevCertificates(options: DevCertificateOptions): Pro
   const notBefore = new Date(Date.now() - 5 * 60_000);
   const notAfter = new Date(notBefore.getTime() + days * 86_400_000);
   const ca = await issueCa(notBefore, notAfter);
-  const server = await issueLeaf(ca, "sluice-model-server", x509.ExtendedKeyUsage.serverAuth, serverNames, notBefore, notAfter);
-  const clients = await Promise.all(clientNames.map((name) => issueLeaf(ca, name, x509.ExtendedKeyUsage.clientAuth, [], notBefore, notAfter)));
+  const server = await issueLeaf(
+    ca,
+    "sluice-model-server",
+    x509.ExtendedKeyUsage.serverAuth,
+    serverNames,
+    notBefore,
+    notAfter,
+  );
+  const clients = await Promise.all(
+    clientNames.map((name) => issueLeaf(ca, name, x509.ExtendedKeyUsage.clientAuth, [], notBefore, notAfter)),
+  );
 
   await mkdir(dir, { recursive: true });
-  const pairs: Array<[{ cert: string; key: string }, Issued]> = [[paths.ca, ca], [paths.server, server], ...paths.clients.map((p, i): [typeof p, Issued] => [p, clients[i]!])];
+  const pairs: Array<[{ cert: string; key: string }, Issued]> = [
+    [paths.ca, ca],
+    [paths.server, server],
+    ...paths.clients.map((p, i): [typeof p, Issued] => [p, clients[i]!]),
+  ];
   for (const [p, issued] of pairs) {
     await writePem(p.cert, issued.cert.toString("pem"), 0o644, options.force ?? false);
     await writePem(p.key, await privateKeyPem(issued.keys.privateKey), 0o600, options.force ?? false);
@@ -110,14 +137,24 @@ async function issueCa(notBefore: Date, notAfter: Date): Promise<Issued> {
     extensions: [
       // pathLength 0: this CA signs leaves only, never another CA.
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { cert, keys };
 }
 
-async function issueLeaf(ca: Issued, commonName: string, usage: x509.ExtendedKeyUsage, sans: readonly string[], notBefore: Date, notAfter: Date): Promise<Issued> {
+async function issueLeaf(
+  ca: Issued,
+  commonName: string,
+  usage: x509.ExtendedKeyUsage,
+  sans: readonly string[],
+  notBefore: Date,
+  notAfter: Date,
+): Promise<Issued> {
   const keys = await generateKeys();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -127,7 +164,10 @@ async function issueLeaf(ca: Issued, commonName: string, usage: x509.ExtendedKey
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
   ];
-  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }))));
+  if (sans.length > 0)
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value }))),
+    );
   const cert = await x509.X509CertificateGenerator.create({
     subject: [{ CN: [commonName] }, { O: ["Sluice (development only)"] }],
     issuer: ca.cert.subjectName,
@@ -155,7 +195,12 @@ async function writePem(file: string, pem: string, mode: number, force: boolean)
   try {
     await writeFile(file, pem.endsWith("\n") ? pem : `${pem}\n`, { mode, flag: force ? "w" : "wx" });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new SluiceError("CONFIG_INVALID", `${file} appeared while the certificates were being made; pass force (--force) to replace it`, { details: { file }, cause: err });
+    if ((err as NodeJS.ErrnoException).code === "EEXIST")
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        `${file} appeared while the certificates were being made; pass force (--force) to replace it`,
+        { details: { file }, cause: err },
+      );
     throw err;
   }
   await chmod(file, mode);

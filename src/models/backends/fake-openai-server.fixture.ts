@@ -50,12 +50,19 @@ export async function startFakeOpenAIServer(options: { dimensions?: number } = {
   const defaultHandler: FakeHandler = (req) => {
     const body = (req.body ?? {}) as { input?: string[]; messages?: Array<{ content: string }> };
     if (req.path === "/v1/embeddings" && Array.isArray(body.input)) {
-      const data = body.input.map((text, index) => ({ object: "embedding", index, embedding: [...hash.embedOne(text)].map((x) => x * 3) }));
+      const data = body.input.map((text, index) => ({
+        object: "embedding",
+        index,
+        embedding: [...hash.embedOne(text)].map((x) => x * 3),
+      }));
       return { status: 200, body: { object: "list", data: data.reverse(), model: "fake" } };
     }
     if (req.path === "/v1/chat/completions" && Array.isArray(body.messages)) {
       const last = body.messages.at(-1)?.content ?? "";
-      return { status: 200, body: { choices: [{ index: 0, message: { role: "assistant", content: `echo: ${last}` } }] } };
+      return {
+        status: 200,
+        body: { choices: [{ index: 0, message: { role: "assistant", content: `echo: ${last}` } }] },
+      };
     }
     return { status: 404, body: { error: { message: `no route ${req.method} ${req.path}` } } };
   };
@@ -76,7 +83,9 @@ export async function startFakeOpenAIServer(options: { dimensions?: number } = {
       const reply = (state.handler ?? defaultHandler)(recorded);
       const send = () => {
         const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-        res.writeHead(reply.status, { "content-type": typeof reply.body === "string" ? "text/plain" : "application/json" });
+        res.writeHead(reply.status, {
+          "content-type": typeof reply.body === "string" ? "text/plain" : "application/json",
+        });
         res.end(text);
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs).unref();

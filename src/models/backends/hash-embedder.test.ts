@@ -36,7 +36,9 @@ void describe("HashEmbedder", () => {
 
   void it("shares trigram features between related word forms", () => {
     const e = new HashEmbedder({ dimensions: 1024 });
-    assert.ok(cosine(e.embedOne("ingestion"), e.embedOne("ingest")) > cosine(e.embedOne("ingestion"), e.embedOne("retrieval")));
+    assert.ok(
+      cosine(e.embedOne("ingestion"), e.embedOne("ingest")) > cosine(e.embedOne("ingestion"), e.embedOne("retrieval")),
+    );
   });
 
   void it("segments Thai into words, so texts sharing Thai words are similar", () => {
@@ -50,7 +52,16 @@ void describe("HashEmbedder", () => {
 
 void describe("wordTokens", () => {
   void it("follows UAX #29 on ASCII", () => {
-    assert.deepEqual(wordTokens("Don't panic: e-mail 1,000.5 a.b.c a_b __ x"), ["don't", "panic", "e", "mail", "1,000.5", "a.b.c", "a_b", "x"]);
+    assert.deepEqual(wordTokens("Don't panic: e-mail 1,000.5 a.b.c a_b __ x"), [
+      "don't",
+      "panic",
+      "e",
+      "mail",
+      "1,000.5",
+      "a.b.c",
+      "a_b",
+      "x",
+    ]);
   });
 
   void it("ASCII scanner agrees with Intl.Segmenter on 20,000 random ASCII strings", () => {
@@ -69,4 +80,17 @@ void describe("wordTokens", () => {
   });
 });
 
-const GOLDEN_HELLO_WORLD_32: string[] = ["3:-0.2357", "4:-0.2357", "8:0.4714", "10:0.2357", "13:0.2357", "17:0.2357", "18:0.2357", "19:0.2357", "24:0.2357", "27:0.2357", "28:-0.4714", "31:0.2357"];
+const GOLDEN_HELLO_WORLD_32: string[] = [
+  "3:-0.2357",
+  "4:-0.2357",
+  "8:0.4714",
+  "10:0.2357",
+  "13:0.2357",
+  "17:0.2357",
+  "18:0.2357",
+  "19:0.2357",
+  "24:0.2357",
+  "27:0.2357",
+  "28:-0.4714",
+  "31:0.2357",
+];

@@ -36,7 +36,8 @@ export class HashEmbedder implements DenseEmbedder {
 
   constructor(options: HashEmbedderOptions = {}) {
     const dimensions = options.dimensions ?? 256;
-    if (!Number.isInteger(dimensions) || dimensions <= 0) throw new RangeError(`HashEmbedder dimensions must be a positive integer, got ${dimensions}`);
+    if (!Number.isInteger(dimensions) || dimensions <= 0)
+      throw new RangeError(`HashEmbedder dimensions must be a positive integer, got ${dimensions}`);
     this.dimensions = dimensions;
     this.id = `hash-${dimensions}`;
   }

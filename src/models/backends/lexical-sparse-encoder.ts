@@ -32,7 +32,8 @@ export class LexicalSparseEncoder implements SparseEncoder {
       const tokens = analyze(text);
       const norm = this.k1 * (1 - this.b + (this.b * tokens.length) / this.referenceLength);
       const out: Record<string, number> = {};
-      for (const [term, tf] of termFrequencies(tokens)) out[term] = Number(((tf * (this.k1 + 1)) / (tf + norm)).toFixed(4));
+      for (const [term, tf] of termFrequencies(tokens))
+        out[term] = Number(((tf * (this.k1 + 1)) / (tf + norm)).toFixed(4));
       return out;
     });
   }

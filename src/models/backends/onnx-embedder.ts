@@ -14,7 +14,13 @@ export type OnnxEmbedderConfig = Omit<Extract<EmbedderConfig, { backend: "onnx" 
 let envLock: Promise<unknown> = Promise.resolve();
 /** transformers.js's own model-id test (`isValidHfModelId`); a name failing it is read as a plain path. */
 function isHubId(name: string): boolean {
-  return /^\b[\w\-.]{1,96}\b$/.test(name) && !name.includes("..") && !name.includes("--") && !name.endsWith(".git") && !name.endsWith(".ipynb");
+  return (
+    /^\b[\w\-.]{1,96}\b$/.test(name) &&
+    !name.includes("..") &&
+    !name.includes("--") &&
+    !name.endsWith(".git") &&
+    !name.endsWith(".ipynb")
+  );
 }
 
 /**
@@ -68,15 +74,20 @@ export class OnnxEmbedder implements DenseEmbedder {
     signal?.throwIfAborted();
     if (texts.length === 0) return [];
     const extractor = await this.extractor();
-    const prefix = options.kind === "query" ? this.config.queryPrefix : options.kind === "passage" ? this.config.passagePrefix : "";
+    const prefix =
+      options.kind === "query" ? this.config.queryPrefix : options.kind === "passage" ? this.config.passagePrefix : "";
     return embedInLengthBatches(texts, options.params?.batchSize ?? this.config.batchSize, signal, async (texts) => {
       const batch = texts.map((t) => prefix + t);
       const tensor = await this.calls.run(() => extractor(batch, { pooling: this.config.pooling, normalize: false }));
       const [rows, width] = tensor.dims;
       if (rows !== batch.length || width !== this.width) {
-        throw new SluiceError("MODEL_BAD_RESPONSE", `onnx model ${this.config.path} returned shape [${tensor.dims.join(", ")}], expected [${batch.length}, ${this.width}]`, {
-          details: { path: this.config.path, expected: [batch.length, this.width], got: tensor.dims },
-        });
+        throw new SluiceError(
+          "MODEL_BAD_RESPONSE",
+          `onnx model ${this.config.path} returned shape [${tensor.dims.join(", ")}], expected [${batch.length}, ${this.width}]`,
+          {
+            details: { path: this.config.path, expected: [batch.length, this.width], got: tensor.dims },
+          },
+        );
       }
       // fp16 models output float16; pool results are read as float32 either way.
       const data = (tensor.type === "float32" ? tensor : tensor.to("float32")).data as Float32Array;
@@ -109,7 +120,8 @@ export class OnnxEmbedder implements DenseEmbedder {
       env.allowLocalModels = true;
       env.useFSCache = false;
       env.useBrowserCache = false;
-      env.fetch = (url: string | URL) => Promise.reject(new Error(`network access is disabled for the onnx embedder (asked for ${String(url)})`));
+      env.fetch = (url: string | URL) =>
+        Promise.reject(new Error(`network access is disabled for the onnx embedder (asked for ${String(url)})`));
       env.localModelPath = dirname(folder.dir);
       const name = basename(folder.dir);
       // A folder name that is not a valid hub id is taken as a path by transformers.js: pass it absolute.
@@ -121,10 +133,14 @@ export class OnnxEmbedder implements DenseEmbedder {
     try {
       extractor = await load;
     } catch (err) {
-      throw new SluiceError("CONFIG_INVALID", `could not load onnx model from ${folder.dir}: ${err instanceof Error ? err.message : String(err)}`, {
-        details: { path: folder.dir, modelFile: folder.modelFile },
-        cause: err,
-      });
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        `could not load onnx model from ${folder.dir}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          details: { path: folder.dir, modelFile: folder.modelFile },
+          cause: err,
+        },
+      );
     }
     this.width = folder.hiddenSize;
     return extractor;

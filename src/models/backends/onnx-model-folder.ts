@@ -41,20 +41,34 @@ export interface OnnxModelFolder {
  */
 export async function inspectOnnxModelFolder(path: string): Promise<OnnxModelFolder> {
   const dir = resolve(path);
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw invalid(`onnx model folder ${dir} does not exist (embedder.path)`, dir);
   for (const file of ["config.json", "tokenizer.json", "tokenizer_config.json"]) {
-    const ok = await stat(join(dir, file)).then((s) => s.isFile(), () => false);
+    const ok = await stat(join(dir, file)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!ok) throw invalid(`onnx model folder ${dir} has no ${file}`, dir, file);
   }
   const onnxFiles = await readdir(join(dir, "onnx")).catch(() => [] as string[]);
   const found = MODEL_FILES.find(([file]) => onnxFiles.includes(file));
   if (found === undefined) {
     const others = onnxFiles.filter((f) => f.endsWith(".onnx"));
-    const hint = others.length > 0 ? ` (found ${others.join(", ")}; expected one of ${MODEL_FILES.map(([f]) => f).join(", ")})` : "";
+    const hint =
+      others.length > 0
+        ? ` (found ${others.join(", ")}; expected one of ${MODEL_FILES.map(([f]) => f).join(", ")})`
+        : "";
     throw invalid(`onnx model folder ${dir} has no onnx/model.onnx${hint}`, dir, "onnx/model.onnx");
   }
-  return { dir, hiddenSize: await readHiddenSize(join(dir, "config.json")), modelFile: `onnx/${found[0]}`, dtype: found[1] };
+  return {
+    dir,
+    hiddenSize: await readHiddenSize(join(dir, "config.json")),
+    modelFile: `onnx/${found[0]}`,
+    dtype: found[1],
+  };
 }
 
 async function readHiddenSize(configPath: string): Promise<number> {

@@ -41,12 +41,19 @@ export class OpenAIChatModel implements ChatModel {
     this.endpoint = resolveOpenAIEndpoint(this.config.url, "chat/completions");
   }
 
-  async complete(messages: readonly ChatMessage[], options: { signal?: AbortSignal; maxTokens?: number } = {}): Promise<string> {
+  async complete(
+    messages: readonly ChatMessage[],
+    options: { signal?: AbortSignal; maxTokens?: number } = {},
+  ): Promise<string> {
     options.signal?.throwIfAborted();
     if (this.endpoint === undefined) await this.warmUp();
     const endpoint = this.endpoint as string;
     const body = { model: this.config.model, messages, max_tokens: options.maxTokens ?? this.config.maxTokens };
-    const reply = await postOpenAIJson(endpoint, body, { apiKey: this.apiKey, timeoutMs: this.config.timeoutMs, signal: options.signal });
+    const reply = await postOpenAIJson(endpoint, body, {
+      apiKey: this.apiKey,
+      timeoutMs: this.config.timeoutMs,
+      signal: options.signal,
+    });
     const parsed = ChatReplySchema.safeParse(reply);
     const content = parsed.success ? parsed.data.choices[0]?.message.content : undefined;
     if (typeof content !== "string") {

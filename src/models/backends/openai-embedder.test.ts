@@ -18,12 +18,16 @@ function hasCode(code: string, messageIncludes?: string) {
   return (err: unknown) => {
     assert.ok(err instanceof SluiceError, `expected SluiceError, got ${String(err)}`);
     assert.equal(err.code, code, err.message);
-    if (messageIncludes) assert.ok(err.message.includes(messageIncludes), `"${err.message}" lacks "${messageIncludes}"`);
+    if (messageIncludes)
+      assert.ok(err.message.includes(messageIncludes), `"${err.message}" lacks "${messageIncludes}"`);
     return true;
   };
 }
 
-describeDenseEmbedderConformance("openai (local fake server)", async () => new OpenAIEmbedder(config((await server()).url)));
+describeDenseEmbedderConformance(
+  "openai (local fake server)",
+  async () => new OpenAIEmbedder(config((await server()).url)),
+);
 
 void describe("OpenAIEmbedder", () => {
   let s: FakeOpenAIServer;
@@ -43,54 +47,91 @@ void describe("OpenAIEmbedder", () => {
 
   void it("posts {model, input} to /v1/embeddings in batches of batchSize", async () => {
     await new OpenAIEmbedder(config(s.url, { batchSize: 2 })).embed(["a", "b", "c", "d", "e"]);
-    assert.deepEqual(s.requests.map((r) => [r.method, r.path]), [["POST", "/v1/embeddings"], ["POST", "/v1/embeddings"], ["POST", "/v1/embeddings"]]);
-    assert.deepEqual(s.requests.map((r) => r.body), [
-      { model: "fake-embed", input: ["a", "b"] },
-      { model: "fake-embed", input: ["c", "d"] },
-      { model: "fake-embed", input: ["e"] },
-    ]);
+    assert.deepEqual(
+      s.requests.map((r) => [r.method, r.path]),
+      [
+        ["POST", "/v1/embeddings"],
+        ["POST", "/v1/embeddings"],
+        ["POST", "/v1/embeddings"],
+      ],
+    );
+    assert.deepEqual(
+      s.requests.map((r) => r.body),
+      [
+        { model: "fake-embed", input: ["a", "b"] },
+        { model: "fake-embed", input: ["c", "d"] },
+        { model: "fake-embed", input: ["e"] },
+      ],
+    );
   });
 
   void it("accepts a base URL that already ends in /v1 or /v1/embeddings", async () => {
     await new OpenAIEmbedder(config(`${s.url}/v1/`)).embed(["x"]);
     await new OpenAIEmbedder(config(`${s.url}/v1/embeddings`)).embed(["x"]);
-    assert.deepEqual(s.requests.map((r) => r.path), ["/v1/embeddings", "/v1/embeddings"]);
+    assert.deepEqual(
+      s.requests.map((r) => r.path),
+      ["/v1/embeddings", "/v1/embeddings"],
+    );
   });
 
   void it("rejects vectors of the wrong length with MODEL_BAD_RESPONSE naming expected and got", async () => {
-    await assert.rejects(new OpenAIEmbedder(config(s.url, { dimensions: 32 })).embed(["x"]), hasCode("MODEL_BAD_RESPONSE", "expected 32 dimensions"));
-    await assert.rejects(new OpenAIEmbedder(config(s.url, { dimensions: 32 })).embed(["x"]), hasCode("MODEL_BAD_RESPONSE", "got 64"));
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url, { dimensions: 32 })).embed(["x"]),
+      hasCode("MODEL_BAD_RESPONSE", "expected 32 dimensions"),
+    );
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url, { dimensions: 32 })).embed(["x"]),
+      hasCode("MODEL_BAD_RESPONSE", "got 64"),
+    );
   });
 
   void it("rejects a reply with too few vectors or a non-JSON body as MODEL_BAD_RESPONSE", async () => {
     s.handler = () => ({ status: 200, body: { data: [{ index: 0, embedding: new Array(64).fill(1) }] } });
-    await assert.rejects(new OpenAIEmbedder(config(s.url)).embed(["x", "y"]), hasCode("MODEL_BAD_RESPONSE", "1 vectors for 2 inputs"));
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url)).embed(["x", "y"]),
+      hasCode("MODEL_BAD_RESPONSE", "1 vectors for 2 inputs"),
+    );
     s.handler = () => ({ status: 200, body: "<html>proxy login</html>" });
     await assert.rejects(new OpenAIEmbedder(config(s.url)).embed(["x"]), hasCode("MODEL_BAD_RESPONSE", "not JSON"));
   });
 
   void it("maps HTTP 500 and 429 to retryable MODEL_UNAVAILABLE", async () => {
     s.handler = () => ({ status: 500, body: { error: { message: "GPU on fire" } } });
-    await assert.rejects(new OpenAIEmbedder(config(s.url)).embed(["x"]), (err) => hasCode("MODEL_UNAVAILABLE", "GPU on fire")(err) && (err as SluiceError).retryable);
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url)).embed(["x"]),
+      (err) => hasCode("MODEL_UNAVAILABLE", "GPU on fire")(err) && (err as SluiceError).retryable,
+    );
     s.handler = () => ({ status: 429, body: { error: { message: "slow down" } } });
     await assert.rejects(new OpenAIEmbedder(config(s.url)).embed(["x"]), hasCode("MODEL_UNAVAILABLE", "HTTP 429"));
   });
 
   void it("maps HTTP 400 to MODEL_REJECTED carrying the server's message", async () => {
-    s.handler = () => ({ status: 400, body: { error: { message: "input exceeds 8192 tokens", type: "invalid_request_error" } } });
-    await assert.rejects(new OpenAIEmbedder(config(s.url)).embed(["x"]), (err) => hasCode("MODEL_REJECTED", "input exceeds 8192 tokens")(err) && !(err as SluiceError).retryable);
+    s.handler = () => ({
+      status: 400,
+      body: { error: { message: "input exceeds 8192 tokens", type: "invalid_request_error" } },
+    });
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url)).embed(["x"]),
+      (err) => hasCode("MODEL_REJECTED", "input exceeds 8192 tokens")(err) && !(err as SluiceError).retryable,
+    );
   });
 
   void it("maps a refused connection to MODEL_UNAVAILABLE", async () => {
     const dead = await startFakeOpenAIServer();
     await dead.close();
-    await assert.rejects(new OpenAIEmbedder(config(dead.url)).embed(["x"]), hasCode("MODEL_UNAVAILABLE", "unreachable"));
+    await assert.rejects(
+      new OpenAIEmbedder(config(dead.url)).embed(["x"]),
+      hasCode("MODEL_UNAVAILABLE", "unreachable"),
+    );
   });
 
   void it("times out after timeoutMs with MODEL_UNAVAILABLE", async () => {
     s.handler = () => ({ status: 200, body: {}, delayMs: 2_000 });
     const started = Date.now();
-    await assert.rejects(new OpenAIEmbedder(config(s.url, { timeoutMs: 100 })).embed(["x"]), hasCode("MODEL_UNAVAILABLE", "within 100 ms"));
+    await assert.rejects(
+      new OpenAIEmbedder(config(s.url, { timeoutMs: 100 })).embed(["x"]),
+      hasCode("MODEL_UNAVAILABLE", "within 100 ms"),
+    );
     assert.ok(Date.now() - started < 1_500);
   });
 
@@ -142,6 +183,9 @@ void describe("resolveOpenAIEndpoint", () => {
     ];
     for (const [base, expected] of cases) assert.equal(resolveOpenAIEndpoint(base, "embeddings"), expected, base);
     assert.equal(resolveOpenAIEndpoint("http://h/v1", "chat/completions"), "http://h/v1/chat/completions");
-    assert.equal(resolveOpenAIEndpoint("http://h/v1/chat/completions", "chat/completions"), "http://h/v1/chat/completions");
+    assert.equal(
+      resolveOpenAIEndpoint("http://h/v1/chat/completions", "chat/completions"),
+      "http://h/v1/chat/completions",
+    );
   });
 });

@@ -70,24 +70,40 @@ export class OpenAIEmbedder implements DenseEmbedder {
 
   private async embedBatch(batch: string[], signal: AbortSignal | undefined): Promise<Float32Array[]> {
     const endpoint = this.endpoint as string;
-    const reply = await postOpenAIJson(endpoint, { model: this.config.model, input: batch }, { apiKey: this.apiKey, timeoutMs: this.config.timeoutMs, signal });
+    const reply = await postOpenAIJson(
+      endpoint,
+      { model: this.config.model, input: batch },
+      { apiKey: this.apiKey, timeoutMs: this.config.timeoutMs, signal },
+    );
     const parsed = EmbeddingsReplySchema.safeParse(reply);
     if (!parsed.success) {
-      throw new SluiceError("MODEL_BAD_RESPONSE", `embeddings reply from ${endpoint} has an unexpected shape: ${parsed.error.issues[0]?.message ?? "invalid"}`, {
-        details: { endpoint, model: this.config.model },
-      });
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `embeddings reply from ${endpoint} has an unexpected shape: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+        {
+          details: { endpoint, model: this.config.model },
+        },
+      );
     }
     const data = [...parsed.data.data].sort((a, b) => a.index - b.index);
     if (data.length !== batch.length || data.some((d, i) => d.index !== i)) {
-      throw new SluiceError("MODEL_BAD_RESPONSE", `embeddings reply from ${endpoint} has ${data.length} vectors for ${batch.length} inputs (or gaps in their indices)`, {
-        details: { endpoint, model: this.config.model, expected: batch.length, got: data.length },
-      });
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `embeddings reply from ${endpoint} has ${data.length} vectors for ${batch.length} inputs (or gaps in their indices)`,
+        {
+          details: { endpoint, model: this.config.model, expected: batch.length, got: data.length },
+        },
+      );
     }
     return data.map((d) => {
       if (d.embedding.length !== this.dimensions) {
-        throw new SluiceError("MODEL_BAD_RESPONSE", `model ${this.config.model} returned a vector of wrong length: expected ${this.dimensions} dimensions (embedder.dimensions), got ${d.embedding.length}`, {
-          details: { endpoint, model: this.config.model, expected: this.dimensions, got: d.embedding.length },
-        });
+        throw new SluiceError(
+          "MODEL_BAD_RESPONSE",
+          `model ${this.config.model} returned a vector of wrong length: expected ${this.dimensions} dimensions (embedder.dimensions), got ${d.embedding.length}`,
+          {
+            details: { endpoint, model: this.config.model, expected: this.dimensions, got: d.embedding.length },
+          },
+        );
       }
       return l2Normalize(d.embedding);
     });

@@ -44,9 +44,13 @@ export function readApiKey(apiKeyEnv: string | undefined, env: NodeJS.ProcessEnv
   if (apiKeyEnv === undefined) return undefined;
   const key = env[apiKeyEnv];
   if (key === undefined || key.trim() === "") {
-    throw new SluiceError("CONFIG_INVALID", `environment variable ${apiKeyEnv} (apiKeyEnv) is not set; it must hold the API key`, {
-      details: { apiKeyEnv },
-    });
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      `environment variable ${apiKeyEnv} (apiKeyEnv) is not set; it must hold the API key`,
+      {
+        details: { apiKeyEnv },
+      },
+    );
   }
   return key;
 }
@@ -80,10 +84,14 @@ export async function postOpenAIJson(endpoint: string, body: unknown, options: P
   } catch (err) {
     options.signal?.throwIfAborted();
     if (timeout.aborted) {
-      throw new SluiceError("MODEL_UNAVAILABLE", `model endpoint ${endpoint} did not answer within ${options.timeoutMs} ms`, {
-        details: { endpoint, timeoutMs: options.timeoutMs },
-        cause: err,
-      });
+      throw new SluiceError(
+        "MODEL_UNAVAILABLE",
+        `model endpoint ${endpoint} did not answer within ${options.timeoutMs} ms`,
+        {
+          details: { endpoint, timeoutMs: options.timeoutMs },
+          cause: err,
+        },
+      );
     }
     throw new SluiceError("MODEL_UNAVAILABLE", `model endpoint ${endpoint} unreachable: ${describeNetworkError(err)}`, {
       details: { endpoint },
@@ -92,22 +100,34 @@ export async function postOpenAIJson(endpoint: string, body: unknown, options: P
   }
 
   if (status === 408 || status === 429 || status >= 500) {
-    throw new SluiceError("MODEL_UNAVAILABLE", `model endpoint ${endpoint} answered HTTP ${status}: ${serverMessage(text)}`, {
-      details: { endpoint, status },
-    });
+    throw new SluiceError(
+      "MODEL_UNAVAILABLE",
+      `model endpoint ${endpoint} answered HTTP ${status}: ${serverMessage(text)}`,
+      {
+        details: { endpoint, status },
+      },
+    );
   }
   if (status < 200 || status >= 300) {
-    throw new SluiceError("MODEL_REJECTED", `model endpoint ${endpoint} rejected the request (HTTP ${status}): ${serverMessage(text)}`, {
-      details: { endpoint, status },
-    });
+    throw new SluiceError(
+      "MODEL_REJECTED",
+      `model endpoint ${endpoint} rejected the request (HTTP ${status}): ${serverMessage(text)}`,
+      {
+        details: { endpoint, status },
+      },
+    );
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new SluiceError("MODEL_BAD_RESPONSE", `model endpoint ${endpoint} answered HTTP ${status} with a body that is not JSON`, {
-      details: { endpoint, status, body: text.slice(0, 200) },
-      cause: err,
-    });
+    throw new SluiceError(
+      "MODEL_BAD_RESPONSE",
+      `model endpoint ${endpoint} answered HTTP ${status} with a body that is not JSON`,
+      {
+        details: { endpoint, status, body: text.slice(0, 200) },
+        cause: err,
+      },
+    );
   }
 }
 
@@ -119,7 +139,8 @@ function serverMessage(text: string): string {
     if (typeof parsed === "object" && parsed !== null) {
       const p = parsed as { error?: unknown; message?: unknown; detail?: unknown };
       const e = p.error;
-      message = typeof e === "object" && e !== null && "message" in e ? e.message : (e ?? p.message ?? p.detail ?? text);
+      message =
+        typeof e === "object" && e !== null && "message" in e ? e.message : (e ?? p.message ?? p.detail ?? text);
     }
   } catch {
     // not JSON: keep the raw text

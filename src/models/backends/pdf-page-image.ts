@@ -27,15 +27,24 @@ const MAX_PIXELS = 4200 * 4200;
  * const { png, pages } = await renderPdfPage(await readFile("scan.pdf"), 1);
  * const text = (await ocr.recognize({ data: png, mediaType: "image/png" })).text;
  */
-export async function renderPdfPage(bytes: Uint8Array, page: number, options: RenderPdfPageOptions = {}): Promise<{ png: Uint8Array; pages: number }> {
+export async function renderPdfPage(
+  bytes: Uint8Array,
+  page: number,
+  options: RenderPdfPageOptions = {},
+): Promise<{ png: Uint8Array; pages: number }> {
   const scale = options.scale ?? DEFAULT_SCALE;
-  if (!(scale > 0 && Number.isFinite(scale))) throw new SluiceError("VALIDATION_FAILED", `PDF render scale must be a positive number, got ${scale}`);
+  if (!(scale > 0 && Number.isFinite(scale)))
+    throw new SluiceError("VALIDATION_FAILED", `PDF render scale must be a positive number, got ${scale}`);
   installTransferToFixedLength();
   const pdf = await openPdf(bytes);
   try {
     const pages = pdf.numPages;
     if (!Number.isInteger(page) || page < 1 || page > pages) {
-      throw new SluiceError("VALIDATION_FAILED", `PDF page ${page} does not exist: the document has ${pages} page${pages === 1 ? "" : "s"}`, { details: { page, pages } });
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `PDF page ${page} does not exist: the document has ${pages} page${pages === 1 ? "" : "s"}`,
+        { details: { page, pages } },
+      );
     }
     const { width, height } = (await pdf.getPage(page)).getViewport({ scale: 1 });
     const fitted = Math.min(scale, Math.sqrt(MAX_PIXELS / Math.max(1, width * height)));
@@ -44,7 +53,10 @@ export async function renderPdfPage(bytes: Uint8Array, page: number, options: Re
       const png = await renderPageAsImage(pdf, page, { scale: fitted, canvasImport: () => import("@napi-rs/canvas") });
       return { png: new Uint8Array(png), pages };
     } catch (err) {
-      throw new SluiceError("VALIDATION_FAILED", `PDF page ${page} could not be rendered: ${messageOf(err)}`, { details: { page }, cause: err });
+      throw new SluiceError("VALIDATION_FAILED", `PDF page ${page} could not be rendered: ${messageOf(err)}`, {
+        details: { page },
+        cause: err,
+      });
     }
   } finally {
     await pdf.destroy();

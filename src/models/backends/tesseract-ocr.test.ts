@@ -14,7 +14,10 @@ import { TesseractOcr } from "./tesseract-ocr.ts";
 
 describeOcrConformance("tesseract.js", () => new TesseractOcr());
 
-const ENGLISH = ["Meeting notes for the second quarter planning session.", "The budget was approved with two small changes."];
+const ENGLISH = [
+  "Meeting notes for the second quarter planning session.",
+  "The budget was approved with two small changes.",
+];
 /** Resolves once the spied `postMessage` has handed a worker thread a message (bounded: a broken build fails). */
 async function posted(post: { mock: { callCount(): number } }, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
@@ -56,12 +59,21 @@ void describe("TesseractOcr", () => {
       ocr.recognize({ data: png, mediaType: "image/png" }, { params: { languages: "eng+xyz" } }),
       isValidationError(/"xyz" is not installed.*installed: eng, tha/),
     );
-    await assert.rejects(ocr.recognize({ data: png, mediaType: "image/png" }, { params: { languages: "eng,tha" } }), isValidationError(/joined by \+/));
-    await assert.rejects(new TesseractOcr({ languages: "klingon" }).warmUp(), isValidationError(/"klingon" is not installed/));
+    await assert.rejects(
+      ocr.recognize({ data: png, mediaType: "image/png" }, { params: { languages: "eng,tha" } }),
+      isValidationError(/joined by \+/),
+    );
+    await assert.rejects(
+      new TesseractOcr({ languages: "klingon" }).warmUp(),
+      isValidationError(/"klingon" is not installed/),
+    );
   });
 
   void it("rejects a minConfidence outside 0-100", async () => {
-    await assert.rejects(ocr.recognize({ data: png, mediaType: "image/png" }, { params: { minConfidence: 101 } }), isValidationError(/minConfidence/));
+    await assert.rejects(
+      ocr.recognize({ data: png, mediaType: "image/png" }, { params: { minConfidence: 101 } }),
+      isValidationError(/minConfidence/),
+    );
   });
 
   void it("leaves words below params.minConfidence out of the text but keeps them in words", async () => {
@@ -72,7 +84,10 @@ void describe("TesseractOcr", () => {
     const threshold = (Math.min(...confidences) + Math.max(...confidences)) / 2;
     const kept = all.words.filter((w) => w.confidence >= threshold).map((w) => w.text);
     assert.ok(kept.length < all.words.length, `no word below ${threshold}: ${confidences.join(", ")}`);
-    const filtered = await ocr.recognize({ data: mixed, mediaType: "image/png" }, { params: { minConfidence: threshold } });
+    const filtered = await ocr.recognize(
+      { data: mixed, mediaType: "image/png" },
+      { params: { minConfidence: threshold } },
+    );
     assert.deepEqual(filtered.text.split(/\s+/), kept);
     assert.deepEqual(filtered.words, all.words);
   });
@@ -83,7 +98,10 @@ void describe("TesseractOcr", () => {
       return;
     }
     const lines = ["กรุณาส่งเอกสารภายในวันศุกร์นี้"];
-    const result = await ocr.recognize({ data: await renderTextImage(lines, { font: "thai" }), mediaType: "image/png" }, { params: { languages: "eng+tha" } });
+    const result = await ocr.recognize(
+      { data: await renderTextImage(lines, { font: "thai" }), mediaType: "image/png" },
+      { params: { languages: "eng+tha" } },
+    );
     assert.equal(result.languages, "tha+eng");
     assertReads(result, lines, "thai read as eng+tha");
     assert.doesNotMatch(result.text, / /, `spaces in ${JSON.stringify(result.text)}`);
@@ -91,7 +109,10 @@ void describe("TesseractOcr", () => {
 
   void it("runs overlapping calls one at a time on one worker, each with its own result", async () => {
     const other = await renderTextImage(["Invoices are due within thirty days."], { font: "latin" });
-    const [a, b] = await Promise.all([ocr.recognize({ data: png, mediaType: "image/png" }), ocr.recognize({ data: other, mediaType: "image/png" })]);
+    const [a, b] = await Promise.all([
+      ocr.recognize({ data: png, mediaType: "image/png" }),
+      ocr.recognize({ data: other, mediaType: "image/png" }),
+    ]);
     assertReads(a, ENGLISH, "first");
     assertReads(b, ["Invoices are due within thirty days."], "second");
   });
@@ -120,22 +141,29 @@ void describe("TesseractOcr", () => {
     assertReads(await ocr.recognize({ data: png, mediaType: "image/png" }), ENGLISH, "after abort");
   });
 
-  void it("rejects with MODEL_UNAVAILABLE, not a hang, when the worker thread dies mid-read, and recovers", { timeout: 20_000 }, async () => {
-    const long = await renderTextImage(Array.from({ length: 8 }, () => ENGLISH).flat(), { font: "latin" });
-    // The image goes to tesseract's thread by postMessage: the spy hands us that thread.
-    const post = mock.method(Worker.prototype, "postMessage");
-    try {
-      const pending = ocr.recognize({ data: long, mediaType: "image/png" });
-      await posted(post);
-      const thread = post.mock.calls.at(-1)?.this as Worker | undefined;
-      assert.ok(thread, "no message was posted to a worker thread");
-      await thread.terminate();
-      await assert.rejects(pending, (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /exited/.test(err.message));
-    } finally {
-      post.mock.restore();
-    }
-    assertReads(await ocr.recognize({ data: png, mediaType: "image/png" }), ENGLISH, "after the thread died");
-  });
+  void it(
+    "rejects with MODEL_UNAVAILABLE, not a hang, when the worker thread dies mid-read, and recovers",
+    { timeout: 20_000 },
+    async () => {
+      const long = await renderTextImage(Array.from({ length: 8 }, () => ENGLISH).flat(), { font: "latin" });
+      // The image goes to tesseract's thread by postMessage: the spy hands us that thread.
+      const post = mock.method(Worker.prototype, "postMessage");
+      try {
+        const pending = ocr.recognize({ data: long, mediaType: "image/png" });
+        await posted(post);
+        const thread = post.mock.calls.at(-1)?.this as Worker | undefined;
+        assert.ok(thread, "no message was posted to a worker thread");
+        await thread.terminate();
+        await assert.rejects(
+          pending,
+          (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /exited/.test(err.message),
+        );
+      } finally {
+        post.mock.restore();
+      }
+      assertReads(await ocr.recognize({ data: png, mediaType: "image/png" }), ENGLISH, "after the thread died");
+    },
+  );
 
   void it("links the models into cacheDir and refuses a folder others can write to", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sluice-tessdata-test-"));
@@ -143,9 +171,16 @@ void describe("TesseractOcr", () => {
       const engine = new TesseractOcr({ languages: "eng", cacheDir: dir });
       await engine.warmUp();
       await engine.close();
-      assert.match(await readlink(join(dir, "eng.traineddata.gz")), /@tesseract\.js-data\/eng\/4\.0\.0_best_int\/eng\.traineddata\.gz$/);
+      assert.match(
+        await readlink(join(dir, "eng.traineddata.gz")),
+        /@tesseract\.js-data\/eng\/4\.0\.0_best_int\/eng\.traineddata\.gz$/,
+      );
       await chmod(dir, 0o777);
-      await assert.rejects(new TesseractOcr({ languages: "eng", cacheDir: dir }).warmUp(), (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /closed to others/.test(err.message));
+      await assert.rejects(
+        new TesseractOcr({ languages: "eng", cacheDir: dir }).warmUp(),
+        (err: unknown) =>
+          isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /closed to others/.test(err.message),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -164,7 +199,10 @@ void describe("TesseractOcr", () => {
         await ocr.close();
         console.log(JSON.stringify({ afterConstruct, afterWarmUp }));
       })().catch((err) => { console.error(err); process.exitCode = 1; });`;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", script], { cwd: repoRoot, timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", script], {
+      cwd: repoRoot,
+      timeout: 30_000,
+    });
     // afterWarmUp shows the check can see tesseract.js at all.
     assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1)!), { afterConstruct: false, afterWarmUp: true });
   });

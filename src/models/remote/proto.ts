@@ -38,14 +38,28 @@ let loaded: ModelProto | undefined;
  */
 export function modelProto(): ModelProto {
   if (loaded) return loaded;
-  const definition = loadSync(FILES, { includeDirs: [PROTO_ROOT], longs: Number, enums: String, defaults: true, oneofs: true });
-  const root = grpc.loadPackageDefinition(definition) as unknown as { sluice: { model: { v1: Record<string, grpc.ServiceClientConstructor> } } };
+  const definition = loadSync(FILES, {
+    includeDirs: [PROTO_ROOT],
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
+    sluice: { model: { v1: Record<string, grpc.ServiceClientConstructor> } };
+  };
   const v1 = root.sluice.model.v1;
   const service = (name: string): grpc.ServiceClientConstructor => {
     const ctor = v1[name];
     if (!ctor) throw new Error(`proto: service sluice.model.v1.${name} missing from ${PROTO_ROOT}`);
     return ctor;
   };
-  loaded = { embed: service("Embedder"), sparse: service("SparseEncoder"), rerank: service("Reranker"), ocr: service("Ocr"), info: service("Info") };
+  loaded = {
+    embed: service("Embedder"),
+    sparse: service("SparseEncoder"),
+    rerank: service("Reranker"),
+    ocr: service("Ocr"),
+    info: service("Info"),
+  };
   return loaded;
 }

@@ -12,7 +12,6 @@ export interface EmbedWithTiming {
   timing: CallTimingWire | null;
 }
 
-
 /**
  * The model server's dense embedder behind the `DenseEmbedder` port. `warmUp()` asks the server
  * (Info) which model it serves, so `id`, `dimensions` and `languages` are the server's: a
@@ -36,7 +35,11 @@ export class RemoteEmbedder implements DenseEmbedder {
   }
 
   #announced(): ModelInfoWire {
-    if (!this.#info) throw new SluiceError("INTERNAL", `remote embedder at ${this.#client.address}: no model announced after warmUp()`);
+    if (!this.#info)
+      throw new SluiceError(
+        "INTERNAL",
+        `remote embedder at ${this.#client.address}: no model announced after warmUp()`,
+      );
     return this.#info;
   }
 
@@ -60,7 +63,10 @@ export class RemoteEmbedder implements DenseEmbedder {
     const model = await this.#client.announced("embed", "dense embedder");
     if (model.dimensions === 0) {
       // Some backends learn their width only when loaded (ONNX reads hidden_size): ask one vector.
-      const probe = await this.#client.call<EmbedReplyWire>("embed", "Embed", { texts: ["dimensions"], kind: "TEXT_KIND_PASSAGE" });
+      const probe = await this.#client.call<EmbedReplyWire>("embed", "Embed", {
+        texts: ["dimensions"],
+        kind: "TEXT_KIND_PASSAGE",
+      });
       this.#info = { ...model, model: probe.model, dimensions: probe.dimensions };
       return;
     }
@@ -80,9 +86,16 @@ export class RemoteEmbedder implements DenseEmbedder {
     const reply = await this.#client.call<EmbedReplyWire>("embed", "Embed", request, options);
     const expected = this.#announced();
     if (reply.model !== expected.model || reply.dimensions !== expected.dimensions) {
-      throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.#client.address} answered with ${reply.model} (${reply.dimensions}-d) but announced ${expected.model} (${expected.dimensions}-d); restart this process to pick up the new model`);
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `model server ${this.#client.address} answered with ${reply.model} (${reply.dimensions}-d) but announced ${expected.model} (${expected.dimensions}-d); restart this process to pick up the new model`,
+      );
     }
-    if (reply.count !== texts.length) throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.#client.address} returned ${reply.count} vectors for ${texts.length} texts`);
+    if (reply.count !== texts.length)
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `model server ${this.#client.address} returned ${reply.count} vectors for ${texts.length} texts`,
+      );
     return { vectors: decodeVectors(reply.vectors, reply.count, reply.dimensions), timing: reply.timing };
   }
 

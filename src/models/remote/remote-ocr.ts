@@ -19,13 +19,22 @@ export class RemoteOcr extends RemoteModel implements OcrEngine {
   async recognize(input: OcrInput, options: ModelCallOptions = {}): Promise<OcrResult> {
     options.signal?.throwIfAborted();
     await this.warmUp();
-    const request = { data: input.data, mediaType: input.mediaType, ...(input.page !== undefined ? { page: input.page } : {}), params: paramsToWire(options.params) };
+    const request = {
+      data: input.data,
+      mediaType: input.mediaType,
+      ...(input.page !== undefined ? { page: input.page } : {}),
+      params: paramsToWire(options.params),
+    };
     const reply = await this.client.call<OcrReplyWire>("ocr", "Recognize", request, options);
     return {
       text: reply.text,
       confidence: reply.confidence,
       languages: reply.languages,
-      words: reply.words.map((w) => ({ text: w.text, confidence: w.confidence, bbox: w.bbox ?? { x0: 0, y0: 0, x1: 0, y1: 0 } })),
+      words: reply.words.map((w) => ({
+        text: w.text,
+        confidence: w.confidence,
+        bbox: w.bbox ?? { x0: 0, y0: 0, x1: 0, y1: 0 },
+      })),
     };
   }
 }

@@ -20,8 +20,17 @@ export class RemoteReranker extends RemoteModel implements Reranker {
     options.signal?.throwIfAborted();
     if (passages.length === 0) return [];
     await this.warmUp();
-    const reply = await this.client.call<RerankReplyWire>("rerank", "Rerank", { query, passages, params: paramsToWire(options.params) }, options);
-    if (reply.scores.length !== passages.length) throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.client.address} returned ${reply.scores.length} scores for ${passages.length} passages`);
+    const reply = await this.client.call<RerankReplyWire>(
+      "rerank",
+      "Rerank",
+      { query, passages, params: paramsToWire(options.params) },
+      options,
+    );
+    if (reply.scores.length !== passages.length)
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `model server ${this.client.address} returned ${reply.scores.length} scores for ${passages.length} passages`,
+      );
     return reply.scores;
   }
 }

@@ -23,7 +23,11 @@ export class RemoteSparseEncoder extends RemoteModel implements SparseEncoder {
     await this.warmUp();
     const request = { texts, kind: kindToWire(options.kind), params: paramsToWire(options.params) };
     const reply = await this.client.call<EmbedSparseReplyWire>("sparse", "EmbedSparse", request, options);
-    if (reply.vectors.length !== texts.length) throw new SluiceError("MODEL_BAD_RESPONSE", `model server ${this.client.address} returned ${reply.vectors.length} sparse vectors for ${texts.length} texts`);
+    if (reply.vectors.length !== texts.length)
+      throw new SluiceError(
+        "MODEL_BAD_RESPONSE",
+        `model server ${this.client.address} returned ${reply.vectors.length} sparse vectors for ${texts.length} texts`,
+      );
     return reply.vectors.map((v) => Object.fromEntries(v.terms.map((t, i) => [t, v.weights[i] ?? 0])));
   }
 }

@@ -39,14 +39,28 @@ export function readTlsFiles(files: TlsFiles, where: string): TlsMaterial {
   const ca = readPem(files.ca, `${where}.ca`, "CERTIFICATE");
   const cert = readPem(files.cert, `${where}.cert`, "CERTIFICATE");
   const key = readPem(files.key, `${where}.key`, "PRIVATE KEY");
-  const leaf = checked(() => new X509Certificate(cert), `${where}.cert`, files.cert, "is not a readable X.509 certificate");
+  const leaf = checked(
+    () => new X509Certificate(cert),
+    `${where}.cert`,
+    files.cert,
+    "is not a readable X.509 certificate",
+  );
   checked(() => new X509Certificate(ca), `${where}.ca`, files.ca, "is not a readable X.509 certificate");
-  const privateKey: KeyObject = checked(() => createPrivateKey(key), `${where}.key`, files.key, "is not a readable private key (encrypted keys are not supported)");
+  const privateKey: KeyObject = checked(
+    () => createPrivateKey(key),
+    `${where}.key`,
+    files.key,
+    "is not a readable private key (encrypted keys are not supported)",
+  );
   if (!leaf.checkPrivateKey(privateKey)) {
     throw invalid(`${where}.key`, files.key, `is not the private key of ${where}.cert (${resolve(files.cert)})`);
   }
   if (Date.parse(leaf.validTo) < Date.now()) {
-    throw invalid(`${where}.cert`, files.cert, `expired on ${new Date(leaf.validTo).toISOString()}; issue a new one (for development: sluice certs init --force)`);
+    throw invalid(
+      `${where}.cert`,
+      files.cert,
+      `expired on ${new Date(leaf.validTo).toISOString()}; issue a new one (for development: sluice certs init --force)`,
+    );
   }
   return { ca, cert, key };
 }
@@ -82,7 +96,10 @@ export interface ClientTransport {
  * const { credentials, options } = clientCredentials(config.models.remote.tls);
  * const client = new EmbedClient(config.models.remote.address, credentials, options);
  */
-export function clientCredentials(tls: (TlsFiles & { serverName?: string | undefined }) | undefined, where = "models.remote.tls"): ClientTransport {
+export function clientCredentials(
+  tls: (TlsFiles & { serverName?: string | undefined }) | undefined,
+  where = "models.remote.tls",
+): ClientTransport {
   if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
   const pem = readTlsFiles(tls, where);
   return {
@@ -100,12 +117,19 @@ export function clientCredentials(tls: (TlsFiles & { serverName?: string | undef
  * assertListenAllowed("127.0.0.1:50051", { tls: false, allowInsecureNonLoopback: false }); // { host: "127.0.0.1", port: 50051 }
  * assertListenAllowed("0.0.0.0:50051", { tls: false, allowInsecureNonLoopback: false }); // throws CONFIG_INVALID
  */
-export function assertListenAllowed(listen: string, options: { tls: boolean; allowInsecureNonLoopback: boolean }): { host: string; port: number } {
+export function assertListenAllowed(
+  listen: string,
+  options: { tls: boolean; allowInsecureNonLoopback: boolean },
+): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (!match || !host || port > 65535 || (match[1] !== undefined && isIP(match[1]) !== 6)) {
-    throw new SluiceError("CONFIG_INVALID", `modelServer.listen must be host:port (IPv6 in brackets: [::1]:50051), got "${listen}"`, { details: { listen } });
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      `modelServer.listen must be host:port (IPv6 in brackets: [::1]:50051), got "${listen}"`,
+      { details: { listen } },
+    );
   }
   if (!options.tls && !options.allowInsecureNonLoopback && !isLoopback(host)) {
     throw new SluiceError(
@@ -138,7 +162,11 @@ function isLoopback(host: string): boolean {
  * const server = new grpc.Server({ interceptors: [callerAllowList(["sluice-gateway"])] });
  */
 export function callerAllowList(allowedClients: readonly string[]): grpc.ServerInterceptor {
-  if (allowedClients.length === 0) throw new SluiceError("CONFIG_INVALID", "modelServer.tls.allowedClients must name at least one client certificate CN");
+  if (allowedClients.length === 0)
+    throw new SluiceError(
+      "CONFIG_INVALID",
+      "modelServer.tls.allowedClients must name at least one client certificate CN",
+    );
   const allowed = new Set(allowedClients);
   const list = [...allowed].map((cn) => `"${cn}"`).join(", ");
   return (_method, call) => {
@@ -150,18 +178,33 @@ export function callerAllowList(allowedClients: readonly string[]): grpc.ServerI
         else next(metadata);
       })
       .build();
-    return new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build());
+    return new grpc.ServerInterceptingCall(
+      call,
+      new grpc.ResponderBuilder().withStart((next) => next(listener)).build(),
+    );
   };
 }
 
-function refuse(auth: ReturnType<grpc.ServerInterceptingCallInterface["getAuthContext"]>, allowed: ReadonlySet<string>, list: string): { code: grpc.status; details: string } | undefined {
+function refuse(
+  auth: ReturnType<grpc.ServerInterceptingCallInterface["getAuthContext"]>,
+  allowed: ReadonlySet<string>,
+  list: string,
+): { code: grpc.status; details: string } | undefined {
   // grpc-js reports a certificate only for an authorized TLS socket, i.e. one the CA vouched for.
   const peer = auth.sslPeerCertificate;
   if (!peer) return { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required" };
   // Node gives an array when the subject carries several CNs; such a name is ambiguous, so refuse it.
   const cn: unknown = peer.subject?.CN;
-  if (typeof cn !== "string") return { code: grpc.status.PERMISSION_DENIED, details: `client certificate has no single subject CN; allowed: ${list}` };
-  if (!allowed.has(cn)) return { code: grpc.status.PERMISSION_DENIED, details: `client certificate CN "${cn}" is not allowed; allowed: ${list}` };
+  if (typeof cn !== "string")
+    return {
+      code: grpc.status.PERMISSION_DENIED,
+      details: `client certificate has no single subject CN; allowed: ${list}`,
+    };
+  if (!allowed.has(cn))
+    return {
+      code: grpc.status.PERMISSION_DENIED,
+      details: `client certificate CN "${cn}" is not allowed; allowed: ${list}`,
+    };
   return undefined;
 }
 
@@ -188,5 +231,8 @@ function checked<T>(fn: () => T, field: string, path: string, problem: string): 
 }
 
 function invalid(field: string, path: string, problem: string, cause?: unknown): SluiceError {
-  return new SluiceError("CONFIG_INVALID", `${field}: ${resolve(path)} ${problem}`, { details: { field, path: resolve(path) }, cause });
+  return new SluiceError("CONFIG_INVALID", `${field}: ${resolve(path)} ${problem}`, {
+    details: { field, path: resolve(path) },
+    cause,
+  });
 }

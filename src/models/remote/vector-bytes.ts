@@ -12,7 +12,8 @@ const LITTLE = endianness() === "LE";
 export function encodeVectors(vectors: readonly Float32Array[], dimensions: number): Buffer {
   const out = Buffer.allocUnsafe(vectors.length * dimensions * 4);
   vectors.forEach((v, i) => {
-    if (v.length !== dimensions) throw new SluiceError("MODEL_BAD_RESPONSE", `vector ${i} has ${v.length} values, expected ${dimensions}`);
+    if (v.length !== dimensions)
+      throw new SluiceError("MODEL_BAD_RESPONSE", `vector ${i} has ${v.length} values, expected ${dimensions}`);
     if (LITTLE) out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), i * dimensions * 4);
     else for (let j = 0; j < dimensions; j++) out.writeFloatLE(v[j]!, (i * dimensions + j) * 4);
   });
@@ -27,7 +28,10 @@ export function encodeVectors(vectors: readonly Float32Array[], dimensions: numb
  */
 export function decodeVectors(bytes: Uint8Array, count: number, dimensions: number): Float32Array[] {
   if (bytes.byteLength !== count * dimensions * 4) {
-    throw new SluiceError("MODEL_BAD_RESPONSE", `vector payload has ${bytes.byteLength} bytes, expected ${count} × ${dimensions} × 4`);
+    throw new SluiceError(
+      "MODEL_BAD_RESPONSE",
+      `vector payload has ${bytes.byteLength} bytes, expected ${count} × ${dimensions} × 4`,
+    );
   }
   // The received buffer may sit at any offset; one copy gives Float32Array the alignment it needs.
   const all = new Float32Array(count * dimensions);

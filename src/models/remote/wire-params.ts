@@ -36,7 +36,13 @@ export function paramsToWire(params: ModelParams | undefined): ModelParamsWire {
 export function paramsFromWire(wire: ModelParamsWire | null | undefined, where: string): ModelParams {
   if (!wire) return {};
   const device = (Object.keys(TO_WIRE) as DevicePreference[]).find((d) => TO_WIRE[d] === wire.device);
-  const raw: Record<string, unknown> = { device, batchSize: wire.batchSize, keepAliveMs: wire.keepAliveMs, languages: wire.languages, minConfidence: wire.minConfidence };
+  const raw: Record<string, unknown> = {
+    device,
+    batchSize: wire.batchSize,
+    keepAliveMs: wire.keepAliveMs,
+    languages: wire.languages,
+    minConfidence: wire.minConfidence,
+  };
   for (const key of Object.keys(raw)) if (raw[key] === undefined || raw[key] === null) delete raw[key];
   return validateModelParams(raw, where);
 }

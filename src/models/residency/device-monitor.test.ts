@@ -21,7 +21,10 @@ function assertWellFormed(snapshot: DeviceSnapshot): void {
 
 const monitors: Array<[string, () => DeviceMonitor]> = [
   ["ManualDeviceMonitor", () => new ManualDeviceMonitor({ gpus: [{ memoryTotalMiB: 1000, memoryUsedMiB: 10 }] })],
-  ["NvidiaSmiMonitor without nvidia-smi", () => new NvidiaSmiMonitor({ command: path.join(os.tmpdir(), "sluice-no-such-nvidia-smi") })],
+  [
+    "NvidiaSmiMonitor without nvidia-smi",
+    () => new NvidiaSmiMonitor({ command: path.join(os.tmpdir(), "sluice-no-such-nvidia-smi") }),
+  ],
   // Whatever this host has: no GPUs on a CPU-only machine, real ones where a driver is installed.
   ["NvidiaSmiMonitor on this host", () => new NvidiaSmiMonitor()],
 ];

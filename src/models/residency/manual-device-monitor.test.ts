@@ -10,7 +10,12 @@ describe("ManualDeviceMonitor", () => {
   });
 
   it("fills in the GPUs it is given, and reports what is set afterwards", async () => {
-    const monitor = new ManualDeviceMonitor({ gpus: [{ memoryTotalMiB: 80_000 }, { name: "H200", memoryTotalMiB: 143_771, memoryUsedMiB: 10, utilizationPercent: null }] });
+    const monitor = new ManualDeviceMonitor({
+      gpus: [
+        { memoryTotalMiB: 80_000 },
+        { name: "H200", memoryTotalMiB: 143_771, memoryUsedMiB: 10, utilizationPercent: null },
+      ],
+    });
     assert.deepEqual((await monitor.sample()).gpus, [
       { index: 0, name: "Manual GPU 0", memoryTotalMiB: 80_000, memoryUsedMiB: 0, utilizationPercent: 0 },
       { index: 1, name: "H200", memoryTotalMiB: 143_771, memoryUsedMiB: 10, utilizationPercent: null },
@@ -32,7 +37,10 @@ describe("ManualDeviceMonitor", () => {
   });
 
   it("rejects setting a GPU it does not have", () => {
-    assert.throws(() => new ManualDeviceMonitor().setGpuMemoryUsed(0, 1), (err: unknown) => isSluiceError(err) && err.code === "VALIDATION_FAILED");
+    assert.throws(
+      () => new ManualDeviceMonitor().setGpuMemoryUsed(0, 1),
+      (err: unknown) => isSluiceError(err) && err.code === "VALIDATION_FAILED",
+    );
   });
 
   it("fails samples on demand until cleared", async () => {

@@ -65,7 +65,8 @@ export class ManualDeviceMonitor implements DeviceMonitor {
 
   setGpuMemoryUsed(index: number, memoryUsedMiB: number): this {
     const gpu = this.gpus[index];
-    if (gpu === undefined) throw new SluiceError("VALIDATION_FAILED", `no GPU ${index}: the monitor has ${this.gpus.length}`);
+    if (gpu === undefined)
+      throw new SluiceError("VALIDATION_FAILED", `no GPU ${index}: the monitor has ${this.gpus.length}`);
     gpu.memoryUsedMiB = memoryUsedMiB;
     return this;
   }

@@ -21,7 +21,10 @@ interface ExecFailure extends Error {
  * @example
  * execFile("nvidia-smi", [...NVIDIA_SMI_ARGS]); // prints "0, NVIDIA H200, 143771, 1024, 3"
  */
-export const NVIDIA_SMI_ARGS = ["--query-gpu=index,name,memory.total,memory.used,utilization.gpu", "--format=csv,noheader,nounits"] as const;
+export const NVIDIA_SMI_ARGS = [
+  "--query-gpu=index,name,memory.total,memory.used,utilization.gpu",
+  "--format=csv,noheader,nounits",
+] as const;
 
 /**
  * What `parseNvidiaSmiCsv` makes of one run: the usable GPUs, and one warning per GPU it had to
@@ -59,13 +62,17 @@ export function parseNvidiaSmiCsv(stdout: string): NvidiaSmiParseResult {
     const [utilField, usedField, totalField] = [rest.pop() as string, rest.pop() as string, rest.pop() as string];
     const name = rest.join(", ");
     const index = Number(indexField);
-    if (indexField === "" || !Number.isInteger(index) || index < 0) throw unparsable(n, line, `index "${indexField}" is not a GPU index`);
+    if (indexField === "" || !Number.isInteger(index) || index < 0)
+      throw unparsable(n, line, `index "${indexField}" is not a GPU index`);
     const total = readNumber(totalField);
     const used = readNumber(usedField);
     const utilization = readNumber(utilField);
-    if (total === "invalid" || used === "invalid" || utilization === "invalid") throw unparsable(n, line, "a figure is not a number");
+    if (total === "invalid" || used === "invalid" || utilization === "invalid")
+      throw unparsable(n, line, "a figure is not a number");
     if (total === null || used === null || total <= 0) {
-      warnings.push(`GPU ${index} (${name}) reports no memory figures (total ${totalField}, used ${usedField}); it is left out of placement`);
+      warnings.push(
+        `GPU ${index} (${name}) reports no memory figures (total ${totalField}, used ${usedField}); it is left out of placement`,
+      );
       continue;
     }
     gpus.push({ index, name, memoryTotalMiB: total, memoryUsedMiB: used, utilizationPercent: utilization });
@@ -81,7 +88,9 @@ function readNumber(field: string): number | null | "invalid" {
 }
 
 function unparsable(lineIndex: number, line: string, why: string): SluiceError {
-  return new SluiceError("INTERNAL", `unparsable nvidia-smi output on line ${lineIndex + 1} (${why}): "${line}"`, { details: { line } });
+  return new SluiceError("INTERNAL", `unparsable nvidia-smi output on line ${lineIndex + 1} (${why}): "${line}"`, {
+    details: { line },
+  });
 }
 
 /**
@@ -146,7 +155,11 @@ export class NvidiaSmiMonitor implements DeviceMonitor {
   private async readGpus(): Promise<NvidiaSmiParseResult> {
     let stdout: string;
     try {
-      ({ stdout } = await execFileAsync(this.command, [...NVIDIA_SMI_ARGS], { timeout: this.timeoutMs, encoding: "utf8", windowsHide: true }));
+      ({ stdout } = await execFileAsync(this.command, [...NVIDIA_SMI_ARGS], {
+        timeout: this.timeoutMs,
+        encoding: "utf8",
+        windowsHide: true,
+      }));
     } catch (err) {
       const failure = err as ExecFailure;
       if (failure.code === "ENOENT") return { gpus: [], warnings: [] };
@@ -162,8 +175,16 @@ export class NvidiaSmiMonitor implements DeviceMonitor {
   private describeFailure(failure: ExecFailure): string {
     if (failure.killed === true) return `${this.command} did not answer within ${this.timeoutMs} ms`;
     // nvidia-smi prints its own diagnosis ("couldn't communicate with the NVIDIA driver") on stdout.
-    const said = `${failure.stderr ?? ""}\n${failure.stdout ?? ""}`.split("\n").map((l) => l.trim()).find((l) => l !== "");
-    const how = typeof failure.code === "number" ? `exited with code ${failure.code}` : failure.signal ? `was killed by ${failure.signal}` : `failed (${failure.code ?? failure.message})`;
+    const said = `${failure.stderr ?? ""}\n${failure.stdout ?? ""}`
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "");
+    const how =
+      typeof failure.code === "number"
+        ? `exited with code ${failure.code}`
+        : failure.signal
+          ? `was killed by ${failure.signal}`
+          : `failed (${failure.code ?? failure.message})`;
     return `${this.command} ${how}${said === undefined ? "" : `: ${said}`}`;
   }
 }

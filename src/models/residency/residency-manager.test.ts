@@ -3,7 +3,12 @@ import { describe, it } from "node:test";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
 import type { ComputeDevice } from "./device-monitor.ts";
 import { ManualDeviceMonitor, type ManualGpu } from "./manual-device-monitor.ts";
-import { ResidencyManager, type ResidencyEvent, type ResidencyManagerOptions, type ResidentModel } from "./residency-manager.ts";
+import {
+  ResidencyManager,
+  type ResidencyEvent,
+  type ResidencyManagerOptions,
+  type ResidentModel,
+} from "./residency-manager.ts";
 
 const KEEP_ALIVE = 60_000;
 
@@ -16,7 +21,10 @@ class FakeModel implements ResidentModel {
   failNextUnload: Error | undefined;
   private held: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(readonly name = "bge-m3", readonly supportsGpu = true) {}
+  constructor(
+    readonly name = "bge-m3",
+    readonly supportsGpu = true,
+  ) {}
 
   /** Makes the next loads wait until `finishLoad()`. */
   holdLoads(): void {
@@ -98,7 +106,12 @@ describe("ResidencyManager", () => {
     assert.deepEqual(events, [
       { model: "bge-m3", state: "loading", device: "cpu", reason: "no GPU is available on this host" },
       { model: "bge-m3", state: "loaded", device: "cpu" },
-      { model: "bge-m3", state: "unloaded", device: "cpu", reason: `idle for ${KEEP_ALIVE} ms (keep-alive ${KEEP_ALIVE} ms)` },
+      {
+        model: "bge-m3",
+        state: "unloaded",
+        device: "cpu",
+        reason: `idle for ${KEEP_ALIVE} ms (keep-alive ${KEEP_ALIVE} ms)`,
+      },
     ]);
   });
 
@@ -153,25 +166,41 @@ describe("ResidencyManager", () => {
   it("throws DEVICE_UNAVAILABLE for gpu-required under pressure, without loading", async () => {
     const { manager, model, monitor, events } = setup({ gpus: [{ memoryTotalMiB: 1000, memoryUsedMiB: 950 }] });
     await assert.rejects(manager.acquire("bge-m3", { device: "gpu-required" }), (err: unknown) => {
-      return isSluiceError(err) && err.code === "DEVICE_UNAVAILABLE" && /GPU memory pressure 95\.0% is above the high watermark 90\.0%/.test(err.message);
+      return (
+        isSluiceError(err) &&
+        err.code === "DEVICE_UNAVAILABLE" &&
+        /GPU memory pressure 95\.0% is above the high watermark 90\.0%/.test(err.message)
+      );
     });
     monitor.setGpus([]);
     await manager.tick();
     await assert.rejects(manager.acquire("bge-m3", { device: "gpu-required" }), /no GPU is available on this host/);
     assert.deepEqual(model.loads, []);
     assert.deepEqual(events, []);
-    assert.deepEqual({ state: state(manager).state, waiting: state(manager).waiting }, { state: "unloaded", waiting: 0 });
+    assert.deepEqual(
+      { state: state(manager).state, waiting: state(manager).waiting },
+      { state: "unloaded", waiting: 0 },
+    );
   });
 
   it("sends gpu-preferred to cpu when the GPU is full or the model has no GPU build", async () => {
     const cpuOnly = new FakeModel("tesseract", false);
-    const { manager, models, events } = setup({ gpus: [{ memoryTotalMiB: 1000, memoryUsedMiB: 950 }], models: [new FakeModel(), cpuOnly] });
+    const { manager, models, events } = setup({
+      gpus: [{ memoryTotalMiB: 1000, memoryUsedMiB: 950 }],
+      models: [new FakeModel(), cpuOnly],
+    });
     const full = await manager.acquire("bge-m3", { device: "gpu-preferred" });
     assert.equal(full.device, "cpu");
     assert.match(full.fallbackReason ?? "", /GPU memory pressure 95\.0%/);
     const noBuild = await manager.acquire("tesseract", {});
-    assert.deepEqual({ device: noBuild.device, reason: noBuild.fallbackReason }, { device: "cpu", reason: "the model has no GPU build" });
-    assert.deepEqual(models.map((m) => m.loads), [["cpu"], ["cpu"]]);
+    assert.deepEqual(
+      { device: noBuild.device, reason: noBuild.fallbackReason },
+      { device: "cpu", reason: "the model has no GPU build" },
+    );
+    assert.deepEqual(
+      models.map((m) => m.loads),
+      [["cpu"], ["cpu"]],
+    );
     assert.match(events[0]?.reason ?? "", /GPU memory pressure/);
   });
 
@@ -193,12 +222,22 @@ describe("ResidencyManager", () => {
   it("loads once for calls that arrive together", async () => {
     const { manager, model } = setup({ gpus: [{ memoryTotalMiB: 1000 }] });
     model.holdLoads();
-    const pending = [manager.acquire("bge-m3", {}), manager.acquire("bge-m3", { device: "gpu-preferred" }), manager.acquire("bge-m3", { device: "gpu-required" })];
+    const pending = [
+      manager.acquire("bge-m3", {}),
+      manager.acquire("bge-m3", { device: "gpu-preferred" }),
+      manager.acquire("bge-m3", { device: "gpu-required" }),
+    ];
     await settle();
-    assert.deepEqual({ state: state(manager).state, waiting: state(manager).waiting }, { state: "loading", waiting: 3 });
+    assert.deepEqual(
+      { state: state(manager).state, waiting: state(manager).waiting },
+      { state: "loading", waiting: 3 },
+    );
     model.finishLoad();
     const leases = await Promise.all(pending);
-    assert.deepEqual(leases.map((l) => l.device), ["cuda", "cuda", "cuda"]);
+    assert.deepEqual(
+      leases.map((l) => l.device),
+      ["cuda", "cuda", "cuda"],
+    );
     assert.deepEqual(model.loads, ["cuda"]);
     assert.equal(state(manager).inUse, 3);
     for (const l of leases) l.release();
@@ -215,10 +254,22 @@ describe("ResidencyManager", () => {
     for (const outcome of outcomes) {
       assert.equal(outcome.status, "rejected");
       const err: unknown = outcome.reason;
-      assert.ok(isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /loading model "bge-m3" on cpu failed: weights missing/.test(err.message));
+      assert.ok(
+        isSluiceError(err) &&
+          err.code === "MODEL_UNAVAILABLE" &&
+          /loading model "bge-m3" on cpu failed: weights missing/.test(err.message),
+      );
     }
-    assert.deepEqual({ state: state(manager).state, waiting: state(manager).waiting, inUse: state(manager).inUse }, { state: "unloaded", waiting: 0, inUse: 0 });
-    assert.deepEqual(events.at(-1), { model: "bge-m3", state: "unloaded", device: "cpu", reason: "load failed: weights missing" });
+    assert.deepEqual(
+      { state: state(manager).state, waiting: state(manager).waiting, inUse: state(manager).inUse },
+      { state: "unloaded", waiting: 0, inUse: 0 },
+    );
+    assert.deepEqual(events.at(-1), {
+      model: "bge-m3",
+      state: "unloaded",
+      device: "cpu",
+      reason: "load failed: weights missing",
+    });
     assert.equal(model.unloads, 0, "a failed load is not unloaded");
     (await manager.acquire("bge-m3", { device: "cpu" })).release();
     assert.deepEqual(model.loads, ["cpu", "cpu"]);
@@ -227,7 +278,10 @@ describe("ResidencyManager", () => {
   it("passes a SluiceError from a load through as it is", async () => {
     const { manager, model } = setup({ gpus: [{ memoryTotalMiB: 1000 }] });
     model.failNextLoad = new SluiceError("DEVICE_UNAVAILABLE", "CUDA out of memory");
-    await assert.rejects(manager.acquire("bge-m3", { device: "gpu-required" }), (err: unknown) => isSluiceError(err) && err.code === "DEVICE_UNAVAILABLE" && err.message === "CUDA out of memory");
+    await assert.rejects(
+      manager.acquire("bge-m3", { device: "gpu-required" }),
+      (err: unknown) => isSluiceError(err) && err.code === "DEVICE_UNAVAILABLE" && err.message === "CUDA out of memory",
+    );
   });
 
   it("keeps serving gpu-preferred calls on a GPU model when the GPU fills up (no thrash)", async () => {
@@ -255,7 +309,10 @@ describe("ResidencyManager", () => {
     assert.equal((await cpuCall).device, "cpu");
     assert.equal((await laterCall).device, "cpu", "a call that arrived during the move joins the model where it went");
     assert.deepEqual(model.loads, ["cuda", "cpu"]);
-    assert.deepEqual(events.map((e) => `${e.state}:${e.device}`), ["loading:cuda", "loaded:cuda", "unloaded:cuda", "loading:cpu", "loaded:cpu"]);
+    assert.deepEqual(
+      events.map((e) => `${e.state}:${e.device}`),
+      ["loading:cuda", "loaded:cuda", "unloaded:cuda", "loading:cpu", "loaded:cpu"],
+    );
     assert.match(events[2]?.reason ?? "", /moving to cpu for a cpu call/);
   });
 
@@ -274,21 +331,51 @@ describe("ResidencyManager", () => {
     const lease = await manager.acquire("a", { device: "cpu", keepAliveMs: 5000 });
     clock.t += 10;
     assert.deepEqual(manager.snapshot(), [
-      { name: "a", state: "loaded", device: "cpu", inUse: 1, waiting: 0, lastUsedAt: 1_000_000, idleMs: 0, keepAliveMs: 5000 },
-      { name: "b", state: "unloaded", device: undefined, inUse: 0, waiting: 0, lastUsedAt: undefined, idleMs: 0, keepAliveMs: KEEP_ALIVE },
+      {
+        name: "a",
+        state: "loaded",
+        device: "cpu",
+        inUse: 1,
+        waiting: 0,
+        lastUsedAt: 1_000_000,
+        idleMs: 0,
+        keepAliveMs: 5000,
+      },
+      {
+        name: "b",
+        state: "unloaded",
+        device: undefined,
+        inUse: 0,
+        waiting: 0,
+        lastUsedAt: undefined,
+        idleMs: 0,
+        keepAliveMs: KEEP_ALIVE,
+      },
     ]);
     lease.release();
     clock.t += 20;
-    assert.deepEqual({ idle: state(manager, "a").idleMs, last: state(manager, "a").lastUsedAt }, { idle: 20, last: 1_000_010 });
+    assert.deepEqual(
+      { idle: state(manager, "a").idleMs, last: state(manager, "a").lastUsedAt },
+      { idle: 20, last: 1_000_010 },
+    );
     assert.deepEqual(manager.deviceSnapshot()?.gpus, []);
   });
 
   it("rejects unknown names, duplicate registrations and bad options", async () => {
     const { manager, monitor } = setup();
-    await assert.rejects(manager.acquire("nope"), (err: unknown) => isSluiceError(err) && err.code === "NOT_FOUND" && /no model named "nope"/.test(err.message));
-    assert.throws(() => manager.register(new FakeModel()), (err: unknown) => isSluiceError(err) && err.code === "CONFIG_INVALID");
+    await assert.rejects(
+      manager.acquire("nope"),
+      (err: unknown) => isSluiceError(err) && err.code === "NOT_FOUND" && /no model named "nope"/.test(err.message),
+    );
+    assert.throws(
+      () => manager.register(new FakeModel()),
+      (err: unknown) => isSluiceError(err) && err.code === "CONFIG_INVALID",
+    );
     for (const bad of [{ keepAliveMs: -1 }, { highWatermark: 1.5 }, { pollMs: 0 }]) {
-      assert.throws(() => new ResidencyManager({ monitor, keepAliveMs: 1, highWatermark: 0.9, pollMs: 1, ...bad }), (err: unknown) => isSluiceError(err) && err.code === "CONFIG_INVALID");
+      assert.throws(
+        () => new ResidencyManager({ monitor, keepAliveMs: 1, highWatermark: 0.9, pollMs: 1, ...bad }),
+        (err: unknown) => isSluiceError(err) && err.code === "CONFIG_INVALID",
+      );
     }
   });
 
@@ -303,7 +390,11 @@ describe("ResidencyManager", () => {
   });
 
   it("keeps working when an onChange listener throws", async () => {
-    const { manager, warnings } = setup({ onChange: () => { throw new Error("listener down"); } });
+    const { manager, warnings } = setup({
+      onChange: () => {
+        throw new Error("listener down");
+      },
+    });
     const lease = await manager.acquire("bge-m3", { device: "cpu" });
     assert.equal(lease.device, "cpu");
     assert.match(warnings[0] ?? "", /onChange listener threw/);
@@ -325,7 +416,13 @@ describe("ResidencyManager", () => {
     const seen: string[] = [];
     let third!: () => void;
     const threeWarnings = new Promise<void>((resolve) => (third = resolve));
-    const watched = new ResidencyManager({ monitor, keepAliveMs: 1, highWatermark: 0.9, pollMs: 1, onWarning: (m) => seen.push(m) === 3 && third() });
+    const watched = new ResidencyManager({
+      monitor,
+      keepAliveMs: 1,
+      highWatermark: 0.9,
+      pollMs: 1,
+      onWarning: (m) => seen.push(m) === 3 && third(),
+    });
     // The manager's timer is unref'd on purpose; this one keeps the test process up while it waits.
     const keepUp = setInterval(() => {}, 1000);
     watched.start();
@@ -349,12 +446,21 @@ describe("ResidencyManager", () => {
     await settle();
     assert.equal(closed, false, "close waits for the lease");
     assert.equal(model.unloads, 0);
-    await assert.rejects(manager.acquire("bge-m3", { device: "cpu" }), (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /closed/.test(err.message));
+    await assert.rejects(
+      manager.acquire("bge-m3", { device: "cpu" }),
+      (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE" && /closed/.test(err.message),
+    );
     lease.release();
     await closing;
     assert.equal(model.unloads, 1);
-    assert.deepEqual(manager.snapshot().map((m) => m.state), ["unloaded", "unloaded"]);
-    assert.deepEqual(events.filter((e) => e.state === "unloaded").map((e) => e.reason), ["closing", "closing"]);
+    assert.deepEqual(
+      manager.snapshot().map((m) => m.state),
+      ["unloaded", "unloaded"],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.state === "unloaded").map((e) => e.reason),
+      ["closing", "closing"],
+    );
     assert.equal(manager.close(), manager.close(), "close() is idempotent");
   });
 
@@ -375,6 +481,9 @@ describe("ResidencyManager", () => {
     model.finishLoad();
     await assert.rejects(pending, (err: unknown) => isSluiceError(err) && err.code === "MODEL_UNAVAILABLE");
     await closing;
-    assert.deepEqual({ loads: model.loads, unloads: model.unloads, loadedOn: model.loadedOn }, { loads: ["cpu"], unloads: 1, loadedOn: undefined });
+    assert.deepEqual(
+      { loads: model.loads, unloads: model.unloads, loadedOn: model.loadedOn },
+      { loads: ["cpu"], unloads: 1, loadedOn: undefined },
+    );
   });
 });

@@ -2,10 +2,24 @@ import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
 import type { DevicePreference, ModelParams } from "../ports.ts";
 import type { ComputeDevice, DeviceMonitor, DeviceSnapshot } from "./device-monitor.ts";
 import { keepAliveMs, memoryPressure, placeCall, type Placement } from "./residency-policy.ts";
-import type { ModelLease, ModelResidency, ResidencyEvent, ResidencyManagerOptions, ResidencyState, ResidentModel } from "./residency-types.ts";
+import type {
+  ModelLease,
+  ModelResidency,
+  ResidencyEvent,
+  ResidencyManagerOptions,
+  ResidencyState,
+  ResidentModel,
+} from "./residency-types.ts";
 
 // The manager's own vocabulary, importable from here as well as from the barrel.
-export type { ModelLease, ModelResidency, ResidencyEvent, ResidencyManagerOptions, ResidencyState, ResidentModel } from "./residency-types.ts";
+export type {
+  ModelLease,
+  ModelResidency,
+  ResidencyEvent,
+  ResidencyManagerOptions,
+  ResidencyState,
+  ResidentModel,
+} from "./residency-types.ts";
 
 interface Transition {
   readonly kind: "load" | "unload";
@@ -74,9 +88,12 @@ export class ResidencyManager {
   private closed: Promise<void> | undefined;
 
   constructor(options: ResidencyManagerOptions) {
-    if (!(options.keepAliveMs >= 0)) throw new SluiceError("CONFIG_INVALID", `keepAliveMs must be 0 or more, got ${options.keepAliveMs}`);
-    if (!(options.highWatermark >= 0 && options.highWatermark <= 1)) throw new SluiceError("CONFIG_INVALID", `highWatermark must be within 0-1, got ${options.highWatermark}`);
-    if (!(options.pollMs > 0)) throw new SluiceError("CONFIG_INVALID", `pollMs must be positive, got ${options.pollMs}`);
+    if (!(options.keepAliveMs >= 0))
+      throw new SluiceError("CONFIG_INVALID", `keepAliveMs must be 0 or more, got ${options.keepAliveMs}`);
+    if (!(options.highWatermark >= 0 && options.highWatermark <= 1))
+      throw new SluiceError("CONFIG_INVALID", `highWatermark must be within 0-1, got ${options.highWatermark}`);
+    if (!(options.pollMs > 0))
+      throw new SluiceError("CONFIG_INVALID", `pollMs must be positive, got ${options.pollMs}`);
     this.monitor = options.monitor;
     this.baseKeepAliveMs = options.keepAliveMs;
     this.highWatermark = options.highWatermark;
@@ -91,10 +108,22 @@ export class ResidencyManager {
   /** Adds a model, unloaded. Names are unique. */
   register(model: ResidentModel): void {
     if (this.closing) throw closedError(model.name);
-    if (this.entries.has(model.name)) throw new SluiceError("CONFIG_INVALID", `model "${model.name}" is registered twice`, { details: { model: model.name } });
+    if (this.entries.has(model.name))
+      throw new SluiceError("CONFIG_INVALID", `model "${model.name}" is registered twice`, {
+        details: { model: model.name },
+      });
     this.entries.set(model.name, {
-      model, state: "unloaded", device: undefined, active: 0, waiting: 0, movers: 0, lastUsedAt: undefined,
-      requestedKeepAliveMs: undefined, cpuReason: undefined, transition: undefined, changed: deferred(),
+      model,
+      state: "unloaded",
+      device: undefined,
+      active: 0,
+      waiting: 0,
+      movers: 0,
+      lastUsedAt: undefined,
+      requestedKeepAliveMs: undefined,
+      cpuReason: undefined,
+      transition: undefined,
+      changed: deferred(),
     });
   }
 
@@ -109,7 +138,9 @@ export class ResidencyManager {
   async acquire(name: string, params: ModelParams = {}): Promise<ModelLease> {
     const entry = this.entries.get(name);
     if (entry === undefined) {
-      throw new SluiceError("NOT_FOUND", `no model named "${name}" is registered`, { details: { model: name, registered: [...this.entries.keys()] } });
+      throw new SluiceError("NOT_FOUND", `no model named "${name}" is registered`, {
+        details: { model: name, registered: [...this.entries.keys()] },
+      });
     }
     const preference = params.device ?? this.defaultDevice;
     // Counted from the start, so a tick never unloads a model between its load and this lease.
@@ -118,7 +149,8 @@ export class ResidencyManager {
       for (;;) {
         const transition = entry.transition;
         if (transition !== undefined) {
-          if (transition.kind === "load" && transition.device !== undefined && satisfies(transition.device, preference)) await transition.done;
+          if (transition.kind === "load" && transition.device !== undefined && satisfies(transition.device, preference))
+            await transition.done;
           else await transition.done.catch(() => undefined);
           continue;
         }
@@ -164,14 +196,22 @@ export class ResidencyManager {
     const now = this.now();
     const unloads: Array<Promise<void>> = [];
     for (const entry of this.entries.values()) {
-      if (entry.state !== "loaded" || entry.device === undefined || entry.transition !== undefined || entry.active > 0 || entry.waiting > 0) continue;
+      if (
+        entry.state !== "loaded" ||
+        entry.device === undefined ||
+        entry.transition !== undefined ||
+        entry.active > 0 ||
+        entry.waiting > 0
+      )
+        continue;
       const keepAlive = this.keepAliveFor(entry, snapshot);
       const idle = now - (entry.lastUsedAt ?? now);
       if (idle < keepAlive) continue;
       const pressure = memoryPressure(snapshot, entry.device);
-      const reason = pressure !== undefined && pressure >= this.highWatermark
-        ? `memory pressure ${pressure.toFixed(3)} reached the high watermark ${this.highWatermark}`
-        : `idle for ${idle} ms (keep-alive ${keepAlive} ms)`;
+      const reason =
+        pressure !== undefined && pressure >= this.highWatermark
+          ? `memory pressure ${pressure.toFixed(3)} reached the high watermark ${this.highWatermark}`
+          : `idle for ${idle} ms (keep-alive ${keepAlive} ms)`;
       unloads.push(this.startTransition(entry, "unload", undefined, () => this.unloadNow(entry, reason)));
     }
     await Promise.all(unloads);
@@ -210,7 +250,8 @@ export class ResidencyManager {
       inUse: e.active,
       waiting: e.waiting,
       lastUsedAt: e.lastUsedAt,
-      idleMs: e.state === "loaded" && e.active === 0 && e.lastUsedAt !== undefined ? Math.max(0, now - e.lastUsedAt) : 0,
+      idleMs:
+        e.state === "loaded" && e.active === 0 && e.lastUsedAt !== undefined ? Math.max(0, now - e.lastUsedAt) : 0,
       keepAliveMs: this.keepAliveFor(e, this.latest),
     }));
   }
@@ -221,7 +262,12 @@ export class ResidencyManager {
   }
 
   private place(entry: Entry, preference: DevicePreference): Placement {
-    return placeCall(preference, { snapshot: this.latest as DeviceSnapshot, highWatermark: this.highWatermark, modelSupportsGpu: entry.model.supportsGpu, model: entry.model.name });
+    return placeCall(preference, {
+      snapshot: this.latest as DeviceSnapshot,
+      highWatermark: this.highWatermark,
+      modelSupportsGpu: entry.model.supportsGpu,
+      model: entry.model.name,
+    });
   }
 
   private lease(entry: Entry, preference: DevicePreference, requestedKeepAliveMs: number | undefined): ModelLease {
@@ -230,7 +276,10 @@ export class ResidencyManager {
     entry.lastUsedAt = this.now();
     entry.requestedKeepAliveMs = requestedKeepAliveMs;
     let released = false;
-    const fallbackReason = preference === "gpu-preferred" && device === "cpu" ? entry.cpuReason ?? `the model is loaded on cpu` : undefined;
+    const fallbackReason =
+      preference === "gpu-preferred" && device === "cpu"
+        ? (entry.cpuReason ?? `the model is loaded on cpu`)
+        : undefined;
     return {
       device,
       ...(fallbackReason === undefined ? {} : { fallbackReason }),
@@ -251,7 +300,12 @@ export class ResidencyManager {
       if (moveReason !== undefined) await this.unloadNow(entry, moveReason);
       entry.state = "loading";
       entry.device = device;
-      this.emit({ model: entry.model.name, state: "loading", device, ...(placement.fallbackReason === undefined ? {} : { reason: placement.fallbackReason }) });
+      this.emit({
+        model: entry.model.name,
+        state: "loading",
+        device,
+        ...(placement.fallbackReason === undefined ? {} : { reason: placement.fallbackReason }),
+      });
       try {
         await entry.model.load(device);
       } catch (err) {
@@ -259,7 +313,13 @@ export class ResidencyManager {
         entry.device = undefined;
         const message = err instanceof Error ? err.message : String(err);
         this.emit({ model: entry.model.name, state: "unloaded", device, reason: `load failed: ${message}` });
-        throw isSluiceError(err) ? err : new SluiceError("MODEL_UNAVAILABLE", `loading model "${entry.model.name}" on ${device} failed: ${message}`, { cause: err, details: { model: entry.model.name, device } });
+        throw isSluiceError(err)
+          ? err
+          : new SluiceError(
+              "MODEL_UNAVAILABLE",
+              `loading model "${entry.model.name}" on ${device} failed: ${message}`,
+              { cause: err, details: { model: entry.model.name, device } },
+            );
       }
       entry.state = "loaded";
       entry.lastUsedAt = this.now();
@@ -275,14 +335,22 @@ export class ResidencyManager {
     try {
       await entry.model.unload();
     } catch (err) {
-      this.warn(`unloading model "${entry.model.name}" failed; it counts as unloaded and loads afresh on its next call`, err);
+      this.warn(
+        `unloading model "${entry.model.name}" failed; it counts as unloaded and loads afresh on its next call`,
+        err,
+      );
     }
     entry.state = "unloaded";
     entry.device = undefined;
     this.emit({ model: entry.model.name, state: "unloaded", device, reason });
   }
 
-  private startTransition(entry: Entry, kind: Transition["kind"], device: ComputeDevice | undefined, body: () => Promise<void>): Promise<void> {
+  private startTransition(
+    entry: Entry,
+    kind: Transition["kind"],
+    device: ComputeDevice | undefined,
+    body: () => Promise<void>,
+  ): Promise<void> {
     const transition: Transition = { kind, device, done: Promise.resolve() };
     entry.transition = transition;
     // `await body()` always yields, so `done` is assigned before the `finally` clears the transition.
@@ -301,20 +369,27 @@ export class ResidencyManager {
 
   private refresh(): Promise<DeviceSnapshot> {
     // Callers arriving together share one sample (nvidia-smi is a process spawn).
-    this.sampling ??= this.monitor.sample().then(
-      (snapshot) => {
+    this.sampling ??= this.monitor
+      .sample()
+      .then((snapshot) => {
         this.latest = snapshot;
         return snapshot;
-      },
-    ).finally(() => {
-      this.sampling = undefined;
-    });
+      })
+      .finally(() => {
+        this.sampling = undefined;
+      });
     return this.sampling;
   }
 
   private keepAliveFor(entry: Entry, snapshot: DeviceSnapshot | undefined): number {
-    const pressure = snapshot !== undefined && entry.device !== undefined ? memoryPressure(snapshot, entry.device) : undefined;
-    return keepAliveMs({ requestedMs: entry.requestedKeepAliveMs, baseMs: this.baseKeepAliveMs, pressure, highWatermark: this.highWatermark });
+    const pressure =
+      snapshot !== undefined && entry.device !== undefined ? memoryPressure(snapshot, entry.device) : undefined;
+    return keepAliveMs({
+      requestedMs: entry.requestedKeepAliveMs,
+      baseMs: this.baseKeepAliveMs,
+      pressure,
+      highWatermark: this.highWatermark,
+    });
   }
 
   private async shutdown(): Promise<void> {
@@ -324,12 +399,14 @@ export class ResidencyManager {
     const entries = [...this.entries.values()];
     for (const entry of entries) this.notify(entry);
     await this.drain(entries);
-    await Promise.all(entries.map(async (entry) => {
-      while (entry.transition !== undefined) await entry.transition.done.catch(() => undefined);
-      if (entry.state !== "loaded") return;
-      const reason = entry.active > 0 ? `closing with ${entry.active} call(s) still in use` : "closing";
-      await this.startTransition(entry, "unload", undefined, () => this.unloadNow(entry, reason));
-    }));
+    await Promise.all(
+      entries.map(async (entry) => {
+        while (entry.transition !== undefined) await entry.transition.done.catch(() => undefined);
+        if (entry.state !== "loaded") return;
+        const reason = entry.active > 0 ? `closing with ${entry.active} call(s) still in use` : "closing";
+        await this.startTransition(entry, "unload", undefined, () => this.unloadNow(entry, reason));
+      }),
+    );
   }
 
   /** Waits until no lease is held, or `closeTimeoutMs` passed. */
@@ -343,12 +420,16 @@ export class ResidencyManager {
       }, this.closeTimeoutMs);
     });
     try {
-      while (!timedOut && entries.some((e) => e.active > 0)) await Promise.race([deadline, ...entries.map((e) => e.changed.promise)]);
+      while (!timedOut && entries.some((e) => e.active > 0))
+        await Promise.race([deadline, ...entries.map((e) => e.changed.promise)]);
     } finally {
       clearTimeout(timer);
     }
     const busy = entries.filter((e) => e.active > 0).map((e) => `${e.model.name} (${e.active})`);
-    if (busy.length > 0) this.warn(`closing after ${this.closeTimeoutMs} ms with calls still in use: ${busy.join(", ")}; unloading them anyway`);
+    if (busy.length > 0)
+      this.warn(
+        `closing after ${this.closeTimeoutMs} ms with calls still in use: ${busy.join(", ")}; unloading them anyway`,
+      );
   }
 
   private notify(entry: Entry): void {
@@ -380,7 +461,9 @@ function satisfies(device: ComputeDevice, preference: DevicePreference): boolean
 }
 
 function closedError(model: string): SluiceError {
-  return new SluiceError("MODEL_UNAVAILABLE", `the residency manager is closed; model "${model}" cannot be used`, { details: { model } });
+  return new SluiceError("MODEL_UNAVAILABLE", `the residency manager is closed; model "${model}" cannot be used`, {
+    details: { model },
+  });
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

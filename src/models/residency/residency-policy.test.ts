@@ -37,7 +37,8 @@ describe("keepAliveMs", () => {
   const base = { baseMs: 1_000_000, highWatermark: 0.9 };
 
   it("is the full keep-alive up to pressure 0.5, or when pressure is unknown", () => {
-    for (const pressure of [0, 0.3, 0.5, undefined]) assert.equal(keepAliveMs({ ...base, pressure }), 1_000_000, String(pressure));
+    for (const pressure of [0, 0.3, 0.5, undefined])
+      assert.equal(keepAliveMs({ ...base, pressure }), 1_000_000, String(pressure));
   });
 
   it("shrinks linearly from 0.5 to 0 at the high watermark, and is 0 above it", () => {
@@ -67,20 +68,45 @@ describe("placeCall", () => {
   const full = snapshot([gpu(1000, 950)]);
 
   it("runs cpu calls on cpu whatever the GPUs look like", () => {
-    assert.deepEqual(placeCall("cpu", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), { device: "cpu" });
+    assert.deepEqual(placeCall("cpu", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), {
+      device: "cpu",
+    });
   });
 
   it("runs gpu calls on cuda when a GPU has room", () => {
-    assert.deepEqual(placeCall("gpu-preferred", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), { device: "cuda" });
-    assert.deepEqual(placeCall("gpu-required", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), { device: "cuda" });
+    assert.deepEqual(placeCall("gpu-preferred", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), {
+      device: "cuda",
+    });
+    assert.deepEqual(placeCall("gpu-required", { snapshot: free, highWatermark: 0.9, modelSupportsGpu: true }), {
+      device: "cuda",
+    });
     // At the watermark exactly a GPU still counts; only above it does it not.
-    assert.equal(placeCall("gpu-required", { snapshot: snapshot([gpu(10, 9)]), highWatermark: 0.9, modelSupportsGpu: true }).device, "cuda");
+    assert.equal(
+      placeCall("gpu-required", { snapshot: snapshot([gpu(10, 9)]), highWatermark: 0.9, modelSupportsGpu: true })
+        .device,
+      "cuda",
+    );
   });
 
   const refusals = [
-    { why: "no GPU", context: { snapshot: snapshot([]), highWatermark: 0.9, modelSupportsGpu: true }, code: "no-gpu", message: /no GPU is available on this host/ },
-    { why: "GPU memory pressure", context: { snapshot: full, highWatermark: 0.9, modelSupportsGpu: true }, code: "gpu-memory-pressure", message: /GPU memory pressure 95\.0% is above the high watermark 90\.0%/ },
-    { why: "no GPU build", context: { snapshot: free, highWatermark: 0.9, modelSupportsGpu: false }, code: "no-gpu-build", message: /the model has no GPU build/ },
+    {
+      why: "no GPU",
+      context: { snapshot: snapshot([]), highWatermark: 0.9, modelSupportsGpu: true },
+      code: "no-gpu",
+      message: /no GPU is available on this host/,
+    },
+    {
+      why: "GPU memory pressure",
+      context: { snapshot: full, highWatermark: 0.9, modelSupportsGpu: true },
+      code: "gpu-memory-pressure",
+      message: /GPU memory pressure 95\.0% is above the high watermark 90\.0%/,
+    },
+    {
+      why: "no GPU build",
+      context: { snapshot: free, highWatermark: 0.9, modelSupportsGpu: false },
+      code: "no-gpu-build",
+      message: /the model has no GPU build/,
+    },
   ] as const;
 
   for (const { why, context, code, message } of refusals) {
@@ -94,12 +120,25 @@ describe("placeCall", () => {
     it(`throws DEVICE_UNAVAILABLE for gpu-required with the reason: ${why}`, () => {
       assert.throws(
         () => placeCall("gpu-required", { ...context, model: "bge-m3" }),
-        (err: unknown) => isSluiceError(err) && err.code === "DEVICE_UNAVAILABLE" && !err.retryable && message.test(err.message) && /model "bge-m3"/.test(err.message) && err.details?.["reason"] === code,
+        (err: unknown) =>
+          isSluiceError(err) &&
+          err.code === "DEVICE_UNAVAILABLE" &&
+          !err.retryable &&
+          message.test(err.message) &&
+          /model "bge-m3"/.test(err.message) &&
+          err.details?.["reason"] === code,
       );
     });
   }
 
   it("uses the least-loaded GPU, so one full GPU of two does not refuse", () => {
-    assert.equal(placeCall("gpu-required", { snapshot: snapshot([gpu(1000, 990), gpu(1000, 10, 1)]), highWatermark: 0.9, modelSupportsGpu: true }).device, "cuda");
+    assert.equal(
+      placeCall("gpu-required", {
+        snapshot: snapshot([gpu(1000, 990), gpu(1000, 10, 1)]),
+        highWatermark: 0.9,
+        modelSupportsGpu: true,
+      }).device,
+      "cuda",
+    );
   });
 });

@@ -60,7 +60,8 @@ export interface KeepAliveInput {
  */
 export function keepAliveMs(input: KeepAliveInput): number {
   const { requestedMs, baseMs, pressure, highWatermark } = input;
-  const cap = requestedMs !== undefined && Number.isFinite(requestedMs) ? Math.max(0, requestedMs) : Number.POSITIVE_INFINITY;
+  const cap =
+    requestedMs !== undefined && Number.isFinite(requestedMs) ? Math.max(0, requestedMs) : Number.POSITIVE_INFINITY;
   const base = Math.max(0, baseMs);
   let policy: number;
   if (pressure === undefined || (pressure <= FULL_KEEP_ALIVE_BELOW && pressure < highWatermark)) policy = base;
@@ -120,10 +121,17 @@ export function placeCall(preference: DevicePreference, context: PlacementContex
   if (preference === "cpu") return { device: "cpu" };
   const refusal = gpuRefusal(context);
   if (refusal === undefined) return { device: "cuda" };
-  if (preference === "gpu-preferred") return { device: "cpu", fallbackReason: refusal.message, fallbackCode: refusal.code };
+  if (preference === "gpu-preferred")
+    return { device: "cpu", fallbackReason: refusal.message, fallbackCode: refusal.code };
   const what = context.model === undefined ? "gpu-required call" : `gpu-required call to model "${context.model}"`;
   throw new SluiceError("DEVICE_UNAVAILABLE", `${what} cannot run: ${refusal.message}`, {
-    details: { reason: refusal.code, preference, highWatermark: context.highWatermark, ...(refusal.pressure === undefined ? {} : { pressure: refusal.pressure }), ...(context.model === undefined ? {} : { model: context.model }) },
+    details: {
+      reason: refusal.code,
+      preference,
+      highWatermark: context.highWatermark,
+      ...(refusal.pressure === undefined ? {} : { pressure: refusal.pressure }),
+      ...(context.model === undefined ? {} : { model: context.model }),
+    },
   });
 }
 
@@ -132,7 +140,11 @@ function gpuRefusal(context: PlacementContext): { code: GpuRefusal; message: str
   const pressure = memoryPressure(context.snapshot, "cuda");
   if (pressure === undefined) return { code: "no-gpu", message: "no GPU is available on this host" };
   if (pressure > context.highWatermark) {
-    return { code: "gpu-memory-pressure", message: `GPU memory pressure ${percent(pressure)} is above the high watermark ${percent(context.highWatermark)}`, pressure };
+    return {
+      code: "gpu-memory-pressure",
+      message: `GPU memory pressure ${percent(pressure)} is above the high watermark ${percent(context.highWatermark)}`,
+      pressure,
+    };
   }
   return undefined;
 }

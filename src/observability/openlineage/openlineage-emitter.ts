@@ -2,7 +2,16 @@ import { randomUUID } from "node:crypto";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { EventSink, SluiceCloudEvent } from "../cloudevents.ts";
 import { DeliveryQueue, type DeliveryStats } from "../delivery-queue.ts";
-import { facet, modelFacet, nameUuid, OPENLINEAGE_SCHEMA_URL, type OpenLineageDataset, type OpenLineageFacet, type OpenLineageRunEvent, type RunEventType } from "./run-event.ts";
+import {
+  facet,
+  modelFacet,
+  nameUuid,
+  OPENLINEAGE_SCHEMA_URL,
+  type OpenLineageDataset,
+  type OpenLineageFacet,
+  type OpenLineageRunEvent,
+  type RunEventType,
+} from "./run-event.ts";
 
 /**
  * Per-stage granularity. `job` (the default): one child run per stage per job, opened when the
@@ -89,7 +98,12 @@ export class OpenLineageEmitter implements EventSink {
   constructor(options: OpenLineageEmitterOptions) {
     this.#o = { granularity: "job", maxOpenJobs: 1024, ...options };
     this.#target = `${options.url.replace(/\/+$/, "")}/${(options.endpoint ?? "api/v1/lineage").replace(/^\/+/, "")}`;
-    this.#queue = new DeliveryQueue({ name: this.name, maxQueue: options.maxQueue ?? 10_000, send: (e, signal) => this.#post(e, signal), ...(options.log ? { log: options.log } : {}) });
+    this.#queue = new DeliveryQueue({
+      name: this.name,
+      maxQueue: options.maxQueue ?? 10_000,
+      send: (e, signal) => this.#post(e, signal),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   deliver(event: SluiceCloudEvent): void {
@@ -118,20 +132,33 @@ export class OpenLineageEmitter implements EventSink {
     if (!jobId || !collection) return [];
     const time = ce.time ?? new Date().toISOString();
     const data = ce.data ?? {};
-    const end = { "io.sluice.job.completed": "COMPLETE", "io.sluice.job.failed": "FAIL", "io.sluice.job.cancelled": "ABORT" } as const;
+    const end = {
+      "io.sluice.job.completed": "COMPLETE",
+      "io.sluice.job.failed": "FAIL",
+      "io.sluice.job.cancelled": "ABORT",
+    } as const;
     if (ce.type === "io.sluice.job.created" || ce.type === "io.sluice.job.started") {
       const track = this.#track(jobId, collection);
-      if (Array.isArray(data["paths"])) track.inputs = this.#inputs(jobId, data["paths"].filter((p): p is string => typeof p === "string"));
+      if (Array.isArray(data["paths"]))
+        track.inputs = this.#inputs(
+          jobId,
+          data["paths"].filter((p): p is string => typeof p === "string"),
+        );
       return [this.#jobRun(ce.type === "io.sluice.job.created" ? "START" : "RUNNING", track, ce, time)];
     }
     if (ce.type in end) {
       const track = this.#track(jobId, collection);
       this.#jobs.delete(jobId);
-      return [...this.#closeStages(track, time, false), this.#jobRun(end[ce.type as keyof typeof end], track, ce, time)];
+      return [
+        ...this.#closeStages(track, time, false),
+        this.#jobRun(end[ce.type as keyof typeof end], track, ce, time),
+      ];
     }
     const stage = str(data["stage"]);
     if (!ce.type.startsWith("io.sluice.stage.") || !stage) return [];
-    return this.#o.granularity === "job" ? this.#stageOfJob(jobId, collection, stage, ce, time) : this.#stageOfDocument(jobId, collection, stage, ce, time);
+    return this.#o.granularity === "job"
+      ? this.#stageOfJob(jobId, collection, stage, ce, time)
+      : this.#stageOfDocument(jobId, collection, stage, ce, time);
   }
 
   #track(jobId: string, collection: string): JobTrack {
@@ -158,12 +185,32 @@ export class OpenLineageEmitter implements EventSink {
     return {
       namespace: this.#o.namespace,
       name: stage ? `ingest.${collection}.${stage}` : `ingest.${collection}`,
-      facets: { jobType: facet(this.#o.producer, "jobType", { processingType: "BATCH", integration: "SLUICE", jobType: stage ? "TASK" : "JOB" }) },
+      facets: {
+        jobType: facet(this.#o.producer, "jobType", {
+          processingType: "BATCH",
+          integration: "SLUICE",
+          jobType: stage ? "TASK" : "JOB",
+        }),
+      },
     };
   }
 
-  #event(eventType: RunEventType, time: string, run: OpenLineageRunEvent["run"], job: OpenLineageRunEvent["job"], datasets: Pick<OpenLineageRunEvent, "inputs" | "outputs"> = {}): OpenLineageRunEvent {
-    return { eventType, eventTime: time, producer: this.#o.producer, schemaURL: OPENLINEAGE_SCHEMA_URL, run, job, ...datasets };
+  #event(
+    eventType: RunEventType,
+    time: string,
+    run: OpenLineageRunEvent["run"],
+    job: OpenLineageRunEvent["job"],
+    datasets: Pick<OpenLineageRunEvent, "inputs" | "outputs"> = {},
+  ): OpenLineageRunEvent {
+    return {
+      eventType,
+      eventTime: time,
+      producer: this.#o.producer,
+      schemaURL: OPENLINEAGE_SCHEMA_URL,
+      run,
+      job,
+      ...datasets,
+    };
   }
 
   #jobRun(eventType: RunEventType, track: JobTrack, ce: SluiceCloudEvent, time: string): OpenLineageRunEvent {
@@ -177,28 +224,67 @@ export class OpenLineageEmitter implements EventSink {
         tenant: str(ce["tenant"]) ?? "default",
         pipeline: str(data["pipeline"]) ?? null,
         pipelineVersion: str(ce["pipelineversion"]) ?? null,
-        ...(str(data["state"]) ? { state: data["state"], total: num(data["total"]), done: num(data["done"]), failed: num(data["failed"]), cancelled: num(data["cancelled"]) } : {}),
+        ...(str(data["state"])
+          ? {
+              state: data["state"],
+              total: num(data["total"]),
+              done: num(data["done"]),
+              failed: num(data["failed"]),
+              cancelled: num(data["cancelled"]),
+            }
+          : {}),
       }),
       ...(model ? { sluice_model: modelFacet(p, model) } : {}),
-      ...(eventType === "FAIL" && error ? { errorMessage: facet(p, "errorMessage", { message: error, programmingLanguage: "TypeScript" }) } : {}),
+      ...(eventType === "FAIL" && error
+        ? { errorMessage: facet(p, "errorMessage", { message: error, programmingLanguage: "TypeScript" }) }
+        : {}),
     };
     const output: OpenLineageDataset = { namespace: this.#o.datasetNamespace, name: track.collection };
-    return this.#event(eventType, time, { runId: jobRunId(track.jobId), facets }, this.#job(track.collection, null), { ...(track.inputs ? { inputs: track.inputs } : {}), outputs: [output] });
+    return this.#event(eventType, time, { runId: jobRunId(track.jobId), facets }, this.#job(track.collection, null), {
+      ...(track.inputs ? { inputs: track.inputs } : {}),
+      outputs: [output],
+    });
   }
 
   #parent(jobId: string, collection: string): OpenLineageFacet {
-    return facet(this.#o.producer, "parent", { run: { runId: jobRunId(jobId) }, job: { namespace: this.#o.namespace, name: `ingest.${collection}` } });
+    return facet(this.#o.producer, "parent", {
+      run: { runId: jobRunId(jobId) },
+      job: { namespace: this.#o.namespace, name: `ingest.${collection}` },
+    });
   }
 
-  #stageOfJob(jobId: string, collection: string, stage: string, ce: SluiceCloudEvent, time: string): OpenLineageRunEvent[] {
+  #stageOfJob(
+    jobId: string,
+    collection: string,
+    stage: string,
+    ce: SluiceCloudEvent,
+    time: string,
+  ): OpenLineageRunEvent[] {
     const track = this.#track(jobId, collection);
     const data = ce.data ?? {};
     const out: OpenLineageRunEvent[] = [];
     let run = track.stages.get(stage);
     if (!run) {
-      run = { runId: randomUUID(), stage, started: 0, completed: 0, failed: 0, skipped: 0, retries: 0, durationMs: 0, lastError: null };
+      run = {
+        runId: randomUUID(),
+        stage,
+        started: 0,
+        completed: 0,
+        failed: 0,
+        skipped: 0,
+        retries: 0,
+        durationMs: 0,
+        lastError: null,
+      };
       track.stages.set(stage, run);
-      out.push(this.#event("START", time, { runId: run.runId, facets: { parent: this.#parent(jobId, collection) } }, this.#job(collection, stage)));
+      out.push(
+        this.#event(
+          "START",
+          time,
+          { runId: run.runId, facets: { parent: this.#parent(jobId, collection) } },
+          this.#job(collection, stage),
+        ),
+      );
     }
     if (ce.type === "io.sluice.stage.started") run.started++;
     else if (ce.type === "io.sluice.stage.retrying") run.retries++;
@@ -227,15 +313,28 @@ export class OpenLineageEmitter implements EventSink {
           durationMs: Math.round(run.durationMs * 1000) / 1000,
           ...(partial ? { partial: true } : {}),
         }),
-        ...(failedAll && run.lastError ? { errorMessage: facet(p, "errorMessage", { message: run.lastError, programmingLanguage: "TypeScript" }) } : {}),
+        ...(failedAll && run.lastError
+          ? { errorMessage: facet(p, "errorMessage", { message: run.lastError, programmingLanguage: "TypeScript" }) }
+          : {}),
       };
-      return this.#event(failedAll ? "FAIL" : "COMPLETE", time, { runId: run.runId, facets }, this.#job(track.collection, run.stage));
+      return this.#event(
+        failedAll ? "FAIL" : "COMPLETE",
+        time,
+        { runId: run.runId, facets },
+        this.#job(track.collection, run.stage),
+      );
     });
     track.stages.clear();
     return out;
   }
 
-  #stageOfDocument(jobId: string, collection: string, stage: string, ce: SluiceCloudEvent, time: string): OpenLineageRunEvent[] {
+  #stageOfDocument(
+    jobId: string,
+    collection: string,
+    stage: string,
+    ce: SluiceCloudEvent,
+    time: string,
+  ): OpenLineageRunEvent[] {
     const ended = ce.type === "io.sluice.stage.completed" || ce.type === "io.sluice.stage.failed";
     if (ce.type !== "io.sluice.stage.started" && !ended) return [];
     const p = this.#o.producer;
@@ -243,13 +342,21 @@ export class OpenLineageEmitter implements EventSink {
     const key = `${jobId}\u0000${ce.subject ?? ""}\u0000${stage}`;
     const out: OpenLineageRunEvent[] = [];
     let runId = this.#documentRuns.get(key);
-    const stageFacet = (extra: Record<string, unknown>) => facet(p, "sluice_stage", { stage, documentId: ce.subject ?? null, attempt: num(data["attempt"]), ...extra });
+    const stageFacet = (extra: Record<string, unknown>) =>
+      facet(p, "sluice_stage", { stage, documentId: ce.subject ?? null, attempt: num(data["attempt"]), ...extra });
     if (!runId || ce.type === "io.sluice.stage.started") {
       runId = randomUUID();
       this.#documentRuns.set(key, runId);
       // Bounded: a run whose end never arrives (the process that ran it died) is forgotten first.
       if (this.#documentRuns.size > 10_000) this.#documentRuns.delete(this.#documentRuns.keys().next().value!);
-      out.push(this.#event("START", time, { runId, facets: { parent: this.#parent(jobId, collection), sluice_stage: stageFacet({}) } }, this.#job(collection, stage)));
+      out.push(
+        this.#event(
+          "START",
+          time,
+          { runId, facets: { parent: this.#parent(jobId, collection), sluice_stage: stageFacet({}) } },
+          this.#job(collection, stage),
+        ),
+      );
     }
     if (ended) {
       this.#documentRuns.delete(key);
@@ -258,7 +365,9 @@ export class OpenLineageEmitter implements EventSink {
       const facets: Record<string, OpenLineageFacet> = {
         parent: this.#parent(jobId, collection),
         sluice_stage: stageFacet({ durationMs: num(data["durationMs"]) }),
-        ...(failed && error ? { errorMessage: facet(p, "errorMessage", { message: error, programmingLanguage: "TypeScript" }) } : {}),
+        ...(failed && error
+          ? { errorMessage: facet(p, "errorMessage", { message: error, programmingLanguage: "TypeScript" }) }
+          : {}),
       };
       out.push(this.#event(failed ? "FAIL" : "COMPLETE", time, { runId, facets }, this.#job(collection, stage)));
     }
@@ -276,12 +385,18 @@ export class OpenLineageEmitter implements EventSink {
   async #post(event: OpenLineageRunEvent, signal: AbortSignal): Promise<void> {
     const res = await fetch(this.#target, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(this.#o.apiKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(this.#o.apiKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {}),
+      },
       body: JSON.stringify(event),
       signal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.timeoutMs ?? 5_000)]),
     });
     await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new SluiceError("EVENT_DELIVERY_FAILED", `POST ${this.#target} answered ${res.status} ${res.statusText}`, { details: { status: res.status } });
+    if (!res.ok)
+      throw new SluiceError("EVENT_DELIVERY_FAILED", `POST ${this.#target} answered ${res.status} ${res.statusText}`, {
+        details: { status: res.status },
+      });
   }
 }
 

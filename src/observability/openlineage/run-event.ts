@@ -75,7 +75,12 @@ export function facet(producer: string, name: FacetName, fields: Record<string, 
 export function modelFacet(producer: string, modelId: string): OpenLineageFacet {
   const at = modelId.indexOf("@");
   const [name, version] = at > 0 ? [modelId.slice(0, at), modelId.slice(at + 1)] : [modelId, null];
-  return facet(producer, "sluice_model", { role: "dense-embedder", id: modelId, name, ...(version ? { version } : {}) });
+  return facet(producer, "sluice_model", {
+    role: "dense-embedder",
+    id: modelId,
+    name,
+    ...(version ? { version } : {}),
+  });
 }
 
 /** Namespace of Sluice's name-based run ids (UUID v5). */

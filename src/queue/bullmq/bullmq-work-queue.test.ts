@@ -8,11 +8,22 @@ import { after, describe, it } from "node:test";
 import type { DocumentRef } from "../../contracts/index.ts";
 import { closeRedis, openRedis } from "../../db/redis/open-redis.ts";
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from "../../db/redis/redis.fixture.ts";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../../db/postgres/postgres.fixture.ts";
+import {
+  dropTestSchema,
+  ensureTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../../db/postgres/postgres.fixture.ts";
 import { postgresStores } from "../postgres/postgres-stores.ts";
 import { sqliteStores } from "../sqlite/sqlite-stores.ts";
 import { describeWorkQueueConformance } from "../work-queue.conformance.ts";
-import { DEFAULT_LANE_WEIGHTS, type AdmittedDocument, type DocumentOutcome, type Lane, type Lease } from "../work-queue.ts";
+import {
+  DEFAULT_LANE_WEIGHTS,
+  type AdmittedDocument,
+  type DocumentOutcome,
+  type Lane,
+  type Lease,
+} from "../work-queue.ts";
 import { bullmqStores } from "./bullmq-stores.ts";
 import type { BullmqWorkQueue, BullmqWorkQueueOptions } from "./bullmq-work-queue.ts";
 import { LaneTokens } from "./lane-tokens.ts";
@@ -33,10 +44,22 @@ const stores = (path: string, keyPrefix: string, extra: Partial<BullmqWorkQueueO
 
 const docs = (n: number, prefix: string, lane: Lane): AdmittedDocument[] =>
   Array.from({ length: n }, (_, i) => {
-    const ref: DocumentRef = { id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} };
+    const ref: DocumentRef = {
+      id: `${prefix}${i}`,
+      source: `${prefix}${i}.txt`,
+      kind: "inline",
+      text: `text ${i}`,
+      meta: {},
+    };
     return { ref, lane, envelope: new TextEncoder().encode(`envelope ${prefix}${i}`) };
   });
-const done = (r: Lease): DocumentOutcome => ({ seq: r.seq, jobId: r.jobId, docId: r.docId, outcome: "inserted", stages: [] });
+const done = (r: Lease): DocumentOutcome => ({
+  seq: r.seq,
+  jobId: r.jobId,
+  docId: r.docId,
+  outcome: "inserted",
+  stages: [],
+});
 const spec = { collection: "c", pipeline: "auto", paths: [] };
 
 /** Counts the records a queue leases through BullMQ tokens (claimed by seq) rather than from the record queue. */
@@ -89,7 +112,9 @@ after(async () => {
 describeWorkQueueConformance("bullmq over postgres", async () => {
   await ensureTestDatabase();
   pgReached = true;
-  return bullmqStores(postgresStores({ url: TEST_DATABASE_URL, schema: pgSchema }), { redis: { url: TEST_REDIS_URL, keyPrefix: newPrefix() } });
+  return bullmqStores(postgresStores({ url: TEST_DATABASE_URL, schema: pgSchema }), {
+    redis: { url: TEST_REDIS_URL, keyPrefix: newPrefix() },
+  });
 });
 
 void describe("BullmqWorkQueue dispatch", () => {
@@ -126,10 +151,16 @@ void describe("BullmqWorkQueue dispatch", () => {
       assert.deepEqual(await s.queue.lease("w", 2, 60_000), [], "neither is due yet");
       await sleep(400);
       const back = await s.queue.lease("w", 2, 60_000);
-      assert.deepEqual(back.map((r) => [r.docId, r.attempts]).sort(), [["d0", 2], ["d1", 1]]);
+      assert.deepEqual(back.map((r) => [r.docId, r.attempts]).sort(), [
+        ["d0", 2],
+        ["d1", 1],
+      ]);
       await s.queue.wait(back[0]!.seq, { condition: `ready:${job.id}` });
       assert.equal(await s.queue.signal(`ready:${job.id}`), 1);
-      assert.deepEqual((await s.queue.lease("w", 2, 60_000)).map((r) => r.seq), [back[0]!.seq]);
+      assert.deepEqual(
+        (await s.queue.lease("w", 2, 60_000)).map((r) => r.seq),
+        [back[0]!.seq],
+      );
     } finally {
       await s.close();
     }
@@ -145,7 +176,10 @@ void describe("BullmqWorkQueue dispatch", () => {
       await s.queue.records.admit(job.id, docs(3, "o", "bulk"));
       assert.deepEqual(await s.queue.lease("w", 5, 60_000), [], "no token, no dispatch");
       assert.equal(await s.queue.sweep(), 3);
-      assert.deepEqual((await s.queue.lease("w", 5, 60_000)).map((r) => r.docId), ["o0", "o1", "o2"]);
+      assert.deepEqual(
+        (await s.queue.lease("w", 5, 60_000)).map((r) => r.docId),
+        ["o0", "o1", "o2"],
+      );
       assert.equal(claims.n, 3);
     } finally {
       await s.close();
@@ -190,12 +224,19 @@ void describe("BullmqWorkQueue dispatch", () => {
         if (fromA.length + fromB.length === 0) await sleep(50);
       }
       assert.equal(runs.size, 500, "every document ran");
-      assert.deepEqual([...runs.values()].filter((n) => n !== 1), [], "none ran twice");
+      assert.deepEqual(
+        [...runs.values()].filter((n) => n !== 1),
+        [],
+        "none ran twice",
+      );
       assert.equal(await a.queue.liveCount(job.id), 0);
       const finished = await a.ledger.finishIfDone(job.id);
       assert.deepEqual([finished?.state, finished?.done], ["COMPLETED", 500]);
       assert.ok(a.queue.dispatching && b.queue.dispatching, "both are back on BullMQ");
-      assert.ok(claims.every((c) => c.n > 0), `both lease through the rebuilt tokens (${claims.map((c) => c.n).join(", ")})`);
+      assert.ok(
+        claims.every((c) => c.n > 0),
+        `both lease through the rebuilt tokens (${claims.map((c) => c.n).join(", ")})`,
+      );
       assert.equal(await tokenCount(keyPrefix), 0, "no token is left behind");
     } finally {
       await a.close();
@@ -208,7 +249,11 @@ void describe("BullmqWorkQueue dispatch", () => {
     const printed: unknown[] = [];
     const original = { log: console.log, warn: console.warn, error: console.error };
     console.log = console.warn = console.error = (...args: unknown[]) => printed.push(args);
-    const s = bullmqStores(sqliteStores(ledgerPath()), { redis: { url: "redis://127.0.0.1:1", keyPrefix: "sluice-test-down:" }, connectTimeoutMs: 200, onError: (e) => errors.push(e) });
+    const s = bullmqStores(sqliteStores(ledgerPath()), {
+      redis: { url: "redis://127.0.0.1:1", keyPrefix: "sluice-test-down:" },
+      connectTimeoutMs: 200,
+      onError: (e) => errors.push(e),
+    });
     try {
       await s.open();
       assert.equal(s.queue.dispatching, false);
@@ -269,13 +314,19 @@ void describe("BullmqWorkQueue dispatch", () => {
         await sleep(100);
       }
       assert.equal(s.queue.dispatching, true, "back on BullMQ");
-      assert.ok(runs.size < 40 && (await tokenCount(keyPrefix)) >= 60 - runs.size, "what was admitted during the outage has its tokens again");
+      assert.ok(
+        runs.size < 40 && (await tokenCount(keyPrefix)) >= 60 - runs.size,
+        "what was admitted during the outage has its tokens again",
+      );
       const claims = countClaims(s.queue);
       const left = 60 - runs.size;
       while (runs.size < 60 && Date.now() < deadline) await run(await s.queue.lease("w", 4, 60_000));
       assert.equal(runs.size, 60);
       assert.ok(claims.n >= left / 2, `most of the rest came through BullMQ (${claims.n} of ${left})`);
-      assert.deepEqual([...runs.values()].filter((n) => n !== 1), []);
+      assert.deepEqual(
+        [...runs.values()].filter((n) => n !== 1),
+        [],
+      );
       assert.equal(errors.length, 1, "told once per outage");
     } finally {
       await s.close();
@@ -292,14 +343,20 @@ void describe("BullmqWorkQueue dispatch", () => {
     await live.connect();
     try {
       await dead.offer([{ seq: 1, lane: "high", notBefore: 0 }]);
-      assert.deepEqual((await dead.take(4, DEFAULT_LANE_WEIGHTS)).map((t) => t.seq), [1]);
+      assert.deepEqual(
+        (await dead.take(4, DEFAULT_LANE_WEIGHTS)).map((t) => t.seq),
+        [1],
+      );
       await live.offer([{ seq: 1, lane: "high", notBefore: 0 }]);
       assert.deepEqual(await live.take(4, DEFAULT_LANE_WEIGHTS), [], "the taken token still stands for its record");
       await sleep(300);
       assert.equal(await live.reap(), 1);
       await live.offer([{ seq: 1, lane: "high", notBefore: 0 }]);
       const again = await live.take(4, DEFAULT_LANE_WEIGHTS);
-      assert.deepEqual(again.map((t) => t.seq), [1]);
+      assert.deepEqual(
+        again.map((t) => t.seq),
+        [1],
+      );
       await live.settle(again);
     } finally {
       await dead.close();

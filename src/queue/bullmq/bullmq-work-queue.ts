@@ -79,7 +79,11 @@ const forgetOldest = <K, V>(map: Map<K, V>, limit: number): void => {
  */
 export class BullmqWorkQueue implements WorkQueue {
   readonly records: RecordQueue;
-  readonly #o: Required<Omit<BullmqWorkQueueOptions, "onError" | "redis">> & { url: string; prefix: string; onError: (error: Error) => void };
+  readonly #o: Required<Omit<BullmqWorkQueueOptions, "onError" | "redis">> & {
+    url: string;
+    prefix: string;
+    onError: (error: Error) => void;
+  };
   #tokens: LaneTokens | null = null;
   #upkeep: DispatchUpkeep | null = null;
   /** When a lease is next topped up from the record queue (see {@link lease}). */
@@ -89,7 +93,11 @@ export class BullmqWorkQueue implements WorkQueue {
 
   constructor(records: RecordQueue, options: BullmqWorkQueueOptions) {
     const prefix = options.redis.keyPrefix.replace(/:+$/, "");
-    if (!prefix) throw new SluiceError("CONFIG_INVALID", "queue: bullmq needs a redis.keyPrefix (such as sluice:) for BullMQ's keys");
+    if (!prefix)
+      throw new SluiceError(
+        "CONFIG_INVALID",
+        "queue: bullmq needs a redis.keyPrefix (such as sluice:) for BullMQ's keys",
+      );
     this.records = records;
     this.#o = {
       connectTimeoutMs: options.connectTimeoutMs ?? 1_500,
@@ -112,7 +120,8 @@ export class BullmqWorkQueue implements WorkQueue {
   async open(): Promise<void> {
     if (this.#tokens) return;
     await this.records.open();
-    const { url, prefix, connectTimeoutMs, commandTimeoutMs, epochCheckMs, sweepIntervalMs, pageSize, onError } = this.#o;
+    const { url, prefix, connectTimeoutMs, commandTimeoutMs, epochCheckMs, sweepIntervalMs, pageSize, onError } =
+      this.#o;
     this.#tokens = new LaneTokens({ url, prefix, connectTimeoutMs, commandTimeoutMs });
     this.#upkeep = new DispatchUpkeep(this.records, this.#tokens, { epochCheckMs, sweepIntervalMs, pageSize, onError });
     this.#topUpDue = 0;
@@ -207,7 +216,8 @@ export class BullmqWorkQueue implements WorkQueue {
   async lease(owner: string, max: number, leaseMs: number, options: LeaseOptions = {}): Promise<Lease[]> {
     if (max <= 0) return [];
     // Suspects run alone and are never dispatched; a foreground drain wants exactly its job's records.
-    if (options.suspects === "only" || options.jobId !== undefined) return this.#remember(await this.records.lease(owner, max, leaseMs, options));
+    if (options.suspects === "only" || options.jobId !== undefined)
+      return this.#remember(await this.records.lease(owner, max, leaseMs, options));
     void this.#upkeep?.kick();
     const tokens = this.#tokens;
     if (!tokens || !this.dispatching) return this.#remember(await this.records.lease(owner, max, leaseMs, options));
@@ -221,7 +231,12 @@ export class BullmqWorkQueue implements WorkQueue {
     let leases: Lease[] = [];
     if (taken.length > 0) {
       try {
-        leases = await this.records.claim(owner, taken.map((t) => t.seq), leaseMs, options.now);
+        leases = await this.records.claim(
+          owner,
+          taken.map((t) => t.seq),
+          leaseMs,
+          options.now,
+        );
       } finally {
         // Every taken token leaves Redis: claimed, its record is leased; not, it was stale.
         await tokens.settle(taken).catch((error: unknown) => this.#lost(error));
@@ -232,7 +247,10 @@ export class BullmqWorkQueue implements WorkQueue {
     // Now and then the record queue tops the lease up: that ends due waits (a timed wait's record
     // stays WAITING until it does) and leases records whose tokens were lost before a sweep finds them.
     const wake = stale.some((t) => t.until);
-    if (leases.length < max && (wake || Date.now() >= this.#topUpDue || (options.now !== undefined && leases.length === 0))) {
+    if (
+      leases.length < max &&
+      (wake || Date.now() >= this.#topUpDue || (options.now !== undefined && leases.length === 0))
+    ) {
       this.#topUpDue = Date.now() + this.#o.sweepIntervalMs;
       leases.push(...(await this.records.lease(owner, max - leases.length, leaseMs, options)));
     }
@@ -275,7 +293,9 @@ export class BullmqWorkQueue implements WorkQueue {
   async release(seq: number, options: ReleaseOptions): Promise<void> {
     const lane = this.#forget(seq);
     await this.records.release(seq, options);
-    const token = lane ? [{ seq, lane, notBefore: options.notBefore }] : await this.records.dispatchable({ seqs: [seq], limit: 1 });
+    const token = lane
+      ? [{ seq, lane, notBefore: options.notBefore }]
+      : await this.records.dispatchable({ seqs: [seq], limit: 1 });
     await this.#offer(token, { replace: true });
   }
 
@@ -283,7 +303,8 @@ export class BullmqWorkQueue implements WorkQueue {
     // A waiting record is not dispatchable, so its lane is known only from its lease; fairness is all a guess costs.
     const lane = this.#forget(seq) ?? "normal";
     await this.records.wait(seq, options);
-    if (options.until !== undefined) await this.#offer([{ seq, lane, notBefore: options.until }], { replace: true, until: true });
+    if (options.until !== undefined)
+      await this.#offer([{ seq, lane, notBefore: options.until }], { replace: true, until: true });
   }
 
   async signal(condition: string): Promise<number> {

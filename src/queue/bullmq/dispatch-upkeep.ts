@@ -116,7 +116,10 @@ export class DispatchUpkeep {
   }
 
   #startRebuild(complete: boolean): void {
-    this.#rebuild = { sweep: new DispatchSweep(this.#records, this.#tokens, this.#o.pageSize), complete: complete || (this.#rebuild?.complete ?? false) };
+    this.#rebuild = {
+      sweep: new DispatchSweep(this.#records, this.#tokens, this.#o.pageSize),
+      complete: complete || (this.#rebuild?.complete ?? false),
+    };
   }
 
   async #maintain(): Promise<void> {

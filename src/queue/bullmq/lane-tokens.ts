@@ -154,7 +154,12 @@ export class LaneTokens {
         commandTimeout: this.#o.commandTimeoutMs,
         retryStrategy: (attempt: number) => Math.min(attempt * 250, 2_000),
       };
-      this.#root = new QuietConnection(connection, { shared: false, blocking: false, skipVersionCheck: true, skipWaitingForReady: true });
+      this.#root = new QuietConnection(connection, {
+        shared: false,
+        blocking: false,
+        skipVersionCheck: true,
+        skipWaitingForReady: true,
+      });
       // Every failed reconnect is reported here; callers see the failed commands instead.
       this.#root.on("error", () => undefined);
     }
@@ -172,8 +177,16 @@ export class LaneTokens {
     for (const lane of LANES) {
       const opts = { connection: client, prefix: this.#o.prefix, skipVersionCheck: true };
       // Nobody reads the event streams; a short cap keeps what every add and settle writes small.
-      const queue = new Queue<TokenData, null, Lane>(`lane-${lane}`, { ...opts, skipWaitingForReady: true, streams: { events: { maxLen: 100 } } });
-      const worker = new Worker<TokenData, null, Lane>(`lane-${lane}`, null, { ...opts, lockDuration: this.#o.lockMs, autorun: false });
+      const queue = new Queue<TokenData, null, Lane>(`lane-${lane}`, {
+        ...opts,
+        skipWaitingForReady: true,
+        streams: { events: { maxLen: 100 } },
+      });
+      const worker = new Worker<TokenData, null, Lane>(`lane-${lane}`, null, {
+        ...opts,
+        lockDuration: this.#o.lockMs,
+        autorun: false,
+      });
       // Failures reach the callers through the rejected calls; the emitters' copies are noise.
       queue.on("error", () => undefined);
       worker.on("error", () => undefined);
@@ -186,7 +199,11 @@ export class LaneTokens {
     if (client.status === "ready") return;
     let onReady: () => void = () => undefined;
     try {
-      await within(new Promise<void>((resolve) => client.once("ready", (onReady = resolve))), this.#o.connectTimeoutMs, "connecting");
+      await within(
+        new Promise<void>((resolve) => client.once("ready", (onReady = resolve))),
+        this.#o.connectTimeoutMs,
+        "connecting",
+      );
     } finally {
       client.removeListener("ready", onReady);
     }
@@ -201,7 +218,13 @@ export class LaneTokens {
   async epoch(fresh: string): Promise<string> {
     this.#require();
     const client = await this.#root!.client;
-    return String(await within(client.runCommand(EPOCH_COMMAND, [this.#epochKey, fresh]), this.#o.commandTimeoutMs, "reading the epoch"));
+    return String(
+      await within(
+        client.runCommand(EPOCH_COMMAND, [this.#epochKey, fresh]),
+        this.#o.commandTimeoutMs,
+        "reading the epoch",
+      ),
+    );
   }
 
   /**
@@ -217,8 +240,17 @@ export class LaneTokens {
         if (group.length === 0) return;
         const { queue } = lanes.get(lane)!;
         // A token being settled is locked and stays; its lease learns the record's new time (see the queue).
-        if (options.replace) await within(Promise.all(group.map((r) => queue.remove(tokenId(r.seq)))), this.#o.commandTimeoutMs, "replacing tokens");
-        const jobs = group.map((r) => ({ name: lane, data, opts: { jobId: tokenId(r.seq), delay: delayOf(r.notBefore), removeOnComplete: true, removeOnFail: true } }));
+        if (options.replace)
+          await within(
+            Promise.all(group.map((r) => queue.remove(tokenId(r.seq)))),
+            this.#o.commandTimeoutMs,
+            "replacing tokens",
+          );
+        const jobs = group.map((r) => ({
+          name: lane,
+          data,
+          opts: { jobId: tokenId(r.seq), delay: delayOf(r.notBefore), removeOnComplete: true, removeOnFail: true },
+        }));
         await within(queue.addBulk(jobs), this.#o.commandTimeoutMs, "adding tokens");
       }),
     );
@@ -292,7 +324,11 @@ export class LaneTokens {
     for (const { queue } of lanes.values()) {
       const ids = await within(queue.getRanges(["active"], 0, 999), this.#o.commandTimeoutMs, "listing taken tokens");
       // Locked ones are being settled right now and are left alone (remove answers 0).
-      const codes = await within(Promise.all(ids.map((id) => queue.remove(id))), this.#o.commandTimeoutMs, "reaping tokens");
+      const codes = await within(
+        Promise.all(ids.map((id) => queue.remove(id))),
+        this.#o.commandTimeoutMs,
+        "reaping tokens",
+      );
       reaped += codes.filter((c) => c === 1).length;
     }
     return reaped;

@@ -12,7 +12,10 @@ import { PostgresWorkQueue } from "./postgres-work-queue.ts";
  * await stores.open();
  * const leases = await stores.queue.lease("host:42:ab", 16, 30_000);
  */
-export function postgresStores(settings: PostgresSettings, options: OpenPostgresOptions = {}): JobStores & { ledger: PostgresLedger; queue: PostgresWorkQueue } {
+export function postgresStores(
+  settings: PostgresSettings,
+  options: OpenPostgresOptions = {},
+): JobStores & { ledger: PostgresLedger; queue: PostgresWorkQueue } {
   const db = new SharedPostgres(settings, options);
   const ledger = new PostgresLedger(db);
   const queue = new PostgresWorkQueue(db);

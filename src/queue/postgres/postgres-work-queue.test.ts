@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { DocumentRef } from "../../contracts/index.ts";
-import { dropTestSchema, ensureTestDatabase, TEST_DATABASE_URL, testSchema } from "../../db/postgres/postgres.fixture.ts";
+import {
+  dropTestSchema,
+  ensureTestDatabase,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../../db/postgres/postgres.fixture.ts";
 import { describeWorkQueueConformance } from "../work-queue.conformance.ts";
 import type { AdmittedDocument, Lease } from "../work-queue.ts";
 import { postgresStores } from "./postgres-stores.ts";
@@ -22,7 +27,13 @@ describeWorkQueueConformance("postgres", () => connect(schemas[0]));
 
 const docs = (n: number, prefix = "d"): AdmittedDocument[] =>
   Array.from({ length: n }, (_, i) => {
-    const ref: DocumentRef = { id: `${prefix}${i}`, source: `${prefix}${i}.txt`, kind: "inline", text: `text ${i}`, meta: {} };
+    const ref: DocumentRef = {
+      id: `${prefix}${i}`,
+      source: `${prefix}${i}.txt`,
+      kind: "inline",
+      text: `text ${i}`,
+      meta: {},
+    };
     return { ref, lane: "normal" as const, envelope: new TextEncoder().encode(`envelope ${prefix}${i}`) };
   });
 const spec = { collection: "c", pipeline: "auto", paths: [] };
@@ -71,31 +82,56 @@ describe("PostgresWorkQueue: two processes (two pools) on one schema", () => {
   it("claim takes only ready records (PENDING, due, not suspect), once; dispatchable lists them; wake returns the woken", async () => {
     const id = await newJob(6);
     const listed = await a.queue.dispatchable({ jobId: id, limit: 100 });
-    assert.deepEqual(listed.map((d) => [d.lane, d.notBefore]), Array(6).fill(["normal", 0]));
+    assert.deepEqual(
+      listed.map((d) => [d.lane, d.notBefore]),
+      Array(6).fill(["normal", 0]),
+    );
     const [s0, s1, s2, s3, s4, s5] = listed.map((d) => d.seq) as [number, number, number, number, number, number];
 
     // s0 stays leased; s1 backs off; s2 becomes a suspect; s3 waits on a condition.
-    assert.deepEqual(seqsOf(await a.queue.claim("setup", [s3, s0, s1], 60_000)), [s3, s0, s1], "claimed in the order asked");
+    assert.deepEqual(
+      seqsOf(await a.queue.claim("setup", [s3, s0, s1], 60_000)),
+      [s3, s0, s1],
+      "claimed in the order asked",
+    );
     assert.deepEqual(seqsOf(await b.queue.claim("dead:9:x", [s2], 60_000)), [s2]);
     await a.queue.release(s1, { notBefore: Date.now() + 60_000 });
     await a.queue.wait(s3, { condition: `ready:${id}` });
     assert.ok((await b.queue.recover((owner) => owner !== "dead:9:x")).suspects >= 1);
 
     const ready = await b.queue.dispatchable({ jobId: id, limit: 100 });
-    assert.deepEqual(ready.map((d) => d.seq), [s1, s4, s5]);
+    assert.deepEqual(
+      ready.map((d) => d.seq),
+      [s1, s4, s5],
+    );
     assert.ok(ready[0]!.notBefore > Date.now(), "a backoff is listed with its time");
-    assert.deepEqual((await a.queue.dispatchable({ seqs: [s5, s0, s2, s3, s1], limit: 10 })).map((d) => d.seq), [s5, s1]);
+    assert.deepEqual(
+      (await a.queue.dispatchable({ seqs: [s5, s0, s2, s3, s1], limit: 10 })).map((d) => d.seq),
+      [s5, s1],
+    );
 
     const all = [s0, s1, s2, s3, s4, s5];
     const [x, y] = await Promise.all([a.queue.claim("x", all, 60_000), b.queue.claim("y", all, 60_000)]);
-    assert.deepEqual([...seqsOf(x), ...seqsOf(y)].sort((p, q) => p - q), [s4, s5], "each ready record claimed exactly once");
-    assert.deepEqual(await a.queue.claim("z", all, 60_000), [], "leased, backing off, suspect or waiting: nothing to claim");
+    assert.deepEqual(
+      [...seqsOf(x), ...seqsOf(y)].sort((p, q) => p - q),
+      [s4, s5],
+      "each ready record claimed exactly once",
+    );
+    assert.deepEqual(
+      await a.queue.claim("z", all, 60_000),
+      [],
+      "leased, backing off, suspect or waiting: nothing to claim",
+    );
 
     assert.deepEqual(await b.queue.wake(`ready:${id}`), [{ seq: s3, lane: "normal", notBefore: 0 }]);
     assert.deepEqual(await a.queue.wake(`ready:${id}`), [], "woken once");
     const [woken] = await a.queue.claim("z", [s3], 60_000);
     assert.deepEqual([woken?.seq, woken?.attempts], [s3, 1], "the wait gave its attempt back");
-    assert.deepEqual(seqsOf(await b.queue.claim("z", [s1], 60_000, Date.now() + 61_000)), [s1], "due once its backoff is over");
+    assert.deepEqual(
+      seqsOf(await b.queue.claim("z", [s1], 60_000, Date.now() + 61_000)),
+      [s1],
+      "due once its backoff is over",
+    );
     assert.deepEqual(await b.queue.claim("z", [s2], 60_000), [], "a suspect is never claimed");
     assert.deepEqual(seqsOf(await b.queue.lease("solo", 1, 60_000, { jobId: id, suspects: "only" })), [s2]);
   });

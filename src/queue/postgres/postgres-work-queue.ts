@@ -61,14 +61,22 @@ const toLease = (r: LeaseRow): Lease => ({
   envelope: r.envelope,
 });
 
-const toDispatchable = (r: DispatchRow): Dispatchable => ({ seq: Number(r.seq), lane: r.lane, notBefore: Number(r.not_before) });
+const toDispatchable = (r: DispatchRow): Dispatchable => ({
+  seq: Number(r.seq),
+  lane: r.lane,
+  notBefore: Number(r.not_before),
+});
 
 /**
  * Updates the document records of spool records: `source` is a relation aliased `t` with `job_id`,
  * `doc_id` and `seq` (and whatever `columns` picks for `set` to read as `l.…`). Matched on the
  * spool record (`spool_seq`), so a stale run of an older version writes nothing; locked in key order.
  */
-const updateDocs = (set: string, source: string, options: { columns?: string; filter?: string; returning?: boolean } = {}) => `
+const updateDocs = (
+  set: string,
+  source: string,
+  options: { columns?: string; filter?: string; returning?: boolean } = {},
+) => `
 update job_documents d set ${set}, updated_at = now()
 from (select ${options.columns ?? "t.job_id, t.doc_id"} from ${source} join job_documents j on j.job_id = t.job_id and j.doc_id = t.doc_id and j.spool_seq = t.seq
       ${options.filter ? `where ${options.filter}` : ""} order by j.job_id, j.doc_id for no key update of j) l
@@ -142,7 +150,12 @@ export class PostgresWorkQueue implements RecordQueue {
       for (let i = 0; i < documents.length; i += APPEND_CHUNK) {
         const params: unknown[] = [jobId, nowMs];
         const rows = documents.slice(i, i + APPEND_CHUNK).map((d) => {
-          const at = params.push(d.ref.id, d.lane, Buffer.from(d.envelope.buffer, d.envelope.byteOffset, d.envelope.byteLength), d.envelope.byteLength);
+          const at = params.push(
+            d.ref.id,
+            d.lane,
+            Buffer.from(d.envelope.buffer, d.envelope.byteOffset, d.envelope.byteLength),
+            d.envelope.byteLength,
+          );
           return `($1, $${at - 3}, $${at - 2}, 'PENDING', $${at - 1}, $${at}, $2)`;
         });
         const { rows: inserted } = await c.query<{ seq: string; doc_id: string }>(
@@ -156,11 +169,20 @@ export class PostgresWorkQueue implements RecordQueue {
       const sources = new Map(documents.map((d) => [d.ref.id, d.ref.source]));
       const ids = [...latest.keys()].sort();
       // A repeated id within one job (a BEIR file listing an _id twice) keeps the last version.
-      const previous = await c.query<{ spool_seq: string }>("select spool_seq from job_documents where job_id = $1 and doc_id = any($2::text[]) and spool_seq is not null", [jobId, ids]);
-      const retired = [...previous.rows.map((r) => Number(r.spool_seq)), ...appended.filter((a) => latest.get(a.docId) !== a.seq).map((a) => a.seq)];
+      const previous = await c.query<{ spool_seq: string }>(
+        "select spool_seq from job_documents where job_id = $1 and doc_id = any($2::text[]) and spool_seq is not null",
+        [jobId, ids],
+      );
+      const retired = [
+        ...previous.rows.map((r) => Number(r.spool_seq)),
+        ...appended.filter((a) => latest.get(a.docId) !== a.seq).map((a) => a.seq),
+      ];
       if (retired.length > 0) {
         await c.query(
-          updateSpool(`select seq from spool where seq = any($1::bigint[]) and state in ${LIVE}`, "state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null"),
+          updateSpool(
+            `select seq from spool where seq = any($1::bigint[]) and state in ${LIVE}`,
+            "state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null",
+          ),
           [retired],
         );
       }
@@ -183,9 +205,10 @@ export class PostgresWorkQueue implements RecordQueue {
        select * from taken`,
       [seqs, owner, until],
     );
-    await c.query("update jobs set state = 'PROCESSING', updated_at = now() where id in (select id from jobs where id = any($1::text[]) and state = 'PENDING' order by id for no key update)", [
-      unique(rows.map((r) => r.job_id)),
-    ]);
+    await c.query(
+      "update jobs set state = 'PROCESSING', updated_at = now() where id in (select id from jobs where id = any($1::text[]) and state = 'PENDING' order by id for no key update)",
+      [unique(rows.map((r) => r.job_id))],
+    );
     const bySeq = new Map(rows.map((r) => [Number(r.seq), toLease(r)]));
     return seqs.flatMap((seq) => bySeq.get(seq) ?? []);
   }
@@ -198,26 +221,43 @@ export class PostgresWorkQueue implements RecordQueue {
     const job = options.jobId ?? null;
     if (options.suspects === "only") {
       return this.#tx(async (c) => {
-        if ((await c.query("select 1 from spool where state = 'LEASED' and lease_owner = $1 limit 1", [owner])).rowCount) return [];
+        if (
+          (await c.query("select 1 from spool where state = 'LEASED' and lease_owner = $1 limit 1", [owner])).rowCount
+        )
+          return [];
         const { rows } = await c.query<{ seq: string }>(
           "select seq from spool where state = 'PENDING' and suspect and not_before <= $1 and ($2::text is null or job_id = $2) order by seq limit 1 for no key update skip locked",
           [now, job],
         );
-        return this.#take(c, rows.map((r) => Number(r.seq)), owner, until);
+        return this.#take(
+          c,
+          rows.map((r) => Number(r.seq)),
+          owner,
+          until,
+        );
       });
     }
     await this.#endDueWaits(now);
     return this.#tx(async (c) => {
       // Up to `limit` ready records per lane, locked (records other leases hold are skipped, never waited for).
       const perLane = LANES.map(
-        (lane) => `lane_${lane} as (select seq, lane from spool where lane = '${lane}' and state = 'PENDING' and not suspect and not_before <= $1
+        (
+          lane,
+        ) => `lane_${lane} as (select seq, lane from spool where lane = '${lane}' and state = 'PENDING' and not suspect and not_before <= $1
                    and ($2::text is null or job_id = $2) order by seq limit $3 for no key update skip locked)`,
       );
-      const { rows } = await c.query<{ seq: string; lane: Lane }>(`with ${perLane.join(", ")} ${LANES.map((l) => `select * from lane_${l}`).join(" union all ")}`, [now, job, limit]);
+      const { rows } = await c.query<{ seq: string; lane: Lane }>(
+        `with ${perLane.join(", ")} ${LANES.map((l) => `select * from lane_${l}`).join(" union all ")}`,
+        [now, job, limit],
+      );
       const ready = new Map<Lane, number[]>();
       for (const lane of LANES) {
         const seqs = rows.filter((r) => r.lane === lane).map((r) => Number(r.seq));
-        if (seqs.length > 0) ready.set(lane, seqs.sort((a, b) => a - b));
+        if (seqs.length > 0)
+          ready.set(
+            lane,
+            seqs.sort((a, b) => a - b),
+          );
       }
       return this.#take(c, fairShare(ready, limit, options.weights ?? DEFAULT_LANE_WEIGHTS), owner, until);
     });
@@ -231,14 +271,23 @@ export class PostgresWorkQueue implements RecordQueue {
         [seqs, int(now)],
       );
       const ready = new Set(rows.map((r) => Number(r.seq)));
-      return this.#take(c, unique(seqs).filter((seq) => ready.has(seq)), owner, int(now + leaseMs));
+      return this.#take(
+        c,
+        unique(seqs).filter((seq) => ready.has(seq)),
+        owner,
+        int(now + leaseMs),
+      );
     });
   }
 
   async renew(owner: string, seqs: readonly number[], leaseMs: number): Promise<number[]> {
     if (seqs.length === 0) return [];
     const { rows } = await this.#conn.query<{ seq: string }>(
-      updateSpool("select seq from spool where seq = any($1::bigint[]) and lease_owner = $2 and state = 'LEASED'", "lease_expires = $3", "s.seq"),
+      updateSpool(
+        "select seq from spool where seq = any($1::bigint[]) and lease_owner = $2 and state = 'LEASED'",
+        "lease_expires = $3",
+        "s.seq",
+      ),
       [seqs, owner, int(Date.now() + leaseMs)],
     );
     const held = new Set(rows.map((r) => Number(r.seq)));
@@ -246,7 +295,10 @@ export class PostgresWorkQueue implements RecordQueue {
   }
 
   async isolate(owner: string, seq: number): Promise<void> {
-    await this.#conn.query("update spool set solo = true where seq = $1 and lease_owner = $2 and state = 'LEASED'", [seq, owner]);
+    await this.#conn.query("update spool set solo = true where seq = $1 and lease_owner = $2 and state = 'LEASED'", [
+      seq,
+      owner,
+    ]);
   }
 
   async #settle(outcomes: DocumentOutcome[], state: "COMPLETED" | "FAILED"): Promise<void> {
@@ -254,7 +306,13 @@ export class PostgresWorkQueue implements RecordQueue {
     const seqs = outcomes.map((o) => o.seq);
     await this.#tx(async (c) => {
       if (state === "COMPLETED") {
-        await c.query(updateSpool("select seq from spool where seq = any($1::bigint[])", "state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null"), [seqs]);
+        await c.query(
+          updateSpool(
+            "select seq from spool where seq = any($1::bigint[])",
+            "state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null",
+          ),
+          [seqs],
+        );
       } else {
         await c.query(
           `with l as (select s.seq, t.error from unnest($1::bigint[], $2::text[]) as t(seq, error) join spool s on s.seq = t.seq order by s.seq for no key update of s)
@@ -286,21 +344,27 @@ export class PostgresWorkQueue implements RecordQueue {
       if (written.length === 0) return;
       await this.#writeStages(c, written);
       if (state === "COMPLETED") {
-        await c.query("delete from checkpoints c using unnest($1::text[], $2::text[]) as t(job_id, doc_id) where c.job_id = t.job_id and c.doc_id = t.doc_id", [
-          written.map((o) => o.jobId),
-          written.map((o) => o.docId),
-        ]);
+        await c.query(
+          "delete from checkpoints c using unnest($1::text[], $2::text[]) as t(job_id, doc_id) where c.job_id = t.job_id and c.doc_id = t.doc_id",
+          [written.map((o) => o.jobId), written.map((o) => o.docId)],
+        );
       }
-      await c.query("update jobs set updated_at = now() where id in (select id from jobs where id = any($1::text[]) order by id for no key update)", [unique(written.map((o) => o.jobId))]);
+      await c.query(
+        "update jobs set updated_at = now() where id in (select id from jobs where id = any($1::text[]) order by id for no key update)",
+        [unique(written.map((o) => o.jobId))],
+      );
     });
   }
 
   async #writeStages(c: PoolClient, outcomes: DocumentOutcome[]): Promise<void> {
     // One row per (job, doc, stage), the last one written winning: an upsert may not touch a row twice.
     const rows = new Map<string, [string, string, DocumentOutcome["stages"][number]]>();
-    for (const o of outcomes) for (const s of o.stages) rows.set(`${o.jobId}\u0000${o.docId}\u0000${s.stage}`, [o.jobId, o.docId, s]);
+    for (const o of outcomes)
+      for (const s of o.stages) rows.set(`${o.jobId}\u0000${o.docId}\u0000${s.stage}`, [o.jobId, o.docId, s]);
     if (rows.size === 0) return;
-    const list = [...rows.values()].sort(([aj, ad, as], [bj, bd, bs]) => aj.localeCompare(bj) || ad.localeCompare(bd) || as.stage.localeCompare(bs.stage));
+    const list = [...rows.values()].sort(
+      ([aj, ad, as], [bj, bd, bs]) => aj.localeCompare(bj) || ad.localeCompare(bd) || as.stage.localeCompare(bs.stage),
+    );
     await c.query(
       `insert into job_stages(job_id, doc_id, stage, state, attempts, started_at, finished_at, error)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
@@ -341,21 +405,29 @@ export class PostgresWorkQueue implements RecordQueue {
         await c.query<{ job_id: string; doc_id: string }>(
           `update spool set state = 'WAITING', lease_owner = null, lease_expires = null, wait_for = $2, not_before = $3, last_error = coalesce($4, last_error),
              attempts = greatest(0, attempts - 1) where seq = $1 and state = 'LEASED' and ($5::text is null or lease_owner = $5) returning job_id, doc_id`,
-          [seq, options.condition, options.until === undefined ? null : int(options.until), options.reason ?? null, options.owner ?? null],
+          [
+            seq,
+            options.condition,
+            options.until === undefined ? null : int(options.until),
+            options.reason ?? null,
+            options.owner ?? null,
+          ],
         )
       ).rows[0];
       if (!parked) return;
-      await c.query("update job_documents set state = 'WAITING', updated_at = now() where job_id = $1 and doc_id = $2 and spool_seq = $3 and state = 'PROCESSING'", [
-        parked.job_id,
-        parked.doc_id,
-        seq,
-      ]);
+      await c.query(
+        "update job_documents set state = 'WAITING', updated_at = now() where job_id = $1 and doc_id = $2 and spool_seq = $3 and state = 'PROCESSING'",
+        [parked.job_id, parked.doc_id, seq],
+      );
     });
   }
 
   async wake(condition: string): Promise<Dispatchable[]> {
     const { rows } = await this.#conn.query<DispatchRow>(
-      wakeSql("select seq from spool where state = 'WAITING' and wait_for = $1 order by seq for no key update", ", not_before = 0"),
+      wakeSql(
+        "select seq from spool where state = 'WAITING' and wait_for = $1 order by seq for no key update",
+        ", not_before = 0",
+      ),
       [condition],
     );
     return rows.map(toDispatchable);
@@ -368,14 +440,19 @@ export class PostgresWorkQueue implements RecordQueue {
   /** Waits whose time has come become PENDING (their documents too); part of every lease and recovery. */
   async #endDueWaits(now: number): Promise<void> {
     await this.#conn.query(
-      wakeSql("select seq from spool where state = 'WAITING' and not_before <= $1 order by seq limit 1000 for no key update skip locked", ""),
+      wakeSql(
+        "select seq from spool where state = 'WAITING' and not_before <= $1 order by seq limit 1000 for no key update skip locked",
+        "",
+      ),
       [int(now)],
     );
   }
 
   async recover(isAlive: (owner: string) => boolean, now = Date.now()): Promise<Recovered> {
     await this.#endDueWaits(now);
-    const owners = await this.#conn.query<{ owner: string }>("select distinct lease_owner as owner from spool where state = 'LEASED'");
+    const owners = await this.#conn.query<{ owner: string }>(
+      "select distinct lease_owner as owner from spool where state = 'LEASED'",
+    );
     const gone = owners.rows.map((r) => r.owner).filter((owner) => !isAlive(owner));
     // In flight with others when the process died: any of them may have killed it, so none is
     // blamed (the attempt is given back) and each runs alone next. Alone: it is to blame.
@@ -394,7 +471,10 @@ export class PostgresWorkQueue implements RecordQueue {
 
   async cancelJob(jobId: string): Promise<number> {
     const { rowCount } = await this.#conn.query(
-      updateSpool(`select seq from spool where job_id = $1 and state in ${LIVE}`, "state = 'CANCELLED', lease_owner = null, lease_expires = null, wait_for = null"),
+      updateSpool(
+        `select seq from spool where job_id = $1 and state in ${LIVE}`,
+        "state = 'CANCELLED', lease_owner = null, lease_expires = null, wait_for = null",
+      ),
       [jobId],
     );
     return rowCount ?? 0;
@@ -412,14 +492,27 @@ export class PostgresWorkQueue implements RecordQueue {
   }
 
   async liveCount(jobId: string): Promise<number> {
-    return (await this.#conn.query<{ n: number }>(`select count(*)::int as n from spool where job_id = $1 and state in ${LIVE}`, [jobId])).rows[0]!.n;
+    return (
+      await this.#conn.query<{ n: number }>(
+        `select count(*)::int as n from spool where job_id = $1 and state in ${LIVE}`,
+        [jobId],
+      )
+    ).rows[0]!.n;
   }
 
-  async dispatchable(options: { afterSeq?: number; limit: number; jobId?: string; seqs?: readonly number[] }): Promise<Dispatchable[]> {
+  async dispatchable(options: {
+    afterSeq?: number;
+    limit: number;
+    jobId?: string;
+    seqs?: readonly number[];
+  }): Promise<Dispatchable[]> {
     const columns = "seq, lane, coalesce(not_before, 0) as not_before";
     if (options.seqs) {
       if (options.seqs.length === 0) return [];
-      const { rows } = await this.#conn.query<DispatchRow>(`select ${columns} from spool where seq = any($1::bigint[]) and state = 'PENDING' and not suspect`, [options.seqs]);
+      const { rows } = await this.#conn.query<DispatchRow>(
+        `select ${columns} from spool where seq = any($1::bigint[]) and state = 'PENDING' and not suspect`,
+        [options.seqs],
+      );
       const bySeq = new Map(rows.map((r) => [Number(r.seq), toDispatchable(r)]));
       return unique(options.seqs).flatMap((seq) => bySeq.get(seq) ?? []);
     }
@@ -432,7 +525,12 @@ export class PostgresWorkQueue implements RecordQueue {
 
   async stats(now = Date.now()): Promise<QueueStats> {
     const row = (
-      await this.#conn.query<Record<Lane | "leased" | "waiting" | "suspects" | "dead" | "tombstoned", number> & { bytes: string; oldest: string | null }>(
+      await this.#conn.query<
+        Record<Lane | "leased" | "waiting" | "suspects" | "dead" | "tombstoned", number> & {
+          bytes: string;
+          oldest: string | null;
+        }
+      >(
         `select ${LANES.map((l) => `count(*) filter (where lane = '${l}' and state in ('PENDING', 'LEASED'))::int as ${l}`).join(", ")},
            count(*) filter (where state = 'LEASED')::int as leased,
            count(*) filter (where state = 'WAITING')::int as waiting,
@@ -457,11 +555,27 @@ export class PostgresWorkQueue implements RecordQueue {
   }
 
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
-    const { rows } = await this.#conn.query<{ seq: string; job_id: string; doc_id: string; lane: Lane; attempts: number; last_error: string | null; created_ms: string }>(
+    const { rows } = await this.#conn.query<{
+      seq: string;
+      job_id: string;
+      doc_id: string;
+      lane: Lane;
+      attempts: number;
+      last_error: string | null;
+      created_ms: string;
+    }>(
       "select seq, job_id, doc_id, lane, attempts, last_error, created_ms from spool where state = 'DEAD' order by seq limit $1",
       [Math.max(0, Math.floor(limit))],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), jobId: r.job_id, docId: r.doc_id, lane: r.lane, attempts: r.attempts, error: r.last_error ?? "", createdMs: Number(r.created_ms) }));
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      jobId: r.job_id,
+      docId: r.doc_id,
+      lane: r.lane,
+      attempts: r.attempts,
+      error: r.last_error ?? "",
+      createdMs: Number(r.created_ms),
+    }));
   }
 
   async retryDeadLetter(seq: number): Promise<{ jobId: string; docId: string } | null> {
@@ -475,7 +589,13 @@ export class PostgresWorkQueue implements RecordQueue {
   }
 
   async dropDeadLetter(seq: number): Promise<boolean> {
-    return ((await this.#conn.query("update spool set state = 'DONE', envelope = null where seq = $1 and state = 'DEAD'", [seq])).rowCount ?? 0) > 0;
+    return (
+      ((
+        await this.#conn.query("update spool set state = 'DONE', envelope = null where seq = $1 and state = 'DEAD'", [
+          seq,
+        ])
+      ).rowCount ?? 0) > 0
+    );
   }
 
   async compact(): Promise<number> {

@@ -99,18 +99,26 @@ export class SqliteWorkQueue implements RecordQueue {
     if (documents.length === 0) return;
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
-    const append = this.#stmt("insert into spool(job_id, doc_id, lane, state, envelope, bytes, created_ms) values (?, ?, ?, 'PENDING', ?, ?, ?)");
+    const append = this.#stmt(
+      "insert into spool(job_id, doc_id, lane, state, envelope, bytes, created_ms) values (?, ?, ?, 'PENDING', ?, ?, ?)",
+    );
     const record = this.#stmt(
       `insert into job_documents(job_id, doc_id, seq, source, spool_seq, state, updated_at) values (?, ?, ?, ?, ?, 'PENDING', ?)
        on conflict(job_id, doc_id) do update set source = excluded.source, spool_seq = excluded.spool_seq, state = 'PENDING'`,
     );
-    const previous = this.#stmt<[string, string], { spool_seq: number | null }>("select spool_seq from job_documents where job_id = ? and doc_id = ?");
-    const retire = this.#stmt("update spool set state = 'DONE', envelope = null where seq = ? and state in ('PENDING', 'LEASED', 'WAITING')");
+    const previous = this.#stmt<[string, string], { spool_seq: number | null }>(
+      "select spool_seq from job_documents where job_id = ? and doc_id = ?",
+    );
+    const retire = this.#stmt(
+      "update spool set state = 'DONE', envelope = null where seq = ? and state in ('PENDING', 'LEASED', 'WAITING')",
+    );
     const job = this.#stmt<[string], { id: string }>("select id from jobs where id = ?");
     this.#tx(() => {
       if (!job.get(jobId)) throw new Error(`job "${jobId}" does not exist`);
       for (const d of documents) {
-        const seq = Number(append.run(jobId, d.ref.id, d.lane, d.envelope, d.envelope.byteLength, nowMs).lastInsertRowid);
+        const seq = Number(
+          append.run(jobId, d.ref.id, d.lane, d.envelope, d.envelope.byteLength, nowMs).lastInsertRowid,
+        );
         // A repeated id within one job (a BEIR file listing an _id twice) keeps the last version.
         const old = previous.get(jobId, d.ref.id)?.spool_seq;
         if (old != null) retire.run(old);
@@ -120,9 +128,15 @@ export class SqliteWorkQueue implements RecordQueue {
   }
 
   #mark(rows: Row[], owner: string, until: number): Lease[] {
-    const take = this.#stmt("update spool set state = 'LEASED', lease_owner = ?, lease_expires = ?, solo = 0, attempts = attempts + 1 where seq = ?");
-    const markDoc = this.#stmt("update job_documents set state = 'PROCESSING', updated_at = ? where job_id = ? and doc_id = ? and spool_seq = ?");
-    const markJob = this.#stmt("update jobs set state = 'PROCESSING', updated_at = ? where id = ? and state = 'PENDING'");
+    const take = this.#stmt(
+      "update spool set state = 'LEASED', lease_owner = ?, lease_expires = ?, solo = 0, attempts = attempts + 1 where seq = ?",
+    );
+    const markDoc = this.#stmt(
+      "update job_documents set state = 'PROCESSING', updated_at = ? where job_id = ? and doc_id = ? and spool_seq = ?",
+    );
+    const markJob = this.#stmt(
+      "update jobs set state = 'PROCESSING', updated_at = ? where id = ? and state = 'PENDING'",
+    );
     const now = new Date().toISOString();
     const jobs = new Set<string>();
     for (const row of rows) {
@@ -139,7 +153,12 @@ export class SqliteWorkQueue implements RecordQueue {
     const job = options.jobId ?? null;
     if (options.suspects === "only") {
       return this.#tx(() => {
-        if (this.#stmt<[string], { n: number }>("select count(*) as n from spool where state = 'LEASED' and lease_owner = ?").get(owner)!.n > 0) return [];
+        if (
+          this.#stmt<[string], { n: number }>(
+            "select count(*) as n from spool where state = 'LEASED' and lease_owner = ?",
+          ).get(owner)!.n > 0
+        )
+          return [];
         const row = this.#stmt<[number, string | null, string | null], Row>(
           `select ${LEASE_COLUMNS} from spool where state = 'PENDING' and suspect = 1 and not_before <= ? and (? is null or job_id = ?) order by seq limit 1`,
         ).get(now, job, job);
@@ -163,12 +182,22 @@ export class SqliteWorkQueue implements RecordQueue {
   }
 
   async claim(owner: string, seqs: readonly number[], leaseMs: number, now = Date.now()): Promise<Lease[]> {
-    const one = this.#stmt<[number, number], Row>(`select ${LEASE_COLUMNS} from spool where seq = ? and state = 'PENDING' and suspect = 0 and not_before <= ?`);
-    return this.#tx(() => this.#mark(seqs.flatMap((seq) => one.get(seq, now) ?? []), owner, now + leaseMs));
+    const one = this.#stmt<[number, number], Row>(
+      `select ${LEASE_COLUMNS} from spool where seq = ? and state = 'PENDING' and suspect = 0 and not_before <= ?`,
+    );
+    return this.#tx(() =>
+      this.#mark(
+        seqs.flatMap((seq) => one.get(seq, now) ?? []),
+        owner,
+        now + leaseMs,
+      ),
+    );
   }
 
   async renew(owner: string, seqs: readonly number[], leaseMs: number): Promise<number[]> {
-    const renew = this.#stmt("update spool set lease_expires = ? where seq = ? and lease_owner = ? and state = 'LEASED'");
+    const renew = this.#stmt(
+      "update spool set lease_expires = ? where seq = ? and lease_owner = ? and state = 'LEASED'",
+    );
     const until = Date.now() + leaseMs;
     return this.#tx(() => seqs.filter((seq) => renew.run(until, seq, owner).changes === 0));
   }
@@ -192,15 +221,30 @@ export class SqliteWorkQueue implements RecordQueue {
          finished_at = excluded.finished_at, error = excluded.error`,
     );
     const dropCheckpoints = this.#stmt("delete from checkpoints where job_id = ? and doc_id = ?");
-    const tombstone = this.#stmt("update spool set state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null where seq = ?");
-    const dead = this.#stmt("update spool set state = 'DEAD', lease_owner = null, lease_expires = null, wait_for = null, last_error = ? where seq = ?");
+    const tombstone = this.#stmt(
+      "update spool set state = 'DONE', envelope = null, lease_owner = null, lease_expires = null, wait_for = null where seq = ?",
+    );
+    const dead = this.#stmt(
+      "update spool set state = 'DEAD', lease_owner = null, lease_expires = null, wait_for = null, last_error = ? where seq = ?",
+    );
     const touch = this.#stmt("update jobs set updated_at = ? where id = ?");
     this.#tx(() => {
       const jobs = new Set<string>();
       for (const o of outcomes) {
         const last = o.stages[o.stages.length - 1];
-        setDoc.run(state, o.outcome ?? null, o.error?.code ?? null, o.error?.message ?? null, last?.stage ?? null, now, o.jobId, o.docId, o.seq);
-        for (const s of o.stages) setStage.run(o.jobId, o.docId, s.stage, s.state, s.attempts, s.startedAt, s.finishedAt, s.error);
+        setDoc.run(
+          state,
+          o.outcome ?? null,
+          o.error?.code ?? null,
+          o.error?.message ?? null,
+          last?.stage ?? null,
+          now,
+          o.jobId,
+          o.docId,
+          o.seq,
+        );
+        for (const s of o.stages)
+          setStage.run(o.jobId, o.docId, s.stage, s.state, s.attempts, s.startedAt, s.finishedAt, s.error);
         if (state === "COMPLETED") {
           tombstone.run(o.seq);
           dropCheckpoints.run(o.jobId, o.docId);
@@ -224,23 +268,44 @@ export class SqliteWorkQueue implements RecordQueue {
   async release(seq: number, options: ReleaseOptions): Promise<void> {
     this.#stmt(
       "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - ?) where seq = ? and state = 'LEASED' and (? is null or lease_owner = ?)",
-    ).run(options.notBefore, options.error ?? null, options.refund ? 1 : 0, seq, options.owner ?? null, options.owner ?? null);
+    ).run(
+      options.notBefore,
+      options.error ?? null,
+      options.refund ? 1 : 0,
+      seq,
+      options.owner ?? null,
+      options.owner ?? null,
+    );
   }
 
   async wait(seq: number, options: WaitOptions): Promise<void> {
     this.#tx(() => {
       const changed = this.#stmt(
         "update spool set state = 'WAITING', lease_owner = null, lease_expires = null, wait_for = ?, not_before = ?, last_error = coalesce(?, last_error), attempts = max(0, attempts - 1) where seq = ? and state = 'LEASED' and (? is null or lease_owner = ?)",
-      ).run(options.condition, options.until ?? Number.MAX_SAFE_INTEGER, options.reason ?? null, seq, options.owner ?? null, options.owner ?? null).changes;
-      if (changed > 0) this.#stmt("update job_documents set state = 'WAITING', updated_at = ? where spool_seq = ? and state = 'PROCESSING'").run(new Date().toISOString(), seq);
+      ).run(
+        options.condition,
+        options.until ?? Number.MAX_SAFE_INTEGER,
+        options.reason ?? null,
+        seq,
+        options.owner ?? null,
+        options.owner ?? null,
+      ).changes;
+      if (changed > 0)
+        this.#stmt(
+          "update job_documents set state = 'WAITING', updated_at = ? where spool_seq = ? and state = 'PROCESSING'",
+        ).run(new Date().toISOString(), seq);
     });
   }
 
   async wake(condition: string): Promise<Dispatchable[]> {
     return this.#tx(() => {
-      const rows = this.#stmt<[string], { seq: number; lane: Lane }>("select seq, lane from spool where state = 'WAITING' and wait_for = ? order by seq").all(condition);
+      const rows = this.#stmt<[string], { seq: number; lane: Lane }>(
+        "select seq, lane from spool where state = 'WAITING' and wait_for = ? order by seq",
+      ).all(condition);
       const wake = this.#stmt("update spool set state = 'PENDING', wait_for = null, not_before = 0 where seq = ?");
-      const doc = this.#stmt("update job_documents set state = 'PENDING', updated_at = ? where spool_seq = ? and state = 'WAITING'");
+      const doc = this.#stmt(
+        "update job_documents set state = 'PENDING', updated_at = ? where spool_seq = ? and state = 'WAITING'",
+      );
       const now = new Date().toISOString();
       for (const r of rows) {
         wake.run(r.seq);
@@ -256,10 +321,14 @@ export class SqliteWorkQueue implements RecordQueue {
 
   /** Waits whose time has come become PENDING (their documents too); part of every recovery sweep. */
   #endDueWaits(now: number): void {
-    const due = this.#stmt<[number], { seq: number }>("select seq from spool where state = 'WAITING' and not_before <= ?").all(now);
+    const due = this.#stmt<[number], { seq: number }>(
+      "select seq from spool where state = 'WAITING' and not_before <= ?",
+    ).all(now);
     if (due.length === 0) return;
     const wake = this.#stmt("update spool set state = 'PENDING', wait_for = null where seq = ?");
-    const doc = this.#stmt("update job_documents set state = 'PENDING', updated_at = ? where spool_seq = ? and state = 'WAITING'");
+    const doc = this.#stmt(
+      "update job_documents set state = 'PENDING', updated_at = ? where spool_seq = ? and state = 'WAITING'",
+    );
     const iso = new Date(now).toISOString();
     for (const { seq } of due) {
       wake.run(seq);
@@ -270,7 +339,9 @@ export class SqliteWorkQueue implements RecordQueue {
   async recover(isAlive: (owner: string) => boolean, now = Date.now()): Promise<Recovered> {
     return this.#tx(() => {
       this.#endDueWaits(now);
-      const leased = this.#stmt<[], { seq: number; lease_owner: string; lease_expires: number; solo: number }>("select seq, lease_owner, lease_expires, solo from spool where state = 'LEASED'").all();
+      const leased = this.#stmt<[], { seq: number; lease_owner: string; lease_expires: number; solo: number }>(
+        "select seq, lease_owner, lease_expires, solo from spool where state = 'LEASED'",
+      ).all();
       const alive = new Map<string, boolean>();
       const gone = leased.filter((r) => {
         if (r.lease_expires < now) return true;
@@ -279,14 +350,19 @@ export class SqliteWorkQueue implements RecordQueue {
       });
       // In flight with others when the process died: any of them may have killed it, so none is
       // blamed (the attempt is given back) and each runs alone next. Alone: it is to blame.
-      const suspect = this.#stmt("update spool set state = 'PENDING', lease_owner = null, lease_expires = null, suspect = 1, solo = 0, attempts = max(0, attempts - 1) where seq = ?");
+      const suspect = this.#stmt(
+        "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, suspect = 1, solo = 0, attempts = max(0, attempts - 1) where seq = ?",
+      );
       const blame = this.#stmt(
         "update spool set state = 'PENDING', lease_owner = null, lease_expires = null, suspect = 1, solo = 0, crashes = crashes + 1, last_error = ? where seq = ?",
       );
       const result: Recovered = { suspects: 0, blamed: 0 };
       for (const r of gone) {
         if (r.solo === 1) {
-          blame.run(`WORKER_CRASHED: the worker process (${r.lease_owner}) died while running this document alone`, r.seq);
+          blame.run(
+            `WORKER_CRASHED: the worker process (${r.lease_owner}) died while running this document alone`,
+            r.seq,
+          );
           result.blamed++;
         } else {
           suspect.run(r.seq);
@@ -298,21 +374,36 @@ export class SqliteWorkQueue implements RecordQueue {
   }
 
   async cancelJob(jobId: string): Promise<number> {
-    return this.#stmt("update spool set state = 'CANCELLED', lease_owner = null, lease_expires = null, wait_for = null where job_id = ? and state in ('PENDING', 'LEASED', 'WAITING')").run(jobId).changes;
+    return this.#stmt(
+      "update spool set state = 'CANCELLED', lease_owner = null, lease_expires = null, wait_for = null where job_id = ? and state in ('PENDING', 'LEASED', 'WAITING')",
+    ).run(jobId).changes;
   }
 
   async requeueJob(jobId: string): Promise<number> {
-    return this.#stmt("update spool set state = 'PENDING', attempts = 0, crashes = 0, suspect = 0, not_before = 0, last_error = null where job_id = ? and state in ('CANCELLED', 'DEAD')").run(jobId)
-      .changes;
+    return this.#stmt(
+      "update spool set state = 'PENDING', attempts = 0, crashes = 0, suspect = 0, not_before = 0, last_error = null where job_id = ? and state in ('CANCELLED', 'DEAD')",
+    ).run(jobId).changes;
   }
 
   async liveCount(jobId: string): Promise<number> {
-    return this.#stmt<[string], { n: number }>("select count(*) as n from spool where job_id = ? and state in ('PENDING', 'LEASED', 'WAITING')").get(jobId)!.n;
+    return this.#stmt<[string], { n: number }>(
+      "select count(*) as n from spool where job_id = ? and state in ('PENDING', 'LEASED', 'WAITING')",
+    ).get(jobId)!.n;
   }
 
-  async dispatchable(options: { afterSeq?: number; limit: number; jobId?: string; seqs?: readonly number[] }): Promise<Dispatchable[]> {
+  async dispatchable(options: {
+    afterSeq?: number;
+    limit: number;
+    jobId?: string;
+    seqs?: readonly number[];
+  }): Promise<Dispatchable[]> {
     const rows = options.seqs
-      ? options.seqs.flatMap((seq) => this.#stmt<[number], { seq: number; lane: Lane; not_before: number }>("select seq, lane, not_before from spool where seq = ? and state = 'PENDING' and suspect = 0").get(seq) ?? [])
+      ? options.seqs.flatMap(
+          (seq) =>
+            this.#stmt<[number], { seq: number; lane: Lane; not_before: number }>(
+              "select seq, lane, not_before from spool where seq = ? and state = 'PENDING' and suspect = 0",
+            ).get(seq) ?? [],
+        )
       : this.#stmt<[number, string | null, string | null, number], { seq: number; lane: Lane; not_before: number }>(
           "select seq, lane, not_before from spool where seq > ? and state = 'PENDING' and suspect = 0 and (? is null or job_id = ?) order by seq limit ?",
         ).all(options.afterSeq ?? 0, options.jobId ?? null, options.jobId ?? null, options.limit);
@@ -321,11 +412,25 @@ export class SqliteWorkQueue implements RecordQueue {
 
   async stats(now = Date.now()): Promise<QueueStats> {
     const pending: Record<Lane, number> = { high: 0, normal: 0, bulk: 0 };
-    for (const r of this.#stmt<[], { lane: Lane; n: number }>("select lane, count(*) as n from spool where state in ('PENDING', 'LEASED') group by lane").all()) pending[r.lane] = r.n;
-    const agg = this.#stmt<[], { leased: number | null; waiting: number | null; suspects: number | null; bytes: number | null; oldest: number | null }>(
+    for (const r of this.#stmt<[], { lane: Lane; n: number }>(
+      "select lane, count(*) as n from spool where state in ('PENDING', 'LEASED') group by lane",
+    ).all())
+      pending[r.lane] = r.n;
+    const agg = this.#stmt<
+      [],
+      {
+        leased: number | null;
+        waiting: number | null;
+        suspects: number | null;
+        bytes: number | null;
+        oldest: number | null;
+      }
+    >(
       "select sum(state = 'LEASED') as leased, sum(state = 'WAITING') as waiting, sum(suspect) as suspects, sum(bytes) as bytes, min(created_ms) as oldest from spool where state in ('PENDING', 'LEASED', 'WAITING')",
     ).get()!;
-    const counts = this.#stmt<[], { dead: number; done: number }>("select coalesce(sum(state = 'DEAD'), 0) as dead, coalesce(sum(state = 'DONE'), 0) as done from spool").get()!;
+    const counts = this.#stmt<[], { dead: number; done: number }>(
+      "select coalesce(sum(state = 'DEAD'), 0) as dead, coalesce(sum(state = 'DONE'), 0) as done from spool",
+    ).get()!;
     return {
       pending,
       leased: agg.leased ?? 0,
@@ -339,24 +444,50 @@ export class SqliteWorkQueue implements RecordQueue {
   }
 
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
-    return this.#stmt<[number], { seq: number; job_id: string; doc_id: string; lane: Lane; attempts: number; last_error: string | null; created_ms: number }>(
+    return this.#stmt<
+      [number],
+      {
+        seq: number;
+        job_id: string;
+        doc_id: string;
+        lane: Lane;
+        attempts: number;
+        last_error: string | null;
+        created_ms: number;
+      }
+    >(
       "select seq, job_id, doc_id, lane, attempts, last_error, created_ms from spool where state = 'DEAD' order by seq limit ?",
     )
       .all(limit)
-      .map((r) => ({ seq: r.seq, jobId: r.job_id, docId: r.doc_id, lane: r.lane, attempts: r.attempts, error: r.last_error ?? "", createdMs: r.created_ms }));
+      .map((r) => ({
+        seq: r.seq,
+        jobId: r.job_id,
+        docId: r.doc_id,
+        lane: r.lane,
+        attempts: r.attempts,
+        error: r.last_error ?? "",
+        createdMs: r.created_ms,
+      }));
   }
 
   async retryDeadLetter(seq: number): Promise<{ jobId: string; docId: string } | null> {
     return this.#tx(() => {
-      const rec = this.#stmt<[number], { job_id: string; doc_id: string }>("select job_id, doc_id from spool where seq = ? and state = 'DEAD'").get(seq);
+      const rec = this.#stmt<[number], { job_id: string; doc_id: string }>(
+        "select job_id, doc_id from spool where seq = ? and state = 'DEAD'",
+      ).get(seq);
       if (!rec) return null;
-      this.#stmt("update spool set state = 'PENDING', attempts = 0, crashes = 0, suspect = 0, not_before = 0 where seq = ?").run(seq);
+      this.#stmt(
+        "update spool set state = 'PENDING', attempts = 0, crashes = 0, suspect = 0, not_before = 0 where seq = ?",
+      ).run(seq);
       return { jobId: rec.job_id, docId: rec.doc_id };
     });
   }
 
   async dropDeadLetter(seq: number): Promise<boolean> {
-    return this.#stmt("update spool set state = 'DONE', envelope = null where seq = ? and state = 'DEAD'").run(seq).changes > 0;
+    return (
+      this.#stmt("update spool set state = 'DONE', envelope = null where seq = ? and state = 'DEAD'").run(seq).changes >
+      0
+    );
   }
 
   async compact(): Promise<number> {

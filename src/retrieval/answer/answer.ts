@@ -24,7 +24,15 @@ export interface Answerer {
 }
 
 export function citationFor(n: number, hit: RetrievedChunk, quote: string): Citation {
-  return { n, docId: hit.chunk.docId, chunkId: hit.chunk.chunkId, source: hit.chunk.source, title: hit.chunk.title, page: hit.chunk.page, quote };
+  return {
+    n,
+    docId: hit.chunk.docId,
+    chunkId: hit.chunk.chunkId,
+    source: hit.chunk.source,
+    title: hit.chunk.title,
+    page: hit.chunk.page,
+    quote,
+  };
 }
 
 export const NO_ANSWER = "No passage in this collection answers the question.";

@@ -42,7 +42,14 @@ export class ExtractiveAnswerer implements Answerer {
         const text = s.text.replace(/\s+/g, " ").trim();
         // Too short to say anything, or too long to be one sentence (a flattened table or code block).
         if (text.length < 12 || text.length > 400 || (text.match(/\|/g)?.length ?? 0) >= 2) return;
-        candidates.push({ hitIndex, position, text, terms: new Set(analyze(text).map(fold)), question: /\?["'”’)\]`]*$/.test(text), score: 0 });
+        candidates.push({
+          hitIndex,
+          position,
+          text,
+          terms: new Set(analyze(text).map(fold)),
+          question: /\?["'”’)\]`]*$/.test(text),
+          score: 0,
+        });
       });
     });
     const df = new Map<string, number>();

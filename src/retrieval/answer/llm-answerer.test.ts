@@ -25,11 +25,18 @@ class GroundedModel implements ChatModel {
 describe("LlmAnswerer", () => {
   it("sends numbered passages and returns only the passages the model cites", async () => {
     const model = new GroundedModel();
-    const answer = await new LlmAnswerer(model).answer("how do I resume?", [hit("cancel", "Cancel stops work."), hit("jobs", "Run sluice jobs resume <id>.")]);
+    const answer = await new LlmAnswerer(model).answer("how do I resume?", [
+      hit("cancel", "Cancel stops work."),
+      hit("jobs", "Run sluice jobs resume <id>."),
+    ]);
     assert.match(model.seen[1]!.content, /\[1\] \(cancel\)\nCancel stops work\.\n\n\[2\] \(jobs\)/);
     assert.match(model.seen[1]!.content, /Question: how do I resume\?$/);
     assert.equal(answer.text, "Use sluice jobs resume [2]. Unrelated claim [9].");
-    assert.deepEqual(answer.citations.map((c) => [c.n, c.docId]), [[2, "jobs"]], "a marker with no passage behind it is not a citation");
+    assert.deepEqual(
+      answer.citations.map((c) => [c.n, c.docId]),
+      [[2, "jobs"]],
+      "a marker with no passage behind it is not a citation",
+    );
     assert.equal(answer.method, "test-chat");
   });
 

@@ -38,7 +38,8 @@ export class LlmAnswerer implements Answerer {
       )
     ).trim();
     const cited = new Set<number>();
-    for (const m of text.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) for (const n of m[1]!.split(",")) cited.add(Number(n.trim()));
+    for (const m of text.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g))
+      for (const n of m[1]!.split(",")) cited.add(Number(n.trim()));
     const citations = [...cited]
       .filter((n) => n >= 1 && n <= top.length)
       .sort((a, b) => a - b)

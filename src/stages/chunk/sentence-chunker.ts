@@ -50,12 +50,24 @@ export const sentenceChunker = defineStage({
       const pageOf = pageLocator(document);
       // A title that is only the file name, or that the text already opens with, adds nothing.
       const fileStem = basename(document.source).replace(/\.[^.]+$/, "");
-      const prefixTitle = config.includeTitle && document.title !== "" && document.title !== fileStem && !document.text.trimStart().startsWith(document.title);
+      const prefixTitle =
+        config.includeTitle &&
+        document.title !== "" &&
+        document.title !== fileStem &&
+        !document.text.trimStart().startsWith(document.title);
       const spans = chunkText(document.text, { size: config.size, overlap: config.overlap, locale });
       const chunks: Chunk[] = spans.map((span, ordinal) => {
         const page = pageOf(span.start);
         const text = ordinal === 0 && prefixTitle ? `${document.title}\n${span.text}` : span.text;
-        return { id: `${document.id}#${ordinal}`, docId: document.id, ordinal, text, start: span.start, end: span.end, ...(page ? { page } : {}) };
+        return {
+          id: `${document.id}#${ordinal}`,
+          docId: document.id,
+          ordinal,
+          text,
+          start: span.start,
+          end: span.end,
+          ...(page ? { page } : {}),
+        };
       });
       return { chunks };
     },

@@ -24,7 +24,13 @@ export const denseEmbed = defineStage({
       warmUp: () => services.embedder().warmUp(),
       execute: async ({ chunks }, ctx) => {
         const embedder = services.embedder();
-        const vectors = chunks.length === 0 ? [] : await embedder.embed(chunks.map((c) => c.text), { ...modelCallOptions(ctx, params), kind: "passage" });
+        const vectors =
+          chunks.length === 0
+            ? []
+            : await embedder.embed(
+                chunks.map((c) => c.text),
+                { ...modelCallOptions(ctx, params), kind: "passage" },
+              );
         return { vectors: { model: embedder.id, dimensions: embedder.dimensions, vectors } };
       },
     };

@@ -21,7 +21,10 @@ export const sparseExpand = defineStage({
       warmUp: () => services.sparseEncoder().warmUp(),
       execute: async ({ chunks }, ctx) => {
         const encoder = services.sparseEncoder();
-        const vectors = await encoder.encode(chunks.map((c) => c.text), { ...modelCallOptions(ctx, params), kind: "passage" });
+        const vectors = await encoder.encode(
+          chunks.map((c) => c.text),
+          { ...modelCallOptions(ctx, params), kind: "passage" },
+        );
         return { vectors: { model: encoder.id, vectors } };
       },
     };

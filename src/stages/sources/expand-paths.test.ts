@@ -40,7 +40,13 @@ void describe("expandPaths", () => {
       "data/corpus.jsonl",
       [
         JSON.stringify({ _id: "doc1", title: "First", text: "Alpha text." }),
-        JSON.stringify({ _id: 42, title: "Second", text: "Beta text.", metadata: { url: "https://x" }, error: "a field named error" }),
+        JSON.stringify({
+          _id: 42,
+          title: "Second",
+          text: "Beta text.",
+          metadata: { url: "https://x" },
+          error: "a field named error",
+        }),
         "",
         '{"_id": "broken", "text": "unterminated',
         JSON.stringify({ title: "no id", text: "x" }),
@@ -100,27 +106,95 @@ void describe("expandPaths", () => {
     const seen: DocumentRef[] = [];
     await assert.rejects(
       (async () => {
-        for await (const ref of expandPaths(["docs", "missing/file.txt"], { cwd: root, maxDocumentBytes: MB })) seen.push(ref);
+        for await (const ref of expandPaths(["docs", "missing/file.txt"], { cwd: root, maxDocumentBytes: MB }))
+          seen.push(ref);
       })(),
-      (err: unknown) => isSluiceError(err) && err.code === "PATH_NOT_FOUND" && err.message.startsWith("missing/file.txt: no such file or directory"),
+      (err: unknown) =>
+        isSluiceError(err) &&
+        err.code === "PATH_NOT_FOUND" &&
+        err.message.startsWith("missing/file.txt: no such file or directory"),
     );
     assert.equal(seen.length, 0);
-    await assert.rejects(collect(["nothing/**/*.md"]), (err: unknown) => isSluiceError(err) && err.code === "PATH_NOT_FOUND" && err.message.startsWith("nothing/**/*.md: no files match"));
+    await assert.rejects(
+      collect(["nothing/**/*.md"]),
+      (err: unknown) =>
+        isSluiceError(err) &&
+        err.code === "PATH_NOT_FOUND" &&
+        err.message.startsWith("nothing/**/*.md: no files match"),
+    );
   });
 
   void it("streams a BEIR .jsonl into inline refs; a bad line fails alone with its line number", async () => {
     const refs = await collect(["data"]);
-    const summary = refs.map((r) => ({ id: r.id, source: r.source, kind: r.kind, title: r.title, text: r.text, error: (r.meta["error"] as { code: string; message: string } | undefined)?.code }));
+    const summary = refs.map((r) => ({
+      id: r.id,
+      source: r.source,
+      kind: r.kind,
+      title: r.title,
+      text: r.text,
+      error: (r.meta["error"] as { code: string; message: string } | undefined)?.code,
+    }));
     assert.deepEqual(summary, [
-      { id: "doc1", source: "data/corpus.jsonl:1", kind: "inline", title: "First", text: "Alpha text.", error: undefined },
-      { id: "42", source: "data/corpus.jsonl:2", kind: "inline", title: "Second", text: "Beta text.", error: undefined },
-      { id: "data/corpus.jsonl:4", source: "data/corpus.jsonl:4", kind: "inline", title: undefined, text: undefined, error: "JSONL_INVALID" },
-      { id: "data/corpus.jsonl:5", source: "data/corpus.jsonl:5", kind: "inline", title: undefined, text: undefined, error: "JSONL_INVALID" },
-      { id: "data/corpus.jsonl:6", source: "data/corpus.jsonl:6", kind: "inline", title: undefined, text: undefined, error: "JSONL_INVALID" },
-      { id: "doc7", source: "data/corpus.jsonl:8", kind: "inline", title: undefined, text: "Gamma text.", error: undefined },
-      { id: "doc8", source: "data/corpus.jsonl:9", kind: "inline", title: undefined, text: "Last line without newline.", error: undefined },
+      {
+        id: "doc1",
+        source: "data/corpus.jsonl:1",
+        kind: "inline",
+        title: "First",
+        text: "Alpha text.",
+        error: undefined,
+      },
+      {
+        id: "42",
+        source: "data/corpus.jsonl:2",
+        kind: "inline",
+        title: "Second",
+        text: "Beta text.",
+        error: undefined,
+      },
+      {
+        id: "data/corpus.jsonl:4",
+        source: "data/corpus.jsonl:4",
+        kind: "inline",
+        title: undefined,
+        text: undefined,
+        error: "JSONL_INVALID",
+      },
+      {
+        id: "data/corpus.jsonl:5",
+        source: "data/corpus.jsonl:5",
+        kind: "inline",
+        title: undefined,
+        text: undefined,
+        error: "JSONL_INVALID",
+      },
+      {
+        id: "data/corpus.jsonl:6",
+        source: "data/corpus.jsonl:6",
+        kind: "inline",
+        title: undefined,
+        text: undefined,
+        error: "JSONL_INVALID",
+      },
+      {
+        id: "doc7",
+        source: "data/corpus.jsonl:8",
+        kind: "inline",
+        title: undefined,
+        text: "Gamma text.",
+        error: undefined,
+      },
+      {
+        id: "doc8",
+        source: "data/corpus.jsonl:9",
+        kind: "inline",
+        title: undefined,
+        text: "Last line without newline.",
+        error: undefined,
+      },
     ]);
-    const messages = refs.map((r) => (r.meta["error"] as { message: string } | undefined)?.message).filter((m) => m !== undefined);
+    const messages = refs
+      .map((r) => (r.meta["error"] as { message: string } | undefined)?.message)
+      .filter((m) => m !== undefined);
     assert.match(messages[0] ?? "", /^data\/corpus\.jsonl line 4: invalid JSON/);
     assert.equal(messages[1], 'data/corpus.jsonl line 5: missing "_id"');
     assert.equal(messages[2], 'data/corpus.jsonl line 6: missing "text"');
@@ -130,7 +204,10 @@ void describe("expandPaths", () => {
 
   void it("caps a JSONL line's size without buffering it, and can be stopped early", async () => {
     const big = JSON.stringify({ _id: "big", text: "x".repeat(300_000) });
-    await put("big/corpus.jsonl", [JSON.stringify({ _id: "a", text: "small" }), big, JSON.stringify({ _id: "b", text: "after" })].join("\n"));
+    await put(
+      "big/corpus.jsonl",
+      [JSON.stringify({ _id: "a", text: "small" }), big, JSON.stringify({ _id: "b", text: "after" })].join("\n"),
+    );
     const refs = await collect(["big/corpus.jsonl"], 1000);
     assert.deepEqual(
       refs.map((r) => [r.id, (r.meta["error"] as { code: string } | undefined)?.code]),
@@ -140,7 +217,9 @@ void describe("expandPaths", () => {
         ["b", undefined],
       ],
     );
-    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: `text ${i}` })).join("\n");
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: `text ${i}` })).join(
+      "\n",
+    );
     await put("many/corpus.jsonl", lines);
     const first: string[] = [];
     for await (const ref of expandPaths(["many/corpus.jsonl"], { cwd: root, maxDocumentBytes: MB })) {

@@ -51,7 +51,8 @@ async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof 
   try {
     return await stat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR")
+      return undefined;
     throw err;
   }
 }
@@ -62,12 +63,24 @@ async function resolveInput(input: string, cwd: string): Promise<Resolved> {
   if (info?.isDirectory()) return { kind: "dir", input, path };
   if (info !== undefined) return { kind: "file", input, path, base: cwd };
   if (isDynamicPattern(input)) {
-    const matches = await glob(toPosix(input), { cwd, absolute: true, onlyFiles: true, dot: false, ignore: ["**/node_modules/**"], expandDirectories: false });
+    const matches = await glob(toPosix(input), {
+      cwd,
+      absolute: true,
+      onlyFiles: true,
+      dot: false,
+      ignore: ["**/node_modules/**"],
+      expandDirectories: false,
+    });
     const paths = matches.map((p) => resolve(p)).sort();
-    if (paths.length === 0) throw new SluiceError("PATH_NOT_FOUND", `${input}: no files match this pattern (relative to ${cwd})`, { details: { input, cwd } });
+    if (paths.length === 0)
+      throw new SluiceError("PATH_NOT_FOUND", `${input}: no files match this pattern (relative to ${cwd})`, {
+        details: { input, cwd },
+      });
     return { kind: "glob", input, paths };
   }
-  throw new SluiceError("PATH_NOT_FOUND", `${input}: no such file or directory (resolved to ${path})`, { details: { input, path } });
+  throw new SluiceError("PATH_NOT_FOUND", `${input}: no such file or directory (resolved to ${path})`, {
+    details: { input, path },
+  });
 }
 
 /** Files under a directory, depth first in name order, skipping dot entries and `node_modules`; symlinks followed once. */
@@ -75,7 +88,9 @@ async function* walk(dir: string, seen: Set<string>): AsyncGenerator<string> {
   const real = await realpath(dir);
   if (seen.has(real)) return;
   seen.add(real);
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const entry of entries) {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
     const full = resolve(dir, entry.name);
@@ -91,19 +106,29 @@ async function* walk(dir: string, seen: Set<string>): AsyncGenerator<string> {
   }
 }
 
-function failedRef(id: string, source: string, code: ErrorCode, message: string, details: Record<string, unknown>): DocumentRef {
+function failedRef(
+  id: string,
+  source: string,
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown>,
+): DocumentRef {
   return { id, source, kind: "inline", mediaType: "text/plain", meta: { error: { code, message, details } } };
 }
 
 /** Splits a byte stream into lines without ever holding more than `maxLineBytes` of one line. */
-async function* lines(path: string, maxLineBytes: number): AsyncGenerator<{ line: number; bytes: Uint8Array | undefined; length: number }> {
+async function* lines(
+  path: string,
+  maxLineBytes: number,
+): AsyncGenerator<{ line: number; bytes: Uint8Array | undefined; length: number }> {
   let parts: Buffer[] = [];
   let length = 0;
   let overflow = false;
   let line = 1;
   const finish = (): { line: number; bytes: Uint8Array | undefined; length: number } => {
     let bytes: Uint8Array | undefined = overflow ? undefined : Buffer.concat(parts, length);
-    if (bytes !== undefined && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    if (bytes !== undefined && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d)
+      bytes = bytes.subarray(0, bytes.length - 1);
     const out = { line, bytes, length };
     parts = [];
     length = 0;
@@ -139,7 +164,8 @@ function isBlank(bytes: Uint8Array): boolean {
 /** One BEIR record (`{"_id", "title", "text", ...}`) as an inline ref, or a failed ref saying what is wrong with it. */
 function recordRef(bytes: Uint8Array, line: number, file: string, fallbackId: string): DocumentRef {
   const source = `${file}:${line}`;
-  const invalid = (why: string): DocumentRef => failedRef(fallbackId, source, "JSONL_INVALID", `${file} line ${line}: ${why}`, { source, line });
+  const invalid = (why: string): DocumentRef =>
+    failedRef(fallbackId, source, "JSONL_INVALID", `${file} line ${line}: ${why}`, { source, line });
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -168,7 +194,15 @@ function recordRef(bytes: Uint8Array, line: number, file: string, fallbackId: st
     meta["recordError"] = rest["error"];
     delete meta["error"];
   }
-  return { id, source, kind: "inline", text: body, ...(typeof title === "string" ? { title } : {}), mediaType: "text/plain", meta };
+  return {
+    id,
+    source,
+    kind: "inline",
+    text: body,
+    ...(typeof title === "string" ? { title } : {}),
+    mediaType: "text/plain",
+    meta,
+  };
 }
 
 async function* expandJsonl(path: string, cwd: string, maxDocumentBytes: number): AsyncGenerator<DocumentRef> {
@@ -178,14 +212,26 @@ async function* expandJsonl(path: string, cwd: string, maxDocumentBytes: number)
   for await (const { line, bytes, length } of lines(path, maxLineBytes)) {
     const fallbackId = `${file}:${line}`;
     if (bytes === undefined) {
-      yield failedRef(fallbackId, fallbackId, "DOCUMENT_TOO_LARGE", `${file} line ${line}: record is ${length} bytes, over the ${maxLineBytes}-byte line limit`, { source: fallbackId, line, bytes: length });
+      yield failedRef(
+        fallbackId,
+        fallbackId,
+        "DOCUMENT_TOO_LARGE",
+        `${file} line ${line}: record is ${length} bytes, over the ${maxLineBytes}-byte line limit`,
+        { source: fallbackId, line, bytes: length },
+      );
       continue;
     }
     if (isBlank(bytes)) continue;
     const ref = recordRef(bytes, line, file, fallbackId);
     const size = ref.text === undefined ? 0 : Buffer.byteLength(ref.text, "utf8");
     if (size > maxDocumentBytes) {
-      yield failedRef(ref.id, ref.source, "DOCUMENT_TOO_LARGE", `${file} line ${line}: text is ${size} bytes, over the ${maxDocumentBytes}-byte limit (maxDocumentBytes)`, { source: ref.source, line, bytes: size, limit: maxDocumentBytes });
+      yield failedRef(
+        ref.id,
+        ref.source,
+        "DOCUMENT_TOO_LARGE",
+        `${file} line ${line}: text is ${size} bytes, over the ${maxDocumentBytes}-byte limit (maxDocumentBytes)`,
+        { source: ref.source, line, bytes: size, limit: maxDocumentBytes },
+      );
       continue;
     }
     yield ref;
@@ -226,7 +272,13 @@ export async function* expandPaths(inputs: string[], options: ExpandPathsOptions
     seenFiles.add(path);
     if (options.allowedRoots && !insideRoots(await realpath(path), options.allowedRoots)) {
       const shown = displayPath(path, cwd);
-      yield failedRef(shown, shown, "PATH_FORBIDDEN", `${shown}: resolves outside the allowed ingest roots (a symbolic link leading out?)`, { path: shown });
+      yield failedRef(
+        shown,
+        shown,
+        "PATH_FORBIDDEN",
+        `${shown}: resolves outside the allowed ingest roots (a symbolic link leading out?)`,
+        { path: shown },
+      );
       return;
     }
     const mediaType = mediaTypeForPath(path);

@@ -16,7 +16,10 @@ export const loadDocument = defineStage({
   configSchema: z.object({ maxDocumentBytes: z.number().int().positive().optional() }).strict(),
   create: (config, services) => ({
     execute: async ({ ref }, ctx) => ({
-      document: await readDocument(ref, { maxDocumentBytes: config.maxDocumentBytes ?? services.config.ingest.maxDocumentBytes, signal: ctx.signal }),
+      document: await readDocument(ref, {
+        maxDocumentBytes: config.maxDocumentBytes ?? services.config.ingest.maxDocumentBytes,
+        signal: ctx.signal,
+      }),
     }),
   }),
 });

@@ -26,13 +26,21 @@ function attachedError(ref: DocumentRef): SluiceError | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
   if (typeof code !== "string" || !(code in ERROR_CODES) || typeof message !== "string") return undefined;
-  return new SluiceError(code as ErrorCode, message, typeof details === "object" && details !== null ? { details: details as Record<string, unknown> } : {});
+  return new SluiceError(
+    code as ErrorCode,
+    message,
+    typeof details === "object" && details !== null ? { details: details as Record<string, unknown> } : {},
+  );
 }
 
 function tooLarge(source: string, size: number, limit: number): SluiceError {
-  return new SluiceError("DOCUMENT_TOO_LARGE", `${source}: document is ${megabytes(size)} (${size} bytes), over the ${megabytes(limit)} limit (maxDocumentBytes)`, {
-    details: { source, bytes: size, limit },
-  });
+  return new SluiceError(
+    "DOCUMENT_TOO_LARGE",
+    `${source}: document is ${megabytes(size)} (${size} bytes), over the ${megabytes(limit)} limit (maxDocumentBytes)`,
+    {
+      details: { source, bytes: size, limit },
+    },
+  );
 }
 
 /**
@@ -54,29 +62,38 @@ export async function readDocument(ref: DocumentRef, options: ReadDocumentOption
   if (attached !== undefined) throw attached;
 
   if (ref.kind === "inline") {
-    if (ref.text === undefined) throw new SluiceError("DOCUMENT_EMPTY", `${source}: inline document has no text`, { details: { source } });
+    if (ref.text === undefined)
+      throw new SluiceError("DOCUMENT_EMPTY", `${source}: inline document has no text`, { details: { source } });
     const bytes = new TextEncoder().encode(ref.text);
     if (bytes.length > options.maxDocumentBytes) throw tooLarge(source, bytes.length, options.maxDocumentBytes);
     return { ref, mediaType: ref.mediaType ?? "text/plain", bytes };
   }
 
-  if (ref.path === undefined) throw new SluiceError("PATH_NOT_FOUND", `${source}: file document has no path`, { details: { source } });
+  if (ref.path === undefined)
+    throw new SluiceError("PATH_NOT_FOUND", `${source}: file document has no path`, { details: { source } });
   options.signal?.throwIfAborted();
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(ref.path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new SluiceError("PATH_NOT_FOUND", `${source}: file not found (${ref.path})`, { details: { source, path: ref.path }, cause: err });
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new SluiceError("PATH_NOT_FOUND", `${source}: file not found (${ref.path})`, {
+        details: { source, path: ref.path },
+        cause: err,
+      });
     throw err;
   }
-  if (!info.isFile()) throw new SluiceError("UNSUPPORTED_TYPE", `${source}: not a regular file`, { details: { source, path: ref.path } });
-  if (info.size === 0) throw new SluiceError("DOCUMENT_EMPTY", `${source}: file is empty (0 bytes)`, { details: { source } });
+  if (!info.isFile())
+    throw new SluiceError("UNSUPPORTED_TYPE", `${source}: not a regular file`, { details: { source, path: ref.path } });
+  if (info.size === 0)
+    throw new SluiceError("DOCUMENT_EMPTY", `${source}: file is empty (0 bytes)`, { details: { source } });
   if (info.size > options.maxDocumentBytes) throw tooLarge(source, info.size, options.maxDocumentBytes);
 
   const buffer = await readFile(ref.path, options.signal !== undefined ? { signal: options.signal } : {});
   // The file may have changed since stat.
-  if (buffer.length === 0) throw new SluiceError("DOCUMENT_EMPTY", `${source}: file is empty (0 bytes)`, { details: { source } });
+  if (buffer.length === 0)
+    throw new SluiceError("DOCUMENT_EMPTY", `${source}: file is empty (0 bytes)`, { details: { source } });
   if (buffer.length > options.maxDocumentBytes) throw tooLarge(source, buffer.length, options.maxDocumentBytes);
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   return { ref, mediaType: detectMediaType(bytes, source, ref.mediaType), bytes };

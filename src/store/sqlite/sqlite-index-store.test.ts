@@ -4,4 +4,7 @@ import { join } from "node:path";
 import { describeIndexStoreConformance } from "../index-store.conformance.ts";
 import { SqliteIndexStore } from "./sqlite-index-store.ts";
 
-describeIndexStoreConformance("sqlite", async () => new SqliteIndexStore(join(mkdtempSync(join(tmpdir(), "sluice-store-")), "index.db")));
+describeIndexStoreConformance(
+  "sqlite",
+  async () => new SqliteIndexStore(join(mkdtempSync(join(tmpdir(), "sluice-store-")), "index.db")),
+);

@@ -15,7 +15,11 @@ void describe("MemoryRateLimitStore", () => {
     now = 1_099;
     assert.deepEqual(await store.hit("k", 2, 100), { allowed: false, remaining: 0, retryAfterMs: 1 });
     now = 1_100;
-    assert.deepEqual(await store.hit("k", 2, 100), { allowed: true, remaining: 0, retryAfterMs: 0 }, "the first hit left; the one at 1050 is still in");
+    assert.deepEqual(
+      await store.hit("k", 2, 100),
+      { allowed: true, remaining: 0, retryAfterMs: 0 },
+      "the first hit left; the one at 1050 is still in",
+    );
     assert.deepEqual(await store.hit("k", 2, 100), { allowed: false, remaining: 0, retryAfterMs: 50 });
   });
 });

@@ -29,7 +29,10 @@ void describe("decodeText", () => {
       (err: unknown) => {
         assert.ok(isSluiceError(err));
         assert.equal(err.code, "DOCUMENT_ENCODING");
-        assert.match(err.message, new RegExp(`^docs/latin\\.txt: invalid UTF-8 at byte offset ${good.length + 1} \\(line 3`));
+        assert.match(
+          err.message,
+          new RegExp(`^docs/latin\\.txt: invalid UTF-8 at byte offset ${good.length + 1} \\(line 3`),
+        );
         assert.equal(err.details?.["byteOffset"], good.length + 1);
         return true;
       },
@@ -46,12 +49,22 @@ void describe("decodeText", () => {
       [[0xef, 0xbb, 0xbf, 0x41, 0xff], 4], // after a BOM
     ];
     for (const [bytes, offset] of cases) {
-      assert.throws(() => decodeText(new Uint8Array(bytes), "x.txt"), (err: unknown) => isSluiceError(err) && err.details?.["byteOffset"] === offset, `offset ${offset} for ${bytes.join(",")}`);
+      assert.throws(
+        () => decodeText(new Uint8Array(bytes), "x.txt"),
+        (err: unknown) => isSluiceError(err) && err.details?.["byteOffset"] === offset,
+        `offset ${offset} for ${bytes.join(",")}`,
+      );
     }
   });
 
   void it("rejects an unpaired UTF-16 surrogate", () => {
     const bytes = new Uint8Array([0xff, 0xfe, 0x41, 0x00, 0x00, 0xd8, 0x41, 0x00]);
-    assert.throws(() => decodeText(bytes, "u16.txt"), (err: unknown) => isSluiceError(err) && err.code === "DOCUMENT_ENCODING" && /u16\.txt: invalid UTF-16LE at byte offset 4/.test(err.message));
+    assert.throws(
+      () => decodeText(bytes, "u16.txt"),
+      (err: unknown) =>
+        isSluiceError(err) &&
+        err.code === "DOCUMENT_ENCODING" &&
+        /u16\.txt: invalid UTF-16LE at byte offset 4/.test(err.message),
+    );
   });
 });

@@ -41,7 +41,10 @@ function firstInvalidUtf8(bytes: Uint8Array, start: number): number {
 /** Byte offset of the first unpaired surrogate in UTF-16 code units (or an odd trailing byte), or -1. */
 function firstInvalidUtf16(bytes: Uint8Array, start: number, littleEndian: boolean): number {
   const n = bytes.length;
-  const unit = (i: number): number => (littleEndian ? (bytes[i] as number) | ((bytes[i + 1] as number) << 8) : ((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+  const unit = (i: number): number =>
+    littleEndian
+      ? (bytes[i] as number) | ((bytes[i + 1] as number) << 8)
+      : ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
   let i = start;
   while (i + 1 < n) {
     const u = unit(i);
@@ -57,7 +60,10 @@ function firstInvalidUtf16(bytes: Uint8Array, start: number, littleEndian: boole
 }
 
 function hex(bytes: Uint8Array, offset: number, count: number): string {
-  return Array.from(bytes.subarray(offset, offset + count), (b) => `0x${b.toString(16).toUpperCase().padStart(2, "0")}`).join(" ");
+  return Array.from(
+    bytes.subarray(offset, offset + count),
+    (b) => `0x${b.toString(16).toUpperCase().padStart(2, "0")}`,
+  ).join(" ");
 }
 
 /** 1-based line number of a byte offset: counts LF bytes (UTF-8) or LF code units (UTF-16). */
@@ -72,7 +78,14 @@ function lineOf(bytes: Uint8Array, offset: number, start: number, utf16: "le" | 
   return line;
 }
 
-function encodingError(source: string, encoding: string, bytes: Uint8Array, offset: number, start: number, utf16?: "le" | "be"): SluiceError {
+function encodingError(
+  source: string,
+  encoding: string,
+  bytes: Uint8Array,
+  offset: number,
+  start: number,
+  utf16?: "le" | "be",
+): SluiceError {
   const line = lineOf(bytes, offset, start, utf16);
   return new SluiceError(
     "DOCUMENT_ENCODING",

@@ -21,9 +21,27 @@ void describe("htmlToText", () => {
     assert.equal(title, "Release notes");
     assert.equal(
       text,
-      ["Home", "Docs", "", "Version 2", "", "Ingest is now resumable & faster — see below.", "", "first div", "second div", "after break", "", "  indented", "    code <kept>", "", "Name Value", "a 1"].join("\n"),
+      [
+        "Home",
+        "Docs",
+        "",
+        "Version 2",
+        "",
+        "Ingest is now resumable & faster — see below.",
+        "",
+        "first div",
+        "second div",
+        "after break",
+        "",
+        "  indented",
+        "    code <kept>",
+        "",
+        "Name Value",
+        "a 1",
+      ].join("\n"),
     );
-    for (const hidden of ["injected", "color", "enable JS", "template text", "hidden text", "a comment", "doctype"]) assert.ok(!text.includes(hidden), hidden);
+    for (const hidden of ["injected", "color", "enable JS", "template text", "hidden text", "a comment", "doctype"])
+      assert.ok(!text.includes(hidden), hidden);
   });
 
   void it("takes the title from the first h1 when there is no <title>", () => {

@@ -11,16 +11,70 @@ function htmlParser(): typeof import("node-html-parser") {
 }
 
 /** Elements whose content is never prose. (`head` is skipped too; its `<title>` becomes the title.) */
-const SKIPPED = new Set(["script", "style", "noscript", "template", "head", "title", "svg", "canvas", "iframe", "object", "embed", "select", "datalist"]);
+const SKIPPED = new Set([
+  "script",
+  "style",
+  "noscript",
+  "template",
+  "head",
+  "title",
+  "svg",
+  "canvas",
+  "iframe",
+  "object",
+  "embed",
+  "select",
+  "datalist",
+]);
 
 /** Elements that end a paragraph: a blank line before and after. */
 const PARAGRAPH = new Set([
-  "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "section", "article", "aside", "header", "footer",
-  "main", "nav", "figure", "table", "ul", "ol", "dl", "form", "fieldset", "details", "address", "hgroup", "hr",
+  "p",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "pre",
+  "blockquote",
+  "section",
+  "article",
+  "aside",
+  "header",
+  "footer",
+  "main",
+  "nav",
+  "figure",
+  "table",
+  "ul",
+  "ol",
+  "dl",
+  "form",
+  "fieldset",
+  "details",
+  "address",
+  "hgroup",
+  "hr",
 ]);
 
 /** Elements that start a new line. */
-const LINE = new Set(["div", "li", "dt", "dd", "tr", "caption", "figcaption", "summary", "legend", "option", "body", "html", "dialog", "center"]);
+const LINE = new Set([
+  "div",
+  "li",
+  "dt",
+  "dd",
+  "tr",
+  "caption",
+  "figcaption",
+  "summary",
+  "legend",
+  "option",
+  "body",
+  "html",
+  "dialog",
+  "center",
+]);
 
 /** Table cells: separated by a tab-like gap within the row's line. */
 const CELL = new Set(["td", "th"]);
@@ -66,16 +120,19 @@ class TextBuilder {
 
   toString(): string {
     this.lines.push(this.line.trimEnd());
-    return this.lines.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+    return this.lines
+      .join("\n")
+      .replace(/\n{3,}/g, "\n\n")
+      .trim();
   }
 }
 
 function isElement(node: Node): node is HTMLElement {
-  return node.nodeType === ELEMENT_NODE;
+  return (node.nodeType as number) === ELEMENT_NODE;
 }
 
 function walk(node: Node, out: TextBuilder, inPre: boolean): void {
-  if (node.nodeType === TEXT_NODE) {
+  if ((node.nodeType as number) === TEXT_NODE) {
     if (inPre) out.preformatted(node.text);
     else out.inline(node.text);
     return;
@@ -116,8 +173,15 @@ function plainText(el: HTMLElement | null): string {
  */
 export function htmlToText(html: string): { title: string; text: string } {
   // node-html-parser keeps declarations and processing instructions as text.
-  const cleaned = html.replace(/<!doctype[^>]*>/gi, "").replace(/<\?xml[^>]*\?>/gi, "").replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, "$1");
-  const root = htmlParser().parse(cleaned, { comment: false, lowerCaseTagName: true, blockTextElements: { script: false, style: false, noscript: false } });
+  const cleaned = html
+    .replace(/<!doctype[^>]*>/gi, "")
+    .replace(/<\?xml[^>]*\?>/gi, "")
+    .replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, "$1");
+  const root = htmlParser().parse(cleaned, {
+    comment: false,
+    lowerCaseTagName: true,
+    blockTextElements: { script: false, style: false, noscript: false },
+  });
   const title = plainText(root.querySelector("title")) || plainText(root.querySelector("h1"));
   const out = new TextBuilder();
   for (const child of root.childNodes) walk(child, out, false);

@@ -12,7 +12,11 @@ const RFAQ = fileURLToPath(new URL("../../../../../shared/fixtures/pdf/R-FAQ.pdf
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function raw(source: string, bytes: Uint8Array, mediaType: string, extra: Partial<DocumentRef> = {}): RawDocument {
-  return { ref: { id: source, source, kind: "file", path: `/abs/${source}`, meta: {}, ...extra }, mediaType, bytes: new Uint8Array(bytes) };
+  return {
+    ref: { id: source, source, kind: "file", path: `/abs/${source}`, meta: {}, ...extra },
+    mediaType,
+    bytes: new Uint8Array(bytes),
+  };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
@@ -33,7 +37,19 @@ void describe("parseBytes", () => {
   });
 
   void it("parses inline (BEIR) documents as plain text with their title", async () => {
-    const parsed = await parseBytes({ ref: { id: "d1", source: "corpus.jsonl:3", kind: "inline", text: "Body", title: "T", mediaType: "text/plain", meta: {} }, mediaType: "text/plain", bytes: new TextEncoder().encode("Body") });
+    const parsed = await parseBytes({
+      ref: {
+        id: "d1",
+        source: "corpus.jsonl:3",
+        kind: "inline",
+        text: "Body",
+        title: "T",
+        mediaType: "text/plain",
+        meta: {},
+      },
+      mediaType: "text/plain",
+      bytes: new TextEncoder().encode("Body"),
+    });
     assert.deepEqual(parsed, { title: "T", text: "Body", mediaType: "text/plain" });
   });
 
@@ -68,18 +84,42 @@ void describe("parseBytes", () => {
   });
 
   void it("fails whitespace-only documents with DOCUMENT_EMPTY naming the file", async () => {
-    await rejectsWith(parseBytes(raw("docs/blank.txt", enc(" \n\t\n"), "text/plain")), "DOCUMENT_EMPTY", /^docs\/blank\.txt: no text left after parsing/);
-    await rejectsWith(parseBytes(raw("docs/only-script.html", enc("<script>x()</script>"), "text/html")), "DOCUMENT_EMPTY", /^docs\/only-script\.html: /);
+    await rejectsWith(
+      parseBytes(raw("docs/blank.txt", enc(" \n\t\n"), "text/plain")),
+      "DOCUMENT_EMPTY",
+      /^docs\/blank\.txt: no text left after parsing/,
+    );
+    await rejectsWith(
+      parseBytes(raw("docs/only-script.html", enc("<script>x()</script>"), "text/html")),
+      "DOCUMENT_EMPTY",
+      /^docs\/only-script\.html: /,
+    );
   });
 
   void it("fails unsupported types with UNSUPPORTED_TYPE listing the supported extensions", async () => {
-    await rejectsWith(parseBytes(raw("data/table.csv", enc("a,b\n1,2\n"), "application/octet-stream")), "UNSUPPORTED_TYPE", /^data\/table\.csv: unsupported document type .*\.txt \.md \.markdown \.html \.htm \.pdf/);
+    await rejectsWith(
+      parseBytes(raw("data/table.csv", enc("a,b\n1,2\n"), "application/octet-stream")),
+      "UNSUPPORTED_TYPE",
+      /^data\/table\.csv: unsupported document type .*\.txt \.md \.markdown \.html \.htm \.pdf/,
+    );
   });
 
   void it("passes on binary, encoding and PDF errors", async () => {
-    await rejectsWith(parseBytes(raw("img.txt", new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), "text/plain")), "DOCUMENT_BINARY", /^img\.txt: /);
-    await rejectsWith(parseBytes(raw("latin1.md", new Uint8Array([0x63, 0x61, 0x66, 0xe9]), "text/markdown")), "DOCUMENT_ENCODING", /^latin1\.md: invalid UTF-8 at byte offset 3/);
-    await rejectsWith(parseBytes(raw("bad.pdf", enc("%PDF-1.4\nnothing here"), "application/pdf")), "PDF_CORRUPT", /^bad\.pdf: /);
+    await rejectsWith(
+      parseBytes(raw("img.txt", new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), "text/plain")),
+      "DOCUMENT_BINARY",
+      /^img\.txt: /,
+    );
+    await rejectsWith(
+      parseBytes(raw("latin1.md", new Uint8Array([0x63, 0x61, 0x66, 0xe9]), "text/markdown")),
+      "DOCUMENT_ENCODING",
+      /^latin1\.md: invalid UTF-8 at byte offset 3/,
+    );
+    await rejectsWith(
+      parseBytes(raw("bad.pdf", enc("%PDF-1.4\nnothing here"), "application/pdf")),
+      "PDF_CORRUPT",
+      /^bad\.pdf: /,
+    );
   });
 
   void it("parses the R FAQ into 52 pages", { skip: !existsSync(RFAQ) && "../shared fixtures absent" }, async () => {

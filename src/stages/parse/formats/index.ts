@@ -8,7 +8,12 @@ import { markdownToText } from "./markdown-to-text.ts";
 import { pdfToPages } from "./pdf-to-pages.ts";
 
 export { decodeText } from "./decode-text.ts";
-export { detectMediaType, mediaTypeForPath, EXTENSION_MEDIA_TYPES, JSONL_MEDIA_TYPE } from "../../../text/detect-media-type.ts";
+export {
+  detectMediaType,
+  mediaTypeForPath,
+  EXTENSION_MEDIA_TYPES,
+  JSONL_MEDIA_TYPE,
+} from "../../../text/detect-media-type.ts";
 export { htmlToText } from "./html-to-text.ts";
 export { markdownToText } from "./markdown-to-text.ts";
 export { pdfToPages } from "./pdf-to-pages.ts";
@@ -72,11 +77,14 @@ function firstLine(text: string): string {
  */
 export async function parseBytes(raw: RawDocument, options: ParseBytesOptions = {}): Promise<ParsedBytes> {
   const source = raw.ref.source || raw.ref.id;
-  const mediaType = raw.ref.kind === "inline" ? raw.mediaType || "text/plain" : detectMediaType(raw.bytes, source, raw.mediaType);
+  const mediaType =
+    raw.ref.kind === "inline" ? raw.mediaType || "text/plain" : detectMediaType(raw.bytes, source, raw.mediaType);
   let result: ParsedBytes;
   switch (mediaType) {
     case "text/plain": {
-      const text = decodeText(raw.bytes, source).replace(/[^\S\n]+$/gm, "").trim();
+      const text = decodeText(raw.bytes, source)
+        .replace(/[^\S\n]+$/gm, "")
+        .trim();
       result = { title: raw.ref.title?.trim() || fallbackTitle(raw) || firstLine(text), text, mediaType };
       break;
     }
@@ -94,19 +102,31 @@ export async function parseBytes(raw: RawDocument, options: ParseBytesOptions = 
       const { title, pages } = await pdfToPages(raw.bytes, source);
       const text = pages.map((p) => p.text).join("\n\n");
       if (text.trim() === "" && pages.length > 0) {
-        if (options.allowEmptyPdfText === true) return { title, text: "", mediaType, pages: pages.map((p) => ({ ...p, method: "text-layer" as const })) };
-        throw new SluiceError("DOCUMENT_EMPTY", `${source}: PDF has ${pages.length} page${pages.length === 1 ? "" : "s"} but no text layer (scanned?); OCR is needed`, {
-          details: { source, pages: pages.length, needsOcr: true },
-        });
+        if (options.allowEmptyPdfText === true)
+          return { title, text: "", mediaType, pages: pages.map((p) => ({ ...p, method: "text-layer" as const })) };
+        throw new SluiceError(
+          "DOCUMENT_EMPTY",
+          `${source}: PDF has ${pages.length} page${pages.length === 1 ? "" : "s"} but no text layer (scanned?); OCR is needed`,
+          {
+            details: { source, pages: pages.length, needsOcr: true },
+          },
+        );
       }
       result = { title, text, mediaType, pages: pages.map((p) => ({ ...p, method: "text-layer" as const })) };
       break;
     }
     default:
-      throw new SluiceError("UNSUPPORTED_TYPE", `${source}: unsupported document type (${mediaType}); supported extensions: ${SUPPORTED_EXTENSIONS}`, {
-        details: { source, mediaType, supported: SUPPORTED_EXTENSIONS.split(" ") },
-      });
+      throw new SluiceError(
+        "UNSUPPORTED_TYPE",
+        `${source}: unsupported document type (${mediaType}); supported extensions: ${SUPPORTED_EXTENSIONS}`,
+        {
+          details: { source, mediaType, supported: SUPPORTED_EXTENSIONS.split(" ") },
+        },
+      );
   }
-  if (result.text.trim() === "") throw new SluiceError("DOCUMENT_EMPTY", `${source}: no text left after parsing (${mediaType})`, { details: { source, mediaType } });
+  if (result.text.trim() === "")
+    throw new SluiceError("DOCUMENT_EMPTY", `${source}: no text left after parsing (${mediaType})`, {
+      details: { source, mediaType },
+    });
   return result;
 }

@@ -12,7 +12,7 @@ void describe("markdownToText", () => {
       "",
       "# Resuming *failed* jobs",
       "",
-      "Run **`sluice resume`** with the [job id](https://example.com/jobs_(id) \"Jobs\"). See ![diagram](img/flow.png) and <span class=\"x\">inline html</span>.",
+      'Run **`sluice resume`** with the [job id](https://example.com/jobs_(id) "Jobs"). See ![diagram](img/flow.png) and <span class="x">inline html</span>.',
       "Keep snake_case_names, 2 * 3 * 4 and `a*b*c` as they are; \\*escaped\\* stars stay.",
       "<!-- a comment",
       "over two lines -->",

@@ -1,8 +1,28 @@
 import { basename, extname } from "node:path";
 
 const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", mdash: "—", ndash: "–", hellip: "…", copy: "©", reg: "®", trade: "™",
-  laquo: "«", raquo: "»", lsquo: "‘", rsquo: "’", ldquo: "“", rdquo: "”", times: "×", middot: "·", bull: "•", deg: "°",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  mdash: "—",
+  ndash: "–",
+  hellip: "…",
+  copy: "©",
+  reg: "®",
+  trade: "™",
+  laquo: "«",
+  raquo: "»",
+  lsquo: "‘",
+  rsquo: "’",
+  ldquo: "“",
+  rdquo: "”",
+  times: "×",
+  middot: "·",
+  bull: "•",
+  deg: "°",
 };
 
 function decodeEntities(text: string): string {
@@ -51,7 +71,8 @@ function stripInline(line: string): string {
 
 function unquote(value: string): string {
   const v = value.trim();
-  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) return v.slice(1, -1).trim();
+  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))))
+    return v.slice(1, -1).trim();
   return v;
 }
 
@@ -103,7 +124,8 @@ export function markdownToText(markdown: string, source: string): { title: strin
   for (const raw of body) {
     if (fence !== undefined) {
       const marker = FENCE.exec(raw)?.[1];
-      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && raw.trim() === marker) fence = undefined;
+      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && raw.trim() === marker)
+        fence = undefined;
       else out.push(raw.trimEnd());
       continue;
     }
@@ -161,7 +183,10 @@ export function markdownToText(markdown: string, source: string): { title: strin
     out.push(text);
   }
 
-  const text = out.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+  const text = out
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
   const fileTitle = basename(source, extname(source));
   return { title: heading || frontTitle || fileTitle, text };
 }

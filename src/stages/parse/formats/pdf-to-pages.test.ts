@@ -7,7 +7,8 @@ import { PDFDocument, PDFHexString, StandardFonts } from "pdf-lib";
 import { isSluiceError } from "../../../contracts/errors.ts";
 import { pdfToPages } from "./pdf-to-pages.ts";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../../../../../shared/fixtures/pdf/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../../shared/fixtures/pdf/${name}`, import.meta.url));
 const TRACEMONKEY = fixture("tracemonkey-pldi-09.pdf");
 const RFAQ = fixture("R-FAQ.pdf");
 
@@ -36,7 +37,14 @@ void describe("pdfToPages", () => {
   void it("round-trips a generated PDF page by page, with its title and joined hyphenation", async () => {
     const bytes = await makePdf(
       [
-        ["Sluice ingests documents.", "The imple-", "mentation is resumable; a well-", "known trick is run-time checks.", "We use run-", "time checks too."],
+        [
+          "Sluice ingests documents.",
+          "The imple-",
+          "mentation is resumable; a well-",
+          "known trick is run-time checks.",
+          "We use run-",
+          "time checks too.",
+        ],
         ["Second page text."],
         [],
       ],
@@ -49,7 +57,10 @@ void describe("pdfToPages", () => {
       pages.map((p) => p.number),
       [1, 2, 3],
     );
-    assert.equal(pages[0]?.text, "Sluice ingests documents.\nThe implementation is resumable; a wellknown trick is run-time checks.\nWe use run-time checks too.");
+    assert.equal(
+      pages[0]?.text,
+      "Sluice ingests documents.\nThe implementation is resumable; a wellknown trick is run-time checks.\nWe use run-time checks too.",
+    );
     assert.equal(pages[1]?.text, "Second page text.");
     assert.equal(pages[2]?.text, "", "a page without text is kept, empty");
     assert.deepEqual(bytes, copy, "the caller's bytes are left intact");
@@ -72,7 +83,12 @@ void describe("pdfToPages", () => {
       page.drawText(left[i] as string, { x: 54, y: 680 - i * 12, size: 10, font });
       page.drawText(right[i] as string, { x: 320, y: 680 - i * 12, size: 10, font });
     }
-    page.drawText("A full-width figure caption that crosses the gutter between columns.", { x: 54, y: 500, size: 10, font });
+    page.drawText("A full-width figure caption that crosses the gutter between columns.", {
+      x: 54,
+      y: 500,
+      size: 10,
+      font,
+    });
     page.drawText("Left again after the figure, first line.", { x: 54, y: 470, size: 10, font });
     page.drawText("Right again after the figure, first line.", { x: 320, y: 470, size: 10, font });
     for (let i = 1; i < 8; i++) {
@@ -113,9 +129,21 @@ void describe("pdfToPages", () => {
 
   void it("rejects truncated bytes, garbage after a %PDF header and non-PDF bytes as PDF_CORRUPT", async () => {
     const good = await makePdf([["hello world"]]);
-    await rejectsWith(pdfToPages(good.subarray(0, Math.floor(good.length * 0.6)), "docs/cut.pdf"), "PDF_CORRUPT", /^docs\/cut\.pdf: /);
-    await rejectsWith(pdfToPages(new TextEncoder().encode(`%PDF-1.7\n${"garbage ".repeat(500)}`), "docs/garbage.pdf"), "PDF_CORRUPT", /^docs\/garbage\.pdf: /);
-    await rejectsWith(pdfToPages(new TextEncoder().encode("this is not a PDF"), "docs/text.pdf"), "PDF_CORRUPT", /^docs\/text\.pdf: not a valid PDF/);
+    await rejectsWith(
+      pdfToPages(good.subarray(0, Math.floor(good.length * 0.6)), "docs/cut.pdf"),
+      "PDF_CORRUPT",
+      /^docs\/cut\.pdf: /,
+    );
+    await rejectsWith(
+      pdfToPages(new TextEncoder().encode(`%PDF-1.7\n${"garbage ".repeat(500)}`), "docs/garbage.pdf"),
+      "PDF_CORRUPT",
+      /^docs\/garbage\.pdf: /,
+    );
+    await rejectsWith(
+      pdfToPages(new TextEncoder().encode("this is not a PDF"), "docs/text.pdf"),
+      "PDF_CORRUPT",
+      /^docs\/text\.pdf: not a valid PDF/,
+    );
   });
 
   void it("rejects a password-protected PDF as PDF_ENCRYPTED", async () => {
@@ -125,10 +153,19 @@ void describe("pdfToPages", () => {
     doc.addPage([300, 300]).drawText("secret", { x: 20, y: 200, size: 12, font });
     const hex = (byte: string): PDFHexString => PDFHexString.of(byte.repeat(32));
     const ctx = doc.context;
-    ctx.trailerInfo.Encrypt = ctx.register(ctx.obj({ Filter: "Standard", V: 1, R: 2, Length: 40, O: hex("ab"), U: hex("cd"), P: -44 }));
-    ctx.trailerInfo.ID = ctx.obj([PDFHexString.of("0123456789abcdef0123456789abcdef"), PDFHexString.of("0123456789abcdef0123456789abcdef")]);
+    ctx.trailerInfo.Encrypt = ctx.register(
+      ctx.obj({ Filter: "Standard", V: 1, R: 2, Length: 40, O: hex("ab"), U: hex("cd"), P: -44 }),
+    );
+    ctx.trailerInfo.ID = ctx.obj([
+      PDFHexString.of("0123456789abcdef0123456789abcdef"),
+      PDFHexString.of("0123456789abcdef0123456789abcdef"),
+    ]);
     const bytes = await doc.save({ useObjectStreams: false });
-    await rejectsWith(pdfToPages(bytes, "docs/locked.pdf"), "PDF_ENCRYPTED", /^docs\/locked\.pdf: PDF is encrypted \(password required\)$/);
+    await rejectsWith(
+      pdfToPages(bytes, "docs/locked.pdf"),
+      "PDF_ENCRYPTED",
+      /^docs\/locked\.pdf: PDF is encrypted \(password required\)$/,
+    );
   });
 
   void it("prints nothing and fetches nothing (pdf.js warnings silenced, no font or CMap downloads)", async () => {
@@ -153,22 +190,26 @@ void describe("pdfToPages", () => {
     assert.deepEqual(calls, []);
   });
 
-  void it("reads the tracemonkey paper's left column first paragraph contiguously", { skip: !existsSync(TRACEMONKEY) && "../shared fixtures absent" }, async () => {
-    const { title, pages } = await pdfToPages(new Uint8Array(await readFile(TRACEMONKEY)), "tracemonkey-pldi-09.pdf");
-    assert.equal(pages.length, 14);
-    assert.equal(title, "Trace-based Just-in-Time Type Specialization for Dynamic Languages");
-    const page1 = pages[0]?.text ?? "";
-    // The abstract (left column) reads as one paragraph, with its line-end hyphens joined.
-    const abstract =
-      "Dynamic languages such as JavaScript are more difficult to compile than statically typed ones. Since no concrete type information\n" +
-      "is available, traditional compilers need to emit generic code that can\n" +
-      "handle all possible type combinations at runtime. We present an alternative compilation technique for dynamically-typed languages";
-    assert.ok(page1.includes(abstract), page1.slice(0, 1500));
-    // The left column's introduction comes before the right column's continuation.
-    const left = page1.indexOf("Dynamic languages such as JavaScript, Python, and Ruby, are popular");
-    const right = page1.indexOf("and is used for the application logic of browser-based productivity");
-    assert.ok(left > 0 && right > left, `left ${left}, right ${right}`);
-  });
+  void it(
+    "reads the tracemonkey paper's left column first paragraph contiguously",
+    { skip: !existsSync(TRACEMONKEY) && "../shared fixtures absent" },
+    async () => {
+      const { title, pages } = await pdfToPages(new Uint8Array(await readFile(TRACEMONKEY)), "tracemonkey-pldi-09.pdf");
+      assert.equal(pages.length, 14);
+      assert.equal(title, "Trace-based Just-in-Time Type Specialization for Dynamic Languages");
+      const page1 = pages[0]?.text ?? "";
+      // The abstract (left column) reads as one paragraph, with its line-end hyphens joined.
+      const abstract =
+        "Dynamic languages such as JavaScript are more difficult to compile than statically typed ones. Since no concrete type information\n" +
+        "is available, traditional compilers need to emit generic code that can\n" +
+        "handle all possible type combinations at runtime. We present an alternative compilation technique for dynamically-typed languages";
+      assert.ok(page1.includes(abstract), page1.slice(0, 1500));
+      // The left column's introduction comes before the right column's continuation.
+      const left = page1.indexOf("Dynamic languages such as JavaScript, Python, and Ruby, are popular");
+      const right = page1.indexOf("and is used for the application logic of browser-based productivity");
+      assert.ok(left > 0 && right > left, `left ${left}, right ${right}`);
+    },
+  );
 
   void it("reads all 52 pages of the R FAQ", { skip: !existsSync(RFAQ) && "../shared fixtures absent" }, async () => {
     const { title, pages } = await pdfToPages(new Uint8Array(await readFile(RFAQ)), "R-FAQ.pdf");

@@ -117,7 +117,11 @@ function findGutter(segs: readonly Segment[]): number | undefined {
   }
   for (const c of candidates) {
     const length = c.run[1] - c.run[0];
-    if (best === undefined || c.crossing < best.crossing || (c.crossing === best.crossing && length > best.runEnd - best.runStart)) {
+    if (
+      best === undefined ||
+      c.crossing < best.crossing ||
+      (c.crossing === best.crossing && length > best.runEnd - best.runStart)
+    ) {
       best = { x: c.x, crossing: c.crossing, runStart: c.run[0], runEnd: c.run[1] };
     }
   }
@@ -126,11 +130,15 @@ function findGutter(segs: readonly Segment[]): number | undefined {
   const left = segs.filter((s) => s.x1 <= gutter + 0.5);
   const right = segs.filter((s) => s.x0 >= gutter - 0.5);
   // Columns hold lines of prose, not page numbers or the value column of a table.
-  if (median(left.map((s) => s.x1 - s.x0)) < 0.2 * width || median(right.map((s) => s.x1 - s.x0)) < 0.2 * width) return undefined;
+  if (median(left.map((s) => s.x1 - s.x0)) < 0.2 * width || median(right.map((s) => s.x1 - s.x0)) < 0.2 * width)
+    return undefined;
   // Side by side: the two groups must share most of their vertical extent.
   const top = Math.max(Math.min(...left.map((s) => s.y)), Math.min(...right.map((s) => s.y)));
   const bottom = Math.min(Math.max(...left.map((s) => s.y)), Math.max(...right.map((s) => s.y)));
-  const shorter = Math.min(Math.max(...left.map((s) => s.y)) - Math.min(...left.map((s) => s.y)), Math.max(...right.map((s) => s.y)) - Math.min(...right.map((s) => s.y)));
+  const shorter = Math.min(
+    Math.max(...left.map((s) => s.y)) - Math.min(...left.map((s) => s.y)),
+    Math.max(...right.map((s) => s.y)) - Math.min(...right.map((s) => s.y)),
+  );
   if (bottom - top < 0.5 * shorter) return undefined;
   return gutter;
 }
@@ -144,8 +152,13 @@ function orderRegion(segs: Segment[], depth: number): Segment[] {
   const flat = segs.filter((s) => !s.skewed);
   const gutter = depth < 3 ? findGutter(flat) : undefined;
   if (gutter === undefined) return [...segs].sort((a, b) => a.order - b.order);
-  const spanning = segs.filter((s) => !s.skewed && s.x0 < gutter - 0.5 && s.x1 > gutter + 0.5).sort((a, b) => a.y - b.y || a.order - b.order);
-  const bands: Array<{ left: Segment[]; right: Segment[] }> = Array.from({ length: spanning.length + 1 }, () => ({ left: [], right: [] }));
+  const spanning = segs
+    .filter((s) => !s.skewed && s.x0 < gutter - 0.5 && s.x1 > gutter + 0.5)
+    .sort((a, b) => a.y - b.y || a.order - b.order);
+  const bands: Array<{ left: Segment[]; right: Segment[] }> = Array.from({ length: spanning.length + 1 }, () => ({
+    left: [],
+    right: [],
+  }));
   for (const s of segs) {
     if (!s.skewed && s.x0 < gutter - 0.5 && s.x1 > gutter + 0.5) continue;
     const band = spanning.filter((sp) => sp.y < s.y).length;
@@ -180,18 +193,36 @@ function joinSegments(segs: readonly Segment[]): string {
   return text;
 }
 
-const LIGATURES: Readonly<Record<string, string>> = { "\uFB00": "ff", "\uFB01": "fi", "\uFB02": "fl", "\uFB03": "ffi", "\uFB04": "ffl", "\uFB05": "st", "\uFB06": "st" };
+const LIGATURES: Readonly<Record<string, string>> = {
+  "\uFB00": "ff",
+  "\uFB01": "fi",
+  "\uFB02": "fl",
+  "\uFB03": "ffi",
+  "\uFB04": "ffl",
+  "\uFB05": "st",
+  "\uFB06": "st",
+};
 
 /** Spacing accents that TeX fonts draw as separate glyphs before the letter ("na¨ıve"), as combining marks. */
-const SPACING_ACCENTS: Readonly<Record<string, string>> = { "\u00A8": "\u0308", "\u00B4": "\u0301", "\u02C6": "\u0302", "\u02DC": "\u0303", "\u02C7": "\u030C", "\u02DA": "\u030A" };
+const SPACING_ACCENTS: Readonly<Record<string, string>> = {
+  "\u00A8": "\u0308",
+  "\u00B4": "\u0301",
+  "\u02C6": "\u0302",
+  "\u02DC": "\u0303",
+  "\u02C7": "\u030C",
+  "\u02DA": "\u030A",
+};
 
 /** "na¨ıve" → "naïve", "´e" → "é", only where the pair composes into one character. */
 function composeAccents(text: string): string {
-  return text.replace(/([\u00A8\u00B4\u02C6\u02DC\u02C7\u02DA])([\p{L}])/gu, (whole, accent: string, letter: string) => {
-    const base = letter === "\u0131" ? "i" : letter === "\u0237" ? "j" : letter;
-    const composed = `${base}${SPACING_ACCENTS[accent] ?? ""}`.normalize("NFC");
-    return [...composed].length === 1 ? composed : whole;
-  });
+  return text.replace(
+    /([\u00A8\u00B4\u02C6\u02DC\u02C7\u02DA])([\p{L}])/gu,
+    (whole, accent: string, letter: string) => {
+      const base = letter === "\u0131" ? "i" : letter === "\u0237" ? "j" : letter;
+      const composed = `${base}${SPACING_ACCENTS[accent] ?? ""}`.normalize("NFC");
+      return [...composed].length === 1 ? composed : whole;
+    },
+  );
 }
 
 /** Tidies a page: ligatures expanded, split accents composed, runs of spaces collapsed, lines trimmed, NFC. */
@@ -217,12 +248,19 @@ function dehyphenate(pages: string[]): string[] {
   return pages.map((page) =>
     page
       .replace(/(\p{L})\u00AD\n(?=\p{L})/gu, "$1")
-      .replace(/(\p{L}+)-\n(\p{Ll}[\p{L}]*)/gu, (_m, head: string, tail: string) => (compounds.has(`${head}-${tail}`.toLowerCase()) ? `${head}-${tail}` : `${head}${tail}`)),
+      .replace(/(\p{L}+)-\n(\p{Ll}[\p{L}]*)/gu, (_m, head: string, tail: string) =>
+        compounds.has(`${head}-${tail}`.toLowerCase()) ? `${head}-${tail}` : `${head}${tail}`,
+      ),
   );
 }
 
 function isPdfItem(item: unknown): item is RawItem {
-  return typeof item === "object" && item !== null && typeof (item as { str?: unknown }).str === "string" && Array.isArray((item as { transform?: unknown }).transform);
+  return (
+    typeof item === "object" &&
+    item !== null &&
+    typeof (item as { str?: unknown }).str === "string" &&
+    Array.isArray((item as { transform?: unknown }).transform)
+  );
 }
 
 /** The largest-type line near the top of page 1, when it is clearly bigger than body text (a paper's title). */
@@ -247,16 +285,27 @@ function titleFromInfo(info: Record<string, unknown>): string {
   const raw = info["Title"];
   if (typeof raw !== "string") return "";
   const title = raw.replace(/\s+/g, " ").trim();
-  if (title === "" || /^untitled$/i.test(title) || /\.(dvi|docx?|tex|pdf|ps|indd|pages|odt|rtf)$/i.test(title) || /^Microsoft Word - /i.test(title)) return "";
+  if (
+    title === "" ||
+    /^untitled$/i.test(title) ||
+    /\.(dvi|docx?|tex|pdf|ps|indd|pages|odt|rtf)$/i.test(title) ||
+    /^Microsoft Word - /i.test(title)
+  )
+    return "";
   return title;
 }
 
 function errorName(err: unknown): string {
-  return typeof err === "object" && err !== null && typeof (err as { name?: unknown }).name === "string" ? (err as { name: string }).name : "";
+  return typeof err === "object" && err !== null && typeof (err as { name?: unknown }).name === "string"
+    ? (err as { name: string }).name
+    : "";
 }
 
 function errorMessage(err: unknown): string {
-  return err instanceof Error || (typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string") ? (err as { message: string }).message : String(err);
+  return err instanceof Error ||
+    (typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string")
+    ? (err as { message: string }).message
+    : String(err);
 }
 
 async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> {
@@ -268,10 +317,16 @@ async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> 
   } catch (err) {
     const name = errorName(err);
     if (name === "PasswordException") {
-      throw new SluiceError("PDF_ENCRYPTED", `${source}: PDF is encrypted (password required)`, { details: { source }, cause: err });
+      throw new SluiceError("PDF_ENCRYPTED", `${source}: PDF is encrypted (password required)`, {
+        details: { source },
+        cause: err,
+      });
     }
     const reason = name === "InvalidPDFException" ? "not a valid PDF" : "PDF is corrupt";
-    throw new SluiceError("PDF_CORRUPT", `${source}: ${reason} (${errorMessage(err)})`, { details: { source, pdfjsError: name || undefined }, cause: err });
+    throw new SluiceError("PDF_CORRUPT", `${source}: ${reason} (${errorMessage(err)})`, {
+      details: { source, pdfjsError: name || undefined },
+      cause: err,
+    });
   }
 }
 
@@ -290,7 +345,10 @@ async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> 
  * const { title, pages } = await pdfToPages(await readFile("papers/tracemonkey.pdf"), "papers/tracemonkey.pdf");
  * pages[0]; // { number: 1, text: "Trace-based Just-in-Time Type Specialization for Dynamic\nLanguages\n..." }
  */
-export async function pdfToPages(bytes: Uint8Array, source: string): Promise<{ title: string; pages: Array<{ number: number; text: string }> }> {
+export async function pdfToPages(
+  bytes: Uint8Array,
+  source: string,
+): Promise<{ title: string; pages: Array<{ number: number; text: string }> }> {
   const pdf = await openPdf(bytes, source);
   try {
     const texts: string[] = [];
@@ -306,8 +364,15 @@ export async function pdfToPages(bytes: Uint8Array, source: string): Promise<{ t
         segments = buildSegments(items, viewport);
         page.cleanup();
       } catch (err) {
-        if (errorName(err) === "PasswordException") throw new SluiceError("PDF_ENCRYPTED", `${source}: PDF is encrypted (password required)`, { details: { source }, cause: err });
-        throw new SluiceError("PDF_CORRUPT", `${source}: page ${number} could not be read (${errorMessage(err)})`, { details: { source, page: number }, cause: err });
+        if (errorName(err) === "PasswordException")
+          throw new SluiceError("PDF_ENCRYPTED", `${source}: PDF is encrypted (password required)`, {
+            details: { source },
+            cause: err,
+          });
+        throw new SluiceError("PDF_CORRUPT", `${source}: page ${number} could not be read (${errorMessage(err)})`, {
+          details: { source, page: number },
+          cause: err,
+        });
       }
       if (number === 1) layoutTitle = titleFromLayout(segments);
       texts.push(tidy(joinSegments(orderRegion(segments, 0))));
