@@ -9,8 +9,9 @@
  *   npm run bench:model-rpc
  *   BENCH_CALLS=5000 BENCH_WARMUP=500 BENCH_TEXTS=256 BENCH_MAX_WAIT_MS=2 npm run bench:model-rpc
  *
- * Env: BENCH_CALLS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4), BENCH_TEXTS (384), BENCH_MAX_CHARS (256), BENCH_BATCH (32),
- * BENCH_CALLERS (4), BENCH_MAX_WAIT_MS (server batcher wait, 0 = the config default),
+ * Env: BENCH_CALLS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4), BENCH_TEXTS (384),
+ * BENCH_MAX_CHARS (256), BENCH_BATCH (32), BENCH_CALLERS (4),
+ * BENCH_MAX_WAIT_MS (server batcher wait, 0 = the config default),
  * BENCH_SEPARATE (1: also measure against a model server in a child process; 0: skip),
  * BENCH_THROUGHPUT (1; 0 skips the real-model part).
  *
@@ -226,7 +227,10 @@ async function measureLatency(probes: readonly Probe[]): Promise<LatencyRun[]> {
   }));
 }
 
-/** Short-to-medium texts: faq-en passages cut to MAX_CHARS at a word boundary (generated sentences if the file is absent). */
+/**
+ * Short-to-medium texts: faq-en passages cut to MAX_CHARS at a word boundary (generated sentences
+ * if the file is absent).
+ */
 function benchTexts(): { texts: string[]; source: string } {
   let pool: string[] = [];
   if (existsSync(FAQ)) {
@@ -466,8 +470,9 @@ async function throughputPart(closers: Array<() => Promise<void>>): Promise<Thro
         `gRPC plaintext, server in a separate process: ${texts.length} texts in ${tp.seconds.toFixed(2)} s → ${tp.perS.toFixed(1)} texts/s (${versus(tp.perS)}); the server's batcher sent ${batches} batches (mean ${meanBatch.toFixed(1)} texts) to the model`,
       );
     } catch (err) {
-      // Seen here: UNAVAILABLE "Connection dropped". The model computes on the server's event loop, which then answers
-      // nothing (replies, HTTP/2 PING acks) until its queue drains; the client's keepalive (ping every 30 s, 10 s timeout) gives up.
+      // Seen here: UNAVAILABLE "Connection dropped". The model computes on the server's event loop, which then
+      // answers nothing (replies, HTTP/2 PING acks) until its queue drains; the client's keepalive (ping every 30 s,
+      // 10 s timeout) gives up.
       errors["grpc_separate_process"] = message(err);
       console.log(
         `gRPC plaintext, server in a separate process: FAILED after ${((performance.now() - sepStarted) / 1000).toFixed(1)} s (${sepProgress.done}/${texts.length} texts answered): ${message(err)}`,
@@ -514,7 +519,8 @@ async function main(): Promise<void> {
       key: certs.server.key,
     });
     closers.push(() => tlsServer.close(1000));
-    // serverName "localhost" (a SAN of the dev server certificate): with a bare IP target grpc-js sets an IP as TLS SNI, which Node flags (DEP0123).
+    // serverName "localhost" (a SAN of the dev server certificate): with a bare IP target grpc-js
+    // sets an IP as TLS SNI, which Node flags (DEP0123).
     const tlsModels = new GrpcModels({
       address: tlsServer.address,
       timeoutMs: 10_000,

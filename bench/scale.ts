@@ -12,7 +12,8 @@
  * that the cores, not the queue, are the limit. Reports the peak RSS of every process and the
  * ratios pg1/embedded and pg2/pg1. Prints readable lines, then one JSON object.
  *
- *   npm run bench:scale [-- --docs 20000 --heavy-docs 4000 --repeat 200 --concurrency 16 --keep --only plain.pg1,plain.pg2]
+ *   npm run bench:scale [-- --docs 20000 --heavy-docs 4000 --repeat 200 --concurrency 16 --keep
+ *                          --only plain.pg1,plain.pg2]
  *
  * Sizes also come from the environment: SLUICE_BENCH_SCALE_DOCS, SLUICE_BENCH_SCALE_HEAVY_DOCS,
  * SLUICE_BENCH_EMBED_REPEAT; PostgreSQL and Redis from SLUICE_BENCH_DATABASE_URL and

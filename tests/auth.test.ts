@@ -161,7 +161,8 @@ void describe("authentication on a listening server (HS256 secret, internal cred
   void it("the internal credential is every scope for tenant default or x-sluice-tenant; a wrong one is 401", async () => {
     const ok = await s.call("GET", "/v1/spool", { headers: { "x-sluice-internal": INTERNAL } });
     assert.equal(ok.status, 200, ok.text);
-    // As tenant acme it sees acme's collection: the document an earlier test posted, accepted and not indexed (no worker runs here).
+    // As tenant acme it sees acme's collection: the document an earlier test posted, accepted and
+    // not indexed (no worker runs here).
     const query = await s.call("GET", "/v1/collections/docs", {
       headers: { "x-sluice-internal": INTERNAL, "x-sluice-tenant": "acme" },
     });

@@ -10,7 +10,10 @@ import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import type { EmbedOptions } from "../src/models/ports.ts";
 import { eventually } from "./helpers/eventually.ts";
 
-/** The hash embedder, slowed down (30 ms of simulated model work) so a job is still running when the test cancels it. */
+/**
+ * The hash embedder, slowed down (30 ms of simulated model work) so a job is still running when the
+ * test cancels it.
+ */
 class SlowEmbedder extends HashEmbedder {
   calls = 0;
   /** Calls not finished yet. */

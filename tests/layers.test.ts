@@ -8,7 +8,10 @@ import { cruise, type IConfiguration, type ICruiseResult } from "dependency-crui
 
 const config = createRequire(import.meta.url)("../.dependency-cruiser.cjs") as IConfiguration;
 
-/** A tiny src/ tree: one import down a layer (fine), one up (value) and one up (type only), which close a cycle text → models → stages → text. */
+/**
+ * A tiny src/ tree: one import down a layer (fine), one up (value) and one up (type only), which
+ * close a cycle text → models → stages → text.
+ */
 const FILES: Record<string, string> = {
   "src/text/words.ts": "export const words = (s: string): string[] => s.split(' ');\n",
   "src/stages/parse.ts":

@@ -61,7 +61,10 @@ const PROMQL_WORDS = new Set([
   "nan",
 ]);
 
-/** Metric names a PromQL expression reads: identifiers that are not functions, keywords, labels, strings or durations. */
+/**
+ * Metric names a PromQL expression reads: identifiers that are not functions, keywords, labels,
+ * strings or durations.
+ */
 function metricNames(expr: string): string[] {
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')

@@ -31,7 +31,10 @@ const TIMEOUT_MS = Number(values["timeout-s"]) * 1000;
 
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-/** Polls a job until it ends (and `admitted()` says its admission is over); `onPoll` sees each reading with its time since `t0`. */
+/**
+ * Polls a job until it ends (and `admitted()` says its admission is over); `onPoll` sees each
+ * reading with its time since `t0`.
+ */
 async function untilEnded(
   sluice: Sluice,
   jobId: string,

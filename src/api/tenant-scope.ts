@@ -80,7 +80,10 @@ export class TenantScope {
     }
   }
 
-  /** The job as this tenant sees it (public collection name, scrubbed messages), or undefined when it is another tenant's. */
+  /**
+   * The job as this tenant sees it (public collection name, scrubbed messages), or undefined when
+   * it is another tenant's.
+   */
   publicJob(job: Job): Job | undefined {
     const name = this.publicName(job.collection);
     if (name === undefined) return undefined;

@@ -21,7 +21,12 @@ export type EnvParser =
  * what it is for.
  *
  * @example
- * const row: EnvOverride = { variable: "SLUICE_REDIS_URL", path: ["redis", "url"], parser: { kind: "string" }, doc: "shared Redis" };
+ * const row: EnvOverride = {
+ *   variable: "SLUICE_REDIS_URL",
+ *   path: ["redis", "url"],
+ *   parser: { kind: "string" },
+ *   doc: "shared Redis",
+ * };
  */
 export interface EnvOverride {
   variable: string;
@@ -127,7 +132,10 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
  * @throws SluiceError `CONFIG_INVALID` naming the variable when the text does not parse
  *
  * @example
- * parseEnvValue({ variable: "SLUICE_INGEST_ROOTS", path: ["ingest", "allowedRoots"], parser: { kind: "list" }, doc: "" }, "/a:/b"); // ["/a", "/b"]
+ * parseEnvValue(
+ *   { variable: "SLUICE_INGEST_ROOTS", path: ["ingest", "allowedRoots"], parser: { kind: "list" }, doc: "" },
+ *   "/a:/b",
+ * ); // ["/a", "/b"]
  */
 export function parseEnvValue(override: EnvOverride, text: string): unknown {
   const { variable, parser } = override;
@@ -168,7 +176,8 @@ export function parseEnvValue(override: EnvOverride, text: string): unknown {
  *
  * @example
  * const raw: Record<string, unknown> = {};
- * applyEnvOverrides(raw, { SLUICE_MODELS: "remote" }); // Map { "models.mode" => "SLUICE_MODELS" }; raw.models.mode === "remote"
+ * applyEnvOverrides(raw, { SLUICE_MODELS: "remote" }); // Map { "models.mode" => "SLUICE_MODELS" }
+ * // raw.models.mode === "remote"
  */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
   const applied = new Map<string, string>();

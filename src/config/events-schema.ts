@@ -19,7 +19,10 @@ const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an
  */
 export const EventsConfigSchema = z
   .object({
-    /** A JSONL file that receives every lifecycle CloudEvent, one structured-mode event per line (env SLUICE_EVENTS_FILE). */
+    /**
+     * A JSONL file that receives every lifecycle CloudEvent, one structured-mode event per line
+     * (env SLUICE_EVENTS_FILE).
+     */
     file: z.string().min(1).optional(),
     /**
      * POST every event to an HTTP endpoint (CloudEvents HTTP binding), one request per event.
@@ -29,9 +32,15 @@ export const EventsConfigSchema = z
     http: z
       .object({
         url: z.string().url(),
-        /** `binary`: attributes in `ce-*` headers, data as the body; `structured`: one `application/cloudevents+json` body. */
+        /**
+         * `binary`: attributes in `ce-*` headers, data as the body; `structured`: one
+         * `application/cloudevents+json` body.
+         */
         mode: z.enum(["binary", "structured"]).default("binary"),
-        /** Header name → the environment variable that holds its value, e.g. `{ authorization: SLUICE_EVENTS_AUTH }`. */
+        /**
+         * Header name → the environment variable that holds its value, e.g.
+         * `{ authorization: SLUICE_EVENTS_AUTH }`.
+         */
         headers: z.record(HeaderName, EnvVarName).default({}),
         timeoutMs: z.number().int().positive().default(5_000),
         /** Events waiting at most (memory bound); past it the oldest is dropped and counted. */

@@ -124,7 +124,8 @@ function checkConfig(raw: unknown, source: string, fromEnv: ReadonlyMap<string, 
  * order; unset optional fields are not leaves.
  *
  * @example
- * leafPaths({ spool: { leaseMs: 30000 }, ingest: { allowedRoots: ["."] } }); // [["spool", "leaseMs"], ["ingest", "allowedRoots"]]
+ * leafPaths({ spool: { leaseMs: 30000 }, ingest: { allowedRoots: ["."] } });
+ * // [["spool", "leaseMs"], ["ingest", "allowedRoots"]]
  */
 export function leafPaths(value: unknown, prefix: string[] = []): string[][] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [prefix];

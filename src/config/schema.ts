@@ -90,7 +90,10 @@ export const ModelsConfigSchema = z
       .object({
         /** host:port of the model server (env SLUICE_MODEL_SERVER). */
         address: z.string().min(1).default("127.0.0.1:50051"),
-        /** mTLS: the CA that signed the server, and this client's certificate and key. Absent: plaintext (loopback servers only). */
+        /**
+         * mTLS: the CA that signed the server, and this client's certificate and key. Absent:
+         * plaintext (loopback servers only).
+         */
         tls: TlsFilesSchema.extend({ serverName: z.string().min(1).optional() })
           .strict()
           .optional(),
@@ -231,7 +234,10 @@ export type RateLimitsConfig = z.infer<typeof RateLimitsConfigSchema>;
  */
 export const SluiceConfigSchema = z
   .object({
-    /** `production` (env SLUICE_ENV) makes `sluice serve` refuse to start without authentication or with a weak secret. */
+    /**
+     * `production` (env SLUICE_ENV) makes `sluice serve` refuse to start without authentication or
+     * with a weak secret.
+     */
     environment: z.enum(["development", "production"]).default("development"),
     embedder: EmbedderConfigSchema.default({ backend: "use-lite", batchSize: 16 }),
     models: ModelsConfigSchema,
@@ -317,11 +323,17 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
-    /** How workers find work: `embedded` (lease from the database) or `bullmq` (dispatched through Redis, `redis.url`). */
+    /**
+     * How workers find work: `embedded` (lease from the database) or `bullmq` (dispatched through
+     * Redis, `redis.url`).
+     */
     queue: z.enum(["embedded", "bullmq"]).default("embedded"),
     jobs: z
       .object({
-        /** Finished jobs and their document records are deleted this long after they end (`0` keeps them). The index is not touched. */
+        /**
+         * Finished jobs and their document records are deleted this long after they end (`0` keeps
+         * them). The index is not touched.
+         */
         retentionMs: z
           .number()
           .int()
@@ -334,7 +346,10 @@ export const SluiceConfigSchema = z
     events: EventsConfigSchema,
     /** OpenLineage run events per job and stage; off unless `lineage.url` is set. */
     lineage: LineageConfigSchema,
-    /** OpenTelemetry traces; off unless an OTLP endpoint is set (`otlpUrl`, `tracesUrl`, or env OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). */
+    /**
+     * OpenTelemetry traces; off unless an OTLP endpoint is set (`otlpUrl`, `tracesUrl`, or env
+     * OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
+     */
     tracing: z
       .object({
         /** OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is added when the URL has no path). */

@@ -70,7 +70,10 @@ export const ERROR_CODES = {
   MODEL_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
   MODEL_BAD_RESPONSE: { status: 502, category: "THIRD_PARTY", retryable: true },
   MODEL_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
-  /** An event sink (CloudEvents HTTP endpoint, OpenLineage collector) refused or did not answer; counted and logged, never thrown into a pipeline. */
+  /**
+   * An event sink (CloudEvents HTTP endpoint, OpenLineage collector) refused or did not answer;
+   * counted and logged, never thrown into a pipeline.
+   */
   EVENT_DELIVERY_FAILED: { status: 502, category: "THIRD_PARTY", retryable: true },
   /** A model server's queue is full (gRPC RESOURCE_EXHAUSTED): back off and send less; not a breaker failure. */
   MODEL_OVERLOADED: { status: 429, category: "THIRD_PARTY", retryable: true, pushback: true },
@@ -79,9 +82,15 @@ export const ERROR_CODES = {
   /** A caller the model server or API does not know (no certificate, unknown CN, bad token). */
   UNAUTHENTICATED: { status: 401, category: "USER", retryable: false },
   PERMISSION_DENIED: { status: 403, category: "USER", retryable: false },
-  /** The API cannot check credentials right now (the JWKS endpoint is down or answers garbage): not the caller's fault. */
+  /**
+   * The API cannot check credentials right now (the JWKS endpoint is down or answers garbage): not
+   * the caller's fault.
+   */
   AUTH_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
-  /** The ledger's database or the queue's Redis cannot be reached: nothing was accepted; come back after `details.retryAfterSeconds`. */
+  /**
+   * The ledger's database or the queue's Redis cannot be reached: nothing was accepted; come back
+   * after `details.retryAfterSeconds`.
+   */
   STORE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: true, pushback: true },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;

@@ -4,7 +4,10 @@
  * and tenant ids cannot contain the separator, so no public name is another tenant's internal one.
  */
 
-/** The tenant of the embedded default (no auth) and of callers that name none. Its collections keep their plain names. */
+/**
+ * The tenant of the embedded default (no auth) and of callers that name none. Its collections keep
+ * their plain names.
+ */
 export const DEFAULT_TENANT = "default";
 
 /** Joins a tenant and a collection into the engine's collection name. */

@@ -142,7 +142,10 @@ export class Sluice {
   readonly queue: WorkQueue;
   readonly #stores: JobStores;
   readonly store: IndexStore;
-  /** Collection ingest locks (in `ledger.db`, or Redis when `redis.url` is set); null when `locks.collections` is off. */
+  /**
+   * Collection ingest locks (in `ledger.db`, or Redis when `redis.url` is set); null when
+   * `locks.collections` is off.
+   */
   readonly locks: CollectionLock | null;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #registry = builtinStages();
@@ -155,7 +158,10 @@ export class Sluice {
   #retriever: Retriever | null = null;
   #gateInstance: Gate | null = null;
   readonly #metrics: EngineMetrics;
-  /** Stage and job lifecycle as CloudEvents: subscribe in-process, or configure `events.file` / `events.http` / `lineage`. */
+  /**
+   * Stage and job lifecycle as CloudEvents: subscribe in-process, or configure `events.file` /
+   * `events.http` / `lineage`.
+   */
   readonly events: StageEventStream;
   /** JSON logs on stderr at `logging.level` (env SLUICE_LOG_LEVEL); silent by default. */
   readonly logger: Logger;
@@ -380,7 +386,10 @@ export class Sluice {
     return this.#submit({ ...request, paths: [] }, () => refs, options);
   }
 
-  /** How a failed document of `pipeline` goes back to the queue: its `requeue` policy, or `spool.maxAttempts` and `spool.retry`. */
+  /**
+   * How a failed document of `pipeline` goes back to the queue: its `requeue` policy, or
+   * `spool.maxAttempts` and `spool.retry`.
+   */
   requeuePolicy(pipeline: CompiledPipeline): RequeuePolicy {
     const s = this.config.spool;
     return { retry: pipeline.requeue ?? { attempts: s.maxAttempts, ...s.retry }, deadlineMs: s.documentDeadlineMs };
@@ -479,7 +488,10 @@ export class Sluice {
     return job;
   }
 
-  /** Deletes finished jobs older than `jobs.retentionMs` (or `olderThanMs`) and their records; the index is untouched. */
+  /**
+   * Deletes finished jobs older than `jobs.retentionMs` (or `olderThanMs`) and their records; the
+   * index is untouched.
+   */
   async pruneJobs(olderThanMs = this.config.jobs.retentionMs): Promise<number> {
     return this.ledger.pruneJobs(Date.now() - olderThanMs);
   }

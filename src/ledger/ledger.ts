@@ -17,7 +17,10 @@ export interface ListJobsOptions {
 export interface Ledger {
   open(): Promise<void>;
   close(): Promise<void>;
-  /** Records a job; documents follow through the queue's `admit`, and `sealJob` says there are no more. `owner` is the admitting process. */
+  /**
+   * Records a job; documents follow through the queue's `admit`, and `sealJob` says there are no
+   * more. `owner` is the admitting process.
+   */
   createJob(spec: JobSpec, owner?: string): Promise<Job>;
   /** Ends enumeration: the job can finish once its documents are done; with `error`, it FAILED. */
   sealJob(jobId: string, error?: string): Promise<Job>;
@@ -36,7 +39,10 @@ export interface Ledger {
    * process is gone (FAILED: not every document was accepted). Returns the jobs it ended.
    */
   finishIdleJobs(isAlive: (owner: string) => boolean): Promise<Job[]>;
-  /** Documents accepted for `collection` that have not finished yet (waiting, running or parked), in jobs still running. */
+  /**
+   * Documents accepted for `collection` that have not finished yet (waiting, running or parked), in
+   * jobs still running.
+   */
   pendingDocuments(collection: string): Promise<number>;
   /** Jobs whose documents are still being admitted (not sealed, not ended). */
   admittingJobs(): Promise<number>;

@@ -2,7 +2,8 @@
  * Who holds a collection's lock, and for how much longer unless renewed.
  *
  * @example
- * const holder: LockHolder | null = await lock.holder("docs"); // { owner: "web-1:4242:a1b2c3:d4e5f6", expiresInMs: 287_000 }
+ * const holder: LockHolder | null = await lock.holder("docs");
+ * // { owner: "web-1:4242:a1b2c3:d4e5f6", expiresInMs: 287_000 }
  */
 export interface LockHolder {
   owner: string;
@@ -13,7 +14,9 @@ export interface LockHolder {
  * Options of {@link CollectionLock.acquire}.
  *
  * @example
- * await lock.acquire("docs", owner, 300_000, { isAlive: (holder) => holder.split(":")[0] !== hostname() || pidAlive(holder) });
+ * await lock.acquire("docs", owner, 300_000, {
+ *   isAlive: (holder) => holder.split(":")[0] !== hostname() || pidAlive(holder),
+ * });
  */
 export interface AcquireOptions {
   /**

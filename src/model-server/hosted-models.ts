@@ -36,7 +36,15 @@ const RESIDENCY: Record<ResidencyState, ResidencyWire> = {
  * keeps it SERVING, since the next call loads it again.
  *
  * @example
- * const hosted = new HostedModels({ models, services: ["embed"], health, metrics, logger, monitor, residency: config.modelServer.residency });
+ * const hosted = new HostedModels({
+ *   models,
+ *   services: ["embed"],
+ *   health,
+ *   metrics,
+ *   logger,
+ *   monitor,
+ *   residency: config.modelServer.residency,
+ * });
  * await hosted.loadAll();
  * const lease = await hosted.acquire("embed", { device: "gpu-preferred" });
  */

@@ -20,7 +20,10 @@ import { sparseService } from "./services/sparse-service.ts";
 
 export interface ModelServerOptions {
   config: SluiceConfig;
-  /** host:port to bind (default `modelServer.listen`, which env SLUICE_MODEL_SERVER_LISTEN overrides); port 0 picks a free one. */
+  /**
+   * host:port to bind (default `modelServer.listen`, which env SLUICE_MODEL_SERVER_LISTEN
+   * overrides); port 0 picks a free one.
+   */
   listen?: string;
   /** The backends to serve (default: the in-process backends the config names). */
   models?: ModelPlane;

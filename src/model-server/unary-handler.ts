@@ -26,7 +26,9 @@ function metadataString(metadata: grpc.Metadata, key: string): string | undefine
  * each call is a server span whose parent is the client's `traceparent`.
  *
  * @example
- * server.addService(proto.embed.service, { Embed: unaryHandler("Embed", deps, (request, ctx) => embed(request, ctx)) });
+ * server.addService(proto.embed.service, {
+ *   Embed: unaryHandler("Embed", deps, (request, ctx) => embed(request, ctx)),
+ * });
  */
 export function unaryHandler<Req, Rep>(
   method: string,

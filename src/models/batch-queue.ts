@@ -3,7 +3,10 @@ import { SluiceError } from "../contracts/errors.ts";
 export interface BatchQueueOptions {
   /** Most items in one model batch (a positive integer). */
   maxBatchItems: number;
-  /** Most weight (characters of text: a token proxy) in one model batch; a single heavier item goes alone. Default: no limit. */
+  /**
+   * Most weight (characters of text: a token proxy) in one model batch; a single heavier item goes
+   * alone. Default: no limit.
+   */
   maxBatchWeight?: number;
   /** How long a partial batch waits for company. */
   maxWaitMs: number;

@@ -8,7 +8,10 @@ export interface MicroBatcherOptions {
   maxBatchChars?: number;
   /** How long a partial batch waits for company before it is sent. Default 2 ms. */
   maxWaitMs?: number;
-  /** Backend calls in flight at once. Default 1 (in-process models are single-threaded anyway; raise it for HTTP backends). */
+  /**
+   * Backend calls in flight at once. Default 1 (in-process models are single-threaded anyway; raise
+   * it for HTTP backends).
+   */
   concurrency?: number;
 }
 

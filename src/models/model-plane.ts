@@ -14,7 +14,10 @@ import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.
  */
 export interface ModelPlane {
   readonly mode: "in-process" | "remote";
-  /** Checks what can be checked before the first call (a remote plane reads its TLS files): a bad setting stops startup. */
+  /**
+   * Checks what can be checked before the first call (a remote plane reads its TLS files): a bad
+   * setting stops startup.
+   */
   open(): Promise<void>;
   embedder(): DenseEmbedder;
   sparseEncoder(): SparseEncoder;

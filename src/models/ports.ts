@@ -28,7 +28,10 @@ export interface ModelParams {
 
 /** What every model call may carry besides its inputs. */
 export interface ModelCallOptions {
-  /** Aborted on cancel or timeout: an in-process backend stops between batches, a remote call is cancelled on the server. */
+  /**
+   * Aborted on cancel or timeout: an in-process backend stops between batches, a remote call is
+   * cancelled on the server.
+   */
   signal?: AbortSignal;
   /** Absolute deadline (epoch ms); a remote call sends it as the gRPC deadline. */
   deadline?: number;

@@ -90,7 +90,8 @@ function isJobEvent(event: SluiceEvent): event is JobEvent {
  * `stage.started` → `io.sluice.stage.started`: the CloudEvents type of a transition.
  *
  * @example
- * cloudEventType({ type: "job.created", jobId: "job_1", at: Date.now(), collection: "c", pipeline: "auto" }); // "io.sluice.job.created"
+ * cloudEventType({ type: "job.created", jobId: "job_1", at: Date.now(), collection: "c", pipeline: "auto" });
+ * // "io.sluice.job.created"
  */
 export function cloudEventType(event: SluiceEvent): SluiceCloudEventType {
   return `io.sluice.${event.type}` as const;

@@ -5,7 +5,10 @@ import type { EventSink } from "./cloudevents.ts";
 
 export interface HttpEventSinkOptions {
   url: string;
-  /** `binary`: attributes in `ce-*` headers, data as the body; `structured`: the whole event as `application/cloudevents+json`. */
+  /**
+   * `binary`: attributes in `ce-*` headers, data as the body; `structured`: the whole event as
+   * `application/cloudevents+json`.
+   */
   mode: "binary" | "structured";
   /** Header name → the name of the environment variable that holds its value (never the value itself). */
   headers?: Record<string, string>;

@@ -4,9 +4,10 @@ import { enableLogFields, logFields } from "./log-context.ts";
 import { traceFields } from "./tracing.ts";
 
 /**
- * The engine's JSON logger at `level` (`logging.level`, which env SLUICE_LOG_LEVEL overrides): one line per entry on stderr (or `destination`), each carrying the
- * correlation fields in force (`correlation_id`, `job_id`, `doc_id`, `tenant`) and the active
- * span's `trace_id` / `span_id`. At `silent` it is pino's disabled logger: nothing is formatted.
+ * The engine's JSON logger at `level` (`logging.level`, which env SLUICE_LOG_LEVEL overrides): one
+ * line per entry on stderr (or `destination`), each carrying the correlation fields in force
+ * (`correlation_id`, `job_id`, `doc_id`, `tenant`) and the active span's `trace_id` / `span_id`. At
+ * `silent` it is pino's disabled logger: nothing is formatted.
  *
  * @example
  * const logger = createLogger({ level: "info" });

@@ -24,7 +24,10 @@ export type { Span };
 export interface TracingConfig {
   /** Base URL of an OTLP/HTTP collector (`http://collector:4318`); `/v1/traces` is added unless the URL has a path. */
   otlpUrl?: string | undefined;
-  /** The full traces URL, used as is; wins over `otlpUrl` (env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT). */
+  /**
+   * The full traces URL, used as is; wins over `otlpUrl` (env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+   * OTEL_EXPORTER_OTLP_ENDPOINT).
+   */
   tracesUrl?: string | undefined;
   /** `service.name` of every span (env OTEL_SERVICE_NAME). */
   serviceName?: string | undefined;
@@ -290,7 +293,8 @@ export function traceFields(): { trace_id?: string; span_id?: string } {
  * `trace_id` and `span_id` named by a W3C traceparent (a run's or a call's, when no local span is active).
  *
  * @example
- * traceparentFields("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); // { trace_id: "4bf9…", span_id: "00f0…" }
+ * traceparentFields("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+ * // { trace_id: "4bf9…", span_id: "00f0…" }
  */
 export function traceparentFields(traceparent: string | undefined): { trace_id?: string; span_id?: string } {
   const m = traceparent ? /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent) : null;

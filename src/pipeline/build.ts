@@ -34,7 +34,10 @@ export interface CompiledPipeline {
   nodes: CompiledNode[];
   /** `node.port` names the run must supply. */
   runInputs: string[];
-  /** The `retry` of the policy named by `requeue`: how a failed document is sent back to the queue; null for the engine's default. */
+  /**
+   * The `retry` of the policy named by `requeue`: how a failed document is sent back to the queue;
+   * null for the engine's default.
+   */
   requeue: RetrySpec | null;
   warmUp(): Promise<void>;
 }

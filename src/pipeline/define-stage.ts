@@ -58,5 +58,6 @@ export function defineStage<C, IM extends PortMap, OM extends PortMap>(
 }
 
 /** A stage definition with its generics erased, as the registry holds it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry stores stages of every config type; each is re-checked by its own configSchema
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any --
+   the registry stores stages of every config type; each is re-checked by its own configSchema */
 export type AnyStageDefinition = StageDefinition<any, PortMap, PortMap>;

@@ -77,7 +77,10 @@ const breakerFailure = handleWhen((err) => !isControlSignal(err) && isRetryable(
  * observe the breaker (its state gauge in `/metrics`).
  *
  * @example
- * const policy = buildPolicy({ retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 2000, jitter: true }, timeoutMs: 30_000 });
+ * const policy = buildPolicy({
+ *   retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 2000, jitter: true },
+ *   timeoutMs: 30_000,
+ * });
  * await policy.execute(({ signal }) => fetch(url, { signal }));
  */
 export function buildPolicy(spec: PolicySpec, hooks: PolicyHooks = {}): StagePolicy {

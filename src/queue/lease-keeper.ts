@@ -29,7 +29,14 @@ export interface LeaseKeeperOptions {
  * the outcome writer its turn. Ticks never overlap; a slow store delays the next one.
  *
  * @example
- * const keeper = new LeaseKeeper({ queue, ledger, owner, leaseMs: 30_000, heartbeatMs: 250, onCancelled: (job) => abortJob(job) });
+ * const keeper = new LeaseKeeper({
+ *   queue,
+ *   ledger,
+ *   owner,
+ *   leaseMs: 30_000,
+ *   heartbeatMs: 250,
+ *   onCancelled: (job) => abortJob(job),
+ * });
  * keeper.start();
  * keeper.track(lease.seq, lease.jobId);
  * keeper.untrack(lease.seq);

@@ -27,9 +27,9 @@ export interface JobStart {
 
 /**
  * Writes a worker's document outcomes in batches (completions in one transaction, dead letters in
- * another: each outcome with its stage records and its tombstone or dead letter), finishes the jobs they complete, and is the one
- * place a worker reports job lifecycle events: `job.started` the first time it runs a job's
- * document, and the job's end when it is this worker that finishes it.
+ * another: each outcome with its stage records and its tombstone or dead letter), finishes the jobs
+ * they complete, and is the one place a worker reports job lifecycle events: `job.started` the
+ * first time it runs a job's document, and the job's end when it is this worker that finishes it.
  *
  * @example
  * const writer = new OutcomeWriter({ queue, ledger, onJobEvent: events.publish });
@@ -70,7 +70,10 @@ export class OutcomeWriter {
     });
   }
 
-  /** Buffers a completed document; `onWritten` runs once it is durable (its lease can go then). Resolves when buffered (or written, when the batch filled). */
+  /**
+   * Buffers a completed document; `onWritten` runs once it is durable (its lease can go then).
+   * Resolves when buffered (or written, when the batch filled).
+   */
   complete(outcome: DocumentOutcome, onWritten?: () => void): Promise<void> {
     this.#completed.push({ outcome, ...(onWritten ? { onWritten } : {}) });
     return this.#maybeFlush();

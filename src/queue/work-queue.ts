@@ -149,7 +149,10 @@ export interface Dispatchable {
 export interface RecordQueue extends WorkQueue {
   /** Leases exactly these records where they are ready (PENDING, due, not suspects); the others are left out. */
   claim(owner: string, seqs: readonly number[], leaseMs: number, now?: number): Promise<Lease[]>;
-  /** PENDING records (due now or later, suspects excluded), in seq order after `afterSeq`, optionally of one job or of `seqs` only. */
+  /**
+   * PENDING records (due now or later, suspects excluded), in seq order after `afterSeq`,
+   * optionally of one job or of `seqs` only.
+   */
   dispatchable(options: {
     afterSeq?: number;
     limit: number;

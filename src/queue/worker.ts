@@ -85,7 +85,8 @@ interface InFlight {
  * alone in it is blamed.
  *
  * @example
- * await new Worker({ queue, ledger }, (name) => sluice.pipeline(name), { owner, concurrency: 16, policyFor }).drain({ exitWhenIdle: true });
+ * const worker = new Worker({ queue, ledger }, (name) => sluice.pipeline(name), { owner, concurrency: 16, policyFor });
+ * await worker.drain({ exitWhenIdle: true });
  */
 export class Worker {
   readonly #queue: WorkQueue;

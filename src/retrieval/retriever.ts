@@ -32,7 +32,8 @@ export interface RetrieveOptions {
  * (term weights × idf), fused by RRF or a convex combination as configured.
  *
  * @example
- * const hits = await new Retriever(store, embedder, config.retrieval).retrieve("default", "resume a job", { mode: "hybrid", k: 10 });
+ * const retriever = new Retriever(store, embedder, config.retrieval);
+ * const hits = await retriever.retrieve("default", "resume a job", { mode: "hybrid", k: 10 });
  */
 export class Retriever {
   readonly #store: IndexStore;

@@ -147,7 +147,8 @@ export function mediaTypeForPath(path: string): string | undefined {
  * @example
  * detectMediaType(new TextEncoder().encode("%PDF-1.7\n..."), "scan.bin"); // "application/pdf"
  * detectMediaType(new TextEncoder().encode("# Title"), "README.md"); // "text/markdown"
- * detectMediaType(pngBytes, "photo.txt"); // throws DOCUMENT_BINARY: "photo.txt: file looks binary (PNG image signature), expected text/plain"
+ * detectMediaType(pngBytes, "photo.txt");
+ * // throws DOCUMENT_BINARY: "photo.txt: file looks binary (PNG image signature), expected text/plain"
  */
 export function detectMediaType(bytes: Uint8Array, source: string, declared?: string): string {
   if (pdfHeaderOffset(bytes) >= 0) return "application/pdf";

@@ -23,7 +23,13 @@ export interface TokenRequest {
  * `iat`, `exp`, a random `jti`, and `iss`/`aud` when given.
  *
  * @example
- * const { token, expiresAt } = await signToken({ secret, sub: "alice", tenant: "acme", scopes: ["query"], ttlSeconds: 3600 });
+ * const { token, expiresAt } = await signToken({
+ *   secret,
+ *   sub: "alice",
+ *   tenant: "acme",
+ *   scopes: ["query"],
+ *   ttlSeconds: 3600,
+ * });
  */
 export async function signToken(request: TokenRequest): Promise<{ token: string; expiresAt: Date }> {
   if (request.sub === "") throw new SluiceError("VALIDATION_FAILED", "the token needs a subject (--sub)");

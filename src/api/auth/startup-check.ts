@@ -100,7 +100,8 @@ export function isLoopbackHost(host: string): boolean {
  * default secret to fall back on.
  *
  * @example
- * assertServeSecurity({ host: "0.0.0.0", settings, environment: sluice.config.environment }); // throws without a secret or JWKS
+ * // throws without a secret or JWKS
+ * assertServeSecurity({ host: "0.0.0.0", settings, environment: sluice.config.environment });
  */
 export function assertServeSecurity(options: {
   host: string;

@@ -16,7 +16,8 @@ export interface NamedLimit extends RateLimitRule {
  * Which limit a request counts against; `undefined`: none.
  *
  * @example
- * const onlyQueries: LimitFor = (request) => (request.url === "/v1/query" ? { name: "answer", max: 10, windowMs: 60_000 } : undefined);
+ * const onlyQueries: LimitFor = (request) =>
+ *   (request.url === "/v1/query" ? { name: "answer", max: 10, windowMs: 60_000 } : undefined);
  */
 export type LimitFor = (request: FastifyRequest) => NamedLimit | undefined;
 

@@ -8,7 +8,10 @@ import type { RateLimitStore } from "./rate-limit-store.ts";
  * Options of {@link rateLimit}.
  *
  * @example
- * const options: RateLimitOptions = { store: new MemoryRateLimitStore(), limitFor: limitForRequest(config.api.rateLimits) };
+ * const options: RateLimitOptions = {
+ *   store: new MemoryRateLimitStore(),
+ *   limitFor: limitForRequest(config.api.rateLimits),
+ * };
  */
 export interface RateLimitOptions {
   store: RateLimitStore;
@@ -36,7 +39,10 @@ function describeLimit(limit: NamedLimit): string {
  * must not take the API down with it.
  *
  * @example
- * app.addHook("preHandler", rateLimit({ store: new MemoryRateLimitStore(), limitFor: limitForRequest(config.api.rateLimits) }));
+ * app.addHook(
+ *   "preHandler",
+ *   rateLimit({ store: new MemoryRateLimitStore(), limitFor: limitForRequest(config.api.rateLimits) }),
+ * );
  */
 export const rateLimit = (options: RateLimitOptions) =>
   async function rateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {

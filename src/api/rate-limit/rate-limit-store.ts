@@ -9,7 +9,10 @@ export interface RateLimitDecision {
   allowed: boolean;
   /** Requests still allowed in the current window after this one. */
   remaining: number;
-  /** When refused: how long until the oldest counted request leaves the window and one more is allowed. 0 when allowed. */
+  /**
+   * When refused: how long until the oldest counted request leaves the window and one more is
+   * allowed. 0 when allowed.
+   */
   retryAfterMs: number;
 }
 

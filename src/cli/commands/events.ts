@@ -35,7 +35,13 @@ function typeMatcher(patterns: string[]): (type: string) => boolean {
  * attempt, duration, error for stages; state and counts for jobs).
  *
  * @example
- * formatEvent({ type: "io.sluice.stage.completed", subject: "a", time: "…", jobid: "job_1", data: { stage: "parse", attempt: 1, durationMs: 3.2 } });
+ * formatEvent({
+ *   type: "io.sluice.stage.completed",
+ *   subject: "a",
+ *   time: "…",
+ *   jobid: "job_1",
+ *   data: { stage: "parse", attempt: 1, durationMs: 3.2 },
+ * });
  * // "…  stage.completed  a  job=job_1 stage=parse attempt=1 3.2ms"
  */
 export function formatEvent(e: Record<string, unknown>): string {

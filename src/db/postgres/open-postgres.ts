@@ -110,7 +110,10 @@ const RETRYABLE = new Set(["40P01", "40001"]); // deadlock_detected, serializati
  * connection that breaks meanwhile is thrown away rather than returned to the pool.
  *
  * @example
- * const n = await inTransaction(pool, async (c) => (await c.query("update jobs set sealed = true where id = $1", [id])).rowCount);
+ * const n = await inTransaction(
+ *   pool,
+ *   async (c) => (await c.query("update jobs set sealed = true where id = $1", [id])).rowCount,
+ * );
  */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

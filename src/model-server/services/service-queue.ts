@@ -6,7 +6,12 @@ import type { HostedService, ServiceDeps } from "../service-deps.ts";
  * tighten them), queue depth and batch sizes reported under the service's name.
  *
  * @example
- * const queue = serviceQueue(deps, "embed", (key, texts, signal) => embedder.embed(texts, { signal }), (t) => t.length);
+ * const queue = serviceQueue(
+ *   deps,
+ *   "embed",
+ *   (key, texts, signal) => embedder.embed(texts, { signal }),
+ *   (t) => t.length,
+ * );
  */
 export function serviceQueue<I, O>(
   deps: ServiceDeps,

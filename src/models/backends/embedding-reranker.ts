@@ -6,7 +6,10 @@ import type { DenseEmbedder, ModelCallOptions, Reranker } from "../ports.ts";
  * behind the same port.
  *
  * @example
- * const scores = await new EmbeddingReranker(embedder).rerank("resume a job", ["resume re-runs what failed", "the gate spools"]);
+ * const scores = await new EmbeddingReranker(embedder).rerank("resume a job", [
+ *   "resume re-runs what failed",
+ *   "the gate spools",
+ * ]);
  */
 export class EmbeddingReranker implements Reranker {
   readonly #embedder: DenseEmbedder;

@@ -7,7 +7,10 @@ import { l2Normalize } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import { inspectOnnxModelFolder } from "./onnx-model-folder.ts";
 
-/** The `embedder` config for `backend: "onnx"`, minus the `backend` discriminator (a full config variable is accepted too). */
+/**
+ * The `embedder` config for `backend: "onnx"`, minus the `backend` discriminator (a full config
+ * variable is accepted too).
+ */
 export type OnnxEmbedderConfig = Omit<Extract<EmbedderConfig, { backend: "onnx" }>, "backend">;
 
 /** transformers.js keeps its settings in one global `env`; loads that change it take turns. */

@@ -4,7 +4,10 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { ChatMessage, ChatModel } from "../ports.ts";
 import { postOpenAIJson, readApiKey, resolveOpenAIEndpoint } from "./openai-http.ts";
 
-/** The `answer` config for `backend: "openai"`, minus the `backend` discriminator (a full config variable is accepted too). */
+/**
+ * The `answer` config for `backend: "openai"`, minus the `backend` discriminator (a full config
+ * variable is accepted too).
+ */
 export type OpenAIChatConfig = Omit<Extract<AnswerConfig, { backend: "openai" }>, "backend">;
 
 const ChatReplySchema = z.object({

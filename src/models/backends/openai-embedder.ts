@@ -5,7 +5,10 @@ import { l2Normalize } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
 import { postOpenAIJson, readApiKey, resolveOpenAIEndpoint } from "./openai-http.ts";
 
-/** The `embedder` config for `backend: "openai"`, minus the `backend` discriminator (a full config variable is accepted too). */
+/**
+ * The `embedder` config for `backend: "openai"`, minus the `backend` discriminator (a full config
+ * variable is accepted too).
+ */
 export type OpenAIEmbedderConfig = Omit<Extract<EmbedderConfig, { backend: "openai" }>, "backend">;
 
 const EmbeddingsReplySchema = z.object({

@@ -131,7 +131,10 @@ export async function postOpenAIJson(endpoint: string, body: unknown, options: P
   }
 }
 
-/** The human part of an error body: OpenAI's `{error:{message}}`, `{error:"…"}`, `{message}`, `{detail}`, or the raw text. */
+/**
+ * The human part of an error body: OpenAI's `{error:{message}}`, `{error:"…"}`, `{message}`,
+ * `{detail}`, or the raw text.
+ */
 function serverMessage(text: string): string {
   let message: unknown = text;
   try {

@@ -56,7 +56,13 @@ export interface TinyOnnxModel {
  *
  * @example
  * const model = await writeTinyOnnxModel(join(tmp, "tiny-bert"));
- * const embedder = new OnnxEmbedder({ path: model.dir, pooling: "mean", queryPrefix: "", passagePrefix: "", batchSize: 8 });
+ * const embedder = new OnnxEmbedder({
+ *   path: model.dir,
+ *   pooling: "mean",
+ *   queryPrefix: "",
+ *   passagePrefix: "",
+ *   batchSize: 8,
+ * });
  */
 export async function writeTinyOnnxModel(dir: string, hiddenSize = 16): Promise<TinyOnnxModel> {
   const vocab: string[] = [...TINY_SPECIAL, ...TINY_WORDS];

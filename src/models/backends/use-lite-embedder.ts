@@ -8,7 +8,10 @@ export type UseLiteEmbedderConfig = Pick<Extract<EmbedderConfig, { backend: "use
 
 const DIMENSIONS = 512;
 
-/** The slice of `EmbeddingsModel` used here (its tfjs `GraphModel` type does not resolve: tfjs types are bundled away). */
+/**
+ * The slice of `EmbeddingsModel` used here (its tfjs `GraphModel` type does not resolve: tfjs types
+ * are bundled away).
+ */
 interface LoadedModel {
   embed(texts: string[]): Promise<number[][]>;
   dispose(): void;

@@ -7,7 +7,13 @@
  * @example
  * const limit = new AdaptiveLimit(8);
  * const release = await limit.acquire(signal);
- * try { reply = await call(); release("ok"); } catch (err) { release(isOverloaded(err) ? "overloaded" : "error"); throw err; }
+ * try {
+ *   reply = await call();
+ *   release("ok");
+ * } catch (err) {
+ *   release(isOverloaded(err) ? "overloaded" : "error");
+ *   throw err;
+ * }
  */
 export class AdaptiveLimit {
   readonly max: number;

@@ -30,7 +30,12 @@ export function isUnannouncedId(id: string): boolean {
  * and a `close()` that leaves the channel to its owner (`GrpcModels`).
  *
  * @example
- * class RemoteOcr extends RemoteModel implements OcrEngine { constructor(c: GrpcModelClient) { super(c, "ocr", "OCR"); } … }
+ * class RemoteOcr extends RemoteModel implements OcrEngine {
+ *   constructor(c: GrpcModelClient) {
+ *     super(c, "ocr", "OCR");
+ *   }
+ *   …
+ * }
  */
 export abstract class RemoteModel {
   protected readonly client: GrpcModelClient;

@@ -9,7 +9,10 @@ import { paramsToWire } from "./wire-params.ts";
  * word boxes and confidences comes back.
  *
  * @example
- * const { text } = await new RemoteOcr(client).recognize({ data: png, mediaType: "image/png" }, { params: { languages: "eng+tha" } });
+ * const { text } = await new RemoteOcr(client).recognize(
+ *   { data: png, mediaType: "image/png" },
+ *   { params: { languages: "eng+tha" } },
+ * );
  */
 export class RemoteOcr extends RemoteModel implements OcrEngine {
   constructor(client: GrpcModelClient) {

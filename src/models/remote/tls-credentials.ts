@@ -114,7 +114,8 @@ export function clientCredentials(
  * its GPU and read what it is sent. Returns the host (IPv6 without brackets) and port.
  *
  * @example
- * assertListenAllowed("127.0.0.1:50051", { tls: false, allowInsecureNonLoopback: false }); // { host: "127.0.0.1", port: 50051 }
+ * assertListenAllowed("127.0.0.1:50051", { tls: false, allowInsecureNonLoopback: false });
+ * // { host: "127.0.0.1", port: 50051 }
  * assertListenAllowed("0.0.0.0:50051", { tls: false, allowInsecureNonLoopback: false }); // throws CONFIG_INVALID
  */
 export function assertListenAllowed(

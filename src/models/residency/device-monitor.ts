@@ -18,7 +18,13 @@ export type ComputeDevice = "cpu" | "cuda";
  * consumer boards); nothing in the policy depends on it.
  *
  * @example
- * const gpu: GpuInfo = { index: 0, name: "NVIDIA H200", memoryTotalMiB: 143771, memoryUsedMiB: 1024, utilizationPercent: 3 };
+ * const gpu: GpuInfo = {
+ *   index: 0,
+ *   name: "NVIDIA H200",
+ *   memoryTotalMiB: 143771,
+ *   memoryUsedMiB: 1024,
+ *   utilizationPercent: 3,
+ * };
  */
 export interface GpuInfo {
   index: number;
@@ -43,7 +49,11 @@ export interface HostMemory {
  * One sample of the machine. `gpus` is empty on a host without (usable) GPUs.
  *
  * @example
- * const snapshot: DeviceSnapshot = { gpus: [], host: { totalBytes: 16 * 2 ** 30, freeBytes: 8 * 2 ** 30 }, sampledAt: Date.now() };
+ * const snapshot: DeviceSnapshot = {
+ *   gpus: [],
+ *   host: { totalBytes: 16 * 2 ** 30, freeBytes: 8 * 2 ** 30 },
+ *   sampledAt: Date.now(),
+ * };
  */
 export interface DeviceSnapshot {
   gpus: GpuInfo[];

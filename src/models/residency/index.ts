@@ -5,7 +5,10 @@
  *
  * @example
  * import { NvidiaSmiMonitor, ResidencyManager } from "../models/residency/index.ts";
- * const manager = new ResidencyManager({ monitor: new NvidiaSmiMonitor({ onWarning: (m) => log.warn(m) }), ...config.modelServer.residency });
+ * const manager = new ResidencyManager({
+ *   monitor: new NvidiaSmiMonitor({ onWarning: (m) => log.warn(m) }),
+ *   ...config.modelServer.residency,
+ * });
  */
 export type { ComputeDevice, DeviceMonitor, DeviceSnapshot, GpuInfo, HostMemory } from "./device-monitor.ts";
 export {

@@ -10,7 +10,12 @@ import type { ComputeDevice, DeviceMonitor } from "./device-monitor.ts";
  * nothing behind: the manager counts the model as unloaded and never calls `unload` for it.
  *
  * @example
- * const model: ResidentModel = { name: "bge-m3", supportsGpu: true, load: (device) => session.open(device), unload: () => session.close() };
+ * const model: ResidentModel = {
+ *   name: "bge-m3",
+ *   supportsGpu: true,
+ *   load: (device) => session.open(device),
+ *   unload: () => session.close(),
+ * };
  */
 export interface ResidentModel {
   readonly name: string;
@@ -33,7 +38,12 @@ export type ResidencyState = "unloaded" | "loading" | "loaded" | "unloading";
  * pressure, a failed load, a move to the other device, close).
  *
  * @example
- * const event: ResidencyEvent = { model: "bge-m3", state: "unloaded", device: "cuda", reason: "idle for 900000 ms (keep-alive 900000 ms)" };
+ * const event: ResidencyEvent = {
+ *   model: "bge-m3",
+ *   state: "unloaded",
+ *   device: "cuda",
+ *   reason: "idle for 900000 ms (keep-alive 900000 ms)",
+ * };
  */
 export interface ResidencyEvent {
   model: string;

@@ -91,7 +91,10 @@ async function tokenCount(keyPrefix: string): Promise<number> {
   }
 }
 
-/** A TCP proxy in front of the test Redis, to cut it off and bring it back (the real one is shared, so it is never stopped). */
+/**
+ * A TCP proxy in front of the test Redis, to cut it off and bring it back (the real one is shared,
+ * so it is never stopped).
+ */
 async function redisProxy(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
   const target = new URL(TEST_REDIS_URL);
   const proxy = await tcpProxy(target.hostname, Number(target.port || 6379));

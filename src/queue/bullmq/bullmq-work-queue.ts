@@ -23,10 +23,16 @@ import { LaneTokens, type Token } from "./lane-tokens.ts";
  * Where Redis is, and how patiently it is dealt with. Only `redis` is required.
  *
  * @example
- * const options: BullmqWorkQueueOptions = { redis: redisSettings(config)!, onError: (e) => logger.warn({ err: e }, "Redis unreachable; leasing from the database") };
+ * const options: BullmqWorkQueueOptions = {
+ *   redis: redisSettings(config)!,
+ *   onError: (e) => logger.warn({ err: e }, "Redis unreachable; leasing from the database"),
+ * };
  */
 export interface BullmqWorkQueueOptions {
-  /** The shared Redis. BullMQ's keys live under `<keyPrefix>lane-<lane>:`, the epoch marker at `<keyPrefix>dispatch:epoch`. */
+  /**
+   * The shared Redis. BullMQ's keys live under `<keyPrefix>lane-<lane>:`, the epoch marker at
+   * `<keyPrefix>dispatch:epoch`.
+   */
   redis: RedisSettings;
   /** How long `open()`, and each later reconnect attempt, waits for Redis. Default 1.5 s. */
   connectTimeoutMs?: number;
@@ -38,7 +44,10 @@ export interface BullmqWorkQueueOptions {
   sweepIntervalMs?: number;
   /** Records per sweep page. Default 1000. */
   pageSize?: number;
-  /** Told once each time Redis becomes unreachable (work then goes on through the record queue). Nothing else is logged. */
+  /**
+   * Told once each time Redis becomes unreachable (work then goes on through the record queue).
+   * Nothing else is logged.
+   */
   onError?: (error: Error) => void;
 }
 

@@ -15,7 +15,12 @@ export type DispatchHealth = "closed" | "up" | "down";
  * How often upkeep runs, and whom it tells about outages.
  *
  * @example
- * const options: DispatchUpkeepOptions = { epochCheckMs: 1_000, sweepIntervalMs: 5_000, pageSize: 1_000, onError: (e) => logger.warn(e) };
+ * const options: DispatchUpkeepOptions = {
+ *   epochCheckMs: 1_000,
+ *   sweepIntervalMs: 5_000,
+ *   pageSize: 1_000,
+ *   onError: (e) => logger.warn(e),
+ * };
  */
 export interface DispatchUpkeepOptions {
   /** How often the epoch marker is checked, and, while Redis is down, a reconnect tried. */
@@ -34,7 +39,12 @@ export interface DispatchUpkeepOptions {
  * a rebuild goes on page by page in the background until it is done.
  *
  * @example
- * const upkeep = new DispatchUpkeep(records, tokens, { epochCheckMs: 1_000, sweepIntervalMs: 5_000, pageSize: 1_000, onError });
+ * const upkeep = new DispatchUpkeep(records, tokens, {
+ *   epochCheckMs: 1_000,
+ *   sweepIntervalMs: 5_000,
+ *   pageSize: 1_000,
+ *   onError,
+ * });
  * await upkeep.kick(); // connects, reads the epoch, starts the rebuild
  * if (upkeep.dispatching) await tokens.take(16, weights);
  */

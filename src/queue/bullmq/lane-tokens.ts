@@ -58,7 +58,10 @@ export interface LaneTokensOptions {
 export const tokenId = (seq: number): string => `rec-${seq}`;
 const seqOf = (id: string | undefined): number => Number(id?.slice(4));
 
-/** BullMQ scores delayed jobs by timestamp; a cap keeps far-off times sane (an early token is re-offered, see the queue). */
+/**
+ * BullMQ scores delayed jobs by timestamp; a cap keeps far-off times sane (an early token is
+ * re-offered, see the queue).
+ */
 const MAX_DELAY_MS = 7 * 24 * 3_600_000;
 const delayOf = (notBefore: number): number => Math.min(MAX_DELAY_MS, Math.max(0, notBefore - Date.now()));
 

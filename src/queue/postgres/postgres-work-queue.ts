@@ -195,7 +195,10 @@ export class PostgresWorkQueue implements RecordQueue {
     });
   }
 
-  /** Leases records this transaction holds locked; their documents and PENDING jobs become PROCESSING. Returns them in `seqs` order. */
+  /**
+   * Leases records this transaction holds locked; their documents and PENDING jobs become
+   * PROCESSING. Returns them in `seqs` order.
+   */
   async #take(c: PoolClient, seqs: readonly number[], owner: string, until: number): Promise<Lease[]> {
     if (seqs.length === 0) return [];
     const { rows } = await c.query<LeaseRow>(
@@ -338,7 +341,8 @@ export class PostgresWorkQueue implements RecordQueue {
           state,
         ],
       );
-      // Stage records and checkpoints only for documents whose record matched: a stale run's would overwrite the current version's.
+      // Stage records and checkpoints only for documents whose record matched: a stale run's would
+      // overwrite the current version's.
       const current = new Set(matched.map((m) => `${m.job_id}\u0000${m.doc_id}`));
       const written = outcomes.filter((o) => current.has(`${o.jobId}\u0000${o.docId}`));
       if (written.length === 0) return;

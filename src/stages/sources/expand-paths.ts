@@ -83,7 +83,10 @@ async function resolveInput(input: string, cwd: string): Promise<Resolved> {
   });
 }
 
-/** Files under a directory, depth first in name order, skipping dot entries and `node_modules`; symlinks followed once. */
+/**
+ * Files under a directory, depth first in name order, skipping dot entries and `node_modules`;
+ * symlinks followed once.
+ */
 async function* walk(dir: string, seen: Set<string>): AsyncGenerator<string> {
   const real = await realpath(dir);
   if (seen.has(real)) return;
@@ -254,7 +257,10 @@ async function* expandJsonl(path: string, cwd: string, maxDocumentBytes: number)
  *   a glob matches nothing
  *
  * @example
- * for await (const ref of expandPaths(["docs", "notes/*.md", "corpus.jsonl"], { cwd: process.cwd(), maxDocumentBytes: 50 << 20 })) {
+ * for await (const ref of expandPaths(["docs", "notes/*.md", "corpus.jsonl"], {
+ *   cwd: process.cwd(),
+ *   maxDocumentBytes: 50 << 20,
+ * })) {
  *   console.log(ref.id, ref.source); // "guide/intro.md docs/guide/intro.md", ..., "doc1 corpus.jsonl:1"
  * }
  */

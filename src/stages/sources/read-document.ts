@@ -53,7 +53,10 @@ function tooLarge(source: string, size: number, limit: number): SluiceError {
  *   source attached to the ref; all name the document's source
  *
  * @example
- * const raw = await readDocument({ id: "a.md", source: "docs/a.md", kind: "file", path: "/abs/docs/a.md", meta: {} }, { maxDocumentBytes: 50 << 20 });
+ * const raw = await readDocument(
+ *   { id: "a.md", source: "docs/a.md", kind: "file", path: "/abs/docs/a.md", meta: {} },
+ *   { maxDocumentBytes: 50 << 20 },
+ * );
  * raw.mediaType; // "text/markdown"
  */
 export async function readDocument(ref: DocumentRef, options: ReadDocumentOptions): Promise<RawDocument> {

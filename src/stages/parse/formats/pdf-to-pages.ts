@@ -339,7 +339,8 @@ async function openPdf(bytes: Uint8Array, source: string): Promise<PdfDocument> 
  *
  * @param bytes the PDF file's bytes (not modified)
  * @param source file name or path named in errors and used for the fallback title
- * @throws SluiceError `PDF_ENCRYPTED` when a password is required; `PDF_CORRUPT` for truncated, damaged or non-PDF bytes
+ * @throws SluiceError `PDF_ENCRYPTED` when a password is required; `PDF_CORRUPT` for truncated, damaged or
+ *   non-PDF bytes
  *
  * @example
  * const { title, pages } = await pdfToPages(await readFile("papers/tracemonkey.pdf"), "papers/tracemonkey.pdf");
