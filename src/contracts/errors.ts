@@ -92,6 +92,15 @@ export const ERROR_CODES = {
    * after `details.retryAfterSeconds`.
    */
   STORE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: true, pushback: true },
+  // scholarly sources (ClinicalTrials.gov, OpenAlex, PMC, Unpaywall) and downloads
+  /** The API refused the request (a bad filter, an unknown id, a bad key); the message quotes its reason. */
+  SOURCE_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },
+  /** The API did not answer, or answered 5xx, through every retry; or its host's breaker is open. */
+  SOURCE_UNAVAILABLE: { status: 503, category: "THIRD_PARTY", retryable: true },
+  /** The API asked us to wait (429 `Retry-After`) longer than a call may wait: come back later. */
+  SOURCE_RATE_LIMITED: { status: 429, category: "THIRD_PARTY", retryable: true, pushback: true },
+  /** The record has no open-access copy to fetch (Unpaywall `closed`, PMC `idIsNotOpenAccess`). */
+  NOT_OPEN_ACCESS: { status: 422, category: "USER", retryable: false },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 
