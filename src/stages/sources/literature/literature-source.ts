@@ -30,6 +30,8 @@ export interface LiteratureMeta {
   url?: string;
   /** An open-access PDF of the full text, for the download stage. */
   pdfUrl?: string;
+  /** The conditions a clinical study is about (ClinicalTrials.gov `Condition`), for filtering. */
+  conditions?: string[];
 }
 
 /**
