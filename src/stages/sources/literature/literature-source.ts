@@ -30,6 +30,8 @@ export interface LiteratureMeta {
   url?: string;
   /** An open-access PDF of the full text, for the download stage. */
   pdfUrl?: string;
+  /** Unpaywall's open-access status: `gold`, `hybrid`, `bronze`, `green`, `diamond` or `closed`. */
+  oaStatus?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export interface LiteratureMeta {
 export interface SourceRecord {
   id: string;
   title: string;
+  /** May be empty when `meta.pdfUrl` is set: the download stage fetches the full text. */
   text: string;
   meta: LiteratureMeta;
 }
