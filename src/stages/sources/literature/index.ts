@@ -1,2 +1,4 @@
 export { ClinicalTrialsSource, type ClinicalTrialsOptions } from "./clinicaltrials.ts";
 export { OpenAlexSource, type OpenAlexOptions } from "./openalex.ts";
+export { PmcSource, type OpenAccessLink, type PmcSourceOptions } from "./pmc.ts";
+export { requireOpenAccess, UnpaywallSource, type UnpaywallSourceOptions } from "./unpaywall.ts";

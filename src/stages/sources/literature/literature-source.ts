@@ -32,6 +32,8 @@ export interface LiteratureMeta {
   pdfUrl?: string;
   /** The conditions a clinical study is about (ClinicalTrials.gov `Condition`), for filtering. */
   conditions?: string[];
+  /** Unpaywall's open-access status: `gold`, `hybrid`, `bronze`, `green`, `diamond` or `closed`. */
+  oaStatus?: string;
 }
 
 /**
@@ -45,6 +47,7 @@ export interface LiteratureMeta {
 export interface SourceRecord {
   id: string;
   title: string;
+  /** May be empty when `meta.pdfUrl` is set: the download stage fetches the full text. */
   text: string;
   meta: LiteratureMeta;
 }
