@@ -272,6 +272,32 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The `source.download` stage: what it may fetch, and how much. Hosts that resolve to a private, loopback,
+     * link-local, unspecified, multicast or reserved address are refused unless allowed here.
+     */
+    download: z
+      .object({
+        /** Allow every non-public address (private, loopback, link-local including 169.254.169.254, …). */
+        allowPrivateNetworks: z.boolean().default(false),
+        /** Exact host names (or IP literals) allowed even when they resolve to a non-public address. */
+        allowedHosts: z.array(z.string().min(1)).default([]),
+        /** Largest body accepted, in bytes; a bigger announced or streamed body is aborted. */
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(100 * 1024 * 1024),
+        /** Redirects followed per download; each hop's host is checked again. */
+        maxRedirects: z.number().int().min(0).max(20).default(5),
+        /** Whole download, from the first request to the last byte. */
+        timeoutMs: z.number().int().positive().default(60_000),
+        /** Requests started per second to one host (a token bucket per host, shared by the stage's runs). */
+        perHostPerSecond: z.number().positive().default(5),
+        userAgent: z.string().min(1).default("sluice/0.1 (+https://sluice.dev)"),
+      })
+      .strict()
+      .prefault({}),
     spool: z
       .object({
         /** Live documents (waiting or in flight) above which the gate pushes back. */

@@ -1,14 +1,19 @@
 import { z } from "zod";
 
-/** Where a document comes from, before anything reads it. Inline refs carry their text. */
+/**
+ * Where a document comes from, before anything reads it. Inline refs carry their text; url refs an http(s)
+ * address that `source.download` fetches (`source.load` refuses them).
+ */
 export const DocumentRefSchema = z.object({
   /** Stable document id within the collection (file path relative to the ingest root, or the BEIR `_id`). */
   id: z.string().min(1).max(512),
   /** Human-readable origin: a file path, `path#line`, or an upload name. */
   source: z.string(),
-  kind: z.enum(["file", "inline"]),
-  /** For `file`: the absolute path to read. */
+  kind: z.enum(["file", "inline", "url"]),
+  /** For `file`: the absolute path to read. For `url`, once downloaded: the kept copy. */
   path: z.string().optional(),
+  /** For `url`: the address to download (http or https only). */
+  url: z.url({ protocol: /^https?$/, error: "expected an http or https URL" }).optional(),
   /** For `inline`: the text (already decoded) and an optional title. */
   text: z.string().optional(),
   title: z.string().optional(),

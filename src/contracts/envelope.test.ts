@@ -314,6 +314,12 @@ describe("envelope v1", () => {
     });
     assert.deepEqual(DocumentRefSchema.parse(file), file);
 
+    const urlPayload = { kind: "url" as const, url: "https://example.org/papers/a.pdf" };
+    const url = envelopeToRef(decodeEnvelope(encodeEnvelope({ ...FIXED, payload: urlPayload })));
+    assert.deepEqual(url, { id: FIXED.id, source: FIXED.source, kind: "url", url: urlPayload.url, meta: FIXED.meta });
+    assert.deepEqual(DocumentRefSchema.parse(url), url);
+    assert.equal(DocumentRefSchema.safeParse({ ...url, url: "file:///etc/passwd" }).success, false);
+
     const bare = envelopeToRef({ ...FIXED, payload: { kind: "inline", text: "x" } });
     assert.equal("title" in bare, false);
     assert.equal("mediaType" in bare, false);

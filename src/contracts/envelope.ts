@@ -6,7 +6,10 @@ import { SluiceError } from "./errors.ts";
 /** Leading byte of every encoded envelope: the wire format version, before the MessagePack map. */
 const FORMAT_V1 = 0x01;
 
-/** What the envelope carries: the text itself, or a reference to a file (hashed, not yet read for parsing). */
+/**
+ * What the envelope carries: the text itself, a reference to a file (hashed, not yet read for parsing), or an
+ * http(s) address that the pipeline's `source.download` stage fetches.
+ */
 const PayloadSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("inline"),
@@ -19,6 +22,11 @@ const PayloadSchema = z.discriminatedUnion("kind", [
     path: z.string().min(1),
     media_type: z.string().optional(),
     size: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal("url"),
+    url: z.string().min(1),
+    media_type: z.string().optional(),
   }),
 ]);
 
@@ -35,7 +43,7 @@ export const EnvelopeV1Schema = z.object({
   /** Document id within the collection (same rules as `DocumentRef.id`). */
   id: z.string().min(1).max(512),
   source: z.string(),
-  /** sha256 (lower-case hex) of the inline text, or of the raw bytes of a file payload. */
+  /** sha256 (lower-case hex) of the inline text, of the raw bytes of a file payload, or of a url payload's URL. */
   text_hash: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex characters (sha256)"),
   /** Length of the payload text as `string.length` counts it (UTF-16 code units). */
   char_len: z.number().int().nonnegative(),
@@ -152,7 +160,7 @@ export function encodeEnvelope(e: EnvelopeV1): Uint8Array {
  *
  * @example
  * const envelope = decodeEnvelope(await readFile(spoolPath));
- * envelope.payload.kind; // "inline" | "file"
+ * envelope.payload.kind; // "inline" | "file" | "url"
  */
 export function decodeEnvelope(bytes: Uint8Array): EnvelopeV1 {
   if (bytes.length === 0) throw new SluiceError("VALIDATION_FAILED", "corrupt envelope: no bytes");
@@ -177,7 +185,8 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeV1 {
 
 /**
  * The `DocumentRef` an envelope stands for: inline payloads carry their text, title and media type; file
- * payloads their path and media type. `id`, `source` and (a copy of) `meta` are carried over.
+ * payloads their path and media type; url payloads their URL and media type. `id`, `source` and (a copy of)
+ * `meta` are carried over.
  *
  * @example
  * const ref = envelopeToRef(decodeEnvelope(bytes));
@@ -195,5 +204,7 @@ export function envelopeToRef(e: EnvelopeV1): DocumentRef {
       ...(p.media_type !== undefined ? { mediaType: p.media_type } : {}),
     };
   }
-  return { ...base, kind: "file", path: p.path, ...(p.media_type !== undefined ? { mediaType: p.media_type } : {}) };
+  const mediaType = p.media_type !== undefined ? { mediaType: p.media_type } : {};
+  if (p.kind === "url") return { ...base, kind: "url", url: p.url, ...mediaType };
+  return { ...base, kind: "file", path: p.path, ...mediaType };
 }

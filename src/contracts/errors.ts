@@ -101,6 +101,13 @@ export const ERROR_CODES = {
   SOURCE_RATE_LIMITED: { status: 429, category: "THIRD_PARTY", retryable: true, pushback: true },
   /** The record has no open-access copy to fetch (Unpaywall `closed`, PMC `idIsNotOpenAccess`). */
   NOT_OPEN_ACCESS: { status: 422, category: "USER", retryable: false },
+  /**
+   * A download's host resolves to a private, loopback, link-local, unspecified, multicast or reserved address
+   * (`download.allowPrivateNetworks`, `download.allowedHosts` lift this); the message names the host and the class.
+   */
+  DOWNLOAD_FORBIDDEN: { status: 403, category: "USER", retryable: false },
+  /** A download answered something that is not a PDF (an HTML landing page, a login form): its bytes lack `%PDF-`. */
+  DOWNLOAD_NOT_PDF: { status: 415, category: "USER", retryable: false },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 

@@ -237,6 +237,7 @@ export class Sluice {
   #services(): StageServices {
     return {
       config: this.config,
+      dataDir: this.dataDir,
       store: () => this.store,
       embedder: () => this.embedder(),
       sparseEncoder: () => this.sparseEncoder(),

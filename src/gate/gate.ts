@@ -118,6 +118,11 @@ export class Gate {
       textHash = read.hash;
       if (read.text !== undefined && TEXT_TYPES.test(ref.mediaType ?? "")) text = read.text;
       payload = { kind: "file", path: ref.path, size, ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
+    } else if (ref.kind === "url") {
+      // Nothing is fetched at the gate: the pipeline's source.download stage does that, behind its SSRF guard.
+      const url = ref.url ?? "";
+      textHash = createHash("sha256").update(url).digest("hex");
+      payload = { kind: "url", url, ...(ref.mediaType ? { media_type: ref.mediaType } : {}) };
     } else {
       const body = ref.text ?? "";
       text = body;

@@ -13,6 +13,7 @@ import { loadTopology } from "./topology.ts";
 
 const services: StageServices = {
   config: parseConfig({}),
+  dataDir: "/nonexistent/sluice-data",
   store: () => assert.fail("store not used"),
   embedder: () => assert.fail("embedder not used"),
   sparseEncoder: () => assert.fail("sparse not used"),

@@ -52,6 +52,7 @@ void describe("breaker state hook", () => {
     });
     const services = {
       config: parseConfig({}),
+      dataDir: "/nonexistent/sluice-data",
       store: () => assert.fail(),
       embedder: () => assert.fail(),
       sparseEncoder: () => assert.fail(),

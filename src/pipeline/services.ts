@@ -8,6 +8,8 @@ import type { IndexStore } from "../store/index-store.ts";
  */
 export interface StageServices {
   config: SluiceConfig;
+  /** The data folder (`--data`, `SLUICE_DATA`): where stages keep files they fetch (e.g. `downloads/`). */
+  dataDir: string;
   store(): IndexStore;
   embedder(): DenseEmbedder;
   sparseEncoder(): SparseEncoder;

@@ -25,6 +25,7 @@ const policy: RequeuePolicy = {
 
 const services: StageServices = {
   config: parseConfig({}),
+  dataDir: "/nonexistent/sluice-data",
   store: () => assert.fail("store not used"),
   embedder: () => assert.fail("embedder not used"),
   sparseEncoder: () => assert.fail("sparse not used"),

@@ -5,12 +5,14 @@ import { sparseExpand } from "./embed/sparse-expand.ts";
 import { indexWrite } from "./index/index-write.ts";
 import { skipUnchanged } from "./index/skip-unchanged.ts";
 import { bytesToDocument } from "./parse/bytes-to-document.ts";
+import { downloadPdf } from "./sources/download-pdf.ts";
 import { loadDocument } from "./sources/load-document.ts";
 
 /** The stage types shipped with Sluice: the allow-list YAML topologies draw from. */
 export function builtinStages(): StageRegistry {
   return new StageRegistry().register(
     loadDocument,
+    downloadPdf,
     bytesToDocument,
     skipUnchanged,
     sentenceChunker,
@@ -20,4 +22,13 @@ export function builtinStages(): StageRegistry {
   );
 }
 
-export { loadDocument, bytesToDocument, skipUnchanged, sentenceChunker, denseEmbed, sparseExpand, indexWrite };
+export {
+  loadDocument,
+  downloadPdf,
+  bytesToDocument,
+  skipUnchanged,
+  sentenceChunker,
+  denseEmbed,
+  sparseExpand,
+  indexWrite,
+};

@@ -54,6 +54,15 @@ void describe("readDocument", () => {
     assert.deepEqual([...raw.bytes], [...Buffer.from("héllo")]);
   });
 
+  void it("refuses url refs, pointing to source.download", async () => {
+    const url = "https://example.org/a.pdf";
+    await rejectsWith(
+      readDocument({ id: "a", source: url, kind: "url", url, meta: {} }, { maxDocumentBytes: MB }),
+      "VALIDATION_FAILED",
+      /fetched by the source\.download stage, not source\.load/,
+    );
+  });
+
   void it("throws the error a source attached to an inline ref", async () => {
     const ref: DocumentRef = {
       id: "c.jsonl:17",

@@ -63,6 +63,13 @@ export async function readDocument(ref: DocumentRef, options: ReadDocumentOption
   const source = ref.source || ref.id;
   const attached = attachedError(ref);
   if (attached !== undefined) throw attached;
+  // Fetching is its own stage, with its own guard and limits: this reader never touches the network.
+  if (ref.kind === "url")
+    throw new SluiceError(
+      "VALIDATION_FAILED",
+      `${source}: url documents are fetched by the source.download stage, not source.load (${ref.url ?? "no url"})`,
+      { details: { source, kind: ref.kind } },
+    );
 
   if (ref.kind === "inline") {
     if (ref.text === undefined)

@@ -47,11 +47,23 @@ export interface ParseBytesOptions {
 
 const SUPPORTED_EXTENSIONS = Object.keys(EXTENSION_MEDIA_TYPES).join(" ");
 
-/** File name without its extension (for inline refs, whose source is `file.jsonl:LINE`, the id instead). */
+/**
+ * File name without its extension (for inline refs, whose source is `file.jsonl:LINE`, the id instead; for url
+ * refs the URL's last path segment, not the kept file's sha256 name).
+ */
 function fallbackTitle(raw: RawDocument): string {
   if (raw.ref.kind === "inline") return "";
-  const name = raw.ref.path ?? raw.ref.source;
+  const name = raw.ref.kind === "url" && raw.ref.url ? urlPath(raw.ref.url) : (raw.ref.path ?? raw.ref.source);
   return basename(name, extname(name));
+}
+
+function urlPath(url: string): string {
+  const path = new URL(url).pathname;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function firstLine(text: string): string {

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { SluiceError } from "../../contracts/errors.ts";
+import { defineStage } from "../../pipeline/define-stage.ts";
+import { TokenBucket } from "../../pipeline/token-bucket.ts";
+import { shownUrl, streamDownload } from "./http/stream-download.ts";
+
+const PDF_MAGIC = "%PDF-";
+const HTML_START = /^(?:\uFEFF)?\s*<(?:!doctype\s+html|html|head|body|!--)/i;
+
+/** Refuses a body that does not start with `%PDF-`, naming an HTML landing page as such. */
+function requirePdf(url: string, head: Uint8Array, reply: { finalUrl: string; contentType: string }): void {
+  const text = Buffer.from(head.subarray(0, 256)).toString("latin1");
+  if (text.startsWith(PDF_MAGIC)) return;
+  const via = reply.finalUrl === url ? "" : ` (redirected to ${reply.finalUrl})`;
+  const html = /html/i.test(reply.contentType) || HTML_START.test(text);
+  const what = html
+    ? "an HTML page"
+    : `${reply.contentType || "an untyped body"} that does not start with ${PDF_MAGIC}`;
+  throw new SluiceError("DOWNLOAD_NOT_PDF", `${url} answered ${what}${via}, not a PDF`, {
+    details: { url, finalUrl: reply.finalUrl, contentType: reply.contentType },
+  });
+}
+
+/** Writes the bytes under a temporary name, syncs them, then renames: a kept file is always whole. */
+async function keep(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, name);
+  const temporary = join(dir, `.${name}.${randomUUID()}.tmp`);
+  try {
+    const file = await open(temporary, "w");
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  // The rename itself is durable once the folder is synced (not possible everywhere: best effort).
+  const folder = await open(dir, "r").catch(() => undefined);
+  await folder?.sync().catch(() => undefined);
+  await folder?.close();
+  return path;
+}
+
+/**
+ * Downloads a `url` document's PDF and keeps it at `<data>/downloads/<sha256>.pdf`. The SSRF guard checks every
+ * hop's host (`download.allowPrivateNetworks`, `download.allowedHosts`); the body is streamed under
+ * `download.maxBytes`, at most `download.maxRedirects` redirects are followed, and a body that does not start
+ * with `%PDF-` (an HTML landing page) fails with `DOWNLOAD_NOT_PDF`. 4xx answers fail for good; 5xx answers,
+ * network failures and timeouts are retryable, so give the node the `io` policy. The output ref keeps kind `url`,
+ * gains `path` (the kept file) and `meta.sha256`, `meta.finalUrl`, `meta.bytes`.
+ *
+ * @example
+ * nodes: [{ name: download, type: source.download, policy: io }, { name: parse, type: parse.auto }]
+ * connections: [{ sender: download.document, receiver: parse.document }]
+ */
+export const downloadPdf = defineStage({
+  type: "source.download",
+  description: "Downloads a url document's PDF (SSRF-guarded, size-capped, redirects re-checked) into the data folder",
+  inputs: { ref: "DocumentRef" },
+  outputs: { document: "RawDocument" },
+  configSchema: z
+    .object({
+      maxBytes: z.number().int().positive().optional(),
+      maxRedirects: z.number().int().min(0).max(20).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+  create: (config, services) => {
+    const settings = services.config.download;
+    const buckets = new Map<string, TokenBucket>();
+    const take = (host: string, signal: AbortSignal): Promise<void> => {
+      let bucket = buckets.get(host);
+      if (bucket === undefined) buckets.set(host, (bucket = new TokenBucket({ perSecond: settings.perHostPerSecond })));
+      return bucket.take(signal);
+    };
+    return {
+      execute: async ({ ref }, ctx) => {
+        if (ref.kind !== "url" || ref.url === undefined)
+          throw new SluiceError(
+            "VALIDATION_FAILED",
+            `${ref.source || ref.id}: source.download takes url documents (kind "url" with a url), not kind "${ref.kind}"` +
+              (ref.kind === "url" ? " without a url" : "; use source.load"),
+            { details: { id: ref.id, kind: ref.kind } },
+          );
+        const url = shownUrl(ref.url);
+        const body = await streamDownload(ref.url, {
+          policy: settings,
+          maxBytes: config.maxBytes ?? settings.maxBytes,
+          maxRedirects: config.maxRedirects ?? settings.maxRedirects,
+          timeoutMs: config.timeoutMs ?? settings.timeoutMs,
+          userAgent: settings.userAgent,
+          accept: "application/pdf, */*;q=0.5",
+          signal: ctx.signal,
+          beforeRequest: take,
+          checkHead: (head, reply) => requirePdf(url, head, reply),
+        });
+        const path = await keep(join(services.dataDir, "downloads"), `${body.sha256}.pdf`, body.bytes);
+        const meta = { ...ref.meta, sha256: body.sha256, finalUrl: body.finalUrl, bytes: body.bytes.length };
+        return { document: { ref: { ...ref, path, meta }, mediaType: "application/pdf", bytes: body.bytes } };
+      },
+    };
+  },
+});
