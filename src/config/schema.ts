@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EventsConfigSchema, LineageConfigSchema } from "./events-schema.ts";
+import { SourcesConfigSchema } from "./sources-schema.ts";
 
 /** pino log levels, quietest first; `silent` writes nothing. */
 export const LOG_LEVELS = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -276,6 +277,8 @@ export const SluiceConfigSchema = z
      * The `source.download` stage: what it may fetch, and how much. Hosts that resolve to a private, loopback,
      * link-local, unspecified, multicast or reserved address are refused unless allowed here.
      */
+    /** The scholarly APIs: base URLs, contacts, API key variables and pace (sources-schema.ts). */
+    sources: SourcesConfigSchema,
     download: z
       .object({
         /** Allow every non-public address (private, loopback, link-local including 169.254.169.254, …). */

@@ -50,6 +50,8 @@ export function knownSecrets(config: SluiceConfig, env: NodeJS.ProcessEnv, cwd: 
   if (config.answer.backend === "openai" && config.answer.apiKeyEnv)
     secrets["answer.apiKey"] = inEnv(config.answer.apiKeyEnv);
   if (config.lineage.apiKeyEnv) secrets["lineage.apiKey"] = inEnv(config.lineage.apiKeyEnv);
+  if (config.sources.openalex.apiKeyEnv) secrets["sources.openalex.apiKey"] = inEnv(config.sources.openalex.apiKeyEnv);
+  if (config.sources.pmc.apiKeyEnv) secrets["sources.pmc.apiKey"] = inEnv(config.sources.pmc.apiKeyEnv);
   for (const [header, name] of Object.entries(config.events.http?.headers ?? {}))
     secrets[`events.http.headers.${header}`] = inEnv(name);
   return secrets;
