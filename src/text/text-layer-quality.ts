@@ -117,7 +117,7 @@ export function assessTextLayer(text: string): TextLayerQuality {
   const words = text.split(/\s+/u).filter((w) => w !== "");
   const letters = words.filter((w) => !PAGE_NUMBER.test(w)).reduce((n, w) => n + (w.match(LETTER)?.length ?? 0), 0);
   const garbledWords = words.filter(isGarbledWord).length;
-  const suspectChars = text.replace(/[\t\n\r]/g).match(SUSPECT)?.length ?? 0;
+  const suspectChars = text.replace(/[\t\n\r]/g, "").match(SUSPECT)?.length ?? 0;
   const nonSpace = words.reduce((n, w) => n + w.length, 0);
   let verdict: TextLayerVerdict = "ok";
   if (letters < MIN_LETTERS) verdict = "no-text";
