@@ -36,6 +36,8 @@ export const PageSchema = z.object({
   text: z.string(),
   /** How the page text was obtained. */
   method: z.enum(["text-layer", "ocr"]).default("text-layer"),
+  /** Mean OCR word confidence (0-100) when the page was read by OCR. */
+  confidence: z.number().min(0).max(100).optional(),
 });
 export type Page = z.infer<typeof PageSchema>;
 

@@ -241,6 +241,7 @@ export class Sluice {
       store: () => this.store,
       embedder: () => this.embedder(),
       sparseEncoder: () => this.sparseEncoder(),
+      ocr: () => this.models.ocr(),
     };
   }
 

@@ -56,6 +56,7 @@ void describe("breaker state hook", () => {
       store: () => assert.fail(),
       embedder: () => assert.fail(),
       sparseEncoder: () => assert.fail(),
+      ocr: () => assert.fail(),
     } satisfies StageServices;
     const yaml = `version: 1
 name: guarded

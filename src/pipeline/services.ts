@@ -1,5 +1,5 @@
 import type { SluiceConfig } from "../config/schema.ts";
-import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
+import type { DenseEmbedder, OcrEngine, SparseEncoder } from "../models/ports.ts";
 import type { IndexStore } from "../store/index-store.ts";
 
 /**
@@ -13,4 +13,6 @@ export interface StageServices {
   store(): IndexStore;
   embedder(): DenseEmbedder;
   sparseEncoder(): SparseEncoder;
+  /** OCR through the model plane (in-process tesseract or a model server); `parse.auto` reads pages with it. */
+  ocr(): OcrEngine;
 }

@@ -29,6 +29,7 @@ const services: StageServices = {
   store: () => assert.fail("store not used"),
   embedder: () => assert.fail("embedder not used"),
   sparseEncoder: () => assert.fail("sparse not used"),
+  ocr: () => assert.fail("ocr not used"),
 };
 
 const envelope: EnvelopeV1 = {

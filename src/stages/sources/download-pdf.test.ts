@@ -73,6 +73,7 @@ function services(download: Record<string, unknown>): StageServices {
     store: () => assert.fail("store not used"),
     embedder: () => assert.fail("embedder not used"),
     sparseEncoder: () => assert.fail("sparse not used"),
+    ocr: () => assert.fail("ocr not used"),
   };
 }
 
