@@ -1,6 +1,14 @@
 import { SluiceError } from "../contracts/errors.ts";
 import type { AnyStageDefinition, StageInstance } from "./define-stage.ts";
-import { type BreakerState, buildPolicy, PolicySpecSchema, type RetrySpec, type StagePolicy } from "./policies.ts";
+import {
+  type BreakerState,
+  buildPolicy,
+  type PolicySpec,
+  PolicySpecSchema,
+  type RetrySpec,
+  type StagePolicy,
+} from "./policies.ts";
+import { TokenBucket } from "./token-bucket.ts";
 import { parsePortSpec, type PortTypeName } from "./port-types.ts";
 import type { StageRegistry } from "./registry.ts";
 import type { StageServices } from "./services.ts";
@@ -50,6 +58,13 @@ export interface BuildOptions {
 
 function fail(message: string, details: Record<string, unknown> = {}): never {
   throw new SluiceError("PIPELINE_INVALID", message, { details });
+}
+
+function rateLimiterOf(spec: PolicySpec, policy: string | null, buckets: Map<string, TokenBucket>) {
+  if (!spec.rateLimit || policy === null) return {};
+  let bucket = buckets.get(policy);
+  if (!bucket) buckets.set(policy, (bucket = new TokenBucket(spec.rateLimit)));
+  return { rateLimiter: bucket };
 }
 
 function policyHooks(pipeline: string, policy: string | null, stage: string, options: BuildOptions) {
@@ -143,6 +158,8 @@ export function buildPipeline(
   }
 
   const compiled = new Map<string, CompiledNode>();
+  // One bucket per rate-limited policy, shared by the nodes that name it.
+  const rateLimiters = new Map<string, TokenBucket>();
   for (const [name, entry] of byName) {
     const inputs: InputBinding[] = Object.entries(entry.definition.inputs).map(([port, spec]) => {
       const { type, optional } = parsePortSpec(spec);
@@ -161,7 +178,12 @@ export function buildPipeline(
       name,
       definition: entry.definition,
       instance: entry.definition.create(entry.config, services),
-      policy: policySpec ? buildPolicy(policySpec, policyHooks(topology.name, entry.policyName, name, options)) : null,
+      policy: policySpec
+        ? buildPolicy(policySpec, {
+            ...policyHooks(topology.name, entry.policyName, name, options),
+            ...rateLimiterOf(policySpec, entry.policyName, rateLimiters),
+          })
+        : null,
       policyName: entry.policyName,
       timeoutMs: policySpec?.timeoutMs ?? null,
       checkpoint: entry.checkpoint,

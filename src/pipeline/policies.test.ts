@@ -4,7 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseConfig } from "../config/load-config.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import { buildPipeline } from "./build.ts";
-import { type BreakerState, buildPolicy } from "./policies.ts";
+import { type BreakerState, buildPolicy, PolicySpecSchema } from "./policies.ts";
+import { TokenBucket } from "./token-bucket.ts";
 import { StageRegistry } from "./registry.ts";
 import type { StageServices } from "./services.ts";
 import { loadTopology } from "./topology.ts";
@@ -77,5 +78,88 @@ connections:
       onBreakerState: (l, s) => seen.push(`${l.pipeline}/${l.policy}/${l.stage}=${s}`),
     });
     assert.deepEqual(seen, ["guarded/guarded/a=closed"]);
+  });
+});
+
+void describe("rateLimit policy", () => {
+  /** A bucket on a clock that only moves when it sleeps. */
+  function fakeBucket(perSecond: number) {
+    let now = 0;
+    const slept: number[] = [];
+    const bucket = new TokenBucket({
+      perSecond,
+      now: () => now,
+      sleep: async (ms) => {
+        slept.push(ms);
+        now += ms;
+      },
+    });
+    return { bucket, slept };
+  }
+
+  void it("every attempt, retries included, waits for its token before it runs", async () => {
+    const { bucket, slept } = fakeBucket(2);
+    const policy = buildPolicy(
+      {
+        retry: { attempts: 3, initialDelayMs: 0, maxDelayMs: 0, jitter: false },
+        rateLimit: { perSecond: 2, burst: 1 },
+      },
+      { rateLimiter: bucket },
+    );
+    let calls = 0;
+    const result = await policy.execute(() => (++calls < 3 ? Promise.reject(down()) : Promise.resolve("ok")));
+    assert.equal(result, "ok");
+    assert.equal(calls, 3);
+    assert.deepEqual(slept, [500, 500], "the second and third attempts each waited half a second");
+  });
+
+  void it("nodes naming the same policy share one bucket: the second waits for the first's token", async () => {
+    let runs = 0;
+    const counted = defineStage({
+      type: "test.counted",
+      description: "ref → ref, counting runs",
+      inputs: { ref: "DocumentRef" },
+      outputs: { ref: "DocumentRef" },
+      configSchema: z.object({}).strict(),
+      create: () => ({ execute: async ({ ref }) => (runs++, { ref }) }),
+    });
+    const services = {
+      config: parseConfig({}),
+      dataDir: "/nonexistent/sluice-data",
+      store: () => assert.fail(),
+      embedder: () => assert.fail(),
+      sparseEncoder: () => assert.fail(),
+      ocr: () => assert.fail(),
+    } satisfies StageServices;
+    const yaml = `version: 1
+name: polite
+policies:
+  polite:
+    rateLimit: { perSecond: 0.001 }
+inputs: [a.ref]
+nodes:
+  - { name: a, type: test.counted, policy: polite }
+  - { name: b, type: test.counted, policy: polite }
+connections:
+  - { sender: a.ref, receiver: b.ref }
+`;
+    const pipeline = buildPipeline(loadTopology(yaml), new StageRegistry().register(counted), services);
+    const [a, b] = pipeline.nodes;
+    await a!.policy!.execute(() => Promise.resolve("first"));
+    const controller = new AbortController();
+    const second = b!.policy!.execute(() => {
+      runs++;
+      return Promise.resolve("second");
+    }, controller.signal);
+    await Promise.resolve();
+    assert.equal(runs, 0, "the second node's attempt has not started: the shared bucket is empty");
+    controller.abort(new Error("gave up waiting"));
+    await assert.rejects(second, /gave up waiting/);
+    assert.equal(runs, 0);
+  });
+
+  void it("refuses a rate that is not positive when the pipeline is loaded", () => {
+    assert.throws(() => PolicySpecSchema.parse({ rateLimit: { perSecond: 0 } }));
+    assert.equal(PolicySpecSchema.parse({ rateLimit: { perSecond: 3 } }).rateLimit?.burst, 1);
   });
 });

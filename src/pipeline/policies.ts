@@ -7,6 +7,7 @@ import {
   decorrelatedJitterGenerator,
   handleWhen,
   noJitterGenerator,
+  noop,
   retry,
   timeout,
   wrap,
@@ -18,6 +19,7 @@ import { z } from "zod";
 import type { BreakerState } from "../contracts/breaker-state.ts";
 import { isPushback, isRetryable } from "../contracts/errors.ts";
 import { isControlSignal } from "./control.ts";
+import { TokenBucket } from "./token-bucket.ts";
 
 /** A named resilience policy as YAML declares it. */
 export const PolicySpecSchema = z
@@ -32,6 +34,18 @@ export const PolicySpecSchema = z
       .strict()
       .optional(),
     timeoutMs: z.number().int().positive().optional(),
+    /**
+     * A token bucket: each attempt of a stage naming this policy waits its turn (before its
+     * timeout starts). Shared by every node of the pipeline that names the policy.
+     */
+    rateLimit: z
+      .object({
+        perSecond: z.number().positive(),
+        /** Attempts allowed back to back after a quiet spell. */
+        burst: z.number().int().min(1).default(1),
+      })
+      .strict()
+      .optional(),
     breaker: z
       .object({
         /** Consecutive failures that open the circuit. */
@@ -54,6 +68,26 @@ export type { BreakerState };
 export interface PolicyHooks {
   /** Called with `closed` when the breaker is built, then on every change of its state. */
   onBreakerState?: (state: BreakerState) => void;
+  /** The bucket of `rateLimit`, when several nodes share the policy (default: a bucket of its own). */
+  rateLimiter?: TokenBucket;
+}
+
+/** Waits for a token, then runs the attempt: inside retry (each attempt waits), outside the timeout. */
+class RateLimitPolicy implements IPolicy<IDefaultPolicyContext> {
+  declare readonly _altReturn: never;
+  readonly onSuccess = noop.onSuccess;
+  readonly onFailure = noop.onFailure;
+  readonly #bucket: TokenBucket;
+
+  constructor(bucket: TokenBucket) {
+    this.#bucket = bucket;
+  }
+
+  async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    const context = { signal: signal ?? new AbortController().signal };
+    await this.#bucket.take(context.signal);
+    return fn(context);
+  }
 }
 
 const BREAKER_STATES: Record<CircuitState, BreakerState> = {
@@ -71,8 +105,8 @@ const transient = handleWhen((err) => !isControlSignal(err) && isRetryable(err))
 const breakerFailure = handleWhen((err) => !isControlSignal(err) && isRetryable(err) && !isPushback(err));
 
 /**
- * Builds one cockatiel policy from a spec: retry (outermost) → breaker → timeout (innermost),
- * so every attempt gets its own deadline and each failed attempt counts toward the breaker.
+ * Builds one cockatiel policy from a spec: retry (outermost) → rate limit → breaker → timeout
+ * (innermost), so every attempt waits its turn, gets its own deadline and counts toward the breaker.
  * Build it once per pipeline: breakers only work when shared between executions. `hooks`
  * observe the breaker (its state gauge in `/metrics`).
  *
@@ -103,6 +137,7 @@ export function buildPolicy(spec: PolicySpec, hooks: PolicyHooks = {}): StagePol
       }),
     );
   }
+  if (spec.rateLimit) parts.push(new RateLimitPolicy(hooks.rateLimiter ?? new TokenBucket(spec.rateLimit)));
   if (spec.breaker) {
     const breaker = circuitBreaker(breakerFailure, {
       halfOpenAfter: spec.breaker.halfOpenAfterMs,
