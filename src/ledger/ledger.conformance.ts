@@ -141,5 +141,51 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.equal(await ledger.loadCheckpoint(ended.id, "x", "parse"), undefined);
       assert.equal((await ledger.getJob(running)).state, "PENDING", "a job still running is never pruned");
     });
+
+    it("keeps where a source run stopped per (collection, source, queryKey); a save overwrites and survives reopening", async () => {
+      const { ledger } = stores;
+      assert.equal(await ledger.getSourceCursor("src-c", "openalex", "q1"), null, "never ran");
+
+      const job = await ledger.createJob({ ...spec, collection: "src-c" });
+      const before = Date.now();
+      await ledger.saveSourceCursor("src-c", "openalex", "q1", { cursor: "page-2", watermark: null, jobId: job.id });
+      const first = await ledger.getSourceCursor("src-c", "openalex", "q1");
+      assert.ok(first);
+      assert.deepEqual([first.cursor, first.watermark, first.jobId], ["page-2", null, job.id]);
+      assert.equal(new Date(first.updatedAt).toISOString(), first.updatedAt, "updatedAt is ISO 8601");
+      assert.ok(Date.parse(first.updatedAt) >= before - 5_000, "updatedAt is the time of the save");
+
+      await ledger.saveSourceCursor("src-c", "openalex", "q1", {
+        cursor: null,
+        watermark: "2024-05-01T00:00:00Z",
+        jobId: null,
+      });
+      const second = await ledger.getSourceCursor("src-c", "openalex", "q1");
+      assert.deepEqual(
+        [second?.cursor, second?.watermark, second?.jobId],
+        [null, "2024-05-01T00:00:00Z", null],
+        "a second save overwrites",
+      );
+
+      for (const [collection, source, queryKey] of [
+        ["src-other", "openalex", "q1"],
+        ["src-c", "pmc", "q1"],
+        ["src-c", "openalex", "q2"],
+      ] as const)
+        assert.equal(
+          await ledger.getSourceCursor(collection, source, queryKey),
+          null,
+          `${collection}/${source}/${queryKey}`,
+        );
+      await ledger.saveSourceCursor("src-c", "pmc", "q1", { cursor: "pmc-7", watermark: null, jobId: null });
+      assert.equal((await ledger.getSourceCursor("src-c", "pmc", "q1"))?.cursor, "pmc-7");
+      assert.equal((await ledger.getSourceCursor("src-c", "openalex", "q1"))?.watermark, "2024-05-01T00:00:00Z");
+
+      await stores.close();
+      await stores.open();
+      const reopened = await stores.ledger.getSourceCursor("src-c", "openalex", "q1");
+      assert.deepEqual([reopened?.cursor, reopened?.watermark], [null, "2024-05-01T00:00:00Z"], "survives reopening");
+      assert.equal((await stores.ledger.getSourceCursor("src-c", "pmc", "q1"))?.cursor, "pmc-7");
+    });
   });
 }

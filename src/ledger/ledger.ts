@@ -5,6 +5,18 @@ export interface ListJobsOptions {
 }
 
 /**
+ * Where a source run stopped: the next page's cursor (null: at the end), the newest record's
+ * update date seen by the last complete run, the job that saved it.
+ */
+export interface SourceCursor {
+  cursor: string | null;
+  watermark: string | null;
+  jobId: string | null;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+/**
  * The job ledger port: jobs, their document and stage records, and checkpoints. Adapters sit side
  * by side (`sqlite/`, `postgres/`) and pass one conformance suite (`ledger.conformance.ts`). The
  * spool is not here: the work queue (`src/queue`) admits, leases and retires documents, updating
@@ -61,4 +73,13 @@ export interface Ledger {
   pruneJobs(endedBefore: number): Promise<number>;
   loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined>;
   saveCheckpoint(jobId: string, docId: string, node: string, output: Record<string, unknown>): Promise<void>;
+  /** The saved position of a source run for (collection, source, queryKey), or null if it never ran. */
+  getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null>;
+  /** Saves (upserts) that position; durable when it resolves. */
+  saveSourceCursor(
+    collection: string,
+    source: string,
+    queryKey: string,
+    state: { cursor: string | null; watermark: string | null; jobId: string | null },
+  ): Promise<void>;
 }

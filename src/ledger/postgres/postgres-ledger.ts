@@ -11,7 +11,7 @@ import {
 } from "../../contracts/index.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { newJobId } from "../job-id.ts";
-import type { Ledger, ListJobsOptions } from "../ledger.ts";
+import type { Ledger, ListJobsOptions, SourceCursor } from "../ledger.ts";
 import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
@@ -388,6 +388,36 @@ export class PostgresLedger implements Ledger {
     await this.#conn.query(
       "insert into checkpoints(job_id, doc_id, node, data) values ($1, $2, $3, $4) on conflict (job_id, doc_id, node) do update set data = excluded.data",
       [jobId, docId, node, serialize(output)],
+    );
+  }
+
+  async getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null> {
+    const row = (
+      await this.#conn.query<{
+        cursor: string | null;
+        watermark: string | null;
+        job_id: string | null;
+        updated_at: Date;
+      }>(
+        "select cursor, watermark, job_id, updated_at from source_cursors where collection = $1 and source = $2 and query_key = $3",
+        [collection, source, queryKey],
+      )
+    ).rows[0];
+    return row
+      ? { cursor: row.cursor, watermark: row.watermark, jobId: row.job_id, updatedAt: row.updated_at.toISOString() }
+      : null;
+  }
+
+  async saveSourceCursor(
+    collection: string,
+    source: string,
+    queryKey: string,
+    state: { cursor: string | null; watermark: string | null; jobId: string | null },
+  ): Promise<void> {
+    await this.#conn.query(
+      `insert into source_cursors(collection, source, query_key, cursor, watermark, job_id) values ($1, $2, $3, $4, $5, $6)
+       on conflict (collection, source, query_key) do update set cursor = excluded.cursor, watermark = excluded.watermark, job_id = excluded.job_id, updated_at = now()`,
+      [collection, source, queryKey, state.cursor, state.watermark, state.jobId],
     );
   }
 }

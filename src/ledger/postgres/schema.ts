@@ -59,4 +59,17 @@ create table checkpoints (
   primary key (job_id, doc_id, node)
 );
 `,
+  // Where each source run (collection, source, query) stopped: its next page and its watermark.
+  `
+create table source_cursors (
+  collection text not null,
+  source text not null,
+  query_key text not null,
+  cursor text,
+  watermark text,
+  job_id text,
+  updated_at timestamptz not null default now(),
+  primary key (collection, source, query_key)
+);
+`,
 ];

@@ -52,4 +52,17 @@ create table if not exists checkpoints (
 `,
   // Retention prunes ended jobs by the time they last changed.
   "create index if not exists jobs_by_state_updated on jobs(state, updated_at);",
+  // Where each source run (collection, source, query) stopped: its next page and its watermark.
+  `
+create table if not exists source_cursors (
+  collection text not null,
+  source text not null,
+  query_key text not null,
+  cursor text,
+  watermark text,
+  job_id text,
+  updated_at text not null,
+  primary key (collection, source, query_key)
+) without rowid;
+`,
 ];

@@ -14,7 +14,7 @@ import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { newJobId } from "../job-id.ts";
-import type { Ledger, ListJobsOptions } from "../ledger.ts";
+import type { Ledger, ListJobsOptions, SourceCursor } from "../ledger.ts";
 import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
@@ -377,5 +377,27 @@ export class SqliteLedger implements Ledger {
       node,
       serialize(output),
     );
+  }
+
+  async getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null> {
+    const row = this.#stmt<
+      [string, string, string],
+      { cursor: string | null; watermark: string | null; job_id: string | null; updated_at: string }
+    >(
+      "select cursor, watermark, job_id, updated_at from source_cursors where collection = ? and source = ? and query_key = ?",
+    ).get(collection, source, queryKey);
+    return row ? { cursor: row.cursor, watermark: row.watermark, jobId: row.job_id, updatedAt: row.updated_at } : null;
+  }
+
+  async saveSourceCursor(
+    collection: string,
+    source: string,
+    queryKey: string,
+    state: { cursor: string | null; watermark: string | null; jobId: string | null },
+  ): Promise<void> {
+    this.#stmt(
+      `insert into source_cursors(collection, source, query_key, cursor, watermark, job_id, updated_at) values (?, ?, ?, ?, ?, ?, ?)
+       on conflict (collection, source, query_key) do update set cursor = excluded.cursor, watermark = excluded.watermark, job_id = excluded.job_id, updated_at = excluded.updated_at`,
+    ).run(collection, source, queryKey, state.cursor, state.watermark, state.jobId, new Date().toISOString());
   }
 }
