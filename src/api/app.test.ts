@@ -324,14 +324,13 @@ void describe("POST /v1/jobs", () => {
     assert.equal(res.json<{ code: string }>().code, "PATH_NOT_FOUND");
   });
 
-  void it("a source spec is 400 UNKNOWN_SOURCE saying no adapters exist yet", async () => {
+  void it("a source of an unknown type is 400 UNKNOWN_SOURCE naming the sources there are", async () => {
     const res = await postJson(t.app, "/v1/jobs", { collection: "docs", source: { type: "s3", bucket: "b" } });
     assert.deepEqual(res.json(), {
       statusCode: 400,
       code: "UNKNOWN_SOURCE",
       error: "Bad Request",
-      message:
-        'unknown source type "s3": source adapters are not available yet; use paths (supported source types: none)',
+      message: 'unknown source "s3"; sources: clinicaltrials, openalex, pmc, unpaywall',
     });
   });
 

@@ -22,8 +22,13 @@ interface Recording {
   file: string;
 }
 
-/** A reply the test scripts instead of a recording (a 429, a 503, a slow answer). */
-export type ScriptedReply = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
+/**
+ * A reply the test scripts instead of a recording (a 429, a 503), or `{ recorded: true, delayMs }`:
+ * the recording, late.
+ */
+export type ScriptedReply =
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | { recorded: true; delayMs?: number };
 
 /**
  * A local server that answers the scholarly APIs' requests with their recorded responses. Each
@@ -73,9 +78,10 @@ export async function startReplayServer(): Promise<ReplayServer> {
     const asked = new URL(req.url ?? "/", "http://replay");
     requests.push(`${asked.pathname}${asked.search}`);
     const index = scripted.findIndex((s) => asked.pathname.startsWith(s.prefix));
-    if (index >= 0) {
-      const { reply } = scripted.splice(index, 1)[0]!;
-      if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+    const reply = index >= 0 ? scripted.splice(index, 1)[0]!.reply : undefined;
+    // unref: a reply still held back when the test ends does not keep the process alive.
+    if (reply?.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs).unref());
+    if (reply && !("recorded" in reply)) {
       res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
       res.end(reply.body ?? "");
       return;

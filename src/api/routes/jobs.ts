@@ -8,9 +8,6 @@ import { CollectionNameSchema, JobParamsSchema, JobSchema } from "../schemas.ts"
 import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
-/** Source types `POST /v1/jobs` accepts in `source` (none yet: only `paths`). */
-export const SUPPORTED_SOURCE_TYPES: readonly string[] = [];
-
 /** Body of `POST /v1/jobs`: exactly one of `paths` or `source`. */
 export const CreateJobBodySchema = z
   .strictObject({
@@ -26,7 +23,9 @@ export const CreateJobBodySchema = z
     source: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('A source adapter spec, e.g. {"type":"s3",...} (no adapters yet)'),
+      .describe(
+        'A scholarly source run, e.g. {"type":"openalex","query":"stem cells","limit":500}: type is clinicaltrials, openalex, pmc or unpaywall; then query, ids, since, limit, pageSize, params',
+      ),
     pipeline: z.string().min(1).max(512).optional().describe('Pipeline name or file (default "auto")'),
     lane: z.enum(LANES).optional().describe("Spool lane: high, normal (default) or bulk"),
   })
@@ -35,8 +34,8 @@ export const CreateJobBodySchema = z
   });
 
 /**
- * Job routes, under `/v1`: `POST /jobs` (paths on the server → 202 `{"jobId"}`; `source` →
- * 400 `UNKNOWN_SOURCE` until source adapters exist), `GET /jobs/:id` (with documents), and
+ * Job routes, under `/v1`: `POST /jobs` (paths on the server, or a scholarly source run → 202
+ * `{"jobId"}` once every document is admitted), `GET /jobs/:id` (with documents), and
  * `POST /jobs/:id/cancel` / `POST /jobs/:id/resume` (the job after the change; 409
  * `JOB_STATE_CONFLICT` when the state does not allow it). A job belongs to its collection's
  * tenant: another tenant's job is 404 `JOB_NOT_FOUND`, and jobs show the public collection name.
@@ -63,14 +62,23 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
       async (request, reply) => {
         const body = validate(CreateJobBodySchema, request.body, "body");
         if (body.source !== undefined) {
-          const type = typeof body.source["type"] === "string" ? `"${body.source["type"]}"` : "(no type given)";
-          throw new SluiceError(
-            "UNKNOWN_SOURCE",
-            `unknown source type ${type}: source adapters are not available yet; use paths (supported source types: none)`,
+          // A pipeline file named by a client could be anywhere: sources run shipped pipelines only.
+          if (body.pipeline && /[\\/]|\.ya?ml$/i.test(body.pipeline)) {
+            throw new SluiceError("VALIDATION_FAILED", "a source run takes a shipped pipeline name, not a file");
+          }
+          const job = await sluice.submitSource(
             {
-              details: { supported: SUPPORTED_SOURCE_TYPES },
+              collection: TenantScope.of(request.principal).internal(body.collection),
+              source: body.source,
+              ...(body.pipeline ? { pipeline: body.pipeline } : {}),
+              ...(body.lane ? { lane: body.lane } : {}),
             },
+            { pause: false },
           );
+          return reply
+            .code(202)
+            .header("location", `/v1/jobs/${encodeURIComponent(job.id)}`)
+            .send({ jobId: job.id });
         }
         const job = await sluice.submitPaths(
           {

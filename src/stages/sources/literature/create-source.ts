@@ -11,6 +11,20 @@ function isSourceType(type: string): type is LiteratureSourceType {
   return (LITERATURE_SOURCES as readonly string[]).includes(type);
 }
 
+/**
+ * Refuses a source type that does not exist, naming those that do.
+ *
+ * @example
+ * assertSourceType("arxiv"); // throws UNKNOWN_SOURCE: unknown source "arxiv"; sources: clinicaltrials, …
+ */
+export function assertSourceType(type: string): asserts type is LiteratureSourceType {
+  if (!isSourceType(type)) {
+    throw new SluiceError("UNKNOWN_SOURCE", `unknown source "${type}"; sources: ${LITERATURE_SOURCES.join(", ")}`, {
+      details: { source: type, sources: [...LITERATURE_SOURCES] },
+    });
+  }
+}
+
 /** An API key from the environment variable the config names; a named but unset variable is an error. */
 function keyFrom(variable: string | undefined, env: NodeJS.ProcessEnv, field: string): string | undefined {
   if (variable === undefined) return undefined;
@@ -38,11 +52,7 @@ export function createLiteratureSource(
   config: SourcesConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): LiteratureSource {
-  if (!isSourceType(type)) {
-    throw new SluiceError("UNKNOWN_SOURCE", `unknown source "${type}"; sources: ${LITERATURE_SOURCES.join(", ")}`, {
-      details: { source: type, sources: [...LITERATURE_SOURCES] },
-    });
-  }
+  assertSourceType(type);
   switch (type) {
     case "clinicaltrials":
       return new ClinicalTrialsSource({ baseUrl: config.clinicaltrials.baseUrl });
