@@ -76,7 +76,11 @@ void describe("two `sluice serve` processes sharing one Redis", () => {
   before(async () => {
     // One data directory for both: the way two API processes front one deployment's data.
     const args = ["--data", ws.data, "--config", ws.config];
-    [a, b] = await Promise.all([serve(args), serve(args)]);
+    const started = await Promise.allSettled([serve(args), serve(args)]);
+    [a, b] = started.map((s) => (s.status === "fulfilled" ? s.value : undefined));
+    // One that failed to start must not leave the other running (it would keep this file alive).
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
   });
   after(async () => {
     await Promise.all([stop(a), stop(b)]);

@@ -21,8 +21,14 @@ export function migrateSqlite(db: SqliteDatabase, component: string, migrations:
       `${component} schema is at version ${applied}, newer than this Sluice knows (${migrations.length}); upgrade Sluice to open this data folder`,
     );
   }
+  const done = db.prepare<[string, number], { v: number }>(
+    "select version as v from schema_migrations where component = ? and version = ?",
+  );
   for (let v = applied + 1; v <= migrations.length; v++) {
     db.transaction(() => {
+      // Two processes opening one data folder at once both read the version above; the write lock
+      // this transaction takes decides which one migrates, and the other finds it done.
+      if (done.get(component, v)) return;
       db.exec(migrations[v - 1]!);
       db.prepare("insert into schema_migrations(component, version, applied_at) values (?, ?, ?)").run(
         component,
