@@ -15,7 +15,13 @@ export interface TokenBucketOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`; an abort rejects at once with the signal's reason (not an AbortError wrapping it).
+ *
+ * @example
+ * await abortableSleep(500, signal);
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(() => {

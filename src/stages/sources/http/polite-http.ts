@@ -1,5 +1,5 @@
 import { SluiceError } from "../../../contracts/errors.ts";
-import { TokenBucket } from "../../../pipeline/token-bucket.ts";
+import { abortableSleep, TokenBucket } from "../../../pipeline/token-bucket.ts";
 
 /** How often one host may be called. */
 export interface HostLimit {
@@ -60,21 +60,6 @@ const DEFAULTS = {
   breaker: { threshold: 5, halfOpenAfterMs: 30_000 },
   timeoutMs: 30_000,
 };
-
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * `Retry-After` in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable.
@@ -144,7 +129,7 @@ export class PoliteHttp {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? sleepFor;
+    this.#sleep = options.sleep ?? abortableSleep;
     this.#random = options.random ?? Math.random;
   }
 
