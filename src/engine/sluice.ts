@@ -45,6 +45,7 @@ import {
   createLiteratureSource,
   createSourceHttp,
 } from "../stages/sources/literature/create-source.ts";
+import type { PoliteHttp } from "../stages/sources/http/polite-http.ts";
 import { runSourcePages, sourceQueryKey, SourceSpecSchema, type SourceRunResult } from "./source-run.ts";
 
 export interface SluiceOptions {
@@ -163,6 +164,8 @@ export class Sluice {
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
   #gateInstance: Gate | null = null;
+  /** One client for every source run of this process, so each API host's pace holds across runs. */
+  #sourceHttp: PoliteHttp | null = null;
   readonly #metrics: EngineMetrics;
   /**
    * Stage and job lifecycle as CloudEvents: subscribe in-process, or configure `events.file` /
@@ -404,7 +407,7 @@ export class Sluice {
     const spec = parsed.data;
     assertCollectionName(request.collection);
     const source = createLiteratureSource(spec.type, this.config.sources);
-    const http = createSourceHttp(this.config.sources);
+    const http = (this.#sourceHttp ??= createSourceHttp(this.config.sources));
     const key = sourceQueryKey(spec);
     const saved = await this.ledger.getSourceCursor(request.collection, spec.type, key);
     const pipeline = request.pipeline ?? "auto";
