@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { parseConfig } from "../config/load-config.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
 import { buildPipeline } from "./build.ts";
 import { defineStage } from "./define-stage.ts";
 import { runPipeline } from "./executor.ts";
 import { StageRegistry } from "./registry.ts";
-import type { StageServices } from "./services.ts";
 import { loadTopology } from "./topology.ts";
+import { testServices } from "./services.fixture.ts";
 
-const services: StageServices = {
-  config: parseConfig({}),
-  dataDir: "/nonexistent/sluice-data",
-  store: () => assert.fail("store not used"),
-  embedder: () => assert.fail("embedder not used"),
-  sparseEncoder: () => assert.fail("sparse not used"),
-  ocr: () => assert.fail("ocr not used"),
-};
+const services = testServices();
 
 const doc = (id: string) => ({
   id,

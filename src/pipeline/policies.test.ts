@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseConfig } from "../config/load-config.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import { buildPipeline } from "./build.ts";
 import { type BreakerState, buildPolicy, PolicySpecSchema } from "./policies.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { StageRegistry } from "./registry.ts";
-import type { StageServices } from "./services.ts";
 import { loadTopology } from "./topology.ts";
 import { defineStage } from "./define-stage.ts";
 import { z } from "zod";
+import { testServices } from "./services.fixture.ts";
 
 const down = () => new SluiceError("MODEL_UNAVAILABLE", "test: down");
 
@@ -51,14 +50,7 @@ void describe("breaker state hook", () => {
       configSchema: z.object({}).strict(),
       create: () => ({ execute: async ({ ref }) => ({ ref }) }),
     });
-    const services = {
-      config: parseConfig({}),
-      dataDir: "/nonexistent/sluice-data",
-      store: () => assert.fail(),
-      embedder: () => assert.fail(),
-      sparseEncoder: () => assert.fail(),
-      ocr: () => assert.fail(),
-    } satisfies StageServices;
+    const services = testServices();
     const yaml = `version: 1
 name: guarded
 policies:
@@ -123,14 +115,7 @@ void describe("rateLimit policy", () => {
       configSchema: z.object({}).strict(),
       create: () => ({ execute: async ({ ref }) => (runs++, { ref }) }),
     });
-    const services = {
-      config: parseConfig({}),
-      dataDir: "/nonexistent/sluice-data",
-      store: () => assert.fail(),
-      embedder: () => assert.fail(),
-      sparseEncoder: () => assert.fail(),
-      ocr: () => assert.fail(),
-    } satisfies StageServices;
+    const services = testServices();
     const yaml = `version: 1
 name: polite
 policies:

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { parseConfig } from "../config/load-config.ts";
 import { encodeEnvelope, type EnvelopeV1 } from "../contracts/envelope.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { StageEvent } from "../contracts/stage-event.ts";
@@ -12,25 +11,18 @@ import { buildPipeline } from "../pipeline/build.ts";
 import { SkipDocument, WaitFor } from "../pipeline/control.ts";
 import { defineStage, type StageContext } from "../pipeline/define-stage.ts";
 import { StageRegistry } from "../pipeline/registry.ts";
-import type { StageServices } from "../pipeline/services.ts";
 import { loadTopology } from "../pipeline/topology.ts";
 import type { RequeuePolicy } from "./decide.ts";
 import { cancelled, runDocument, type DocumentRunDeps } from "./document-run.ts";
 import type { Lease } from "./work-queue.ts";
+import { testServices } from "../pipeline/services.fixture.ts";
 
 const policy: RequeuePolicy = {
   retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000, jitter: false },
   deadlineMs: 60_000,
 };
 
-const services: StageServices = {
-  config: parseConfig({}),
-  dataDir: "/nonexistent/sluice-data",
-  store: () => assert.fail("store not used"),
-  embedder: () => assert.fail("embedder not used"),
-  sparseEncoder: () => assert.fail("sparse not used"),
-  ocr: () => assert.fail("ocr not used"),
-};
+const services = testServices();
 
 const envelope: EnvelopeV1 = {
   v: 1,

@@ -13,6 +13,7 @@ import { pngSize, renderTextImage } from "../../models/render-text-image.fixture
 import type { StageContext } from "../../pipeline/define-stage.ts";
 import type { StageServices } from "../../pipeline/services.ts";
 import { bytesToDocument } from "./bytes-to-document.ts";
+import { testServices } from "../../pipeline/services.fixture.ts";
 
 const LSH132 = fileURLToPath(new URL("../../../../shared/fixtures/thai/lsh132.pdf", import.meta.url));
 
@@ -29,14 +30,7 @@ function ctx(signal = new AbortController().signal): StageContext {
 }
 
 function services(ocr: () => OcrEngine, config = parseConfig({})): StageServices {
-  return {
-    config,
-    dataDir: "/nonexistent/sluice-test",
-    store: () => assert.fail("store not used"),
-    embedder: () => assert.fail("embedder not used"),
-    sparseEncoder: () => assert.fail("sparse not used"),
-    ocr,
-  };
+  return testServices({ config, ocr });
 }
 
 function parseAuto(config: unknown, svc: StageServices) {

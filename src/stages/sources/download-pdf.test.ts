@@ -13,6 +13,7 @@ import { isRetryable, isSluiceError } from "../../contracts/errors.ts";
 import type { StageContext } from "../../pipeline/define-stage.ts";
 import type { StageServices } from "../../pipeline/services.ts";
 import { downloadPdf } from "./download-pdf.ts";
+import { testServices } from "../../pipeline/services.fixture.ts";
 
 let server: Server;
 let base = "";
@@ -67,14 +68,7 @@ function route(path: string, res: import("node:http").ServerResponse, req: impor
 }
 
 function services(download: Record<string, unknown>): StageServices {
-  return {
-    config: parseConfig({ download: { perHostPerSecond: 1000, ...download } }),
-    dataDir,
-    store: () => assert.fail("store not used"),
-    embedder: () => assert.fail("embedder not used"),
-    sparseEncoder: () => assert.fail("sparse not used"),
-    ocr: () => assert.fail("ocr not used"),
-  };
+  return testServices({ config: parseConfig({ download: { perHostPerSecond: 1000, ...download } }), dataDir });
 }
 
 const ctx = (): StageContext => ({
