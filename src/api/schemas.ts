@@ -44,6 +44,10 @@ const JobDocumentSchema = z.object({
   attempts: z.int(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   outcome: z.string().nullable(),
+  waiting: z
+    .object({ stage: z.string().nullable(), reason: z.string() })
+    .optional()
+    .describe("While WAITING: the stage that suspended the document and why"),
 });
 
 /** A job as the ledger reports it (documentation only: responses are the ledger's own objects). */

@@ -108,6 +108,11 @@ export const ERROR_CODES = {
   DOWNLOAD_FORBIDDEN: { status: 403, category: "USER", retryable: false },
   /** A download answered something that is not a PDF (an HTML landing page, a login form): its bytes lack `%PDF-`. */
   DOWNLOAD_NOT_PDF: { status: 415, category: "USER", retryable: false },
+  /**
+   * A two-phase gate waited past its deadline: the parsed PDF (its IR) was never ready, because the
+   * OCR service or the PDF's host stayed unreachable. The message quotes the last reason.
+   */
+  GATE_DEADLINE_EXCEEDED: { status: 504, category: "THIRD_PARTY", retryable: false },
   INTERNAL: { status: 500, category: "SYSTEM", retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 

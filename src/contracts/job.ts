@@ -8,7 +8,14 @@ export type JobState = z.infer<typeof JobStateSchema>;
 export const DOC_STATES = ["PENDING", "PROCESSING", "WAITING", "COMPLETED", "FAILED", "CANCELLED"] as const;
 export type DocState = (typeof DOC_STATES)[number];
 
-export const STAGE_STATES = ["RUNNING", "COMPLETED", "FAILED", "SKIPPED"] as const;
+/** The `error_code` under which a WAITING document's record keeps why it waits (it is no error). */
+export const WAITING_CODE = "WAITING";
+
+/**
+ * WAITING: the stage suspended the document (a two-phase gate: its `error` holds why).
+ * REACHED: not a stage but a milestone a stage recorded (`pdf_downloaded`, `pdf_ir_ready`), at `finishedAt`.
+ */
+export const STAGE_STATES = ["RUNNING", "COMPLETED", "FAILED", "SKIPPED", "WAITING", "REACHED"] as const;
 export type StageState = (typeof STAGE_STATES)[number];
 
 /** A job's request: what to ingest, into which collection, through which pipeline. */
@@ -36,6 +43,8 @@ export interface JobDocument {
   attempts: number;
   error: { code: string; message: string } | null;
   outcome: string | null;
+  /** While the document is WAITING: why, in plain words (the stage's reason, with its deadline). */
+  waiting?: { stage: string | null; reason: string };
   stages?: StageRecord[];
 }
 

@@ -1,6 +1,7 @@
 /** A stage transition, as the engine reports it; observability turns these into CloudEvents. */
 export interface StageEvent {
-  type: "stage.started" | "stage.completed" | "stage.failed" | "stage.retrying" | "stage.skipped";
+  /** `gate.suspended`: the stage parked the document until a condition holds (`reason` says which). */
+  type: "stage.started" | "stage.completed" | "stage.failed" | "stage.retrying" | "stage.skipped" | "gate.suspended";
   jobId: string;
   docId: string;
   stage: string;
@@ -8,6 +9,8 @@ export interface StageEvent {
   at: number;
   durationMs?: number;
   error?: { code: string; message: string };
+  /** Why a gate suspended the document, in plain words. */
+  reason?: string;
   /** Filled in by the worker: the collection and the pipeline version (`name@yaml-sha`) of the run. */
   collection?: string;
   pipelineVersion?: string;

@@ -62,12 +62,19 @@ export interface SluiceOptions {
   adapters?: SluiceAdapters;
 }
 
-export interface InlineDocument {
-  id: string;
-  text: string;
-  title?: string;
-  meta?: Record<string, unknown>;
+/** Whether a pipeline's first stage downloads (`source.download`): it takes url documents. */
+function takesUrls(pipeline: CompiledPipeline): boolean {
+  const first = pipeline.runInputs[0]?.split(".")[0];
+  return pipeline.nodes.some((n) => n.name === first && n.definition.type === "source.download");
 }
+
+/**
+ * A document given by value (`text`), or by the address of a PDF (`url`) that a pipeline starting
+ * with `source.download` fetches (`pdf-two-phase`).
+ */
+export type InlineDocument = { id: string; title?: string; meta?: Record<string, unknown> } & (
+  { text: string; url?: undefined } | { url: string; text?: undefined }
+);
 
 export interface QueryRequest {
   collection: string;
@@ -412,6 +419,7 @@ export class Sluice {
     const saved = await this.ledger.getSourceCursor(request.collection, spec.type, key);
     const pipeline = request.pipeline ?? "auto";
     const version = await this.pipelineVersion(pipeline);
+    const pdfs = takesUrls(await this.pipeline(pipeline));
     const gate = this.#gate();
     const label = `source:${spec.type}`;
     const job = await this.ledger
@@ -430,6 +438,7 @@ export class Sluice {
         http,
         spec,
         saved,
+        pdfs,
         admit: async (refs) => {
           const pause = options.pause ?? true;
           const ids = await gate.admit(target, refs, { pause, ...(options.signal ? { signal: options.signal } : {}) });
@@ -451,15 +460,12 @@ export class Sluice {
     request: { collection: string; documents: InlineDocument[]; pipeline?: string; lane?: Lane },
     options: SubmitOptions = {},
   ): Promise<Job & { accepted: string[] }> {
-    const refs: DocumentRef[] = request.documents.map((d) => ({
-      id: d.id,
-      source: `upload:${d.id}`,
-      kind: "inline",
-      text: d.text,
-      ...(d.title !== undefined ? { title: d.title } : {}),
-      mediaType: "text/plain",
-      meta: d.meta ?? {},
-    }));
+    const refs: DocumentRef[] = request.documents.map((d) => {
+      const common = { id: d.id, ...(d.title !== undefined ? { title: d.title } : {}), meta: d.meta ?? {} };
+      return d.url !== undefined
+        ? { ...common, source: d.url, kind: "url", url: d.url }
+        : { ...common, source: `upload:${d.id}`, kind: "inline", text: d.text, mediaType: "text/plain" };
+    });
     return this.#submit({ ...request, paths: [] }, () => refs, options);
   }
 

@@ -47,8 +47,22 @@ export function sourceQueryKey(spec: SourceSpec): string {
   return createHash("sha256").update(canonical).digest("hex");
 }
 
-/** A record as a document: inline text with the record's identifiers as metadata; null when it has no text. */
-export function recordToRef(type: string, record: SourceRecord): DocumentRef | null {
+/**
+ * A record as a document, with the record's identifiers as metadata: with `pdfs` (the pipeline
+ * downloads), a record with a PDF address becomes a `url` document (the full text, not the
+ * abstract); otherwise its text inline; null when it has neither.
+ */
+export function recordToRef(type: string, record: SourceRecord, pdfs = false): DocumentRef | null {
+  const pdfUrl = record.meta.pdfUrl;
+  if (pdfs && typeof pdfUrl === "string" && pdfUrl !== "")
+    return {
+      id: record.id,
+      source: `${type}:${record.id}`,
+      kind: "url",
+      url: pdfUrl,
+      ...(record.title ? { title: record.title } : {}),
+      meta: { ...record.meta },
+    };
   if (record.text.trim() === "") return null;
   return {
     id: record.id,
@@ -65,7 +79,7 @@ export function recordToRef(type: string, record: SourceRecord): DocumentRef | n
 export interface SourceRunResult {
   /** Records the API returned (within `limit`). */
   fetched: number;
-  /** Records without text (a PDF-only Unpaywall record, say), not admitted, with the reason. */
+  /** Records without text, not admitted, with the reason (PDF-only ones too, unless the pipeline downloads). */
   skipped: Array<{ id: string; reason: string }>;
   /** The cursor the run started from (a run that died before resumes), or null. */
   resumedFrom: string | null;
@@ -97,6 +111,8 @@ export async function runSourcePages(options: {
   http: PoliteHttp;
   spec: SourceSpec;
   saved: SourceCursor | null;
+  /** The pipeline starts with `source.download`: PDF-only records are admitted as url documents. */
+  pdfs?: boolean;
   admit: (refs: DocumentRef[]) => Promise<unknown>;
   save: (state: { cursor: string | null; watermark: string | null }) => Promise<void>;
   signal?: AbortSignal;
@@ -125,10 +141,12 @@ export async function runSourcePages(options: {
     const refs: DocumentRef[] = [];
     for (const record of records) {
       seen = newer(seen, record.meta.updated);
-      const ref = recordToRef(source.type, record);
+      const ref = recordToRef(source.type, record, options.pdfs);
       if (ref) refs.push(ref);
       else {
-        const pdf = record.meta.pdfUrl ? ` (a PDF at ${record.meta.pdfUrl})` : "";
+        const pdf = record.meta.pdfUrl
+          ? ` (a PDF at ${String(record.meta.pdfUrl)}: ingest with a pipeline that downloads, e.g. pdf-two-phase)`
+          : "";
         skipped.push({ id: record.id, reason: `no text to index${pdf}` });
       }
     }

@@ -1,4 +1,4 @@
-import type { DocState, JobDocument, StageRecord } from "../contracts/index.ts";
+import { type DocState, type JobDocument, type StageRecord, WAITING_CODE } from "../contracts/job.ts";
 
 /** A `job_documents` row as both ledger adapters read it. */
 export interface DocRow {
@@ -29,7 +29,13 @@ export function toJobDocument(d: DocRow, stages?: StageRecord[]): JobDocument {
     currentStage: d.current_stage,
     attempts: d.attempts,
     outcome: d.outcome,
-    error: d.error_code ? { code: d.error_code, message: d.error_message ?? "" } : null,
+    // A waiting document keeps its reason in the error columns under the code WAITING (see the
+    // queues' `wait`); it is no error, and once the document moves on it is nothing at all.
+    error:
+      d.error_code && d.error_code !== WAITING_CODE ? { code: d.error_code, message: d.error_message ?? "" } : null,
+    ...(d.state === "WAITING" && d.error_code === WAITING_CODE
+      ? { waiting: { stage: d.current_stage, reason: d.error_message ?? "" } }
+      : {}),
     ...(stages ? { stages } : {}),
   };
 }

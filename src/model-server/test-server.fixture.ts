@@ -111,7 +111,7 @@ export interface TestModelServer {
  */
 export async function startTestModelServer(
   config: Record<string, unknown> = {},
-  options: { embedder?: ControlledEmbedder; ocr?: OcrEngine; waitReady?: boolean } = {},
+  options: { embedder?: ControlledEmbedder; ocr?: OcrEngine; waitReady?: boolean; listen?: string } = {},
 ): Promise<TestModelServer> {
   const parsed = parseConfig({ modelServer: { services: ["embed", "sparse", "rerank"] }, ...config }, "test config");
   const embedder = options.embedder ?? new ControlledEmbedder();
@@ -129,7 +129,13 @@ export async function startTestModelServer(
     embedder: parsed.embedder,
     overrides: { embedder, ...(options.ocr ? { ocr: options.ocr } : {}) },
   });
-  const server = await ModelServer.start({ config: parsed, listen: "127.0.0.1:0", models, monitor, logger });
+  const server = await ModelServer.start({
+    config: parsed,
+    listen: options.listen ?? "127.0.0.1:0",
+    models,
+    monitor,
+    logger,
+  });
   if (options.waitReady ?? true) await server.ready();
   return { server, embedder, monitor, logs, close: () => server.close(500) };
 }

@@ -19,9 +19,9 @@ export interface CloudEventTypeSpec {
  * (`"default"` when the job has none), `traceparent` (W3C trace context, the CloudEvents
  * distributed-tracing extension) and, where known, `collection` and `pipelineversion`.
  *
- * `io.sluice.gate.suspended` / `io.sluice.gate.resumed` are reserved for a future two-phase
- * gate (a stage that suspends a document until an outside event resumes it). Sluice has no
- * such gate yet, so nothing emits them today.
+ * `io.sluice.gate.suspended` is emitted when a stage parks a document until a condition holds
+ * (the two-phase PDF gate: OCR down, PDF unreachable); `data.reason` says why. The document's next
+ * run reports its stages as usual. `io.sluice.gate.resumed` stays reserved.
  *
  * @example
  * CLOUD_EVENT_TYPES["io.sluice.job.completed"].subject; // "job id"
@@ -57,8 +57,8 @@ export const CLOUD_EVENT_TYPES = {
   "io.sluice.job.cancelled": { subject: "job id", description: "the job was cancelled" },
   "io.sluice.gate.suspended": {
     subject: "document id",
-    description: "reserved: a two-phase gate suspended a document (no gate emits it yet)",
-    reserved: true,
+    description:
+      "a stage suspended a document until a condition holds (no lease held, no attempt spent); data.reason says why",
   },
   "io.sluice.gate.resumed": {
     subject: "document id",
@@ -143,6 +143,7 @@ export function toCloudEvent(event: SluiceEvent, source: string): SluiceCloudEve
       attempt: event.attempt,
       ...(event.durationMs !== undefined ? { durationMs: Math.round(event.durationMs * 1000) / 1000 } : {}),
       ...(event.error ? { error: event.error } : {}),
+      ...(event.reason ? { reason: event.reason } : {}),
     },
   });
 }

@@ -28,12 +28,15 @@ export function isSkipDocument(err: unknown): err is SkipDocument {
 export class WaitFor extends Error {
   readonly condition: string;
   readonly until: number | undefined;
+  /** The node that suspended the run (the executor fills it in). */
+  stage: string | undefined;
   constructor(condition: string, options: { until?: number; reason?: string } = {}) {
     super(options.reason ?? `waiting for ${condition}`);
     this.name = new.target.name;
     Object.setPrototypeOf(this, new.target.prototype);
     this.condition = condition;
     this.until = options.until;
+    this.stage = undefined;
   }
 }
 

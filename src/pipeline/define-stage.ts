@@ -16,6 +16,10 @@ export interface StageContext {
   /** W3C trace context of the document's run, for calls to other processes. */
   traceparent?: string;
   tenantId?: string;
+  /** When the document was accepted (epoch ms): what a gate's deadline counts from. */
+  acceptedAt?: number;
+  /** Records a milestone of the document in the ledger (`pdf_downloaded`, `pdf_ir_ready`). */
+  mark?: (milestone: string) => void;
 }
 
 export interface StageInstance<I, O> {

@@ -29,6 +29,10 @@ export interface RunContext {
   /** W3C trace context of this run; stages pass it to model calls. */
   traceparent?: string;
   tenantId?: string;
+  /** When the document was accepted (epoch ms); stages' gates count their deadlines from it. */
+  acceptedAt?: number;
+  /** A stage recorded a milestone (`pdf_ir_ready`). */
+  onMark?: (milestone: string, stage: string) => void;
 }
 
 export type RunResult =
@@ -171,6 +175,8 @@ export async function runPipeline(
           ...(node.timeoutMs !== null ? { deadline: Date.now() + node.timeoutMs } : {}),
           ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
           ...(ctx.tenantId ? { tenantId: ctx.tenantId } : {}),
+          ...(ctx.acceptedAt !== undefined ? { acceptedAt: ctx.acceptedAt } : {}),
+          mark: (milestone: string) => ctx.onMark?.(milestone, node.name),
         });
       };
       const produced = node.policy
@@ -197,6 +203,8 @@ export async function runPipeline(
       if (isWaitFor(err)) {
         // Parked, not failed: the queue runs the document again once the condition holds.
         span.setAttributes({ "sluice.attempt": lastAttempt, "sluice.outcome": `waiting:${err.condition}` });
+        err.stage ??= node.name;
+        emit({ type: "gate.suspended", stage: node.name, attempt: lastAttempt, reason: err.message });
         throw err;
       }
       if (isSkipDocument(err)) {

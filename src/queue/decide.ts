@@ -17,7 +17,7 @@ export type Decision =
   | { action: "complete" }
   | { action: "retry"; delayMs: number; error: string }
   | { action: "refund"; delayMs: number; error: string }
-  | { action: "wait"; condition: string; until?: number; reason: string }
+  | { action: "wait"; condition: string; until?: number; reason: string; stage?: string }
   | { action: "dead-letter"; code: string; message: string }
   /** The job was cancelled: the record is retired with it. */
   | { action: "cancelled" }
@@ -97,6 +97,7 @@ export function decide(
       condition: error.condition,
       ...(error.until !== undefined ? { until: error.until } : {}),
       reason: error.message,
+      ...(error.stage !== undefined ? { stage: error.stage } : {}),
     };
   // Unknown errors are retried, as the stage policies retry them.
   const e = isSluiceError(error) ? error : toSluiceError(error, "STAGE_FAILED");

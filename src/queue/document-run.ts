@@ -123,6 +123,7 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
     rec.attempts = Math.max(rec.attempts, event.attempt);
     if (event.type === "stage.completed") Object.assign(rec, { state: "COMPLETED", finishedAt: iso });
     if (event.type === "stage.skipped") Object.assign(rec, { state: "SKIPPED", finishedAt: iso });
+    if (event.type === "gate.suspended") Object.assign(rec, { state: "WAITING", error: event.reason ?? null });
     if (event.type === "stage.failed")
       Object.assign(rec, {
         state: "FAILED",
@@ -156,6 +157,18 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
           // One trace per document run: model-server calls of every stage join it.
           traceparent,
           tenantId: tenant,
+          acceptedAt: lease.createdMs,
+          onMark: (milestone) => {
+            const at = new Date().toISOString();
+            stages.set(milestone, {
+              stage: milestone,
+              state: "REACHED",
+              attempts: 0,
+              startedAt: at,
+              finishedAt: at,
+              error: null,
+            });
+          },
           checkpoints: {
             load: (node) => deps.ledger.loadCheckpoint(lease.jobId, lease.docId, node),
             save: (node, output) => deps.ledger.saveCheckpoint(lease.jobId, lease.docId, node, output),

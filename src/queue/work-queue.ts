@@ -61,6 +61,10 @@ export interface WaitOptions {
   until?: number;
   /** Why it waits, in plain words (shown in `jobs <id>`). */
   reason?: string;
+  /** The stage that suspended it (the document's current stage while it waits). */
+  stage?: string;
+  /** The run's stage records so far (those before the gate, the gate's own as WAITING, milestones). */
+  stages?: StageRecord[];
 }
 
 /** What {@link WorkQueue.recover} did with leases whose owner is gone or whose lease expired. */

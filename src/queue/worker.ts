@@ -190,6 +190,8 @@ export class Worker {
           condition: d.condition,
           reason: d.reason,
           ...(d.until !== undefined ? { until: d.until } : {}),
+          ...(d.stage !== undefined ? { stage: d.stage } : {}),
+          stages: s.stages,
         });
       // Retires the job's records the cancel itself may not have reached (idempotent).
       else if (d.action === "cancelled") await queue.cancelJob(lease.jobId);

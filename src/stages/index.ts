@@ -5,6 +5,7 @@ import { sparseExpand } from "./embed/sparse-expand.ts";
 import { indexWrite } from "./index/index-write.ts";
 import { skipUnchanged } from "./index/skip-unchanged.ts";
 import { bytesToDocument } from "./parse/bytes-to-document.ts";
+import { pdfIr } from "./parse/pdf-ir.ts";
 import { downloadPdf } from "./sources/download-pdf.ts";
 import { loadDocument } from "./sources/load-document.ts";
 
@@ -14,6 +15,7 @@ export function builtinStages(): StageRegistry {
     loadDocument,
     downloadPdf,
     bytesToDocument,
+    pdfIr,
     skipUnchanged,
     sentenceChunker,
     denseEmbed,
@@ -26,6 +28,7 @@ export {
   loadDocument,
   downloadPdf,
   bytesToDocument,
+  pdfIr,
   skipUnchanged,
   sentenceChunker,
   denseEmbed,

@@ -42,8 +42,13 @@ export function registerJobs(program: Command): void {
         if (g.json) return printJson(job);
         println(line(job));
         for (const d of job.documents ?? []) {
-          if (d.state !== "COMPLETED")
-            println(`  ${d.state.padEnd(10)} ${d.source}${d.error ? `  ${d.error.code}: ${d.error.message}` : ""}`);
+          if (d.state === "COMPLETED") continue;
+          const why = d.error
+            ? `  ${d.error.code}: ${d.error.message}`
+            : d.waiting
+              ? `  waiting${d.waiting.stage ? ` at ${d.waiting.stage}` : ""}: ${d.waiting.reason}`
+              : "";
+          println(`  ${d.state.padEnd(10)} ${d.source}${why}`);
         }
       });
     });

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { SluiceError } from "../../contracts/errors.ts";
+import { WAITING_CODE } from "../../contracts/job.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { fairShare } from "../fair-share.ts";
 import {
@@ -419,10 +420,13 @@ export class PostgresWorkQueue implements RecordQueue {
         )
       ).rows[0];
       if (!parked) return;
-      await c.query(
-        "update job_documents set state = 'WAITING', updated_at = now() where job_id = $1 and doc_id = $2 and spool_seq = $3 and state = 'PROCESSING'",
-        [parked.job_id, parked.doc_id, seq],
+      const { rowCount } = await c.query(
+        `update job_documents set state = 'WAITING', current_stage = coalesce($4, current_stage), error_code = '${WAITING_CODE}', error_message = $5, updated_at = now()
+         where job_id = $1 and doc_id = $2 and spool_seq = $3 and state = 'PROCESSING'`,
+        [parked.job_id, parked.doc_id, seq, options.stage ?? null, options.reason ?? null],
       );
+      if (rowCount && options.stages?.length)
+        await this.#writeStages(c, [{ seq, jobId: parked.job_id, docId: parked.doc_id, stages: options.stages }]);
     });
   }
 

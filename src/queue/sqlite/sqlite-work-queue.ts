@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "../../db/open-sqlite.ts";
 import type { SharedSqlite } from "../../db/sqlite-migrations.ts";
+import { type StageRecord, WAITING_CODE } from "../../contracts/job.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { fairShare } from "../fair-share.ts";
 import {
@@ -206,6 +207,14 @@ export class SqliteWorkQueue implements RecordQueue {
     this.#stmt("update spool set solo = 1 where seq = ? and lease_owner = ? and state = 'LEASED'").run(seq, owner);
   }
 
+  #upsertStage(jobId: string, docId: string, s: StageRecord): void {
+    this.#stmt(
+      `insert into job_stages(job_id, doc_id, stage, state, attempts, started_at, finished_at, error) values (?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict(job_id, doc_id, stage) do update set state = excluded.state, attempts = excluded.attempts, started_at = excluded.started_at,
+         finished_at = excluded.finished_at, error = excluded.error`,
+    ).run(jobId, docId, s.stage, s.state, s.attempts, s.startedAt, s.finishedAt, s.error);
+  }
+
   #settle(outcomes: DocumentOutcome[], state: "COMPLETED" | "FAILED"): void {
     if (outcomes.length === 0) return;
     const now = new Date().toISOString();
@@ -214,11 +223,6 @@ export class SqliteWorkQueue implements RecordQueue {
     const setDoc = this.#stmt(
       `update job_documents set state = ?, outcome = ?, error_code = ?, error_message = ?, current_stage = ?, attempts = attempts + 1, updated_at = ?
        where job_id = ? and doc_id = ? and spool_seq = ?`,
-    );
-    const setStage = this.#stmt(
-      `insert into job_stages(job_id, doc_id, stage, state, attempts, started_at, finished_at, error) values (?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict(job_id, doc_id, stage) do update set state = excluded.state, attempts = excluded.attempts, started_at = excluded.started_at,
-         finished_at = excluded.finished_at, error = excluded.error`,
     );
     const dropCheckpoints = this.#stmt("delete from checkpoints where job_id = ? and doc_id = ?");
     const tombstone = this.#stmt(
@@ -243,8 +247,7 @@ export class SqliteWorkQueue implements RecordQueue {
           o.docId,
           o.seq,
         );
-        for (const s of o.stages)
-          setStage.run(o.jobId, o.docId, s.stage, s.state, s.attempts, s.startedAt, s.finishedAt, s.error);
+        for (const s of o.stages) this.#upsertStage(o.jobId, o.docId, s);
         if (state === "COMPLETED") {
           tombstone.run(o.seq);
           dropCheckpoints.run(o.jobId, o.docId);
@@ -290,10 +293,12 @@ export class SqliteWorkQueue implements RecordQueue {
         options.owner ?? null,
         options.owner ?? null,
       ).changes;
-      if (changed > 0)
-        this.#stmt(
-          "update job_documents set state = 'WAITING', updated_at = ? where spool_seq = ? and state = 'PROCESSING'",
-        ).run(new Date().toISOString(), seq);
+      if (changed === 0) return;
+      const doc = this.#stmt<[string | null, string | null, string, number], { job_id: string; doc_id: string }>(
+        `update job_documents set state = 'WAITING', current_stage = coalesce(?, current_stage), error_code = '${WAITING_CODE}', error_message = ?, updated_at = ?
+         where spool_seq = ? and state = 'PROCESSING' returning job_id, doc_id`,
+      ).get(options.stage ?? null, options.reason ?? null, new Date().toISOString(), seq);
+      if (doc) for (const s of options.stages ?? []) this.#upsertStage(doc.job_id, doc.doc_id, s);
     });
   }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ParsedDocument } from "../../contracts/index.ts";
+import type { Page, ParsedDocument, RawDocument } from "../../contracts/index.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { ModelParamsSchema } from "../../models/model-params.ts";
 import type { ModelParams } from "../../models/ports.ts";
@@ -8,14 +8,14 @@ import { contentHash } from "../../text/content-hash.ts";
 import { detectLanguage } from "../../text/detect-script.ts";
 import { assessTextLayer } from "../../text/text-layer-quality.ts";
 import { modelCallOptions } from "../embed/model-call-options.ts";
-import { parseBytes } from "./formats/index.ts";
+import { parseBytes, type ParsedBytes } from "./formats/index.ts";
 import { ocrPdfPages } from "./ocr-pdf-pages.ts";
 
 /**
  * `parse.auto`'s config. `ocr` is part of the job's pipeline snapshot: the languages a job's pages
  * are read in are pinned with the job, not taken from whoever submits it.
  */
-const ParseAutoConfigSchema = z
+export const ParseAutoConfigSchema = z
   .object({
     ocr: z
       .object({
@@ -34,6 +34,43 @@ const ParseAutoConfigSchema = z
 function firstLine(text: string): string {
   const line = (text.split("\n").find((l) => l.trim() !== "") ?? "").trim();
   return line.length > 120 ? `${line.slice(0, 117).trimEnd()}...` : line;
+}
+
+/**
+ * The ParsedDocument of parsed bytes whose PDF pages OCR may have replaced: the text is the pages'
+ * text, a PDF neither the text layer nor OCR could read is `DOCUMENT_EMPTY`, and a title taken
+ * from a broken text layer gives way to the first OCR'd line. A ref's own title wins.
+ *
+ * @example
+ * const document = toParsedDocument(raw, parsed, await ocrPdfPages(raw.bytes, parsed.pages!, ocr, call));
+ */
+export function toParsedDocument(raw: RawDocument, parsed: ParsedBytes, pages?: Page[]): ParsedDocument {
+  let { text, title } = parsed;
+  if (pages) {
+    text = pages.map((p) => p.text).join("\n\n");
+    const source = raw.ref.source || raw.ref.id;
+    if (text.trim() === "")
+      throw new SluiceError(
+        "DOCUMENT_EMPTY",
+        `${source}: PDF has ${pages.length} page${pages.length === 1 ? "" : "s"} but neither a text layer nor text OCR could read`,
+        { details: { source, pages: pages.length, ocr: true } },
+      );
+    // A title taken from a broken text layer is as broken as the page it came from.
+    if (pages.some((p) => p.method === "ocr") && assessTextLayer(title).verdict === "broken") title = firstLine(text);
+  }
+  title = raw.ref.title?.trim() || title;
+  const finalPages = pages ?? parsed.pages;
+  return {
+    id: raw.ref.id,
+    source: raw.ref.source,
+    title,
+    text,
+    mediaType: parsed.mediaType,
+    contentHash: contentHash(title, text),
+    language: detectLanguage(text),
+    ...(finalPages ? { pages: finalPages } : {}),
+    meta: raw.ref.meta,
+  };
 }
 
 /**
@@ -60,34 +97,11 @@ export const bytesToDocument = defineStage({
     return {
       execute: async ({ document: raw }, ctx) => {
         const parsed = await parseBytes(raw, { allowEmptyPdfText: config.ocr.enabled });
-        let { text, pages, title } = parsed;
-        if (config.ocr.enabled && parsed.mediaType === "application/pdf" && pages) {
-          const layerTitle = title;
-          pages = await ocrPdfPages(raw.bytes, pages, services.ocr(), modelCallOptions(ctx, params));
-          text = pages.map((p) => p.text).join("\n\n");
-          const source = raw.ref.source || raw.ref.id;
-          if (text.trim() === "")
-            throw new SluiceError(
-              "DOCUMENT_EMPTY",
-              `${source}: PDF has ${pages.length} page${pages.length === 1 ? "" : "s"} but neither a text layer nor text OCR could read`,
-              { details: { source, pages: pages.length, ocr: true } },
-            );
-          // A title taken from a broken text layer is as broken as the page it came from.
-          if (pages.some((p) => p.method === "ocr") && assessTextLayer(layerTitle).verdict === "broken")
-            title = firstLine(text);
-        }
-        title = raw.ref.title?.trim() || title;
-        const document: ParsedDocument = {
-          id: raw.ref.id,
-          source: raw.ref.source,
-          title,
-          text,
-          mediaType: parsed.mediaType,
-          contentHash: contentHash(title, text),
-          language: detectLanguage(text),
-          ...(pages ? { pages } : {}),
-          meta: raw.ref.meta,
-        };
+        const ocrPages =
+          config.ocr.enabled && parsed.mediaType === "application/pdf" && parsed.pages
+            ? await ocrPdfPages(raw.bytes, parsed.pages, services.ocr(), modelCallOptions(ctx, params))
+            : undefined;
+        const document = toParsedDocument(raw, parsed, ocrPages);
         return { document };
       },
     };

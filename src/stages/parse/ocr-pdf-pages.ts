@@ -30,6 +30,14 @@ export function normalizeOcrText(text: string): string {
     .trim();
 }
 
+/** Per-page checkpoints: a document suspended or killed mid-way is not OCR'd again from page one. */
+export interface OcrResume {
+  /** Pages an earlier run read, by number. */
+  done: ReadonlyMap<number, Page>;
+  /** Called after each page OCR reads, before the next. */
+  save(page: Page): Promise<void>;
+}
+
 /**
  * Reads with OCR the pages of a PDF whose text layer is missing or broken ({@link assessTextLayer}),
  * one page at a time through the model plane's OCR engine, which renders the page itself. An OCR'd
@@ -40,6 +48,7 @@ export function normalizeOcrText(text: string): string {
  *
  * @param bytes the PDF (the engine renders `page` from it)
  * @param onPage called after each OCR'd page
+ * @param resume pages read by an earlier run (taken as they are), and where to save each page read now
  *
  * @example
  * const pages = await ocrPdfPages(bytes, parsed.pages, services.ocr(), { signal, params: { languages: "tha+eng" } });
@@ -50,9 +59,15 @@ export async function ocrPdfPages(
   ocr: OcrEngine,
   call: ModelCallOptions,
   onPage?: (report: PageOcrReport) => void,
+  resume?: OcrResume,
 ): Promise<Page[]> {
   const out: Page[] = [];
   for (const page of pages) {
+    const earlier = resume?.done.get(page.number);
+    if (earlier) {
+      out.push(earlier);
+      continue;
+    }
     const { verdict } = assessTextLayer(page.text);
     if (verdict === "ok") {
       out.push(page);
@@ -63,8 +78,12 @@ export async function ocrPdfPages(
     const result = await ocr.recognize({ data: bytes, mediaType: "application/pdf", page: page.number }, call);
     onPage?.({ number: page.number, verdict, textLayer: page.text, ms: performance.now() - started });
     const text = normalizeOcrText(result.text);
-    if (text === "" && verdict === "broken") out.push(page);
-    else out.push({ number: page.number, text, method: "ocr", confidence: result.confidence });
+    const read: Page =
+      text === "" && verdict === "broken"
+        ? page
+        : { number: page.number, text, method: "ocr", confidence: result.confidence };
+    out.push(read);
+    await resume?.save(read);
   }
   return out;
 }

@@ -12,6 +12,7 @@ import type { DocumentRef } from "../../contracts/document.ts";
 import { isRetryable, isSluiceError } from "../../contracts/errors.ts";
 import type { StageContext } from "../../pipeline/define-stage.ts";
 import type { StageServices } from "../../pipeline/services.ts";
+import { isWaitFor } from "../../pipeline/control.ts";
 import { downloadPdf } from "./download-pdf.ts";
 import { testServices } from "../../pipeline/services.fixture.ts";
 
@@ -181,12 +182,45 @@ describe("source.download", () => {
     assert.equal(isRetryable(down), true);
   });
 
-  it("refuses refs that are not urls, pointing to source.load", async () => {
-    const ref: DocumentRef = { id: "a", source: "a.pdf", kind: "file", path: "/tmp/a.pdf", meta: {} };
+  it("reads a ref that is not a url as source.load does (a source run mixes text records and PDF-only ones)", async () => {
+    const ref: DocumentRef = { id: "a", source: "openalex:W1", kind: "inline", text: "An abstract.", meta: {} };
+    const { document } = await downloadPdf.create({}, services(loopbackAllowed)).execute({ ref }, ctx());
+    assert.equal(Buffer.from(document.bytes).toString(), "An abstract.");
+    assert.equal(document.ref.kind, "inline");
+  });
+
+  it("records pdf_downloaded; with wait, an unreachable host suspends the document once the policy's attempts are spent", async () => {
+    const marks: string[] = [];
+    const at = (attempt: number): StageContext => ({
+      ...ctx(),
+      attempt,
+      acceptedAt: Date.now(),
+      mark: (m) => marks.push(m),
+    });
+    const stage = downloadPdf.create(
+      { wait: { recheckMs: 5000, deadlineMs: 60_000, afterAttempts: 2 } },
+      services(loopbackAllowed),
+    );
+    await stage.execute({ ref: urlRef(`${base}/paper.pdf`) }, at(1));
+    assert.deepEqual(marks, ["pdf_downloaded"]);
+    // Before the last attempt the failure goes to the policy's retry as it is.
+    await failsWith(stage.execute({ ref: urlRef(`${base}/down`) }, at(1)), "SOURCE_UNAVAILABLE", /503/);
+    const before = Date.now();
+    await assert.rejects(stage.execute({ ref: urlRef(`${base}/down`) }, at(2)), (err: unknown) => {
+      assert.ok(isWaitFor(err), String(err));
+      assert.equal(err.condition, `pdf-reachable:${new URL(base).host}`);
+      assert.ok(err.until! >= before + 5000 && err.until! <= Date.now() + 5000);
+      assert.match(err.message, /the PDF is not reachable yet \(.*503.*\); trying again at .*, giving up at /);
+      return true;
+    });
+    // A 404 is the URL's fault: it fails for good, wait or not.
+    await failsWith(stage.execute({ ref: urlRef(`${base}/missing`) }, at(2)), "SOURCE_REJECTED", /404/);
+    // Past the deadline it fails, quoting why.
+    const late = { ...at(2), acceptedAt: Date.now() - 61_000 };
     await failsWith(
-      downloadPdf.create({}, services(loopbackAllowed)).execute({ ref }, ctx()),
-      "VALIDATION_FAILED",
-      /source\.download takes url documents .*use source\.load/,
+      stage.execute({ ref: urlRef(`${base}/down`) }, late),
+      "GATE_DEADLINE_EXCEEDED",
+      /not ready within 1 min of being accepted: the PDF is not reachable yet/,
     );
   });
 });

@@ -1,11 +1,15 @@
-import { randomUUID } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { SluiceError } from "../../contracts/errors.ts";
+import { SluiceError, toSluiceError } from "../../contracts/errors.ts";
 import { defineStage } from "../../pipeline/define-stage.ts";
 import { TokenBucket } from "../../pipeline/token-bucket.ts";
+import { GateWaitSchema, isAway, suspend } from "../gate-wait.ts";
+import { keepFile } from "../keep-file.ts";
+
+/** Failures that mean the host is away for now, not that the URL is wrong. */
+const UNREACHABLE = new Set(["SOURCE_UNAVAILABLE", "SOURCE_RATE_LIMITED", "CIRCUIT_OPEN"]);
 import { shownUrl, streamDownload } from "./http/stream-download.ts";
+import { readDocument } from "./read-document.ts";
 
 const PDF_MAGIC = "%PDF-";
 const HTML_START = /^(?:\uFEFF)?\s*<(?:!doctype\s+html|html|head|body|!--)/i;
@@ -22,31 +26,6 @@ function requirePdf(url: string, head: Uint8Array, reply: { finalUrl: string; co
   throw new SluiceError("DOWNLOAD_NOT_PDF", `${url} answered ${what}${via}, not a PDF`, {
     details: { url, finalUrl: reply.finalUrl, contentType: reply.contentType },
   });
-}
-
-/** Writes the bytes under a temporary name, syncs them, then renames: a kept file is always whole. */
-async function keep(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, name);
-  const temporary = join(dir, `.${name}.${randomUUID()}.tmp`);
-  try {
-    const file = await open(temporary, "w");
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
-  // The rename itself is durable once the folder is synced (not possible everywhere: best effort).
-  const folder = await open(dir, "r").catch(() => undefined);
-  await folder?.sync().catch(() => undefined);
-  await folder?.close();
-  return path;
 }
 
 /**
@@ -71,6 +50,15 @@ export const downloadPdf = defineStage({
       maxBytes: z.number().int().positive().optional(),
       maxRedirects: z.number().int().min(0).max(20).optional(),
       timeoutMs: z.number().int().positive().optional(),
+      /**
+       * Wait instead of failing while the PDF's host is unreachable (5xx, 429, network errors, an
+       * open breaker): once `afterAttempts` attempts of the node's policy have failed, the document
+       * is suspended and tried again every `recheckMs`, until `deadlineMs` after acceptance.
+       */
+      wait: GateWaitSchema.unwrap()
+        .extend({ afterAttempts: z.number().int().positive().default(3) })
+        .strict()
+        .optional(),
     })
     .strict(),
   create: (config, services) => {
@@ -83,27 +71,45 @@ export const downloadPdf = defineStage({
     };
     return {
       execute: async ({ ref }, ctx) => {
-        if (ref.kind !== "url" || ref.url === undefined)
-          throw new SluiceError(
-            "VALIDATION_FAILED",
-            `${ref.source || ref.id}: source.download takes url documents (kind "url" with a url), not kind "${ref.kind}"` +
-              (ref.kind === "url" ? " without a url" : "; use source.load"),
-            { details: { id: ref.id, kind: ref.kind } },
+        // A source run through a PDF pipeline mixes records with text (inline) and PDF-only records (url).
+        if (ref.kind !== "url")
+          return {
+            document: await readDocument(ref, {
+              maxDocumentBytes: services.config.ingest.maxDocumentBytes,
+              signal: ctx.signal,
+            }),
+          };
+        const target = ref.url;
+        if (target === undefined)
+          throw new SluiceError("VALIDATION_FAILED", `${ref.source || ref.id}: a url document without a url`, {
+            details: { id: ref.id, kind: ref.kind },
+          });
+        const url = shownUrl(target);
+        const download = () =>
+          streamDownload(target, {
+            policy: settings,
+            maxBytes: config.maxBytes ?? settings.maxBytes,
+            maxRedirects: config.maxRedirects ?? settings.maxRedirects,
+            timeoutMs: config.timeoutMs ?? settings.timeoutMs,
+            userAgent: settings.userAgent,
+            accept: "application/pdf, */*;q=0.5",
+            signal: ctx.signal,
+            beforeRequest: take,
+            checkHead: (head, reply) => requirePdf(url, head, reply),
+          });
+        const body = await download().catch((err: unknown) => {
+          const wait = config.wait;
+          if (!wait || ctx.signal.aborted || ctx.attempt < wait.afterAttempts || !isAway(err, UNREACHABLE)) throw err;
+          return suspend(
+            ctx,
+            wait,
+            `pdf-reachable:${new URL(url).host}`,
+            `the PDF is not reachable yet (${toSluiceError(err).message})`,
           );
-        const url = shownUrl(ref.url);
-        const body = await streamDownload(ref.url, {
-          policy: settings,
-          maxBytes: config.maxBytes ?? settings.maxBytes,
-          maxRedirects: config.maxRedirects ?? settings.maxRedirects,
-          timeoutMs: config.timeoutMs ?? settings.timeoutMs,
-          userAgent: settings.userAgent,
-          accept: "application/pdf, */*;q=0.5",
-          signal: ctx.signal,
-          beforeRequest: take,
-          checkHead: (head, reply) => requirePdf(url, head, reply),
         });
-        const path = await keep(join(services.dataDir, "downloads"), `${body.sha256}.pdf`, body.bytes);
+        const path = await keepFile(join(services.dataDir, "downloads"), `${body.sha256}.pdf`, body.bytes);
         const meta = { ...ref.meta, sha256: body.sha256, finalUrl: body.finalUrl, bytes: body.bytes.length };
+        ctx.mark?.("pdf_downloaded");
         return { document: { ref: { ...ref, path, meta }, mediaType: "application/pdf", bytes: body.bytes } };
       },
     };
