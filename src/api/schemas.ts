@@ -56,6 +56,10 @@ export const JobSchema = z
     id: z.string(),
     collection: z.string(),
     pipeline: z.string(),
+    pipelineVersion: z
+      .string()
+      .optional()
+      .describe("The pipeline version (name@hash) the job was created with: its documents run that snapshot"),
     state: z.enum(JOB_STATES),
     currentStage: z.string().nullable(),
     total: z.int(),

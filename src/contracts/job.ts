@@ -23,6 +23,8 @@ export const JobSpecSchema = z.object({
   collection: z.string(),
   pipeline: z.string().default("auto"),
   paths: z.array(z.string()).default([]),
+  /** The pipeline version (`name@hash`) the job was created with: it runs that snapshot. */
+  pipelineVersion: z.string().optional(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
@@ -53,6 +55,11 @@ export interface Job {
   id: string;
   collection: string;
   pipeline: string;
+  /**
+   * The pipeline version (`name@<12 hex of its YAML's sha256>`) the job was created with, whose
+   * snapshot its documents run; absent for jobs from before snapshots.
+   */
+  pipelineVersion?: string;
   state: JobState;
   currentStage: string | null;
   total: number;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { allowedRoots, assertAllowedPath } from "../config/allowed-roots.ts";
 import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
@@ -30,7 +30,7 @@ import { withSpan } from "../observability/tracing.ts";
 import type { Logger } from "pino";
 import type { Lane } from "../queue/work-queue.ts";
 import type { StageServices } from "../pipeline/services.ts";
-import { loadTopologyFile } from "../pipeline/topology.ts";
+import { loadTopology, loadTopologyFile, type Topology } from "../pipeline/topology.ts";
 import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
 import { ExtractiveAnswerer } from "../retrieval/answer/extractive-answerer.ts";
 import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
@@ -39,7 +39,7 @@ import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { assertCollectionName } from "../store/sqlite/sqlite-index-store.ts";
-import { resolvePipeline } from "./resolve-pipeline.ts";
+import { resolvePipeline, SHIPPED_PIPELINES } from "./resolve-pipeline.ts";
 import {
   assertSourceType,
   createLiteratureSource,
@@ -123,6 +123,18 @@ async function* prepend<T>(head: IteratorResult<T>, rest: AsyncIterator<T>): Asy
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
+/** A pipeline file as read once: the version its bytes hash to, and its text. */
+interface PipelineFile {
+  path: string;
+  version: string;
+  yaml: string;
+}
+
+/** `name@<first 12 hex of the sha256 of the file's bytes>`: a pipeline version. */
+function versionOf(name: string, bytes: Buffer): string {
+  return `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(bytes).digest("hex").slice(0, 12)}`;
+}
+
 /** Whether a lease owner (`host:pid:nonce`) on this host still has a live process. */
 function ownerAlive(owner: string): boolean {
   const [host, pid] = owner.split(":");
@@ -163,8 +175,12 @@ export class Sluice {
   readonly locks: CollectionLock | null;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #registry = builtinStages();
+  /** Compiled pipelines by name (from the file as first read) and, for runs, by version (from its snapshot). */
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
-  readonly #versions = new Map<string, Promise<string>>();
+  readonly #snapshots = new Map<string, Promise<CompiledPipeline>>();
+  /** Pipeline files by name, read once per process; the versions whose snapshots this process saved. */
+  readonly #files = new Map<string, Promise<PipelineFile>>();
+  readonly #pinned = new Map<string, Promise<void>>();
   /** Every model the engine uses: in this process, or a model server (`models.mode: remote`). */
   readonly models: ModelPlane;
   #embedder: DenseEmbedder | null = null;
@@ -261,34 +277,130 @@ export class Sluice {
     };
   }
 
+  #build(topology: Topology): CompiledPipeline {
+    return buildPipeline(topology, this.#registry, this.#services(), { onBreakerState: this.#metrics.onBreakerState });
+  }
+
+  /** A pipeline file by name or path, read and hashed once per process. */
+  #file(name: string): Promise<PipelineFile> {
+    let file = this.#files.get(name);
+    if (!file) {
+      file = (async () => {
+        const path = resolvePipeline(name, this.cwd);
+        const bytes = await readFile(path).catch((err: unknown) => {
+          throw new SluiceError("PATH_NOT_FOUND", `pipeline file not found: ${path}`, {
+            cause: err,
+            details: { path },
+          });
+        });
+        return { path, version: versionOf(name, bytes), yaml: bytes.toString("utf8") };
+      })();
+      file.catch(() => this.#files.delete(name));
+      this.#files.set(name, file);
+    }
+    return file;
+  }
+
   /** Loads, validates and builds a pipeline by name or path (cached per process). */
   pipeline(name: string): Promise<CompiledPipeline> {
     let p = this.#pipelines.get(name);
     if (!p) {
-      p = loadTopologyFile(resolvePipeline(name, this.cwd)).then((t) =>
-        buildPipeline(t, this.#registry, this.#services(), { onBreakerState: this.#metrics.onBreakerState }),
-      );
+      p = this.#file(name).then((f) => this.#build(loadTopology(f.yaml, f.path)));
       p.catch(() => this.#pipelines.delete(name));
       this.#pipelines.set(name, p);
     }
     return p;
   }
 
-  /** `name@<first 12 hex of the sha256 of its YAML>`: what envelopes record as the pipeline version. */
-  pipelineVersion(name: string): Promise<string> {
-    // Read and hashed once per process, like the compiled pipeline: it is asked on every submit.
-    let version = this.#versions.get(name);
-    if (!version) {
-      version = this.pipeline(name)
-        .then(() => readFile(resolvePipeline(name, this.cwd)))
-        .then(
-          (text) =>
-            `${basename(name).replace(/\.ya?ml$/i, "")}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}`,
-        );
-      version.catch(() => this.#versions.delete(name));
-      this.#versions.set(name, version);
+  /**
+   * `name@<first 12 hex of the sha256 of its YAML>`: what envelopes record as the pipeline version.
+   * Read and hashed once per process, like the compiled pipeline (it is asked on every submit), and
+   * only once the pipeline builds.
+   */
+  async pipelineVersion(name: string): Promise<string> {
+    await this.pipeline(name);
+    return (await this.#file(name)).version;
+  }
+
+  /**
+   * The version a pipeline's file has now, read afresh (not the per-process copy); null when the
+   * file is gone. A job whose `pipelineVersion` differs runs its snapshot, not this file.
+   *
+   * @example
+   * if ((await sluice.pipelineFileVersion(job.pipeline)) !== job.pipelineVersion) console.log("file changed since");
+   */
+  async pipelineFileVersion(name: string): Promise<string | null> {
+    try {
+      return versionOf(name, await readFile(resolvePipeline(name, this.cwd)));
+    } catch {
+      return null;
     }
+  }
+
+  /**
+   * The version a new job of `name` records, once that version's YAML is saved in the ledger (once
+   * per process and version): the job's documents run that snapshot, whatever the file says later.
+   */
+  async #pin(name: string): Promise<string> {
+    const version = await this.pipelineVersion(name);
+    let saved = this.#pinned.get(version);
+    if (!saved) {
+      saved = this.#file(name).then((f) => this.ledger.savePipelineSnapshot(f.version, f.yaml));
+      saved.catch(() => this.#pinned.delete(version));
+      this.#pinned.set(version, saved);
+    }
+    await saved.catch((err: unknown) => {
+      throw storeUnavailable(err) ?? err;
+    });
     return version;
+  }
+
+  /**
+   * The pipeline a document of a job runs: the snapshot of `version` saved when its job was created,
+   * compiled once per version, whatever the file says now (said once per version in the log when
+   * the file has changed since). By `name` when there is no version or no snapshot of it (a data
+   * folder from before snapshots).
+   */
+  pipelineForRun(name: string, version?: string): Promise<CompiledPipeline> {
+    if (!version) return this.pipeline(name);
+    let p = this.#snapshots.get(version);
+    if (!p) {
+      p = this.#compileSnapshot(name, version);
+      p.catch(() => this.#snapshots.delete(version));
+      this.#snapshots.set(version, p);
+    }
+    return p;
+  }
+
+  async #compileSnapshot(name: string, version: string): Promise<CompiledPipeline> {
+    const [yaml, now] = await Promise.all([this.ledger.pipelineSnapshot(version), this.pipelineFileVersion(name)]);
+    const file = this.#shown(
+      /\.ya?ml$/i.test(name) ? resolve(this.cwd, name) : join(SHIPPED_PIPELINES, `${name}.yaml`),
+    );
+    const fields = { pipeline: name, pipeline_version: version, file_version: now };
+    if (yaml === null) {
+      if (now !== version)
+        this.logger.warn(
+          fields,
+          `no snapshot of pipeline ${version} in the ledger (a job from before snapshots): it runs ${file} as it is now${now ? ` (${now})` : ""}`,
+        );
+      return this.pipeline(name);
+    }
+    if (now !== version)
+      this.logger.info(
+        fields,
+        `a job runs its pipeline snapshot ${version}; ${file} ${now ? `has changed since (now ${now})` : "is gone since"}`,
+      );
+    // The file as this process first read it is that very version: share its compiled pipeline.
+    const read = await this.#files.get(name)?.catch(() => null);
+    if (read?.version === version) return this.pipeline(name);
+    return this.#build(loadTopology(yaml, `pipeline snapshot ${version}`));
+  }
+
+  /** A path as a log line shows it: relative to the working directory when under it. */
+  #shown(path: string): string {
+    const rel = relative(this.cwd, path);
+    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
   }
 
   /** Validates a topology file against the registry without running anything. */
@@ -320,12 +432,15 @@ export class Sluice {
   ): Promise<Job & { accepted: string[] }> {
     assertCollectionName(request.collection);
     const pipeline = request.pipeline ?? "auto";
-    const version = await this.pipelineVersion(pipeline);
+    const version = await this.#pin(pipeline);
     const gate = this.#gate();
     const pause = options.pause ?? true;
     if (!pause) await gate.check();
     const job = await this.ledger
-      .createJob({ collection: request.collection, pipeline, paths: request.paths }, this.owner)
+      .createJob(
+        { collection: request.collection, pipeline, paths: request.paths, pipelineVersion: version },
+        this.owner,
+      )
       .catch((err: unknown) => {
         throw storeUnavailable(err) ?? err;
       });
@@ -418,12 +533,12 @@ export class Sluice {
     const key = sourceQueryKey(spec);
     const saved = await this.ledger.getSourceCursor(request.collection, spec.type, key);
     const pipeline = request.pipeline ?? "auto";
-    const version = await this.pipelineVersion(pipeline);
+    const version = await this.#pin(pipeline);
     const pdfs = takesUrls(await this.pipeline(pipeline));
     const gate = this.#gate();
     const label = `source:${spec.type}`;
     const job = await this.ledger
-      .createJob({ collection: request.collection, pipeline, paths: [label] }, this.owner)
+      .createJob({ collection: request.collection, pipeline, paths: [label], pipelineVersion: version }, this.owner)
       .catch((err: unknown) => {
         throw storeUnavailable(err) ?? err;
       });
@@ -480,7 +595,7 @@ export class Sluice {
 
   #worker(options: RunJobOptions): Worker {
     const s = this.config.spool;
-    return new Worker(this.#stores, (name) => this.pipeline(name), {
+    return new Worker(this.#stores, (name, version) => this.pipelineForRun(name, version), {
       owner: this.owner,
       concurrency: this.config.ingest.concurrency,
       leaseMs: s.leaseMs,

@@ -142,6 +142,30 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.equal((await ledger.getJob(running)).state, "PENDING", "a job still running is never pruned");
     });
 
+    it("keeps a pipeline snapshot per version: insert-or-ignore, kept when jobs are pruned, survives reopening", async () => {
+      const { ledger } = stores;
+      const version = `conf@${Date.now().toString(16).padStart(12, "0").slice(-12)}`;
+      assert.equal(await ledger.pipelineSnapshot(version), null, "never saved");
+      const yaml = "version: 1\nname: conf\n# ünïcode and 'quotes' survive\n";
+      await ledger.savePipelineSnapshot(version, yaml);
+      assert.equal(await ledger.pipelineSnapshot(version), yaml);
+      await ledger.savePipelineSnapshot(version, "something else");
+      assert.equal(await ledger.pipelineSnapshot(version), yaml, "a version's text never changes");
+      await ledger.savePipelineSnapshot(`${version}x`, "other");
+      assert.equal(await ledger.pipelineSnapshot(`${version}x`), "other");
+
+      const job = await ledger.createJob({ ...spec, pipelineVersion: version });
+      assert.equal(job.pipelineVersion, version, "a job records the version it was created with");
+      assert.equal((await ledger.getJob(job.id)).pipelineVersion, version);
+      assert.equal((await ledger.listJobs()).find((j) => j.id === job.id)?.pipelineVersion, version);
+      assert.equal((await ledger.createJob(spec)).pipelineVersion, undefined, "none given: none recorded");
+      await ledger.sealJob(job.id);
+      await ledger.pruneJobs(Date.now() + 1_000);
+      await stores.close();
+      await stores.open();
+      assert.equal(await stores.ledger.pipelineSnapshot(version), yaml, "kept after pruning and reopening");
+    });
+
     it("keeps where a source run stopped per (collection, source, queryKey); a save overwrites and survives reopening", async () => {
       const { ledger } = stores;
       assert.equal(await ledger.getSourceCursor("src-c", "openalex", "q1"), null, "never ran");

@@ -73,6 +73,15 @@ export interface Ledger {
   pruneJobs(endedBefore: number): Promise<number>;
   loadCheckpoint(jobId: string, docId: string, node: string): Promise<Record<string, unknown> | undefined>;
   saveCheckpoint(jobId: string, docId: string, node: string, output: Record<string, unknown>): Promise<void>;
+  /**
+   * Keeps the YAML text a pipeline version (`name@<12 hex of its sha256>`) was hashed from, so that
+   * a job runs the pipeline it was created with even after the file changes. Insert-or-ignore: the
+   * text of a version never changes. Snapshots are small and few, and are not pruned with jobs (a
+   * dead letter sent back to work may still need one).
+   */
+  savePipelineSnapshot(version: string, yaml: string): Promise<void>;
+  /** The YAML saved for `version`, or null when none was (a data folder from before snapshots). */
+  pipelineSnapshot(version: string): Promise<string | null>;
   /** The saved position of a source run for (collection, source, queryKey), or null if it never ran. */
   getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null>;
   /** Saves (upserts) that position; durable when it resolves. */

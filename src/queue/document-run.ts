@@ -18,7 +18,7 @@ import type { Lease } from "./work-queue.ts";
 
 /** What a document run needs from the worker around it. */
 export interface DocumentRunDeps {
-  pipelineFor: (name: string) => Promise<CompiledPipeline>;
+  pipelineFor: (name: string, version?: string) => Promise<CompiledPipeline>;
   /** The requeue policy of a pipeline (its `requeue`, or the engine's default). */
   policyFor: (pipeline: CompiledPipeline) => RequeuePolicy;
   ledger: Pick<Ledger, "loadCheckpoint" | "saveCheckpoint">;
@@ -91,7 +91,7 @@ export async function runDocument(lease: Lease, signal: AbortSignal, deps: Docum
   let pipeline: CompiledPipeline;
   let policy: RequeuePolicy;
   try {
-    pipeline = await deps.pipelineFor(envelope.pipeline);
+    pipeline = await deps.pipelineFor(envelope.pipeline, envelope.version);
     policy = deps.policyFor(pipeline);
   } catch (err) {
     // The pipeline file went missing or became invalid after admission: not this document's fault to retry.

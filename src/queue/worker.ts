@@ -85,18 +85,22 @@ interface InFlight {
  * alone in it is blamed.
  *
  * @example
- * const worker = new Worker({ queue, ledger }, (name) => sluice.pipeline(name), { owner, concurrency: 16, policyFor });
+ * const worker = new Worker({ queue, ledger }, (name, version) => sluice.pipelineForRun(name, version), {
+ *   owner,
+ *   concurrency: 16,
+ *   policyFor,
+ * });
  * await worker.drain({ exitWhenIdle: true });
  */
 export class Worker {
   readonly #queue: WorkQueue;
   readonly #ledger: Ledger;
-  readonly #pipelineFor: (name: string) => Promise<CompiledPipeline>;
+  readonly #pipelineFor: (name: string, version?: string) => Promise<CompiledPipeline>;
   readonly #o: WorkerOptions & { leaseMs: number; heartbeatMs: number };
 
   constructor(
     stores: { queue: WorkQueue; ledger: Ledger },
-    pipelineFor: (name: string) => Promise<CompiledPipeline>,
+    pipelineFor: (name: string, version?: string) => Promise<CompiledPipeline>,
     options: WorkerOptions,
   ) {
     this.#queue = stores.queue;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Job } from "../../contracts/index.ts";
+import type { Sluice } from "../../engine/sluice.ts";
 import { withSluice } from "../context.ts";
 import { printJson, println } from "../output.ts";
 import { SluiceError } from "../../contracts/errors.ts";
@@ -23,6 +24,18 @@ function line(job: Job): string {
   return `${job.id}  ${job.state.padEnd(10)}${stage}  ${job.collection}  ${job.done}/${job.total} done, ${job.failed} failed${job.waiting > 0 ? `, ${job.waiting} waiting` : ""}  ${job.updatedAt}${job.error ? `  (${job.error})` : ""}`;
 }
 
+/**
+ * `  pipeline: auto@3f2a9c1d0b7e (snapshot; the file has changed since, now auto@0b7e3f2a9c1d)` when
+ * the job's pipeline file is no longer the version the job was created with (and runs); else null.
+ */
+async function pipelineNote(sluice: Sluice, job: Job): Promise<string | null> {
+  if (!job.pipelineVersion) return null;
+  const now = await sluice.pipelineFileVersion(job.pipeline);
+  if (now === job.pipelineVersion) return null;
+  const why = now ? `the file has changed since, now ${now}` : "the file is gone since";
+  return `  pipeline: ${job.pipelineVersion} (snapshot; ${why})`;
+}
+
 export function registerJobs(program: Command): void {
   const jobs = program
     .command("jobs")
@@ -41,6 +54,8 @@ export function registerJobs(program: Command): void {
         const job = await sluice.getJob(id, { documents: true, stages: opts.stages ?? false });
         if (g.json) return printJson(job);
         println(line(job));
+        const note = await pipelineNote(sluice, job);
+        if (note) println(note);
         for (const d of job.documents ?? []) {
           if (d.state === "COMPLETED") continue;
           const why = d.error
@@ -96,7 +111,11 @@ export function registerJobs(program: Command): void {
         const job = await sluice.resumeJob(id);
         spawnWorker(sluice.dataDir, g.config);
         if (g.json) printJson(job);
-        else println(line(job));
+        else {
+          println(line(job));
+          const note = await pipelineNote(sluice, job);
+          if (note) println(note);
+        }
         return 0;
       });
     });

@@ -23,6 +23,7 @@ interface JobRow {
   id: string;
   collection: string;
   pipeline: string;
+  pipeline_version: string | null;
   state: JobState;
   sealed: boolean;
   created_by: string | null;
@@ -49,7 +50,7 @@ interface StageRow {
 
 /** A job with its document counts, in one read. */
 const JOB_SELECT = `
-select j.id, j.seq, j.collection, j.pipeline, j.state, j.sealed, j.created_by, j.current_stage, j.error, j.created_at, j.updated_at, c.*
+select j.id, j.seq, j.collection, j.pipeline, j.spec->>'pipelineVersion' as pipeline_version, j.state, j.sealed, j.created_by, j.current_stage, j.error, j.created_at, j.updated_at, c.*
 from jobs j cross join lateral (
   select count(*)::int as total,
          count(*) filter (where d.state = 'COMPLETED')::int as done,
@@ -83,6 +84,7 @@ const toJob = (row: JobRow): Job => ({
   id: row.id,
   collection: row.collection,
   pipeline: row.pipeline,
+  ...(row.pipeline_version !== null ? { pipelineVersion: row.pipeline_version } : {}),
   state: row.state,
   currentStage: row.current_stage,
   total: row.total,
@@ -141,7 +143,7 @@ export class PostgresLedger implements Ledger {
   async createJob(spec: JobSpec, owner?: string): Promise<Job> {
     const { rows } = await this.#conn.query<JobRow>(
       `insert into jobs(id, collection, pipeline, spec, state, created_by) values ($1, $2, $3, $4::jsonb, 'PENDING', $5)
-       returning *, 0 as total, 0 as done, 0 as failed, 0 as cancelled, 0 as waiting`,
+       returning *, spec->>'pipelineVersion' as pipeline_version, 0 as total, 0 as done, 0 as failed, 0 as cancelled, 0 as waiting`,
       [newJobId(), spec.collection, spec.pipeline, JSON.stringify(spec), owner ?? null],
     );
     return toJob(rows[0]!);
@@ -389,6 +391,20 @@ export class PostgresLedger implements Ledger {
       "insert into checkpoints(job_id, doc_id, node, data) values ($1, $2, $3, $4) on conflict (job_id, doc_id, node) do update set data = excluded.data",
       [jobId, docId, node, serialize(output)],
     );
+  }
+
+  async savePipelineSnapshot(version: string, yaml: string): Promise<void> {
+    await this.#conn.query(
+      "insert into pipeline_snapshots(version, yaml) values ($1, $2) on conflict (version) do nothing",
+      [version, yaml],
+    );
+  }
+
+  async pipelineSnapshot(version: string): Promise<string | null> {
+    const row = (
+      await this.#conn.query<{ yaml: string }>("select yaml from pipeline_snapshots where version = $1", [version])
+    ).rows[0];
+    return row?.yaml ?? null;
   }
 
   async getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null> {

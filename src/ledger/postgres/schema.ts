@@ -72,4 +72,12 @@ create table source_cursors (
   primary key (collection, source, query_key)
 );
 `,
+  // The YAML of each pipeline version a job was created with: a job runs its snapshot, not the file.
+  `
+create table pipeline_snapshots (
+  version text primary key,
+  yaml text not null,
+  created_at timestamptz not null default now()
+);
+`,
 ];

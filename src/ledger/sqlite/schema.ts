@@ -65,4 +65,12 @@ create table if not exists source_cursors (
   primary key (collection, source, query_key)
 ) without rowid;
 `,
+  // The YAML of each pipeline version a job was created with: a job runs its snapshot, not the file.
+  `
+create table if not exists pipeline_snapshots (
+  version text primary key,
+  yaml text not null,
+  created_at text not null
+) without rowid;
+`,
 ];

@@ -23,6 +23,7 @@ interface JobRow {
   seq: number;
   collection: string;
   pipeline: string;
+  spec: string;
   state: JobState;
   sealed: number;
   current_stage: string | null;
@@ -104,10 +105,12 @@ export class SqliteLedger implements Ledger {
       "select state, count(*) as n from job_documents where job_id = ? group by state",
     ).all(row.id);
     const by = (s: DocState) => counts.find((c) => c.state === s)?.n ?? 0;
+    const version = (JSON.parse(row.spec) as { pipelineVersion?: unknown }).pipelineVersion;
     return {
       id: row.id,
       collection: row.collection,
       pipeline: row.pipeline,
+      ...(typeof version === "string" ? { pipelineVersion: version } : {}),
       state: row.state,
       currentStage: row.current_stage,
       total: counts.reduce((a, c) => a + c.n, 0),
@@ -377,6 +380,21 @@ export class SqliteLedger implements Ledger {
       node,
       serialize(output),
     );
+  }
+
+  async savePipelineSnapshot(version: string, yaml: string): Promise<void> {
+    this.#stmt("insert or ignore into pipeline_snapshots(version, yaml, created_at) values (?, ?, ?)").run(
+      version,
+      yaml,
+      new Date().toISOString(),
+    );
+  }
+
+  async pipelineSnapshot(version: string): Promise<string | null> {
+    const row = this.#stmt<[string], { yaml: string }>("select yaml from pipeline_snapshots where version = ?").get(
+      version,
+    );
+    return row?.yaml ?? null;
   }
 
   async getSourceCursor(collection: string, source: string, queryKey: string): Promise<SourceCursor | null> {
