@@ -60,7 +60,7 @@ async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | unde
  * parses them.
  *
  * @example
- * nodes: [{ name: ir, type: parse.pdf-ir, policy: parse, config: { ocr: { languages: tha+eng }, wait: { recheckMs: 30000 } } }]
+ * nodes: [{ name: ir, type: parse.pdf-ir, policy: parse, config: { wait: { recheckMs: 30000 } } }]
  */
 export const pdfIr = defineStage({
   type: "parse.pdf-ir",
