@@ -10,11 +10,13 @@ import { PDFDocument } from "pdf-lib";
 import { parseConfig } from "../src/config/load-config.ts";
 import { createAdapters } from "../src/engine/create-adapters.ts";
 import { Sluice } from "../src/engine/sluice.ts";
+import type { Job } from "../src/contracts/job.ts";
 import { SHIPPED_PIPELINES } from "../src/engine/resolve-pipeline.ts";
 import { startTestModelServer, type TestModelServer } from "../src/model-server/test-server.fixture.ts";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import type { ModelPlane } from "../src/models/model-plane.ts";
 import { pngSize, renderTextImage } from "../src/models/render-text-image.fixture.ts";
+import { runCli } from "./helpers/cli.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { freePort } from "./helpers/redis-server.ts";
 
@@ -100,6 +102,8 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
       config,
       adapters: { ...adapters, models },
     });
+    const stopRun = new AbortController();
+    let run: Promise<unknown> = Promise.resolve();
     const suspended: string[] = [];
     const stop = sluice.events.subscribe((ce) => {
       if (ce.type === "io.sluice.gate.suspended") suspended.push(String(ce.subject));
@@ -110,7 +114,7 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
         pipeline,
         documents: Object.keys(SCANS).map((name) => ({ id: name, url: `${base}/${name}` })),
       });
-      const run = sluice.runJob(job.id);
+      run = sluice.runJob(job.id, { signal: stopRun.signal });
 
       // Both wait, with the reason, at the gate; each was tried again at least twice meanwhile.
       await eventually(
@@ -135,6 +139,14 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
         assert.equal(stages.get("ir"), "WAITING");
         assert.equal(stages.has("pdf_ir_ready"), false);
       }
+      // `sluice jobs <id>` (another process, same data folder) says so too.
+      const cli = await runCli(["--data", join(dir, "data"), "jobs", job.id]);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout, /PROCESSING .* 0\/2 done, 0 failed, 2 waiting/);
+      assert.match(
+        cli.stdout,
+        /WAITING +http:\/\/127\.0\.0\.1:\d+\/boilers\.pdf {2}waiting at ir: OCR is unavailable \(/,
+      );
       // Not holding a lease: the spool has them as waiting, nothing leased.
       const spool = await sluice.spoolStats();
       assert.equal(spool.waiting, 2);
@@ -143,7 +155,7 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
       await sleep(700); // a few more rechecks while down: still no attempt spent
       ocrServer = await startTestModelServer({ modelServer: { services: ["ocr"] } }, { listen: `127.0.0.1:${port}` });
 
-      const done = await run;
+      const done = (await run) as Job;
       assert.equal(done.state, "COMPLETED");
       assert.equal(done.done, 2);
       const finished = await sluice.getJob(job.id, { documents: true, stages: true });
@@ -165,6 +177,8 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
       assert.match(results[0]?.text ?? "", /Boiler pressure is checked every morning/);
     } finally {
       stop();
+      stopRun.abort(); // a failed assertion must not leave the worker draining under close()
+      await run.catch(() => undefined);
       await sluice.close();
     }
   });

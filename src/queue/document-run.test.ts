@@ -356,8 +356,13 @@ describe("runDocument", () => {
         condition: "pdf-ready:doc-1",
         until: 1_800_000_000_000,
         reason: "the PDF is being parsed",
+        stage: "index",
       });
       assert.equal(s.outcome, null);
+      // The stage that suspended it is recorded as WAITING, with the reason.
+      const rec = s.stages.find((r) => r.stage === "index");
+      assert.equal(rec?.state, "WAITING");
+      assert.equal(rec?.error, "the PDF is being parsed");
     });
 
     it("parks without an until when the WaitFor has none", async () => {
@@ -370,6 +375,7 @@ describe("runDocument", () => {
         action: "wait",
         condition: "pdf-ready:doc-1",
         reason: "waiting for pdf-ready:doc-1",
+        stage: "index",
       });
     });
 

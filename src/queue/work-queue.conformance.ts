@@ -206,15 +206,45 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
     it("a waiting record holds no lease and spends no attempt; a signal or its time wakes it", async () => {
       const id = await newJob(docs(2));
       const [a, b] = await lease("w", 2, id);
-      await stores.queue.wait(a!.seq, { condition: `pdf-ready:${id}:d0`, reason: "waiting for the parsed PDF" });
+      const at = (ms: number) => new Date(Date.parse("2026-12-03T10:00:00Z") + ms).toISOString();
+      await stores.queue.wait(a!.seq, {
+        condition: `pdf-ready:${id}:d0`,
+        reason: "waiting for the parsed PDF",
+        stage: "ir",
+        stages: [
+          { stage: "download", state: "COMPLETED", attempts: 1, startedAt: at(0), finishedAt: at(2), error: null },
+          { stage: "pdf_downloaded", state: "REACHED", attempts: 0, startedAt: at(1), finishedAt: at(1), error: null },
+          { stage: "ir", state: "WAITING", attempts: 1, startedAt: at(3), finishedAt: null, error: "OCR is away" },
+        ],
+      });
       await stores.queue.wait(b!.seq, { condition: `never:${id}`, until: Date.now() + 60_000 });
       assert.equal((await stores.ledger.getJob(id)).waiting, 2);
+      // The document says why it waits and where, with the stages it got through (none is an error).
+      const [d0] = (await stores.ledger.getJob(id, { documents: true, stages: true })).documents ?? [];
+      assert.deepEqual(
+        [d0?.state, d0?.error, d0?.waiting],
+        ["WAITING", null, { stage: "ir", reason: "waiting for the parsed PDF" }],
+      );
+      assert.deepEqual(
+        d0?.stages?.map((s) => [s.stage, s.state]),
+        [
+          ["download", "COMPLETED"],
+          ["pdf_downloaded", "REACHED"],
+          ["ir", "WAITING"],
+        ],
+      );
       assert.equal(await stores.queue.liveCount(id), 2, "waiting records are live");
       assert.equal((await stores.queue.stats()).waiting >= 2, true);
       assert.deepEqual(await lease("w", 10, id), []);
       assert.equal(await stores.queue.signal(`pdf-ready:${id}:d0`), 1);
       assert.equal(await stores.queue.signal(`pdf-ready:${id}:d0`), 0, "a signal wakes a waiter once");
       const woken = await lease("w", 10, id);
+      const [back] = (await stores.ledger.getJob(id, { documents: true })).documents ?? [];
+      assert.deepEqual(
+        [back?.state, back?.error, back?.waiting],
+        ["PROCESSING", null, undefined],
+        "woken, it waits no more",
+      );
       assert.deepEqual(
         woken.map((r) => [r.docId, r.attempts]),
         [["d0", 1]],
