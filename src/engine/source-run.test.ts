@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { SourceCursor } from "../ledger/ledger.ts";
 import { PoliteHttp } from "../stages/sources/http/polite-http.ts";
 import type { LiteratureSource, SourceQuery, SourceRecord } from "../stages/sources/literature/literature-source.ts";
-import { runSourcePages, sourceQueryKey, SourceSpecSchema, type SourceSpec } from "./source-run.ts";
+import { recordToRef, runSourcePages, sourceQueryKey, SourceSpecSchema, type SourceSpec } from "./source-run.ts";
 
 const http = new PoliteHttp({ userAgent: "test" });
 
@@ -116,5 +116,72 @@ describe("SourceSpecSchema and sourceQueryKey", () => {
     );
     assert.notEqual(a, sourceQueryKey({ type: "openalex", query: "other", params: { a: "1", b: "2" } }));
     assert.notEqual(a, sourceQueryKey({ type: "pmc", query: "q", params: { a: "1", b: "2" } }));
+  });
+});
+
+describe("recordToRef", () => {
+  const withPdf = (text: string): SourceRecord => ({
+    id: "10.1/x",
+    title: "A paper",
+    text,
+    meta: { source: "unpaywall", doi: "10.1/x", pdfUrl: "https://repo.example.org/x.pdf" },
+  });
+
+  it("a PDF-only record is skipped unless the pipeline downloads; then it is a url document with its metadata", () => {
+    assert.equal(recordToRef("unpaywall", withPdf("")), null);
+    assert.deepEqual(recordToRef("unpaywall", withPdf(""), true), {
+      id: "10.1/x",
+      source: "unpaywall:10.1/x",
+      kind: "url",
+      url: "https://repo.example.org/x.pdf",
+      title: "A paper",
+      meta: { source: "unpaywall", doi: "10.1/x", pdfUrl: "https://repo.example.org/x.pdf" },
+    });
+  });
+
+  it("through a downloading pipeline a record with an abstract and a PDF is its PDF (the full text); without a PDF, its text", () => {
+    assert.equal(recordToRef("openalex", withPdf("An abstract."), true)?.kind, "url");
+    assert.equal(recordToRef("openalex", withPdf("An abstract."))?.kind, "inline");
+    const noPdf: SourceRecord = { ...withPdf("An abstract."), meta: { source: "openalex" } };
+    assert.deepEqual(
+      [recordToRef("openalex", noPdf, true)?.kind, recordToRef("openalex", { ...noPdf, text: " " }, true)],
+      ["inline", null],
+    );
+  });
+
+  it("runSourcePages with pdfs admits PDF-only records instead of listing them as skipped", async () => {
+    const source: LiteratureSource = {
+      type: "unpaywall",
+      fetchPage: async () => ({
+        records: [withPdf(""), { ...withPdf(""), id: "10.1/closed", meta: { source: "unpaywall" } }],
+        next: null,
+      }),
+    };
+    const admitted: string[] = [];
+    const run = (pdfs: boolean) =>
+      runSourcePages({
+        source,
+        http,
+        spec: { type: "unpaywall", ids: ["10.1/x", "10.1/closed"] },
+        saved: null,
+        pdfs,
+        admit: async (refs) => void admitted.push(...refs.map((r) => `${r.kind}:${r.id}`)),
+        save: async () => undefined,
+      });
+    const without = await run(false);
+    assert.deepEqual(
+      without.skipped.map((s) => s.id),
+      ["10.1/x", "10.1/closed"],
+    );
+    assert.match(
+      without.skipped[0]!.reason,
+      /a PDF at https:\/\/repo\.example\.org\/x\.pdf: ingest with a pipeline that downloads, e\.g\. pdf-two-phase/,
+    );
+    const withPdfs = await run(true);
+    assert.deepEqual(admitted, ["url:10.1/x"]);
+    assert.deepEqual(
+      withPdfs.skipped.map((s) => [s.id, s.reason]),
+      [["10.1/closed", "no text to index"]],
+    );
   });
 });
