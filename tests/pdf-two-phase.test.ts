@@ -147,6 +147,10 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
         cli.stdout,
         /WAITING +http:\/\/127\.0\.0\.1:\d+\/boilers\.pdf {2}waiting at ir: OCR is unavailable \(/,
       );
+      // Counted in Prometheus, per stage.
+      const text = await sluice.metrics.registry.metrics();
+      const suspensions = Number(/^gate_suspensions_total\{stage="ir"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+      assert.ok(suspensions >= 6, `gate_suspensions_total{stage="ir"} = ${suspensions}`);
       // Not holding a lease: the spool has them as waiting, nothing leased.
       const spool = await sluice.spoolStats();
       assert.equal(spool.waiting, 2);

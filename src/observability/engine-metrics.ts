@@ -26,6 +26,7 @@ export class EngineMetrics {
   readonly #stage: Histogram<"stage">;
   readonly #stageFailures: Counter<"stage" | "code">;
   readonly #stageRetries: Counter<"stage">;
+  readonly #gateSuspensions: Counter<"stage">;
   readonly #breaker: Gauge<"pipeline" | "policy" | "stage">;
   readonly #query: Histogram<"mode">;
 
@@ -116,6 +117,12 @@ export class EngineMetrics {
       labelNames: ["stage"],
       registers,
     });
+    this.#gateSuspensions = new Counter({
+      name: "gate_suspensions_total",
+      help: "Documents a stage suspended until a condition holds (OCR back, a PDF reachable), by stage",
+      labelNames: ["stage"],
+      registers,
+    });
     this.#breaker = new Gauge({
       name: "circuit_breaker_state",
       help: "Circuit breaker of a stage's policy: 0 closed, 0.5 half-open, 1 open",
@@ -152,6 +159,7 @@ export class EngineMetrics {
     if (event.type === "stage.failed")
       this.#stageFailures.inc({ stage: event.stage, code: event.error?.code ?? "UNKNOWN" });
     if (event.type === "stage.retrying") this.#stageRetries.inc({ stage: event.stage });
+    if (event.type === "gate.suspended") this.#gateSuspensions.inc({ stage: event.stage });
   };
   readonly onBreakerState = (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState): void =>
     this.#breaker.set(labels, BREAKER_VALUE[state]);
