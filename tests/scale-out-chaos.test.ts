@@ -11,7 +11,7 @@ import {
   TEST_DATABASE_URL,
   testSchema,
 } from "../src/db/postgres/postgres.fixture.ts";
-import { json, ROOT, runCli, startCli, workspace } from "./helpers/cli.ts";
+import { json, ROOT, runCli, startCli, stopChild, workspace } from "./helpers/cli.ts";
 import { OwnRedis } from "./helpers/redis-server.ts";
 
 const N = 1500;
@@ -89,17 +89,22 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
           id: `d${from + i}`,
           text: `Document ${from + i} on subject ${(from + i) % 29}. A second sentence follows.`,
         }));
-        for (let attempt = 0; ; attempt++) {
+        // Bounded, so that gateways that never recover fail the test instead of hanging it.
+        let last = "";
+        for (let attempt = 0; attempt < 600; attempt++) {
           const res = await fetch(`${urls[(from / BATCH + attempt) % 2]}/v1/collections/c/documents`, {
             method: "POST",
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ documents }),
+            signal: AbortSignal.timeout(30_000),
           });
           const body = (await res.json()) as { jobId?: string };
           if (res.status === 202) return jobIds.push(body.jobId!);
           assert.ok([429, 503].includes(res.status), `unexpected ${res.status}: ${JSON.stringify(body)}`);
+          last = `${res.status} ${JSON.stringify(body)}`;
           await sleep(Number(res.headers.get("retry-after") ?? 1) * 200);
         }
+        throw new Error(`batch d${from}: still refused after 600 tries; last answer ${last}`);
       };
       const clients = (async () => {
         for (let from = 0; from < N; from += BATCH * 2)
@@ -123,7 +128,9 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       const ended = new Map<string, JobBody>();
       for (let i = 0; i < 900 && ended.size < jobIds.length; i++) {
         for (const id of jobIds.filter((j) => !ended.has(j))) {
-          const job = (await (await fetch(`${urls[0]}/v1/jobs/${id}`)).json()) as JobBody;
+          const job = (await (
+            await fetch(`${urls[0]}/v1/jobs/${id}`, { signal: AbortSignal.timeout(30_000) })
+          ).json()) as JobBody;
           if (["COMPLETED", "FAILED", "CANCELLED"].includes(job.state)) ended.set(id, job);
         }
         if (ended.size < jobIds.length) await sleep(200);
@@ -150,8 +157,7 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
         "none dead-lettered, nothing left",
       );
     } finally {
-      for (const child of [...workers, ...gateways]) child.kill("SIGTERM");
-      await Promise.all([...workers, ...gateways].map(exited));
+      await Promise.all([...workers, ...gateways].map((child) => stopChild(child)));
     }
 
     // Indexed exactly once: every document has its chunks, and no chunk is there twice.

@@ -60,3 +60,19 @@ export function workspace(config = "embedder:\n  backend: hash\n  dimensions: 64
   writeFileSync(configPath, config);
   return { dir, data: join(dir, "data"), config: configPath };
 }
+
+/**
+ * Stops a child process: SIGTERM, then SIGKILL if it has not exited within `graceMs`, so that a
+ * child stuck in its shutdown cannot hang the test that started it.
+ *
+ * @example
+ * await Promise.all(children.map((c) => stopChild(c)));
+ */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
