@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { PDFDocument } from "pdf-lib";
 import { parseConfig } from "../src/config/load-config.ts";
 import { createAdapters } from "../src/engine/create-adapters.ts";
 import { Sluice } from "../src/engine/sluice.ts";
@@ -15,9 +14,9 @@ import { SHIPPED_PIPELINES } from "../src/engine/resolve-pipeline.ts";
 import { startTestModelServer, type TestModelServer } from "../src/model-server/test-server.fixture.ts";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import type { ModelPlane } from "../src/models/model-plane.ts";
-import { pngSize, renderTextImage } from "../src/models/render-text-image.fixture.ts";
 import { runCli } from "./helpers/cli.ts";
 import { eventually } from "./helpers/eventually.ts";
+import { scannedPdf } from "../src/stages/parse/pdf.fixture.ts";
 import { freePort } from "./helpers/redis-server.ts";
 
 /**
@@ -32,17 +31,6 @@ const SCANS: Record<string, string[]> = {
   "invoices.pdf": ["Invoices are archived for seven years.", "Scanned pages are read by OCR."],
   "boilers.pdf": ["Boiler pressure is checked every morning.", "The valve log stays in the plant room."],
 };
-
-/** A one-page PDF holding nothing but a picture of `lines`, as if scanned at 150 dpi. */
-async function scannedPdf(lines: string[]): Promise<Uint8Array> {
-  const png = await renderTextImage(lines, { font: "latin" });
-  const doc = await PDFDocument.create();
-  const image = await doc.embedPng(png);
-  const { width, height } = pngSize(png);
-  const page = doc.addPage([(width * 72) / 150, (height * 72) / 150]);
-  page.drawImage(image, { x: 0, y: 0, width: page.getWidth(), height: page.getHeight() });
-  return doc.save();
-}
 
 describe("the two-phase PDF gate with the OCR service down for a while", () => {
   let dir: string;
@@ -117,15 +105,20 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
       run = sluice.runJob(job.id, { signal: stopRun.signal });
 
       // Both wait, with the reason, at the gate; each was tried again at least twice meanwhile.
+      // Each is tried again every 300 ms, so every look at them is one snapshot, taken whole.
+      let waiting: Job | undefined;
       await eventually(
-        async () => (await sluice.getJob(job.id)).waiting === 2 && suspended.length >= 6,
+        async () => {
+          const seen = await sluice.getJob(job.id, { documents: true, stages: true });
+          if (suspended.length >= 6 && seen.waiting === 2) waiting = seen;
+          return waiting !== undefined;
+        },
         "both documents to wait at the gate through two rechecks",
         30_000,
         50,
       );
-      const waiting = await sluice.getJob(job.id, { documents: true, stages: true });
-      assert.equal(waiting.state, "PROCESSING");
-      for (const d of waiting.documents ?? []) {
+      assert.equal(waiting!.state, "PROCESSING");
+      for (const d of waiting!.documents ?? []) {
         assert.equal(d.state, "WAITING");
         assert.equal(d.error, null);
         assert.equal(d.waiting?.stage, "ir");
@@ -139,22 +132,35 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
         assert.equal(stages.get("ir"), "WAITING");
         assert.equal(stages.has("pdf_ir_ready"), false);
       }
-      // `sluice jobs <id>` (another process, same data folder) says so too.
-      const cli = await runCli(["--data", join(dir, "data"), "jobs", job.id]);
-      assert.equal(cli.code, 0, cli.stderr);
-      assert.match(cli.stdout, /PROCESSING .* 0\/2 done, 0 failed, 2 waiting/);
-      assert.match(
-        cli.stdout,
-        /WAITING +http:\/\/127\.0\.0\.1:\d+\/boilers\.pdf {2}waiting at ir: OCR is unavailable \(/,
+      // `sluice jobs <id>` (another process, same data folder) says so too. Each document is tried
+      // again every 300 ms, so one may be running at the moment the CLI reads: ask until one waits.
+      let printed = "";
+      await eventually(
+        async () => {
+          const cli = await runCli(["--data", join(dir, "data"), "jobs", job.id]);
+          assert.equal(cli.code, 0, cli.stderr);
+          printed = cli.stdout;
+          return /  WAITING /.test(printed);
+        },
+        "`sluice jobs` to print a waiting document",
+        30_000,
       );
+      assert.match(printed, /PROCESSING .* 0\/2 done, 0 failed, [12] waiting/);
+      assert.match(printed, /WAITING +http:\/\/127\.0\.0\.1:\d+\/\w+\.pdf {2}waiting at ir: OCR is unavailable \(/);
       // Counted in Prometheus, per stage.
       const text = await sluice.metrics.registry.metrics();
       const suspensions = Number(/^gate_suspensions_total\{stage="ir"\} (\d+)$/m.exec(text)?.[1] ?? 0);
       assert.ok(suspensions >= 6, `gate_suspensions_total{stage="ir"} = ${suspensions}`);
       // Not holding a lease: the spool has them as waiting, nothing leased.
-      const spool = await sluice.spoolStats();
-      assert.equal(spool.waiting, 2);
-      assert.equal(spool.leased, 0);
+      await eventually(
+        async () => {
+          const spool = await sluice.spoolStats();
+          return spool.waiting === 2 && spool.leased === 0;
+        },
+        "the spool to hold both as waiting, neither leased",
+        10_000,
+        5,
+      );
 
       await sleep(700); // a few more rechecks while down: still no attempt spent
       ocrServer = await startTestModelServer({ modelServer: { services: ["ocr"] } }, { listen: `127.0.0.1:${port}` });

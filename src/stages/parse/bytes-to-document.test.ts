@@ -3,16 +3,16 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { after, describe, it, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
-import { PDFDocument, StandardFonts } from "pdf-lib";
+import { PDFDocument } from "pdf-lib";
 import { parseConfig } from "../../config/load-config.ts";
 import type { RawDocument } from "../../contracts/document.ts";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
 import { TesseractOcr } from "../../models/backends/tesseract-ocr.ts";
 import type { ModelCallOptions, OcrEngine, OcrInput, OcrResult } from "../../models/ports.ts";
-import { pngSize, renderTextImage } from "../../models/render-text-image.fixture.ts";
 import type { StageContext } from "../../pipeline/define-stage.ts";
 import type { StageServices } from "../../pipeline/services.ts";
 import { bytesToDocument } from "./bytes-to-document.ts";
+import { pdfOfPages, scannedPdf } from "./pdf.fixture.ts";
 import { testServices } from "../../pipeline/services.fixture.ts";
 
 const LSH132 = fileURLToPath(new URL("../../../../shared/fixtures/thai/lsh132.pdf", import.meta.url));
@@ -52,18 +52,6 @@ class FakeOcr implements OcrEngine {
   };
 }
 
-/** A PDF of text pages (Helvetica) and blank pages (`null`): blank ones have no text layer. */
-async function pdfOf(pages: ReadonlyArray<string | null>): Promise<Uint8Array> {
-  const doc = await PDFDocument.create();
-  const font = await doc.embedFont(StandardFonts.Helvetica);
-  for (const text of pages) {
-    const page = doc.addPage([400, 300]);
-    if (text === null) page.drawRectangle({ x: 20, y: 20, width: 50, height: 50 });
-    else page.drawText(text, { x: 20, y: 250, size: 12, font });
-  }
-  return doc.save();
-}
-
 function rejectsWithCode(code: string) {
   return (err: unknown): boolean => {
     assert.ok(isSluiceError(err), `not a SluiceError: ${String(err)}`);
@@ -75,7 +63,7 @@ function rejectsWithCode(code: string) {
 void describe("parse.auto OCR", () => {
   void it("OCRs only the pages without a text layer, in order, in the node's languages, recording the confidence", async () => {
     const ocr = new FakeOcr();
-    const bytes = await pdfOf(["A page with a real text layer.", null, "Another real page."]);
+    const bytes = await pdfOfPages(["A page with a real text layer.", null, "Another real page."]);
     const { document } = await parseAuto(
       { ocr: { languages: "tha+eng", minConfidence: 30 } },
       services(() => ocr),
@@ -97,7 +85,10 @@ void describe("parse.auto OCR", () => {
   void it("takes the languages from sluice.yaml's ocr.languages when the node names none, and folds tesseract's SARA AM", async () => {
     const ocr = new FakeOcr(() => "น\u0E49\u0E4D\u0E32 \nok");
     const svc = services(() => ocr, parseConfig({ ocr: { languages: "eng" } }));
-    const { document } = await parseAuto({}, svc).execute({ document: raw("scan.pdf", await pdfOf([null])) }, ctx());
+    const { document } = await parseAuto({}, svc).execute(
+      { document: raw("scan.pdf", await pdfOfPages([null])) },
+      ctx(),
+    );
     assert.equal(ocr.calls[0]!.options.params?.languages, "eng");
     assert.equal(document.text, "น\u0E49\u0E33\nok");
   });
@@ -105,14 +96,14 @@ void describe("parse.auto OCR", () => {
   void it("fails DOCUMENT_EMPTY when OCR reads nothing either", async () => {
     const svc = services(() => new FakeOcr(() => "  "));
     await assert.rejects(
-      parseAuto({}, svc).execute({ document: raw("blank.pdf", await pdfOf([null, null])) }, ctx()),
+      parseAuto({}, svc).execute({ document: raw("blank.pdf", await pdfOfPages([null, null])) }, ctx()),
       (err: unknown) => rejectsWithCode("DOCUMENT_EMPTY")(err) && /neither a text layer nor text OCR/.test(String(err)),
     );
   });
 
   void it("lets a retryable OCR error through to the node's policy, and stops between pages on abort", async () => {
     const unavailable = new FakeOcr(() => new SluiceError("MODEL_UNAVAILABLE", "model server down"));
-    const bytes = await pdfOf([null, null]);
+    const bytes = await pdfOfPages([null, null]);
     await assert.rejects(
       parseAuto(
         {},
@@ -138,12 +129,15 @@ void describe("parse.auto OCR", () => {
   void it("with ocr.enabled: false keeps the old behaviour: a scan fails DOCUMENT_EMPTY (needsOcr) and no OCR runs", async () => {
     const svc = services(() => assert.fail("OCR must not be used"));
     await assert.rejects(
-      parseAuto({ ocr: { enabled: false } }, svc).execute({ document: raw("scan.pdf", await pdfOf([null])) }, ctx()),
+      parseAuto({ ocr: { enabled: false } }, svc).execute(
+        { document: raw("scan.pdf", await pdfOfPages([null])) },
+        ctx(),
+      ),
       (err: unknown) =>
         rejectsWithCode("DOCUMENT_EMPTY")(err) && isSluiceError(err) && err.details?.["needsOcr"] === true,
     );
     const { document } = await parseAuto({ ocr: { enabled: false } }, svc).execute(
-      { document: raw("text.pdf", await pdfOf(["Plain text layer.", null])) },
+      { document: raw("text.pdf", await pdfOfPages(["Plain text layer.", null])) },
       ctx(),
     );
     assert.deepEqual(
@@ -165,15 +159,8 @@ void describe("parse.auto OCR with tesseract", () => {
   });
 
   void it("reads a scanned PDF (one PNG, no text layer) that used to fail DOCUMENT_EMPTY", async () => {
-    const lines = ["Invoices are archived for seven years.", "Scanned pages are read by OCR."];
-    const png = await renderTextImage(lines, { font: "latin" });
-    const doc = await PDFDocument.create();
-    const image = await doc.embedPng(png);
-    const { width, height } = pngSize(png);
     // As if scanned at 150 dpi: the OCR engine renders it back at 300.
-    const page = doc.addPage([(width * 72) / 150, (height * 72) / 150]);
-    page.drawImage(image, { x: 0, y: 0, width: page.getWidth(), height: page.getHeight() });
-    const bytes = await doc.save();
+    const bytes = await scannedPdf(["Invoices are archived for seven years.", "Scanned pages are read by OCR."]);
 
     const svc = services(() => tesseract);
     await assert.rejects(

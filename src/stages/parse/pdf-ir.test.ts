@@ -3,7 +3,6 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PDFDocument, StandardFonts } from "pdf-lib";
 import { parseConfig } from "../../config/load-config.ts";
 import type { RawDocument } from "../../contracts/document.ts";
 import { isSluiceError, SluiceError } from "../../contracts/errors.ts";
@@ -12,6 +11,7 @@ import { isWaitFor } from "../../pipeline/control.ts";
 import type { StageContext } from "../../pipeline/define-stage.ts";
 import { testServices } from "../../pipeline/services.fixture.ts";
 import { pdfIr, PdfIrSchema } from "./pdf-ir.ts";
+import { pdfOfPages } from "./pdf.fixture.ts";
 
 /** OCR that reads "page N", and is down (MODEL_UNAVAILABLE) while `down` says so. */
 class SwitchableOcr implements OcrEngine {
@@ -31,18 +31,6 @@ class SwitchableOcr implements OcrEngine {
       languages: options.params?.languages ?? "",
     };
   };
-}
-
-/** A PDF of text pages (Helvetica) and scanned ones (`null`: a drawing, no text layer). */
-async function pdfOf(pages: ReadonlyArray<string | null>): Promise<Uint8Array> {
-  const doc = await PDFDocument.create();
-  const font = await doc.embedFont(StandardFonts.Helvetica);
-  for (const text of pages) {
-    const page = doc.addPage([400, 300]);
-    if (text === null) page.drawRectangle({ x: 20, y: 20, width: 50, height: 50 });
-    else page.drawText(text, { x: 20, y: 250, size: 12, font });
-  }
-  return doc.save();
 }
 
 const raw = (bytes: Uint8Array, mediaType = "application/pdf"): RawDocument => ({
@@ -86,7 +74,7 @@ describe("parse.pdf-ir (two-phase PDF gate, phase one)", () => {
   it("keeps the IR as an artifact (pages, which were OCR'd, with what confidence) and records pdf_ir_ready; the same PDF reuses it", async () => {
     ocr = new SwitchableOcr();
     marks = [];
-    const bytes = await pdfOf(["A real text layer.", null]);
+    const bytes = await pdfOfPages(["A real text layer.", null]);
     const { document } = await stage().execute({ document: raw(bytes) }, ctx());
     assert.deepEqual(marks, ["pdf_ir_ready"]);
     assert.equal(document.text, "A real text layer.\n\nScanned page 2 read by OCR");
@@ -117,7 +105,7 @@ describe("parse.pdf-ir (two-phase PDF gate, phase one)", () => {
   it("while OCR is away the document waits on ocr-ready with its reason; pages read before are not read again", async () => {
     ocr = new SwitchableOcr();
     marks = [];
-    const bytes = await pdfOf([null, null, null, "The end."]);
+    const bytes = await pdfOfPages([null, null, null, "The end."]);
     ocr.down = (page) => page >= 2;
     const accepted = Date.now();
     await assert.rejects(stage().execute({ document: raw(bytes) }, ctx(accepted)), (err: unknown) => {
@@ -149,7 +137,7 @@ describe("parse.pdf-ir (two-phase PDF gate, phase one)", () => {
     ocr = new SwitchableOcr();
     ocr.down = () => true;
     marks = [];
-    const bytes = await pdfOf([null, "Deadline paper."]);
+    const bytes = await pdfOfPages([null, "Deadline paper."]);
     await assert.rejects(stage().execute({ document: raw(bytes) }, ctx(Date.now() - 61_000)), (err: unknown) => {
       assert.ok(isSluiceError(err), String(err));
       assert.equal(err.code, "GATE_DEADLINE_EXCEEDED");
@@ -168,7 +156,7 @@ describe("parse.pdf-ir (two-phase PDF gate, phase one)", () => {
   it("a damaged artifact is rebuilt; documents that are not PDFs are parsed as parse.auto parses them", async () => {
     ocr = new SwitchableOcr();
     marks = [];
-    const bytes = await pdfOf([null]);
+    const bytes = await pdfOfPages([null]);
     await stage().execute({ document: raw(bytes) }, ctx());
     const dir = join(dataDir, "artifacts", "pdf-ir");
     for (const f of await readdir(dir)) await writeFile(join(dir, f), "{ not json");
