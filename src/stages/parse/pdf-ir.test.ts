@@ -91,6 +91,10 @@ describe("parse.pdf-ir (two-phase PDF gate, phase one)", () => {
       ],
     );
     assert.equal(ir.ocr.languages, "eng");
+    assert.deepEqual(ir.blocks, [
+      { page: 1, text: "A real text layer.", method: "text-layer" },
+      { page: 2, text: "Scanned page 2 read by OCR", method: "ocr" },
+    ]);
     assert.equal(document.meta["pdfIr"], join(dir, file!));
 
     // Another job, same PDF, same OCR settings: no OCR call at all.

@@ -15,7 +15,7 @@ import { ocrPdfPages } from "./ocr-pdf-pages.ts";
 
 /**
  * A parsed PDF as phase one leaves it for phase two: its pages (text per page, which were OCR'd and
- * with what confidence), kept at `<data>/artifacts/pdf-ir/<sha256>-<ocr settings>.json`.
+ * with what confidence) and their blocks, kept at `<data>/artifacts/pdf-ir/<sha256>-<ocr settings>.json`.
  */
 export const PdfIrSchema = z.object({
   version: z.literal(1),
@@ -23,6 +23,8 @@ export const PdfIrSchema = z.object({
   ocr: z.object({ languages: z.string(), minConfidence: z.number().optional() }),
   title: z.string(),
   pages: z.array(PageSchema),
+  /** Each page's text blocks (paragraphs: runs of lines between blank lines), in reading order. */
+  blocks: z.array(z.object({ page: z.number().int().positive(), text: z.string(), method: PageSchema.shape.method })),
   /** Numbers of the pages read by OCR. */
   ocrPages: z.array(z.number().int().positive()),
   createdAt: z.string(),
@@ -35,6 +37,17 @@ const PdfIrConfigSchema = ParseAutoConfigSchema.extend({ wait: GateWaitSchema })
 
 function isPdf(raw: RawDocument): boolean {
   return raw.mediaType === "application/pdf" || Buffer.from(raw.bytes.subarray(0, 5)).toString("latin1") === "%PDF-";
+}
+
+/** A page's paragraphs (split at blank lines), each with its page and how its text was read. */
+function blocksOf(pages: readonly Page[]): PdfIr["blocks"] {
+  return pages.flatMap((p) =>
+    p.text
+      .split(/\n\s*\n/)
+      .map((text) => text.trim())
+      .filter((text) => text !== "")
+      .map((text) => ({ page: p.number, text, method: p.method })),
+  );
 }
 
 async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
@@ -122,6 +135,7 @@ export const pdfIr = defineStage({
             },
             title: parsed.title,
             pages,
+            blocks: blocksOf(pages),
             ocrPages: pages.filter((p) => p.method === "ocr").map((p) => p.number),
             createdAt: new Date().toISOString(),
           };
