@@ -34,6 +34,23 @@ export const EmbedderConfigSchema = z.discriminatedUnion("backend", [
     .strict(),
   z
     .object({
+      /**
+       * A word table distilled from the bundled USE-lite: each word is embedded alone by USE-lite the
+       * first time a passage holds it, then reused from `static-embedder.db` in the data folder.
+       */
+      backend: z.literal("static"),
+      /** Word weight a/(a+p(w)), p from USE-lite's piece scores; changing it changes the model id. */
+      a: z.number().positive().default(1e-4),
+      /** Unseen words per USE-lite call at ingest. */
+      batchSize: z.number().int().positive().default(256),
+      /** Words kept in memory (about 2 KiB each); the rest are read from the file. */
+      memoryWords: z.number().int().positive().default(32768),
+      /** Where `static-embedder.db` lives; default the data folder (a model server has none: memory only). */
+      cacheDir: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
       backend: z.literal("hash"),
       /** Feature-hashing embedder: fast, deterministic, no model. For tests and engine benchmarks. */
       dimensions: z.number().int().positive().default(256),
