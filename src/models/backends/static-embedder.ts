@@ -37,8 +37,8 @@ interface Table {
   vocab: PieceVocabulary;
   store: StaticVectorStore;
   common: CommonComponent;
-  /** Piece vectors with the common component removed, by id. */
-  pieces: Float32Array[];
+  /** Piece vectors with the common component removed, by id, read from the file when first used. */
+  pieces: Map<number, Float32Array>;
   id: string;
 }
 
@@ -144,23 +144,26 @@ export class StaticEmbedder implements DenseEmbedder {
     const teacher = this.#teacher;
     const store = new StaticVectorStore(this.#options.cachePath ?? ":memory:", teacher.id, teacher.dimensions);
     try {
-      let raw = store.getPieces(vocab.size);
-      if (raw === undefined) {
-        const ids = Array.from({ length: vocab.size }, (_, i) => i);
-        raw = [];
-        for (let start = 0; start < ids.length; start += this.#batchSize) {
-          raw.push(...(await teacher.embedPieces(ids.slice(start, start + this.#batchSize))));
+      const complete = store.pieceCount() === vocab.size;
+      let common = complete ? store.getCommon() : undefined;
+      if (common === undefined) {
+        // First start on this data folder: the teacher embeds its whole vocabulary, piece by piece.
+        const raw: Float32Array[] = [];
+        for (let start = 0; start < vocab.size; start += this.#batchSize) {
+          const ids = Array.from({ length: Math.min(this.#batchSize, vocab.size - start) }, (_, i) => start + i);
+          raw.push(...(complete ? ids.map((id) => store.getPiece(id)!) : await teacher.embedPieces(ids)));
         }
-        store.putPieces(raw);
+        if (!complete) store.putPieces(raw);
+        store.putCommon(commonComponent(raw));
+        common = store.getCommon()!;
       }
-      const common = commonComponent(raw);
       const id = `static-use-lite@${createHash("sha256")
         .update(JSON.stringify({ algorithm: ALGORITHM, a: this.#a, teacher: teacher.id, vocabulary: vocab.hash }))
         .update(new Uint8Array(common.mean.buffer))
         .update(new Uint8Array(common.component.buffer))
         .digest("hex")
         .slice(0, 16)}`;
-      return { vocab, store, common, pieces: raw.map((v) => removeCommon(common, v)), id };
+      return { vocab, store, common, pieces: new Map(), id };
     } catch (err) {
       store.close();
       throw err;
@@ -246,6 +249,17 @@ export class StaticEmbedder implements DenseEmbedder {
     return this.#a / (this.#a + p);
   }
 
+  #piece(table: Table, id: number): Float32Array {
+    let piece = table.pieces.get(id);
+    if (piece === undefined) {
+      const stored = table.store.getPiece(id);
+      if (stored === undefined) throw new RangeError(`piece ${id} is missing from the static embedder's table`);
+      piece = removeCommon(table.common, stored);
+      table.pieces.set(id, piece);
+    }
+    return piece;
+  }
+
   /** An unseen word: the weighted mean of its pieces' vectors, with the word's own weight. */
   #fromPieces(table: Table, word: string): WordEntry {
     const ids = table.vocab.tokenize(word);
@@ -255,7 +269,7 @@ export class StaticEmbedder implements DenseEmbedder {
       if (id === UNKNOWN_PIECE) continue;
       const p = Math.exp(table.vocab.scores[id]!);
       const w = this.#a / (this.#a + p);
-      const piece = table.pieces[id]!;
+      const piece = this.#piece(table, id);
       for (let j = 0; j < vector.length; j++) vector[j]! += w * piece[j]!;
       total += w;
     }

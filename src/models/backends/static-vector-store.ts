@@ -4,8 +4,10 @@ import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
  * The durable side of the static embedder: the teacher's vectors for vocabulary pieces and for
  * words, in one SQLite file of the data folder (WAL, synchronous=FULL, as every embedded store).
  * Raw teacher vectors are stored, not the composed ones, so changing the weighting parameter
- * reuses them. A file written by another teacher is emptied on open. Several processes may share
- * the file: writes are `INSERT OR IGNORE`, and the same word always gets the same vector.
+ * reuses them; beside them, the piece table's mean and first principal component, computed once
+ * (a few seconds) and then read at every start. A file written by another teacher is emptied on
+ * open. Several processes may share the file: writes are `INSERT OR IGNORE`, and the same word
+ * always gets the same vector.
  *
  * @example
  * const store = new StaticVectorStore(join(dataDir, "static-embedder.db"), teacher.id, 512);
@@ -18,6 +20,7 @@ export class StaticVectorStore {
   readonly #getWord;
   readonly #putWord;
   readonly #putPiece;
+  readonly #getPiece;
 
   constructor(path: string, teacherId: string, dimensions: number) {
     this.#dimensions = dimensions;
@@ -26,6 +29,7 @@ export class StaticVectorStore {
       CREATE TABLE IF NOT EXISTS static_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS static_pieces (id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS static_words (word TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS static_common (name TEXT PRIMARY KEY, vector BLOB NOT NULL);
     `);
     this.#db
       .transaction(() => {
@@ -33,23 +37,47 @@ export class StaticVectorStore {
           { value: string } | undefined;
         if (row?.value === teacherId) return;
         // Vectors of another teacher (or none yet): start over rather than mix them.
-        this.#db.exec("DELETE FROM static_pieces; DELETE FROM static_words;");
+        this.#db.exec("DELETE FROM static_pieces; DELETE FROM static_words; DELETE FROM static_common;");
         this.#db.prepare("INSERT OR REPLACE INTO static_meta (key, value) VALUES ('teacher', ?)").run(teacherId);
       })
       .immediate();
     this.#getWord = this.#db.prepare("SELECT vector FROM static_words WHERE word = ?").pluck();
     this.#putWord = this.#db.prepare("INSERT OR IGNORE INTO static_words (word, vector) VALUES (?, ?)");
     this.#putPiece = this.#db.prepare("INSERT OR IGNORE INTO static_pieces (id, vector) VALUES (?, ?)");
+    this.#getPiece = this.#db.prepare("SELECT vector FROM static_pieces WHERE id = ?").pluck();
   }
 
-  /** All piece vectors by id, or undefined unless exactly `count` are stored. */
-  getPieces(count: number): Float32Array[] | undefined {
-    const rows = this.#db.prepare("SELECT id, vector FROM static_pieces ORDER BY id").all() as Array<{
-      id: number;
+  /** Number of piece vectors stored. */
+  pieceCount(): number {
+    return this.#db.prepare("SELECT count(*) FROM static_pieces").pluck().get() as number;
+  }
+
+  getPiece(id: number): Float32Array | undefined {
+    const blob = this.#getPiece.get(id) as Buffer | undefined;
+    return blob === undefined ? undefined : this.#decode(blob);
+  }
+
+  /** The stored mean and component of the piece table, if computed. */
+  getCommon(): { mean: Float32Array; component: Float32Array } | undefined {
+    const rows = this.#db.prepare("SELECT name, vector FROM static_common").all() as Array<{
+      name: string;
       vector: Buffer;
     }>;
-    if (rows.length !== count || rows.some((r, i) => r.id !== i)) return undefined;
-    return rows.map((r) => this.#decode(r.vector));
+    const mean = rows.find((r) => r.name === "mean");
+    const component = rows.find((r) => r.name === "component");
+    if (!mean || !component) return undefined;
+    return { mean: this.#decode(mean.vector), component: this.#decode(component.vector) };
+  }
+
+  /** Stores the pieces' mean and component unless another process already did (the first one stays). */
+  putCommon(common: { mean: Float32Array; component: Float32Array }): void {
+    const put = this.#db.prepare("INSERT OR IGNORE INTO static_common (name, vector) VALUES (?, ?)");
+    this.#db
+      .transaction(() => {
+        put.run("mean", encode(common.mean));
+        put.run("component", encode(common.component));
+      })
+      .immediate();
   }
 
   putPieces(vectors: readonly Float32Array[]): void {
