@@ -35,7 +35,7 @@ export function commonComponent(rows: readonly Float32Array[], iterations = 100)
     let change = 0;
     for (let j = 0; j < d; j++) change += Math.abs(next[j]! - v[j]!);
     v = next;
-    if (change < 1e-9) break;
+    if (change < 1e-6) break;
   }
   return { mean: Float32Array.from(mean), component: Float32Array.from(v) };
 }
