@@ -164,6 +164,17 @@ void describe("StaticEmbedder", () => {
     );
   });
 
+  void it("never sends the teacher words it cannot read (characters outside its vocabulary, long tokens)", async () => {
+    const teacher = new FakeTeacher();
+    const e = embedderWith(teacher);
+    const long = "x".repeat(33);
+    const [a] = await e.embed([`the cat ภาษา ${long}`]);
+    assert.deepEqual(teacher.wordsSent.sort(), ["cat", "the"]);
+    const [b] = await e.embed([`the cat ภาษา ${long}`], { kind: "query" });
+    assertSameVector(b, a, 1e-6, "query");
+    await e.close();
+  });
+
   void it("weights rare words above common ones", async () => {
     const e = embedderWith(new FakeTeacher());
     const [text, cat, the] = await e.embed(["the cat", "cat", "the"]);

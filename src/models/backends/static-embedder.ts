@@ -8,7 +8,7 @@ import { UseLiteTeacher, type WordTeacher } from "./use-lite-teacher.ts";
 import { wordTokens } from "./word-tokens.ts";
 
 /** Bump when the way vectors are composed changes: it is part of the id. */
-const ALGORITHM = "sif-v1";
+const ALGORITHM = "sif-v2";
 /** Longer tokens (URLs, hashes, long numbers) are never sent to the teacher: their pieces stand in. */
 const MAX_WORD_LENGTH = 32;
 
@@ -54,7 +54,9 @@ interface Table {
  * across the batch, in calls of `batchSize` words. Queries never call the teacher: an unseen query
  * word is composed from its subword pieces (weaker, but a query stays well under a millisecond).
  * So a query equals the passage of the same text once that passage has been ingested. Words longer
- * than 32 characters always use their pieces. Texts without a word embed to the zero vector.
+ * than 32 characters, and words with characters outside the teacher's vocabulary (an English
+ * model: Thai, Arabic, …), always use their known pieces. Texts without a word embed to the zero
+ * vector.
  *
  * The id, `static-use-lite@<hash>`, covers the teacher, its vocabulary, `a`, the composition and
  * the removed mean and component; before `warmUp()` it is `static-use-lite@unwarmed`, which no
@@ -177,9 +179,9 @@ export class StaticEmbedder implements DenseEmbedder {
     const asked = new Set<string>();
     for (const words of tokens) {
       for (const word of words) {
-        if (word.length > MAX_WORD_LENGTH || asked.has(word)) continue;
+        if (asked.has(word)) continue;
         asked.add(word);
-        if (this.#cached(table, word)) continue;
+        if (this.#cached(table, word) || !this.#teachable(table, word)) continue;
         const pending = this.#pending.get(word);
         if (pending) waits.add(pending);
         else unseen.push(word);
@@ -212,7 +214,21 @@ export class StaticEmbedder implements DenseEmbedder {
 
   /** A word's entry: from memory, the file, or (never seen) its pieces. */
   #lookup(table: Table, word: string): WordEntry {
-    return this.#cached(table, word) ?? this.#fromPieces(table, word);
+    const cached = this.#cached(table, word);
+    if (cached) return cached;
+    const entry = this.#fromPieces(table, word);
+    // A word the teacher will never see keeps this entry for good; another may be taught later.
+    if (!this.#teachable(table, word)) this.#remember(word, entry);
+    return entry;
+  }
+
+  /**
+   * Whether a passage's word goes to the teacher: not when it is long, nor when it holds a
+   * character outside the vocabulary (Thai, Arabic, …): the teacher reads every such run as the
+   * same unknown piece, so all those words would get nearly one vector, at 3 ms each.
+   */
+  #teachable(table: Table, word: string): boolean {
+    return word.length <= MAX_WORD_LENGTH && !table.vocab.tokenize(word).includes(UNKNOWN_PIECE);
   }
 
   #cached(table: Table, word: string): WordEntry | undefined {
