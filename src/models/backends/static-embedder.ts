@@ -188,6 +188,8 @@ export class StaticEmbedder implements DenseEmbedder {
       }
     }
     for (let start = 0; start < unseen.length; start += this.#batchSize) {
+      // tfjs-wasm computes on the event loop: let it breathe between teacher calls.
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       signal?.throwIfAborted();
       const batch = unseen.slice(start, start + this.#batchSize);
       const done = this.#teacher.embedWords(batch).then((vectors) => {
