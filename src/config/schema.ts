@@ -53,6 +53,12 @@ export const EmbedderConfigSchema = z.discriminatedUnion("backend", [
       memoryWords: z.number().int().positive().default(32768),
       /** Where `static-embedder.db` lives; default the data folder (a model server has none: memory only). */
       cacheDir: z.string().min(1).optional(),
+      /**
+       * Where the machine-wide copy of USE-lite's piece table lives (`static-pieces.db`, ~16 MiB):
+       * it depends on the model alone, so a new data folder (or a model server) copies it instead of
+       * computing it again (5-20 s). Default `$XDG_CACHE_HOME/sluice` or `~/.cache/sluice`; `false`: none.
+       */
+      pieceCacheDir: z.union([z.string().min(1), z.literal(false)]).optional(),
     })
     .strict(),
   z

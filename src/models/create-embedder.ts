@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import type { EmbedderConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import { HashEmbedder } from "./backends/hash-embedder.ts";
@@ -7,6 +8,12 @@ import { OpenAIEmbedder } from "./backends/openai-embedder.ts";
 import { StaticEmbedder } from "./backends/static-embedder.ts";
 import { UseLiteEmbedder } from "./backends/use-lite-embedder.ts";
 import type { DenseEmbedder } from "./ports.ts";
+
+/** The user's cache folder for Sluice: `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`. */
+function userCacheDir(): string {
+  const xdg = process.env["XDG_CACHE_HOME"];
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".cache"), "sluice");
+}
 
 const KNOWN_BACKENDS = ["static", "use-lite", "onnx", "openai", "hash"] as const;
 
@@ -34,6 +41,9 @@ export function createEmbedder(config: EmbedderConfig, context: EmbedderContext 
         batchSize: config.batchSize,
         memoryWords: config.memoryWords,
         ...(dir === undefined ? {} : { cachePath: join(dir, "static-embedder.db") }),
+        ...(config.pieceCacheDir === false
+          ? {}
+          : { seedPath: join(config.pieceCacheDir ?? userCacheDir(), "static-pieces.db") }),
       });
     }
     case "use-lite":

@@ -113,6 +113,28 @@ void describe("StaticEmbedder", () => {
     await e.close();
   });
 
+  void it("a new data folder copies the piece table from the machine-wide seed instead of asking the teacher", async () => {
+    const seedPath = join(tempCache(), "..", "machine", "static-pieces.db");
+    const first = new FakeTeacher();
+    const e1 = embedderWith(first, { cachePath: tempCache(), seedPath });
+    await e1.warmUp();
+    assert.equal(first.pieceCalls, 1, "the first folder computes the table and leaves it as the seed");
+    const [v1] = await e1.embed(["the cat sat"], { kind: "passage" });
+    const second = new FakeTeacher();
+    const e2 = embedderWith(second, { cachePath: tempCache(), seedPath });
+    await e2.warmUp();
+    assert.equal(second.pieceCalls, 0, "another folder copies it");
+    assert.equal(e2.id, e1.id);
+    const [v2] = await e2.embed(["the cat sat"], { kind: "passage" });
+    assertSameVector(v2, v1, 1e-6, "same words, same vector");
+    // A seed written by another teacher is not taken.
+    const other = new FakeTeacher("fake-teacher@2");
+    const e3 = embedderWith(other, { cachePath: tempCache(), seedPath });
+    await e3.warmUp();
+    assert.equal(other.pieceCalls, 1);
+    await Promise.all([e1.close(), e2.close(), e3.close()]);
+  });
+
   void it("keeps the words and the piece table across reopening, with the same id and vectors", async () => {
     const cachePath = tempCache();
     const first = new FakeTeacher();

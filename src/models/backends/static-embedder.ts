@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { l2NormalizeInPlace } from "../l2-normalize.ts";
 import type { DenseEmbedder, EmbedOptions } from "../ports.ts";
@@ -19,12 +21,62 @@ export interface StaticEmbedderOptions {
   batchSize?: number;
   /** The SQLite file holding the teacher's piece and word vectors. Absent: kept in memory only. */
   cachePath?: string;
+  /**
+   * A machine-wide SQLite file of the teacher's piece table alone (it depends on the model, not on
+   * the data): a new data folder copies it instead of having the teacher embed 8,000 pieces again,
+   * and the first folder to compute the table leaves it there. Absent: every folder computes its own.
+   */
+  seedPath?: string;
   /** Words held in memory (composed form, ~2 KiB each); others are read from the file. Default 32,768. */
   memoryWords?: number;
   /** The model distilled (default: the bundled USE-lite). */
   teacher?: WordTeacher;
   /** Its vocabulary (default: USE-lite's 8,000 pieces). */
   vocabulary?: () => Promise<PieceVocabulary>;
+}
+
+/** A complete piece table from the machine-wide seed, copied into `store`; undefined when the seed has none. */
+function copySeed(
+  path: string,
+  teacher: WordTeacher,
+  size: number,
+  store: StaticVectorStore,
+): CommonComponent | undefined {
+  if (!existsSync(path)) return undefined;
+  let seed: StaticVectorStore | undefined;
+  try {
+    seed = new StaticVectorStore(path, teacher.id, teacher.dimensions);
+    const common = seed.getCommon();
+    if (common === undefined || seed.pieceCount() !== size) return undefined;
+    const pieces: Float32Array[] = [];
+    for (let id = 0; id < size; id++) {
+      const piece = seed.getPiece(id);
+      if (piece === undefined) return undefined;
+      pieces.push(piece);
+    }
+    store.putPieces(pieces);
+    store.putCommon(common);
+    return store.getCommon();
+  } catch {
+    return undefined; // an unreadable cache is no reason to fail: the teacher computes the table
+  } finally {
+    seed?.close();
+  }
+}
+
+/** Leaves the piece table in the machine-wide seed for the next data folder (best effort). */
+function leaveSeed(path: string, teacher: WordTeacher, pieces: readonly Float32Array[], common: CommonComponent): void {
+  let seed: StaticVectorStore | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    seed = new StaticVectorStore(path, teacher.id, teacher.dimensions);
+    if (seed.pieceCount() !== pieces.length) seed.putPieces(pieces);
+    if (seed.getCommon() === undefined) seed.putCommon(common);
+  } catch {
+    // A read-only home or a full disk: the next folder computes the table again, nothing worse.
+  } finally {
+    seed?.close();
+  }
 }
 
 /** A word ready to add: its vector with the common component removed, and its weight. */
@@ -148,6 +200,8 @@ export class StaticEmbedder implements DenseEmbedder {
     try {
       const complete = store.pieceCount() === vocab.size;
       let common = complete ? store.getCommon() : undefined;
+      if (common === undefined && !complete && this.#options.seedPath !== undefined)
+        common = copySeed(this.#options.seedPath, teacher, vocab.size, store);
       if (common === undefined) {
         // First start on this data folder: the teacher embeds its whole vocabulary, piece by piece.
         const raw: Float32Array[] = [];
@@ -158,6 +212,7 @@ export class StaticEmbedder implements DenseEmbedder {
         if (!complete) store.putPieces(raw);
         store.putCommon(commonComponent(raw));
         common = store.getCommon()!;
+        if (this.#options.seedPath !== undefined) leaveSeed(this.#options.seedPath, teacher, raw, common);
       }
       const id = `static-use-lite@${createHash("sha256")
         .update(JSON.stringify({ algorithm: ALGORITHM, a: this.#a, teacher: teacher.id, vocabulary: vocab.hash }))
