@@ -48,8 +48,11 @@ try {
     .map((r) => r.text);
   await sluice.close();
 
-  // The embed stage alone: the same chunks through the same batched embedder, nothing else.
-  const embedder = new MicroBatcher(createEmbedder(config.embedder), { maxBatch: config.embedder.batchSize });
+  // The embed stage alone: the same chunks through the same batched embedder, nothing else (on the
+  // same data folder, so a static embedder's words, learnt by the run above, are known).
+  const embedder = new MicroBatcher(createEmbedder(config.embedder, { dataDir: join(dir, "default") }), {
+    maxBatch: config.embedder.batchSize,
+  });
   await embedder.warmUp();
   const started = performance.now();
   const batch = config.embedder.batchSize;

@@ -41,8 +41,9 @@ export async function createAdapters(
       ? new InProcessModels({
           embedder: config.embedder,
           ocrLanguages: config.ocr.languages,
+          dataDir,
           overrides: { embedder: overrides.embedder },
         })
-      : await createModelPlane(config),
+      : await createModelPlane(config, dataDir),
   };
 }

@@ -8,6 +8,7 @@ import { SluiceError } from "../contracts/errors.ts";
 import { HashEmbedder } from "./backends/hash-embedder.ts";
 import { OnnxEmbedder } from "./backends/onnx-embedder.ts";
 import { OpenAIEmbedder } from "./backends/openai-embedder.ts";
+import { StaticEmbedder } from "./backends/static-embedder.ts";
 import { UseLiteEmbedder } from "./backends/use-lite-embedder.ts";
 import { createEmbedder } from "./create-embedder.ts";
 import type { EmbedderConfig } from "./../config/schema.ts";
@@ -16,6 +17,7 @@ void describe("createEmbedder", () => {
   void it("builds the backend each parsed config names", () => {
     const cases: Array<[unknown, new (...args: never[]) => unknown, string]> = [
       [{ backend: "use-lite" }, UseLiteEmbedder, "use-lite@energetic-ai-0.2.0"],
+      [{ backend: "static" }, StaticEmbedder, "static-use-lite@unwarmed"],
       [{ backend: "hash", dimensions: 64 }, HashEmbedder, "hash-64"],
       [{ backend: "openai", url: "http://127.0.0.1:9", model: "m", dimensions: 8 }, OpenAIEmbedder, "openai:m"],
       [{ backend: "onnx", path: "/models/bge-small" }, OnnxEmbedder, "onnx:bge-small/mean"],
@@ -42,6 +44,7 @@ void describe("createEmbedder", () => {
       import { createRequire } from "node:module";
       const { createEmbedder } = await import(${JSON.stringify(fileURLToPath(new URL("./create-embedder.ts", import.meta.url)))});
       createEmbedder({ backend: "use-lite", batchSize: 8 });
+      createEmbedder({ backend: "static", a: 1e-4, batchSize: 8, memoryWords: 100 });
       createEmbedder({ backend: "onnx", path: "/x/y", pooling: "mean", queryPrefix: "", passagePrefix: "", batchSize: 8 });
       const loaded = Object.keys(createRequire(import.meta.url).cache);
       // transformers.js is ESM, but the onnxruntime-node it loads is CJS and would show up here.

@@ -4,12 +4,13 @@ import type { ModelPlane } from "./model-plane.ts";
 
 /**
  * Which model plane a process uses: `models.mode` (env SLUICE_MODELS, applied by `loadConfig`),
- * at `models.remote.address` (env SLUICE_MODEL_SERVER) when remote.
+ * at `models.remote.address` (env SLUICE_MODEL_SERVER) when remote. In-process models keep their
+ * caches (the `static` embedder's words) in `dataDir`.
  *
  * @example
  * const models = await createModelPlane(config); // models.mode remote → GrpcModels
  */
-export async function createModelPlane(config: SluiceConfig): Promise<ModelPlane> {
+export async function createModelPlane(config: SluiceConfig, dataDir?: string): Promise<ModelPlane> {
   if (config.models.mode === "remote") {
     // Imported only here: a process with in-process models never loads gRPC.
     const { GrpcModels } = await import("./remote/grpc-models.ts");
@@ -21,5 +22,9 @@ export async function createModelPlane(config: SluiceConfig): Promise<ModelPlane
       ...(remote.tls ? { tls: remote.tls } : {}),
     });
   }
-  return new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages });
+  return new InProcessModels({
+    embedder: config.embedder,
+    ocrLanguages: config.ocr.languages,
+    ...(dataDir === undefined ? {} : { dataDir }),
+  });
 }

@@ -8,6 +8,8 @@ import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.
 
 export interface InProcessModelsOptions {
   embedder: EmbedderConfig;
+  /** The data folder: the `static` embedder keeps its word cache there. */
+  dataDir?: string;
   /** Default OCR languages (tesseract codes joined by +). */
   ocrLanguages?: string;
   /** Use these instead of building them from config (tests, benchmarks). */
@@ -43,7 +45,10 @@ export class InProcessModels implements ModelPlane {
   }
 
   embedder(): DenseEmbedder {
-    this.#embedder ??= createEmbedder(this.#options.embedder);
+    this.#embedder ??= createEmbedder(
+      this.#options.embedder,
+      this.#options.dataDir === undefined ? {} : { dataDir: this.#options.dataDir },
+    );
     return this.#embedder;
   }
 
