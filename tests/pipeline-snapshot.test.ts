@@ -62,7 +62,7 @@ describe("a job runs the pipeline snapshot it was created with", () => {
     let old: string;
     try {
       // By its absolute path, so that the CLI finds it from any working directory. Admitted with no
-      // worker running: the documents wait in the spool.: the documents wait in the spool.
+      // worker running: the documents wait in the spool.
       const job = await first.submitDocuments({
         collection: "old",
         pipeline: file,
