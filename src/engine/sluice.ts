@@ -252,7 +252,7 @@ export class Sluice {
     // Coalesce up to a few model batches across the documents in flight; the backend splits
     // them into its own batch size (use-lite sorts by length first, so a wider window pads less).
     const batchSize = "batchSize" in this.config.embedder ? this.config.embedder.batchSize : 64;
-    return new MicroBatcher(embedder, { maxBatch: Math.max(64, batchSize), maxWaitMs: 5 });
+    return new MicroBatcher(embedder, { maxBatch: Math.max(64, batchSize), maxWaitMs: 0 });
   }
 
   embedder(): DenseEmbedder {

@@ -248,11 +248,9 @@ export class SqliteIndexStore implements IndexStore {
     return this.db
       .transaction((): IndexResult => {
         let row = this.#require(collection);
-        const existing = this.db
-          .prepare<[number, string], { content_hash: string }>(
-            "select content_hash from documents where collection_id = ? and doc_id = ?",
-          )
-          .get(row.id, document.id);
+        const existing = this.#stmt<[number, string], { content_hash: string }>(
+          "select content_hash from documents where collection_id = ? and doc_id = ?",
+        ).get(row.id, document.id);
         if (existing?.content_hash === document.contentHash)
           return { docId: document.id, outcome: "unchanged", chunks: chunks.length };
 
@@ -276,24 +274,22 @@ export class SqliteIndexStore implements IndexStore {
         if (existing) this.#removeChunks(row.id, document.id, row.embedder !== null);
 
         const now = new Date().toISOString();
-        this.db
-          .prepare(
-            `insert into documents(collection_id, doc_id, content_hash, title, source, media_type, meta, chunk_count, updated_at)
+        this.#stmt(
+          `insert into documents(collection_id, doc_id, content_hash, title, source, media_type, meta, chunk_count, updated_at)
            values (?, ?, ?, ?, ?, ?, ?, ?, ?)
            on conflict(collection_id, doc_id) do update set content_hash = excluded.content_hash, title = excluded.title, source = excluded.source,
              media_type = excluded.media_type, meta = excluded.meta, chunk_count = excluded.chunk_count, updated_at = excluded.updated_at`,
-          )
-          .run(
-            row.id,
-            document.id,
-            document.contentHash,
-            document.title,
-            document.source,
-            document.mediaType,
-            JSON.stringify(document.meta),
-            chunks.length,
-            now,
-          );
+        ).run(
+          row.id,
+          document.id,
+          document.contentHash,
+          document.title,
+          document.source,
+          document.mediaType,
+          JSON.stringify(document.meta),
+          chunks.length,
+          now,
+        );
 
         const insChunk = this.#stmt(
           "insert into chunks(collection_id, doc_id, ordinal, chunk_id, text, start_offset, end_offset, page) values (?, ?, ?, ?, ?, ?, ?, ?)",
