@@ -24,6 +24,41 @@ void describe("HeldCollectionLocks", () => {
     await lock.close();
   });
 
+  void it("with lingerMs the last one out keeps the lock for the next document, until the linger passes or releaseIdle", async () => {
+    let now = 0;
+    const lock = await memoryLock(() => now);
+    let acquires = 0;
+    const acquire = lock.acquire.bind(lock);
+    lock.acquire = (...args) => {
+      acquires++;
+      return acquire(...args);
+    };
+    const held = new HeldCollectionLocks(lock, "host:1:w", { ttlMs: 9_000, lingerMs: 1_000, now: () => now });
+    await (await held.enter("docs")).exit();
+    assert.equal((await lock.holder("docs"))?.owner, "host:1:w", "lingering: still held");
+    now = 500;
+    const next = await held.enter("docs");
+    assert.equal(acquires, 1, "the next document reuses the held lock");
+    await next.exit();
+    now = 1_400;
+    await held.renewDue();
+    assert.equal((await lock.holder("docs"))?.owner, "host:1:w", "idle for 900 ms of 1,000: kept");
+    now = 1_500;
+    await held.renewDue();
+    assert.equal(await lock.holder("docs"), null, "idle for the linger: released");
+    assert.deepEqual(held.held(), []);
+    // releaseIdle lets go at once; a share still out is never released by it.
+    const [a, b] = await Promise.all([held.enter("docs"), held.enter("other")]);
+    await a.exit();
+    await held.releaseIdle();
+    assert.equal(await lock.holder("docs"), null);
+    assert.equal((await lock.holder("other"))?.owner, "host:1:w");
+    await b.exit();
+    await held.releaseAll();
+    assert.equal(await lock.holder("other"), null);
+    await lock.close();
+  });
+
   void it("a collection another live process holds is refused with COLLECTION_LOCKED, retryable pushback naming the holder", async () => {
     const lock = await memoryLock(Date.now);
     await lock.acquire("docs", "other-host:7:x", 60_000);

@@ -20,6 +20,13 @@ export interface HeldCollectionLocksOptions {
   ttlMs?: number;
   /** Whether another holder's process is alive (a dead holder's lock is taken over). */
   isAlive?: (owner: string) => boolean;
+  /**
+   * How long a lock whose last share was given back stays held for the next document of its
+   * collection (released by `renewDue()` or `releaseIdle()` after it). Default 0: released at once.
+   * A worker draining a collection otherwise releases and re-takes its lock (two durable writes)
+   * between every wave of documents.
+   */
+  lingerMs?: number;
   now?: () => number;
 }
 
@@ -41,6 +48,8 @@ interface Entry {
   /** The work under the lock, aborted (COLLECTION_LOCKED) if the lock is lost. */
   controllers: Set<AbortController>;
   renewedMs: number;
+  /** When the last share was given back (lingering); undefined while shares are out. */
+  idleSinceMs: number | undefined;
 }
 
 /**
@@ -63,6 +72,7 @@ export class HeldCollectionLocks {
   readonly #ttlMs: number;
   readonly #isAlive: ((owner: string) => boolean) | undefined;
   readonly #now: () => number;
+  readonly #lingerMs: number;
   readonly #entries = new Map<string, Entry>();
   /** Releases still in flight, so a new acquire of the same collection always comes after them. */
   readonly #releasing = new Map<string, Promise<void>>();
@@ -74,6 +84,7 @@ export class HeldCollectionLocks {
     this.#ttlMs = options.ttlMs ?? DEFAULT_LOCK_TTL_MS;
     this.#isAlive = options.isAlive;
     this.#now = options.now ?? Date.now;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   /** Collections whose lock is held (or being taken) now. */
@@ -90,6 +101,7 @@ export class HeldCollectionLocks {
         ready: this.#acquire(collection),
         controllers: new Set(),
         renewedMs: this.#now(),
+        idleSinceMs: undefined,
       };
       // A refused acquire leaves nothing behind: the next document tries afresh.
       created.ready.catch(() => {
@@ -99,6 +111,7 @@ export class HeldCollectionLocks {
     }
     const held = entry;
     held.shares++;
+    held.idleSinceMs = undefined;
     try {
       await held.ready;
     } catch (err) {
@@ -113,20 +126,28 @@ export class HeldCollectionLocks {
         exited = true;
         if (controller) held.controllers.delete(controller);
         if (--held.shares > 0 || this.#entries.get(collection) !== held) return;
+        if (this.#lingerMs > 0) {
+          held.idleSinceMs = this.#now();
+          return;
+        }
         this.#entries.delete(collection);
         await this.#release(collection);
       },
     };
   }
 
-  /** Renews every lock last renewed a third of its TTL ago or more; aborts the shares of any lost. */
+  /**
+   * Releases lingering locks idle for `lingerMs`, then renews every lock last renewed a third of
+   * its TTL ago or more; aborts the shares of any lost.
+   */
   async renewDue(): Promise<void> {
     if (this.#renewing) return;
     this.#renewing = true;
     try {
+      await this.#releaseIdle(this.#now() - this.#lingerMs);
       const due = this.#now() - this.#ttlMs / 3;
       for (const [collection, entry] of this.#entries) {
-        if (entry.renewedMs > due || entry.shares === 0) continue;
+        if (entry.renewedMs > due || (entry.shares === 0 && entry.idleSinceMs === undefined)) continue;
         let renewed: boolean;
         try {
           renewed = await this.#lock.renew(collection, this.#owner, this.#ttlMs);
@@ -147,6 +168,19 @@ export class HeldCollectionLocks {
     } finally {
       this.#renewing = false;
     }
+  }
+
+  /** Releases every lingering lock now (a worker with nothing left to run). */
+  async releaseIdle(): Promise<void> {
+    await this.#releaseIdle(Number.POSITIVE_INFINITY);
+  }
+
+  async #releaseIdle(idleBeforeMs: number): Promise<void> {
+    const idle = [...this.#entries].filter(
+      ([, e]) => e.shares === 0 && e.idleSinceMs !== undefined && e.idleSinceMs <= idleBeforeMs,
+    );
+    for (const [collection] of idle) this.#entries.delete(collection);
+    await Promise.all(idle.map(([collection]) => this.#release(collection)));
   }
 
   /** Releases every lock still held (a worker stopping). */

@@ -180,7 +180,8 @@ export async function runPipeline(
         });
       };
       const produced = node.policy
-        ? await node.policy.execute((c) => call(AbortSignal.any([c.signal, signal]), (c.attempt ?? 0) + 1), signal)
+        ? // The policy's signal derives from the run's (each part passes on or derives from the one it got).
+          await node.policy.execute((c) => call(c.signal, (c.attempt ?? 0) + 1), signal)
         : await call(signal, 1);
       const output = validatePorts(node, "output", produced);
       // A checkpoint costs a durable write; it only pays for stages slower than that write.

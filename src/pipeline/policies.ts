@@ -150,6 +150,9 @@ export function buildPolicy(spec: PolicySpec, hooks: PolicyHooks = {}): StagePol
     }
     parts.push(breaker);
   }
-  if (spec.timeoutMs !== undefined) parts.push(timeout(spec.timeoutMs, TimeoutStrategy.Cooperative));
+  // Not aborted on return: an attempt that finished has nothing left to stop, and aborting every
+  // attempt's signal (a DOMException and an abort event per stage) was a visible share of ingest.
+  if (spec.timeoutMs !== undefined)
+    parts.push(timeout(spec.timeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }));
   return wrap(...parts) as StagePolicy;
 }

@@ -17,6 +17,9 @@ import { LeaseKeeper } from "./lease-keeper.ts";
 import { OutcomeWriter } from "./outcome-writer.ts";
 import type { Lease, Recovered, WorkQueue } from "./work-queue.ts";
 
+/** How long a collection lock outlives its last document in flight (the next wave's documents reuse it). */
+const LOCK_LINGER_MS = 1_000;
+
 /** Tombstoned records an idle worker lets pile up before it compacts the spool. */
 const COMPACT_AFTER = 10_000;
 
@@ -119,6 +122,8 @@ export class Worker {
       ? new HeldCollectionLocks(this.#o.collectionLock, lockOwner, {
           ...(this.#o.lockTtlMs ? { ttlMs: this.#o.lockTtlMs } : {}),
           isAlive,
+          // Held across the gap between two leased waves; let go once nothing of it runs.
+          lingerMs: LOCK_LINGER_MS,
         })
       : null;
     const writer = new OutcomeWriter({
@@ -298,6 +303,7 @@ export class Worker {
         return false;
       }
       await writer.flush();
+      await locks?.releaseIdle();
       await recover();
       recoveredAt = Date.now();
       await writer.finishIdle(isAlive);
