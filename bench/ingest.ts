@@ -1,38 +1,55 @@
 /**
- * Ingest throughput of the default pipeline on a real corpus, and of the dense embed stage
- * alone, so the bottleneck is visible. Prints readable lines, then one JSON object.
+ * Ingest throughput of the default pipeline on a real corpus, side by side with the engine alone
+ * (hash embedder) and LlamaIndex.TS's in-memory pipeline on the same documents, plus the dense
+ * embed stage alone and the default model's query-embedding latency. Prints readable lines, then
+ * one JSON object.
+ *
+ * The default pipeline runs twice on one data folder: first on a fresh folder, where the static
+ * embedder's teacher meets every word for the first time, then into a second collection, where
+ * the words are known (the steady state of a folder that has ingested text of the same kind).
  *
  *   npm run bench:ingest [-- --docs 5000]
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
-import { MicroBatcher } from "../src/models/batcher.ts";
-import { createEmbedder } from "../src/models/create-embedder.ts";
 import { benchCorpus } from "./corpus.ts";
+import { llamaIndexInMemory } from "./peers/llamaindex-in-memory.ts";
 
 const { values } = parseArgs({
-  options: { docs: { type: "string", default: "5000" }, "skip-engine": { type: "boolean", default: false } },
+  options: {
+    docs: { type: "string", default: "5000" },
+    queries: { type: "string", default: "2000" },
+  },
 });
 const n = Number(values.docs);
 const corpus = await benchCorpus(n);
 const config = parseConfig({});
 
-async function ingest(label: string, sluice: Sluice): Promise<{ seconds: number; docs: number; chunks: number }> {
+interface Run {
+  seconds: number;
+  chunks: number;
+}
+
+async function ingest(label: string, sluice: Sluice, collection: string): Promise<Run> {
   const started = performance.now();
-  const job = await sluice.submitPaths({ collection: "bench", paths: [corpus] });
+  const job = await sluice.submitPaths({ collection, paths: [corpus] });
   const done = await sluice.runJob(job.id);
   const seconds = (performance.now() - started) / 1000;
-  const stats = await sluice.stats("bench");
+  const stats = await sluice.stats(collection);
   if (done.failed > 0 || done.done !== n)
     throw new Error(`${label}: ${done.done}/${n} documents indexed, ${done.failed} failed`);
   console.log(
-    `${label}: ${n} documents, ${stats.chunks} chunks in ${seconds.toFixed(1)} s → ${(n / seconds).toFixed(1)} docs/s, ${(stats.chunks / seconds).toFixed(1)} chunks/s`,
+    `${label}: ${n} documents, ${stats.chunks} chunks in ${seconds.toFixed(1)} s → ${(n / seconds).toFixed(0)} docs/s`,
   );
-  return { seconds, docs: n, chunks: stats.chunks };
+  return { seconds, chunks: stats.chunks };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
@@ -40,57 +57,81 @@ try {
   console.log(
     `corpus: ${corpus} (${n} Debian package descriptions), default pipeline (auto.yaml), embedder ${config.embedder.backend}, concurrency ${config.ingest.concurrency}`,
   );
+
+  // The default pipeline: a fresh folder (words learnt), then known words.
   const sluice = await Sluice.open({ dataDir: join(dir, "default"), config });
-  const full = await ingest("pipeline (default)", sluice);
+  const fresh = await ingest("default pipeline, fresh data folder (every word new to the teacher)", sluice, "fresh");
+  const warm = await ingest("default pipeline, words known (second collection, same folder)", sluice, "warm");
+
+  // The embed stage alone: the same chunks through the same batched embedder, nothing else.
   const texts = (sluice.store as unknown as { db: { prepare(sql: string): { all(): Array<{ text: string }> } } }).db
     .prepare("select text from chunks")
     .all()
-    .map((r) => r.text);
-  await sluice.close();
-
-  // The embed stage alone: the same chunks through the same batched embedder, nothing else (on the
-  // same data folder, so a static embedder's words, learnt by the run above, are known).
-  const embedder = new MicroBatcher(createEmbedder(config.embedder, { dataDir: join(dir, "default") }), {
-    maxBatch: config.embedder.batchSize,
-  });
-  await embedder.warmUp();
-  const started = performance.now();
+    .map((r) => r.text)
+    .slice(0, warm.chunks);
+  const embedder = sluice.embedder();
   const batch = config.embedder.batchSize;
+  let started = performance.now();
   const inFlight: Array<Promise<unknown>> = [];
   for (let i = 0; i < texts.length; i += batch)
     inFlight.push(embedder.embed(texts.slice(i, i + batch), { kind: "passage" }));
   await Promise.all(inFlight);
   const embedSeconds = (performance.now() - started) / 1000;
-  await embedder.close();
   console.log(
-    `embed stage alone (${embedder.id}): ${texts.length} chunks in ${embedSeconds.toFixed(1)} s → ${(texts.length / embedSeconds).toFixed(1)} chunks/s`,
+    `embed stage alone (${embedder.id}): ${texts.length} chunks in ${embedSeconds.toFixed(2)} s → ${(texts.length / embedSeconds).toFixed(0)} chunks/s`,
   );
 
-  // The engine without a model: the same pipeline with the hash embedder shows Sluice's own cost.
-  let engine: { seconds: number; chunks: number } | null = null;
-  if (!values["skip-engine"]) {
-    const fast = await Sluice.open({
-      dataDir: join(dir, "engine"),
-      config: parseConfig({ embedder: { backend: "hash", dimensions: 256 } }),
-    });
-    engine = await ingest("pipeline (hash embedder: engine cost only)", fast);
-    await fast.close();
+  // Query embedding: one query at a time, as a search does (titles and first words of the corpus).
+  const queries = texts.slice(0, Number(values.queries)).map((t) => t.split(/\s+/).slice(0, 6).join(" "));
+  const latencies: number[] = [];
+  for (const q of queries) {
+    started = performance.now();
+    await embedder.embed([q], { kind: "query" });
+    latencies.push(performance.now() - started);
   }
-  const embedShare = Math.min(1, embedSeconds / full.seconds);
+  latencies.sort((a, b) => a - b);
+  const p50 = percentile(latencies, 50);
+  const p95 = percentile(latencies, 95);
   console.log(
-    `bottleneck: the embed stage accounts for about ${(embedShare * 100).toFixed(0)}% of the default pipeline's time`,
+    `query embedding (${embedder.id}), ${queries.length} queries: p50 ${p50.toFixed(3)} ms, p95 ${p95.toFixed(3)} ms`,
   );
+  await sluice.close();
+
+  // The engine without a model: the same pipeline with the hash embedder shows Sluice's own cost.
+  const engineSluice = await Sluice.open({
+    dataDir: join(dir, "engine"),
+    config: parseConfig({ embedder: { backend: "hash", dimensions: 256 } }),
+  });
+  const engine = await ingest("engine only (default pipeline, hash embedder)", engineSluice, "engine");
+  await engineSluice.close();
+
+  // The peer, on the same documents: LlamaIndex.TS splitting, no-op embedding, nodes in memory.
+  const docs = readFileSync(corpus, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const r = JSON.parse(line) as { _id: string; title?: string; text: string };
+      return { id: r._id, title: r.title ?? "", text: r.text };
+    });
+  const peer = await llamaIndexInMemory(docs);
+  console.log(
+    `peer, LlamaIndex.TS in memory (no durability, no index, no-op embedding): ${n} documents in ${peer.seconds.toFixed(2)} s → ${(n / peer.seconds).toFixed(0)} docs/s`,
+  );
+  const ratio = peer.seconds / engine.seconds;
+  console.log(`engine only / LlamaIndex.TS in memory: ${ratio.toFixed(2)}×`);
   console.log(
     JSON.stringify({
       docs: n,
-      chunks: full.chunks,
-      seconds: Number(full.seconds.toFixed(2)),
-      docs_per_s: Number((n / full.seconds).toFixed(2)),
-      chunks_per_s: Number((full.chunks / full.seconds).toFixed(2)),
-      embed_chunks_per_s: Number((texts.length / embedSeconds).toFixed(2)),
       embedder: config.embedder.backend,
-      engine_docs_per_s: engine ? Number((n / engine.seconds).toFixed(2)) : null,
-      engine_chunks_per_s: engine ? Number((engine.chunks / engine.seconds).toFixed(2)) : null,
+      fresh_docs_per_s: Math.round(n / fresh.seconds),
+      warm_docs_per_s: Math.round(n / warm.seconds),
+      chunks: warm.chunks,
+      embed_chunks_per_s: Math.round(texts.length / embedSeconds),
+      query_embed_p50_ms: Number(p50.toFixed(3)),
+      query_embed_p95_ms: Number(p95.toFixed(3)),
+      engine_docs_per_s: Math.round(n / engine.seconds),
+      peer_llamaindex_in_memory_docs_per_s: Math.round(n / peer.seconds),
+      engine_vs_peer: Number(ratio.toFixed(3)),
     }),
   );
 } finally {
