@@ -39,10 +39,16 @@ export type RunResult =
   | { status: "completed"; outputs: Map<string, Record<string, unknown>> }
   | { status: "skipped"; outcome: string; stage: string; outputs: Map<string, Record<string, unknown>> };
 
+/**
+ * Checks a stage's inputs or outputs against their port types. `trusted` names inputs fed by
+ * another stage's output, which was checked when produced (build() makes connected types match):
+ * only pipeline inputs and missing values are parsed again.
+ */
 function validatePorts(
   node: CompiledNode,
   side: "input" | "output",
   values: Record<string, unknown>,
+  trusted?: ReadonlySet<string>,
 ): Record<string, unknown> {
   const ports =
     side === "input"
@@ -52,6 +58,10 @@ function validatePorts(
   for (const [port, type, optional] of ports) {
     const value = values[port];
     if (value === undefined && optional) continue;
+    if (value !== undefined && trusted?.has(port)) {
+      checked[port] = value;
+      continue;
+    }
     const result = PORT_TYPES[type as keyof typeof PORT_TYPES].safeParse(value);
     if (!result.success) {
       const issue = result.error.issues[0];
@@ -89,7 +99,7 @@ function translate(err: unknown, node: CompiledNode, signal: AbortSignal): Sluic
 /**
  * Runs one document through a compiled pipeline. Independent branches (dense ∥ sparse) run at
  * once; the first failure aborts the others and is re-thrown as a SluiceError. Every boundary
- * is validated, every transition reported through `onEvent`.
+ * is validated (pipeline inputs, each stage's outputs and checkpoints read back), every transition reported through `onEvent`.
  *
  * @example
  * const result = await runPipeline(pipeline, { "load.ref": ref }, { jobId, docId: ref.id, collection: "default" });
@@ -138,7 +148,9 @@ export async function runPipeline(
     await ctx.beforeStage?.(node.name);
 
     if (node.checkpoint && ctx.checkpoints) {
-      const saved = await ctx.checkpoints.load(node.name);
+      const stored = await ctx.checkpoints.load(node.name);
+      // Read back from the ledger: checked (and revived) as the stage's output would be.
+      const saved = stored && validatePorts(node, "output", stored);
       if (saved) {
         emit({ type: "stage.skipped", stage: node.name, attempt: 0 });
         span.setAttributes({ "sluice.attempt": 0, "sluice.outcome": "checkpoint" });
@@ -148,14 +160,16 @@ export async function runPipeline(
     }
 
     const raw: Record<string, unknown> = {};
+    const fromStages = new Set<string>();
     for (const binding of node.inputs) {
       if (!binding.from) continue;
-      raw[binding.port] =
-        "runInput" in binding.from
-          ? runInputs[binding.from.runInput]
-          : outputs.get(binding.from.node)?.[binding.from.port];
+      if ("runInput" in binding.from) raw[binding.port] = runInputs[binding.from.runInput];
+      else {
+        raw[binding.port] = outputs.get(binding.from.node)?.[binding.from.port];
+        fromStages.add(binding.port);
+      }
     }
-    const input = validatePorts(node, "input", raw);
+    const input = validatePorts(node, "input", raw, fromStages);
     const started = performance.now();
     emit({ type: "stage.started", stage: node.name, attempt: 1 });
     let lastAttempt = 1;
