@@ -18,6 +18,7 @@ const LAYERS = {
   text: 1,
   db: 1,
   observability: 1,
+  threads: 1,
   ledger: 2,
   locks: 2,
   store: 2,

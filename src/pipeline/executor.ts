@@ -99,7 +99,8 @@ function translate(err: unknown, node: CompiledNode, signal: AbortSignal): Sluic
 /**
  * Runs one document through a compiled pipeline. Independent branches (dense ∥ sparse) run at
  * once; the first failure aborts the others and is re-thrown as a SluiceError. Every boundary
- * is validated (pipeline inputs, each stage's outputs and checkpoints read back), every transition reported through `onEvent`.
+ * is validated (pipeline inputs, each stage's outputs and checkpoints read back), every
+ * transition reported through `onEvent`.
  *
  * @example
  * const result = await runPipeline(pipeline, { "load.ref": ref }, { jobId, docId: ref.id, collection: "default" });

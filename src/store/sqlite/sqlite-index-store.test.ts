@@ -8,3 +8,9 @@ describeIndexStoreConformance(
   "sqlite",
   async () => new SqliteIndexStore(join(mkdtempSync(join(tmpdir(), "sluice-store-")), "index.db")),
 );
+
+describeIndexStoreConformance(
+  "sqlite, writes on a writer thread",
+  async () =>
+    new SqliteIndexStore(join(mkdtempSync(join(tmpdir(), "sluice-store-")), "index.db"), { writeThread: true }),
+);

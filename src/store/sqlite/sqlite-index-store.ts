@@ -4,21 +4,22 @@ import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import {
-  collectionNotFound,
   type CollectionInfo,
   type IndexStore,
   type ScoredRow,
   type StoredChunk,
   type WriteDocumentInput,
 } from "../index-store.ts";
-import { createFts, createVec, ftsTable, INDEX_SCHEMA, vecTable } from "./schema.ts";
+import { IndexWriteThread } from "./index-write-thread.ts";
+import { type CollectionRow, type IndexWrite, IndexWrites } from "./index-writes.ts";
+import { createFts, ftsTable, INDEX_SCHEMA, vecTable } from "./schema.ts";
 
-interface CollectionRow {
-  id: number;
-  name: string;
-  embedder: string | null;
-  dimensions: number | null;
-  created_at: string;
+export interface SqliteIndexStoreOptions {
+  /**
+   * Write on a worker thread with a connection of its own (`IndexWriteThread`), so ingest's
+   * transactions and commits leave the event loop. Default false: writes run on this thread.
+   */
+  writeThread?: boolean;
 }
 
 // A public name, optionally behind a tenant id and "~" (the API stores tenant t's collection c
@@ -45,7 +46,8 @@ function ftsQuery(terms: string[]): string {
 /**
  * The embedded index: FTS5 (bm25) for lexical, sqlite-vec (cosine) for dense and a term table
  * for sparse, all in one SQLite file so a document's chunks change in every index in one
- * transaction.
+ * transaction. Writes queued in one turn of the event loop commit together ({@link IndexWrites}),
+ * on this thread or, with `writeThread`, on a writer thread.
  *
  * @example
  * const store = new SqliteIndexStore(join(dataDir, "index.db"));
@@ -56,15 +58,15 @@ export class SqliteIndexStore implements IndexStore {
   readonly path: string;
   #db: SqliteDatabase | null = null;
   #statements: StatementCache | null = null;
-  #pending: Array<{
-    collection: string;
-    input: WriteDocumentInput;
-    resolve: (r: IndexResult) => void;
-    reject: (e: unknown) => void;
-  }> = [];
+  #writes: IndexWrites | null = null;
+  readonly #thread: IndexWriteThread | null;
+  /** Batches sent to the writer thread and not answered yet (close waits for them). */
+  readonly #flushing = new Set<Promise<void>>();
+  #pending: Array<IndexWrite & { resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteIndexStoreOptions = {}) {
     this.path = path;
+    this.#thread = options.writeThread && path !== ":memory:" ? new IndexWriteThread(path) : null;
   }
 
   get db(): SqliteDatabase {
@@ -84,27 +86,29 @@ export class SqliteIndexStore implements IndexStore {
     db.exec(INDEX_SCHEMA);
     this.#db = db;
     this.#statements = new StatementCache(db);
+    this.#writes = new IndexWrites(db, this.#statements);
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#flushing]);
+    await this.#thread?.close();
+    this.#writes = null;
     this.#statements = null;
     this.#db?.close();
     this.#db = null;
   }
 
+  get #w(): IndexWrites {
+    if (!this.#writes) throw new Error("SqliteIndexStore is not open; call open() first");
+    return this.#writes;
+  }
+
   #row(name: string): CollectionRow | undefined {
-    return this.#stmt<[string], CollectionRow>("select * from collections where name = ?").get(name);
+    return this.#w.row(name);
   }
 
   #require(name: string): CollectionRow {
-    const row = this.#row(name);
-    if (!row) {
-      const known = this.#stmt<[], { name: string }>("select name from collections order by name")
-        .all()
-        .map((r) => r.name);
-      throw collectionNotFound(name, known);
-    }
-    return row;
+    return this.#w.require(name);
   }
 
   #info(row: CollectionRow): CollectionInfo {
@@ -179,24 +183,6 @@ export class SqliteIndexStore implements IndexStore {
     return doc?.content_hash ?? null;
   }
 
-  #removeChunks(collectionId: number, docId: string, hasVectors: boolean): void {
-    const rowids = this.#stmt<[number, string], { id: number }>(
-      "select id from chunks where collection_id = ? and doc_id = ?",
-    )
-      .all(collectionId, docId)
-      .map((r) => r.id);
-    if (rowids.length === 0) return;
-    const delFts = this.#stmt(`delete from ${ftsTable(collectionId)} where rowid = ?`);
-    const delVec = hasVectors ? this.#stmt(`delete from ${vecTable(collectionId)} where rowid = ?`) : null;
-    const delSparse = this.#stmt("delete from sparse_terms where collection_id = ? and chunk_rowid = ?");
-    for (const id of rowids) {
-      delFts.run(id);
-      delVec?.run(BigInt(id));
-      delSparse.run(collectionId, id);
-    }
-    this.#stmt("delete from chunks where collection_id = ? and doc_id = ?").run(collectionId, docId);
-  }
-
   /**
    * Queues a write; every write queued in the same turn of the event loop commits in one
    * transaction (group commit), each in its own savepoint so one bad document cannot undo the
@@ -218,110 +204,31 @@ export class SqliteIndexStore implements IndexStore {
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
-    const results: Array<IndexResult | Error> = [];
-    try {
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              results.push(this.#write(item.collection, item.input));
-            } catch (err) {
-              results.push(err instanceof Error ? err : new Error(String(err)));
-            }
-          }
-        })
-        .immediate();
-    } catch (err) {
-      // The commit itself failed (disk full, I/O error): nothing in the batch was written.
-      for (const item of batch) item.reject(err);
+    const settle = (results: Array<IndexResult | Error>) =>
+      batch.forEach((item, i) => {
+        const r = results[i]!;
+        if (r instanceof Error) item.reject(r);
+        else item.resolve(r);
+      });
+    // The commit itself failed (disk full, I/O error): nothing in the batch was written.
+    const failAll = (err: unknown) => batch.forEach((item) => item.reject(err));
+    if (this.#thread) {
+      const items = batch.map(({ collection, input }) => ({ collection, input }));
+      const flushing: Promise<void> = this.#thread
+        .write(items)
+        .then(settle, failAll)
+        .finally(() => this.#flushing.delete(flushing));
+      this.#flushing.add(flushing);
       return;
     }
-    batch.forEach((item, i) => {
-      const r = results[i]!;
-      if (r instanceof Error) item.reject(r);
-      else item.resolve(r);
-    });
-  }
-
-  #write(collection: string, input: WriteDocumentInput): IndexResult {
-    const { document, chunks, dense, sparse, lexical } = input;
-    return this.db
-      .transaction((): IndexResult => {
-        let row = this.#require(collection);
-        const existing = this.#stmt<[number, string], { content_hash: string }>(
-          "select content_hash from documents where collection_id = ? and doc_id = ?",
-        ).get(row.id, document.id);
-        if (existing?.content_hash === document.contentHash)
-          return { docId: document.id, outcome: "unchanged", chunks: chunks.length };
-
-        if (dense) {
-          if (row.embedder === null) {
-            this.#stmt("update collections set embedder = ?, dimensions = ? where id = ?").run(
-              dense.model,
-              dense.dimensions,
-              row.id,
-            );
-            this.db.exec(createVec(row.id, dense.dimensions));
-            row = this.#require(collection);
-          } else if (row.embedder !== dense.model || row.dimensions !== dense.dimensions) {
-            throw new SluiceError(
-              "EMBEDDER_MISMATCH",
-              `collection "${collection}" holds vectors from ${row.embedder} (${row.dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
-              { details: { collection, stored: row.embedder, configured: dense.model } },
-            );
-          }
-        }
-        if (existing) this.#removeChunks(row.id, document.id, row.embedder !== null);
-
-        const now = new Date().toISOString();
-        this.#stmt(
-          `insert into documents(collection_id, doc_id, content_hash, title, source, media_type, meta, chunk_count, updated_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           on conflict(collection_id, doc_id) do update set content_hash = excluded.content_hash, title = excluded.title, source = excluded.source,
-             media_type = excluded.media_type, meta = excluded.meta, chunk_count = excluded.chunk_count, updated_at = excluded.updated_at`,
-        ).run(
-          row.id,
-          document.id,
-          document.contentHash,
-          document.title,
-          document.source,
-          document.mediaType,
-          JSON.stringify(document.meta),
-          chunks.length,
-          now,
-        );
-
-        const insChunk = this.#stmt(
-          "insert into chunks(collection_id, doc_id, ordinal, chunk_id, text, start_offset, end_offset, page) values (?, ?, ?, ?, ?, ?, ?, ?)",
-        );
-        const insFts = this.#stmt(`insert into ${ftsTable(row.id)}(rowid, body) values (?, ?)`);
-        const insVec = dense ? this.#stmt(`insert into ${vecTable(row.id)}(rowid, embedding) values (?, ?)`) : null;
-        const insSparse = this.#stmt(
-          "insert into sparse_terms(collection_id, term, chunk_rowid, weight) values (?, ?, ?, ?)",
-        );
-        chunks.forEach((chunk, i) => {
-          const rowid = Number(
-            insChunk.run(
-              row.id,
-              document.id,
-              chunk.ordinal,
-              chunk.id,
-              chunk.text,
-              chunk.start,
-              chunk.end,
-              chunk.page ?? null,
-            ).lastInsertRowid,
-          );
-          insFts.run(rowid, lexical[i]!.join(" "));
-          const vector = dense?.vectors[i];
-          if (insVec && vector)
-            insVec.run(BigInt(rowid), Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
-          const weights = sparse?.vectors[i];
-          if (weights) for (const [term, weight] of Object.entries(weights)) insSparse.run(row.id, term, rowid, weight);
-        });
-        return { docId: document.id, outcome: existing ? "replaced" : "inserted", chunks: chunks.length };
-      })
-      .immediate();
+    let results: Array<IndexResult | Error>;
+    try {
+      results = this.#w.writeBatch(batch);
+    } catch (err) {
+      failAll(err);
+      return;
+    }
+    settle(results);
   }
 
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
@@ -330,7 +237,7 @@ export class SqliteIndexStore implements IndexStore {
       .transaction(() => {
         const found =
           this.#stmt("delete from documents where collection_id = ? and doc_id = ?").run(row.id, docId).changes > 0;
-        if (found) this.#removeChunks(row.id, docId, row.embedder !== null);
+        if (found) this.#w.removeChunks(row.id, docId, row.embedder !== null);
         return found;
       })
       .immediate();
