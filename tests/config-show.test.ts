@@ -61,8 +61,15 @@ describe("sluice config show", () => {
       out.stdout,
     );
     assert.ok(lines.includes("spool.leaseMs = 45000  (file)"));
+    assert.ok(lines.includes("models.threads = auto  (default)"), out.stdout);
     assert.ok(lines.includes("auth.jwtSecret = set  (env SLUICE_AUTH_JWT_SECRET)"));
     assert.ok(!out.stdout.includes(PASSWORD));
+  });
+
+  it("shows the model threads an env variable sets", async () => {
+    const out = await runCli(["--config", ws.config, "config", "show"], { env: { SLUICE_MODEL_THREADS: "2" } });
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.stdout.split("\n").includes("models.threads = 2  (env SLUICE_MODEL_THREADS)"), out.stdout);
   });
 
   it("a bad environment value: exit 1, CONFIG_INVALID naming the variable", async () => {

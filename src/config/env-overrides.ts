@@ -3,8 +3,9 @@ import { LOG_LEVELS } from "./schema.ts";
 
 /**
  * How one variable's text becomes a config value: as is, one of a fixed set (case-insensitive),
- * a colon-separated list, a boolean (`true`/`false`, negated when `negate`), or a URL (with a
- * suffix appended, for the OTLP base endpoint).
+ * a colon-separated list, a boolean (`true`/`false`, negated when `negate`), a URL (with a
+ * suffix appended, for the OTLP base endpoint), or a whole number of at least `min` (or one of
+ * the `words` that stand for one, such as `auto`).
  *
  * @example
  * const parser: EnvParser = { kind: "enum", values: ["in-process", "remote"] };
@@ -14,7 +15,8 @@ export type EnvParser =
   | { kind: "enum"; values: readonly string[] }
   | { kind: "list" }
   | { kind: "boolean"; negate?: boolean }
-  | { kind: "url"; append?: string };
+  | { kind: "url"; append?: string }
+  | { kind: "integer"; min: number; words?: readonly string[] };
 
 /**
  * One environment override: the variable, the config leaf it sets, how its text is parsed, and
@@ -73,6 +75,12 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     path: ["models", "remote", "address"],
     parser: { kind: "string" },
     doc: "host:port of the model server that `remote` calls",
+  },
+  {
+    variable: "SLUICE_MODEL_THREADS",
+    path: ["models", "threads"],
+    parser: { kind: "integer", min: 0, words: ["auto"] },
+    doc: "worker threads for an in-process `static` or `use-lite` embedder; `0`: on the event loop",
   },
   {
     variable: "SLUICE_MODEL_SERVER_LISTEN",
@@ -158,6 +166,16 @@ export function parseEnvValue(override: EnvOverride, text: string): unknown {
       const lower = text.trim().toLowerCase();
       if (lower !== "true" && lower !== "false") throw bad("is not true or false");
       return (lower === "true") !== (parser.negate ?? false);
+    }
+    case "integer": {
+      const word = parser.words?.find((w) => w === text.trim().toLowerCase());
+      if (word !== undefined) return word;
+      const value = Number(text.trim());
+      if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < parser.min)
+        throw bad(
+          `is not a whole number of at least ${parser.min}${parser.words ? ` or ${parser.words.join(", ")}` : ""}`,
+        );
+      return value;
     }
     case "url": {
       if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw bad("is not an http(s) URL");

@@ -33,6 +33,7 @@ describe("loadConfig", () => {
       SLUICE_INGEST_ROOTS: "/srv/a::/srv/b",
       OTEL_SDK_DISABLED: "true",
       SLUICE_ENV: "production",
+      SLUICE_MODEL_THREADS: "3",
     };
     const config = loadConfig({ path, explicit: true, env });
     assert.equal(config.logging.level, "info");
@@ -42,6 +43,10 @@ describe("loadConfig", () => {
     assert.deepEqual(config.ingest.allowedRoots, ["/srv/a", "/srv/b"]);
     assert.equal(config.tracing.enabled, false);
     assert.equal(config.environment, "production");
+    assert.equal(config.models.threads, 3);
+    assert.equal(none.models.threads, "auto", "default");
+    assert.equal(loadConfig({ path, env: { SLUICE_MODEL_THREADS: "AUTO" } }).models.threads, "auto");
+    assert.equal(loadConfig({ path, env: { SLUICE_MODEL_THREADS: "0" } }).models.threads, 0);
   });
 
   it("an empty variable counts as unset", () => {
@@ -84,6 +89,12 @@ describe("loadConfig", () => {
       code: "CONFIG_INVALID",
       message: /env SLUICE_MODELS: "cloud" is not one of in-process, remote/,
     });
+    for (const threads of ["-1", "1.5", "two"]) {
+      assert.throws(() => loadConfig({ path, env: { SLUICE_MODEL_THREADS: threads } }), {
+        code: "CONFIG_INVALID",
+        message: `env SLUICE_MODEL_THREADS: "${threads}" is not a whole number of at least 0 or auto`,
+      });
+    }
     assert.throws(() => loadConfig({ path, env: { SLUICE_ENV: "staging" } }), {
       code: "CONFIG_INVALID",
       message: /env SLUICE_ENV: "staging"/,
@@ -149,7 +160,9 @@ describe("loadConfig", () => {
               ? "http://x:1"
               : o.parser.kind === "list"
                 ? "/a"
-                : "x",
+                : o.parser.kind === "integer"
+                  ? String(o.parser.min)
+                  : "x",
       ]),
     );
     const { sources } = loadConfigWithSources({ path: join(dir, "none.yaml"), env });

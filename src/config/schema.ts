@@ -116,6 +116,15 @@ export const ModelsConfigSchema = z
   .object({
     /** `remote` (env SLUICE_MODELS=remote) keeps every ML runtime out of this process. */
     mode: z.enum(["in-process", "remote"]).default("in-process"),
+    /**
+     * Worker threads that run an in-process `static` or `use-lite` embedder off the event loop, so
+     * HTTP answers and the queue keep moving while it computes, and other cores help (env
+     * SLUICE_MODEL_THREADS). `auto`: one fewer than the machine's cores, at least 1; `0`: on the
+     * event loop, as before. Each thread loads its own model (USE-lite: about 100 MB). `hash`,
+     * `onnx` and `openai` ignore it (too cheap for the hop, or already off the event loop); the
+     * model server uses it too.
+     */
+    threads: z.union([z.literal("auto"), z.number().int().min(0).max(64)]).default("auto"),
     remote: z
       .object({
         /** host:port of the model server (env SLUICE_MODEL_SERVER). */

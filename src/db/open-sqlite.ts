@@ -23,9 +23,11 @@ export interface OpenSqliteOptions {
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): SqliteDatabase {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  // The busy timeout first: switching a new file to WAL takes a lock that another connection
+  // opening it at the same moment (a second process, or an embedder thread) may hold briefly.
+  db.pragma("busy_timeout = 10000");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 10000");
   db.pragma("foreign_keys = ON");
   if (options.vectors) sqliteVec.load(db);
   return db;

@@ -11,6 +11,7 @@ import type { Ledger } from "../ledger/ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
+import { embedConcurrency } from "../models/threaded-embedder.ts";
 import { isUnannouncedId } from "../models/remote/remote-model.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
 import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
@@ -251,8 +252,13 @@ export class Sluice {
   #batched(embedder: DenseEmbedder): DenseEmbedder {
     // Coalesce up to a few model batches across the documents in flight; the backend splits
     // them into its own batch size (use-lite sorts by length first, so a wider window pads less).
+    // A pool of embedder threads takes one batch per thread at once.
     const batchSize = "batchSize" in this.config.embedder ? this.config.embedder.batchSize : 64;
-    return new MicroBatcher(embedder, { maxBatch: Math.max(64, batchSize), maxWaitMs: 0 });
+    return new MicroBatcher(embedder, {
+      maxBatch: Math.max(64, batchSize),
+      maxWaitMs: 0,
+      concurrency: embedConcurrency(embedder),
+    });
   }
 
   embedder(): DenseEmbedder {

@@ -4,6 +4,7 @@ import { pino, type Logger } from "pino";
 import type { SluiceConfig } from "../config/schema.ts";
 import { InProcessModels } from "../models/in-process-models.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
+import { resolveModelThreads } from "../models/threaded-embedder.ts";
 import { modelProto, MODEL_SERVICES } from "../models/remote/proto.ts";
 import { assertListenAllowed, callerAllowList, serverCredentials } from "../models/remote/tls-credentials.ts";
 import type { DeviceMonitor } from "../models/residency/device-monitor.ts";
@@ -97,7 +98,13 @@ export class ModelServer {
       [MODEL_SERVICES.info]: "NOT_SERVING",
     });
     const models =
-      options.models ?? new InProcessModels({ embedder: config.embedder, ocrLanguages: config.ocr.languages });
+      options.models ??
+      new InProcessModels({
+        embedder: config.embedder,
+        ocrLanguages: config.ocr.languages,
+        // Off the event loop, so health checks and new calls are answered while the models compute.
+        threads: resolveModelThreads(config.models.threads),
+      });
     const hosted = new HostedModels({
       models,
       services,

@@ -1,11 +1,13 @@
 import type { SluiceConfig } from "../config/schema.ts";
 import { InProcessModels } from "./in-process-models.ts";
 import type { ModelPlane } from "./model-plane.ts";
+import { resolveModelThreads } from "./threaded-embedder.ts";
 
 /**
  * Which model plane a process uses: `models.mode` (env SLUICE_MODELS, applied by `loadConfig`),
  * at `models.remote.address` (env SLUICE_MODEL_SERVER) when remote. In-process models keep their
- * caches (the `static` embedder's words) in `dataDir`.
+ * caches (the `static` embedder's words) in `dataDir`, and a `static` or `use-lite` embedder runs
+ * in `models.threads` worker threads.
  *
  * @example
  * const models = await createModelPlane(config); // models.mode remote → GrpcModels
@@ -25,6 +27,7 @@ export async function createModelPlane(config: SluiceConfig, dataDir?: string): 
   return new InProcessModels({
     embedder: config.embedder,
     ocrLanguages: config.ocr.languages,
+    threads: resolveModelThreads(config.models.threads),
     ...(dataDir === undefined ? {} : { dataDir }),
   });
 }

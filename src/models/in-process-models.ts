@@ -3,6 +3,7 @@ import { EmbeddingReranker } from "./backends/embedding-reranker.ts";
 import { LexicalSparseEncoder } from "./backends/lexical-sparse-encoder.ts";
 import { TesseractOcr } from "./backends/tesseract-ocr.ts";
 import { createEmbedder } from "./create-embedder.ts";
+import { ThreadedEmbedder } from "./threaded-embedder.ts";
 import type { ModelPlane } from "./model-plane.ts";
 import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.ts";
 
@@ -10,16 +11,26 @@ export interface InProcessModelsOptions {
   embedder: EmbedderConfig;
   /** The data folder: the `static` embedder keeps its word cache there. */
   dataDir?: string;
+  /**
+   * Worker threads for an embedder that computes here (`static`, `use-lite`): 0 or absent, on the
+   * event loop. `hash` (too cheap for the hop), `onnx` and `openai` (already off the event loop)
+   * ignore it.
+   */
+  threads?: number;
   /** Default OCR languages (tesseract codes joined by +). */
   ocrLanguages?: string;
   /** Use these instead of building them from config (tests, benchmarks). */
   overrides?: { embedder?: DenseEmbedder; sparseEncoder?: SparseEncoder; reranker?: Reranker; ocr?: OcrEngine };
 }
 
+/** Backends that compute on the calling thread, so a pool of worker threads takes them off the event loop. */
+const THREADED_BACKENDS: ReadonlySet<EmbedderConfig["backend"]> = new Set(["static", "use-lite"]);
+
 /**
  * The in-process adapter of the model port: the configured embedder, the analyzer's sparse
  * weights, a cosine reranker over the embedder, and tesseract.js OCR. Each ML runtime is imported
- * by its backend's `warmUp()`, so building this loads none of them.
+ * by its backend's `warmUp()`, so building this loads none of them. With `threads`, a `static` or
+`use-lite` embedder runs in that many worker threads (`ThreadedEmbedder`) instead.
  *
  * @example
  * const models = new InProcessModels({ embedder: { backend: "use-lite", batchSize: 16 } });
@@ -45,10 +56,11 @@ export class InProcessModels implements ModelPlane {
   }
 
   embedder(): DenseEmbedder {
-    this.#embedder ??= createEmbedder(
-      this.#options.embedder,
-      this.#options.dataDir === undefined ? {} : { dataDir: this.#options.dataDir },
-    );
+    const { embedder: config, dataDir, threads = 0 } = this.#options;
+    this.#embedder ??=
+      threads > 0 && THREADED_BACKENDS.has(config.backend)
+        ? new ThreadedEmbedder({ config, threads, ...(dataDir === undefined ? {} : { dataDir }) })
+        : createEmbedder(config, dataDir === undefined ? {} : { dataDir });
     return this.#embedder;
   }
 

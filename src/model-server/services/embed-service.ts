@@ -3,6 +3,7 @@ import { SluiceError } from "../../contracts/errors.ts";
 import type { EmbedOptions, ModelParams } from "../../models/ports.ts";
 import type { EmbedReplyWire, EmbedRequestWire } from "../../models/remote/messages.ts";
 import { encodeVectors } from "../../models/remote/vector-bytes.ts";
+import { embedConcurrency } from "../../models/threaded-embedder.ts";
 import { kindFromWire, paramsFromWire } from "../../models/remote/wire-params.ts";
 import { serviceQueue } from "./service-queue.ts";
 import type { ServiceDeps } from "../service-deps.ts";
@@ -43,6 +44,8 @@ export function embedService(deps: ServiceDeps): grpc.UntypedServiceImplementati
       return deps.models.embedder().embed(texts, { signal, params, ...(kind ? { kind } : {}) });
     },
     (text) => text.length,
+    // A pool of embedder threads takes one batch per thread at once.
+    { concurrency: embedConcurrency(deps.models.embedder()) },
   );
   return {
     Embed: unaryHandler<EmbedRequestWire, EmbedReplyWire>("Embed", deps, async (request, ctx) => {
