@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../src/config/load-config.ts";
+import { loadConfig, parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { benchCorpus } from "./corpus.ts";
 import { llamaIndexInMemory } from "./peers/llamaindex-in-memory.ts";
@@ -27,7 +27,8 @@ const { values } = parseArgs({
 });
 const n = Number(values.docs);
 const corpus = await benchCorpus(n);
-const config = parseConfig({});
+// The defaults, and the environment (SLUICE_MODEL_THREADS, SLUICE_INDEX_WRITE_THREAD, …) to compare settings.
+const config = loadConfig();
 
 interface Run {
   seconds: number;
@@ -55,7 +56,7 @@ function percentile(sorted: number[], p: number): number {
 const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
 try {
   console.log(
-    `corpus: ${corpus} (${n} Debian package descriptions), default pipeline (auto.yaml), embedder ${config.embedder.backend}, concurrency ${config.ingest.concurrency}`,
+    `corpus: ${corpus} (${n} Debian package descriptions), default pipeline (auto.yaml), embedder ${config.embedder.backend}, model threads ${config.models.threads}, index writer thread ${config.ingest.writeThread}, concurrency ${config.ingest.concurrency}`,
   );
 
   // The default pipeline: a fresh folder (words learnt), then known words.
@@ -100,7 +101,7 @@ try {
   // The engine without a model: the same pipeline with the hash embedder shows Sluice's own cost.
   const engineSluice = await Sluice.open({
     dataDir: join(dir, "engine"),
-    config: parseConfig({ embedder: { backend: "hash", dimensions: 256 } }),
+    config: { ...config, embedder: parseConfig({ embedder: { backend: "hash", dimensions: 256 } }).embedder },
   });
   const engine = await ingest("engine only (default pipeline, hash embedder)", engineSluice, "engine");
   await engineSluice.close();

@@ -24,10 +24,12 @@ export function globals(command: Command): GlobalOptions {
  *
  * @example
  * await withSluice(command, async (sluice) => println((await sluice.stats("default")).documents));
+ * await withSluice(command, search, { oneShot: true }); // no model threads for one query
  */
 export async function withSluice<T>(
   command: Command,
   fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>,
+  options: { oneShot?: boolean } = {},
 ): Promise<T> {
   const g = globals(command);
   // Loaded here, not at the top: `sluice --help` and argument errors never load the engine.
@@ -37,6 +39,9 @@ export async function withSluice<T>(
     import("../engine/sluice.ts"),
   ]);
   const config = loadConfig(g.config ? { path: g.config, explicit: true } : {});
+  // A one-shot command (a query) embeds a line or two and exits: starting a model thread for it
+  // would cost more than it saves, unless the user asked for threads by number.
+  if (options.oneShot && config.models.threads === "auto") config.models.threads = 0;
   const tracing = await startTracing(config.tracing);
   const sluice = await Sluice.open({ dataDir: g.data, config });
   try {

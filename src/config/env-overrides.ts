@@ -95,6 +95,12 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     doc: "colon-separated directories that paths in HTTP requests may name",
   },
   {
+    variable: "SLUICE_INDEX_WRITE_THREAD",
+    path: ["ingest", "writeThread"],
+    parser: { kind: "boolean" },
+    doc: "`true` writes the embedded index on a worker thread (lower HTTP latency under ingest, less throughput)",
+  },
+  {
     variable: "SLUICE_LOG_LEVEL",
     path: ["logging", "level"],
     parser: { kind: "enum", values: LOG_LEVELS },

@@ -35,7 +35,7 @@ export async function createAdapters(
 ): Promise<SluiceAdapters> {
   return {
     stores: await createStores(config, dataDir),
-    index: new SqliteIndexStore(join(dataDir, "index.db")),
+    index: new SqliteIndexStore(join(dataDir, "index.db"), { writeThread: config.ingest.writeThread }),
     locks: config.locks.collections ? createCollectionLock(config, dataDir) : null,
     models: overrides.embedder
       ? new InProcessModels({

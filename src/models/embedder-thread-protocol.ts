@@ -4,7 +4,8 @@
  * instances do not survive the structured clone, and vectors as one transferred ArrayBuffer.
  */
 import type { EmbedderConfig } from "../config/schema.ts";
-import { ERROR_CODES, type ErrorCode, SluiceError, isSluiceError } from "../contracts/errors.ts";
+import type { ErrorWire } from "../contracts/error-wire.ts";
+import { SluiceError } from "../contracts/errors.ts";
 import type { EmbedOptions, ModelParams } from "./ports.ts";
 
 /** What a thread is started with (`workerData`): the embedder it builds with `createEmbedder`. */
@@ -27,46 +28,12 @@ export type ToThread =
   | { type: "abort"; id: number }
   | { type: "close"; id: number };
 
-/** An error as it crosses the thread boundary. */
-export interface ErrorWire {
-  name: string;
-  message: string;
-  code?: string;
-}
-
 export type FromThread =
   | { id: number; ok: true; info: EmbedderInfo }
   /** `count` vectors of `dimensions` floats each, packed in order in `vectors`. */
   | { id: number; ok: true; vectors: ArrayBuffer; count: number; dimensions: number }
   | { id: number; ok: true }
   | { id: number; ok: false; error: ErrorWire };
-
-/**
- * An error as plain data: a SluiceError keeps its code, anything else its name and message.
- *
- * @example
- * port.postMessage({ id, ok: false, error: errorToWire(err) });
- */
-export function errorToWire(err: unknown): ErrorWire {
-  if (isSluiceError(err)) return { name: err.name, message: err.message, code: err.code };
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { name: "Error", message: String(err) };
-}
-
-/**
- * The error again on this side: a `SluiceError` with the same code and message when it was one,
- * else an `Error` with the same name and message (so retry rules treat it as before).
- *
- * @example
- * if (!reply.ok) throw errorFromWire(reply.error);
- */
-export function errorFromWire(wire: ErrorWire): Error {
-  if (wire.code !== undefined && Object.hasOwn(ERROR_CODES, wire.code))
-    return new SluiceError(wire.code as ErrorCode, wire.message);
-  const err = new Error(wire.message);
-  err.name = wire.name;
-  return err;
-}
 
 /**
  * Packs vectors into one buffer (to transfer, not copy, across threads).

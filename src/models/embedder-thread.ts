@@ -6,14 +6,9 @@
  * the main thread; the embedder serialises its own model calls.
  */
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import { errorToWire } from "../contracts/error-wire.ts";
 import { createEmbedder } from "./create-embedder.ts";
-import {
-  type EmbedderThreadData,
-  errorToWire,
-  type FromThread,
-  packVectors,
-  type ToThread,
-} from "./embedder-thread-protocol.ts";
+import { type EmbedderThreadData, type FromThread, packVectors, type ToThread } from "./embedder-thread-protocol.ts";
 
 function threadPort(): MessagePort {
   if (parentPort === null) throw new Error("embedder-thread.ts runs as a worker thread only (see ThreadedEmbedder)");

@@ -1,11 +1,10 @@
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { errorFromWire } from "../contracts/error-wire.ts";
 import { SluiceError } from "../contracts/errors.ts";
+import { startThread } from "../threads/start-thread.ts";
 import {
   type EmbedderInfo,
   type EmbedderThreadData,
-  errorFromWire,
   type FromThread,
   type ToThread,
   unpackVectors,
@@ -25,21 +24,6 @@ interface Pending {
   weight: number;
   resolve: (reply: FromThread) => void;
   reject: (err: Error) => void;
-}
-
-/**
- * Starts the thread entry that sits next to this file: `embedder-thread.js` in `dist/`,
- * `embedder-thread.ts` under tsx. Node 20 does not apply the `--import tsx` hooks a worker inherits
- * to the worker's own entry, so under tsx the thread registers them itself before importing it
- * (registering twice, where Node does apply them, is harmless).
- */
-function startThread(data: EmbedderThreadData): Worker {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./embedder-thread${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(entry, { workerData: data });
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`;
-  return new Worker(boot, { eval: true, workerData: data });
 }
 
 /**
@@ -64,7 +48,7 @@ export class EmbedderWorker {
   #closing = false;
 
   constructor(data: EmbedderThreadData) {
-    this.#worker = startThread(data);
+    this.#worker = startThread(import.meta.url, "embedder-thread", data);
     this.#worker.unref();
     this.#worker.on("message", (reply: FromThread) => this.#settle(reply));
     this.#worker.on("error", (err: unknown) =>

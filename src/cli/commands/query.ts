@@ -33,29 +33,33 @@ export function registerQuery(program: Command): void {
         opts: { collection: string; mode: string; k: string; answer: boolean },
         command: Command,
       ) => {
-        await withSluice(command, async (sluice, g) => {
-          const response = await sluice.query({
-            collection: opts.collection,
-            query: text,
-            mode: parseMode(opts.mode),
-            k: parseK(opts.k),
-            answer: opts.answer,
-          });
-          if (g.json) return printJson(response);
-          if (response.answer) {
-            println(response.answer.text);
-            println();
-            for (const c of response.answer.citations)
-              println(`[${c.n}] ${c.source}${c.page ? ` p.${c.page}` : ""} (${c.chunkId})`);
-            println();
-          }
-          println(`top ${response.results.length} (${response.mode}):`);
-          response.results.forEach((r, i) =>
-            println(
-              `${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`,
-            ),
-          );
-        });
+        await withSluice(
+          command,
+          async (sluice, g) => {
+            const response = await sluice.query({
+              collection: opts.collection,
+              query: text,
+              mode: parseMode(opts.mode),
+              k: parseK(opts.k),
+              answer: opts.answer,
+            });
+            if (g.json) return printJson(response);
+            if (response.answer) {
+              println(response.answer.text);
+              println();
+              for (const c of response.answer.citations)
+                println(`[${c.n}] ${c.source}${c.page ? ` p.${c.page}` : ""} (${c.chunkId})`);
+              println();
+            }
+            println(`top ${response.results.length} (${response.mode}):`);
+            response.results.forEach((r, i) =>
+              println(
+                `${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`,
+              ),
+            );
+          },
+          { oneShot: true },
+        );
       },
     );
 }
