@@ -72,7 +72,7 @@ try {
     if (r.status !== 200) failures++;
     if (jobId && performance.now() - checkedAt > 1000) {
       checkedAt = performance.now();
-      const job = (await (await fetch(`${base}/v1/jobs/${jobId}`)).json()) as { state: string };
+      const job = (await (await fetch(`${base}/v1/jobs/${jobId}?limit=0`)).json()) as { state: string };
       state = job.state;
     }
     await sleep(Math.max(0, probeMs - (performance.now() - t)));

@@ -81,6 +81,23 @@ void describe("JSON upload → job → query", () => {
     );
   });
 
+  void it("GET /v1/jobs/:id lists a page of the documents (?limit, ?offset); the counts cover all; a bad page is 400", async () => {
+    const page = async (qs: string) => {
+      const res = await t.app.inject({ method: "GET", url: `/v1/jobs/${jobId}${qs}` });
+      assert.equal(res.statusCode, 200, res.body);
+      const job = res.json<JobJson>();
+      assert.deepEqual([job.total, job.done], [2, 2]);
+      return job.documents.map((d) => d.docId);
+    };
+    assert.deepEqual(await page("?limit=1"), ["guide/resume"]);
+    assert.deepEqual(await page("?limit=1&offset=1"), ["cats"]);
+    assert.deepEqual(await page("?offset=2"), []);
+    assert.deepEqual(await page("?limit=0"), []);
+    const bad = await t.app.inject({ method: "GET", url: `/v1/jobs/${jobId}?limit=-1` });
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.match(bad.body, /limit/);
+  });
+
   void it("POST /v1/query finds the document and cites it", async () => {
     const body = await query(t.app, { collection: "handbook", query: "how do I resume a failed job?", k: 5 });
     assert.equal(body.results[0]?.docId, "guide/resume");

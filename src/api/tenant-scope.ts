@@ -108,11 +108,16 @@ export class TenantScope {
   }
 
   /**
-   * A job of this tenant, with its documents, as {@link publicJob} shows it; another tenant's
-   * job is `JOB_NOT_FOUND` with the very message of a job that does not exist.
+   * A job of this tenant, with a page of its documents (default the first 1,000), as
+   * {@link publicJob} shows it; another tenant's job is `JOB_NOT_FOUND` with the very message of a
+   * job that does not exist.
    */
-  async job(ledger: JobSource, jobId: string): Promise<Job> {
-    const job = this.publicJob(await ledger.getJob(jobId, { documents: true }));
+  async job(
+    ledger: JobSource,
+    jobId: string,
+    page: { limit?: number; offset?: number } = { limit: 1_000 },
+  ): Promise<Job> {
+    const job = this.publicJob(await ledger.getJob(jobId, { documents: true, ...page }));
     if (!job) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });
     return job;
   }

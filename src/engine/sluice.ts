@@ -7,7 +7,7 @@ import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
 import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
-import type { Ledger } from "../ledger/ledger.ts";
+import type { GetJobOptions, Ledger } from "../ledger/ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
 import { OpenAIChatModel } from "../models/backends/openai-chat.ts";
 import { MicroBatcher } from "../models/batcher.ts";
@@ -664,7 +664,7 @@ export class Sluice {
     return this.#metrics;
   }
 
-  getJob(jobId: string, options: { documents?: boolean; stages?: boolean } = {}): Promise<Job> {
+  getJob(jobId: string, options: GetJobOptions = {}): Promise<Job> {
     return this.ledger.getJob(jobId, options);
   }
 

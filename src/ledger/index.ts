@@ -1,2 +1,2 @@
-export type { Ledger, ListJobsOptions, SourceCursor } from "./ledger.ts";
+export type { GetJobOptions, Ledger, ListJobsOptions, SourceCursor } from "./ledger.ts";
 export { SqliteLedger } from "./sqlite/sqlite-ledger.ts";

@@ -69,6 +69,22 @@ export function describeLedgerConformance(name: string, factory: () => Promise<L
       assert.match((await ledger.getJob(orphan.id)).error ?? "", /^INTERRUPTED/);
     });
 
+    it("lists a job's documents whole or a page at a time, in admission order", async () => {
+      const id = await newJob(5, "pg");
+      const ids = async (page: { limit?: number; offset?: number }) =>
+        (await stores.ledger.getJob(id, { documents: true, ...page })).documents?.map((d) => d.docId);
+      assert.deepEqual(await ids({}), ["pg0", "pg1", "pg2", "pg3", "pg4"]);
+      assert.deepEqual(await ids({ limit: 2 }), ["pg0", "pg1"]);
+      assert.deepEqual(await ids({ limit: 2, offset: 3 }), ["pg3", "pg4"]);
+      assert.deepEqual(await ids({ offset: 4 }), ["pg4"]);
+      assert.deepEqual(await ids({ limit: 0 }), []);
+      assert.equal(
+        (await stores.ledger.getJob(id, { documents: true, limit: 1 })).total,
+        5,
+        "counts cover every document",
+      );
+    });
+
     it("counts the documents still to come for a collection, in running jobs only", async () => {
       const { ledger } = stores;
       const job = await ledger.createJob({ ...spec, collection: "pending-c" });

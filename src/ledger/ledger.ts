@@ -4,6 +4,26 @@ export interface ListJobsOptions {
   limit?: number;
 }
 
+/** What `getJob` reads besides the job itself. */
+export interface GetJobOptions {
+  documents?: boolean;
+  stages?: boolean;
+  /** Documents at most (default: all). */
+  limit?: number;
+  /** Documents skipped first, in admission order (default 0). */
+  offset?: number;
+}
+
+/** The SQL LIMIT of a documents page (both adapters): `limit`, or every row. */
+export function pageLimit(limit: number | undefined): number {
+  return limit === undefined ? 2_147_483_647 : Math.max(0, Math.floor(limit));
+}
+
+/** The SQL OFFSET of a documents page. */
+export function pageOffset(offset: number | undefined): number {
+  return Math.max(0, Math.floor(offset ?? 0));
+}
+
 /**
  * Where a source run stopped: the next page's cursor (null: at the end), the newest record's
  * update date seen by the last complete run, the job that saved it.
@@ -36,7 +56,11 @@ export interface Ledger {
   createJob(spec: JobSpec, owner?: string): Promise<Job>;
   /** Ends enumeration: the job can finish once its documents are done; with `error`, it FAILED. */
   sealJob(jobId: string, error?: string): Promise<Job>;
-  getJob(jobId: string, options?: { documents?: boolean; stages?: boolean }): Promise<Job>;
+  /**
+   * A job; with `documents`, its documents in admission order, `limit` of them (default all)
+   * after the first `offset`; with `stages`, each document's stage records too.
+   */
+  getJob(jobId: string, options?: GetJobOptions): Promise<Job>;
   listJobs(options?: ListJobsOptions): Promise<Job[]>;
   /** Cheap state read for cancellation checks. */
   jobState(jobId: string): Promise<JobState>;

@@ -55,6 +55,17 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
     });
     after(async () => store.close());
 
+    it("ping answers while the store is open and fails before and after", async () => {
+      const other = await factory();
+      await assert.rejects(other.ping());
+      await other.open();
+      await other.ping();
+      await other.ensureCollection("c-ping");
+      await other.ping();
+      await other.close();
+      await assert.rejects(other.ping());
+    });
+
     it("creates collections on demand and reports their counts", async () => {
       const info = await store.ensureCollection("c-basic");
       assert.equal(info.name, "c-basic");

@@ -45,6 +45,8 @@ export interface WriteDocumentInput {
 export interface IndexStore {
   open(): Promise<void>;
   close(): Promise<void>;
+  /** Answers a trivial query, in constant time however big the index (readiness probes). */
+  ping(): Promise<void>;
   ensureCollection(name: string): Promise<CollectionInfo>;
   getCollection(name: string): Promise<CollectionInfo | null>;
   listCollections(): Promise<CollectionInfo[]>;

@@ -4,7 +4,7 @@ import { LANES } from "../../queue/work-queue.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
-import { CollectionNameSchema, JobParamsSchema, JobSchema } from "../schemas.ts";
+import { CollectionNameSchema, JobDocumentsQuerySchema, JobParamsSchema, JobSchema } from "../schemas.ts";
 import { TenantScope } from "../tenant-scope.ts";
 import { validate } from "../validate.ts";
 
@@ -99,10 +99,19 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
 
     app.get(
       "/jobs/:id",
-      { schema: { summary: "A job and its documents", tags: ["jobs"], params, response: jobResponse } },
+      {
+        schema: {
+          summary: "A job and a page of its documents",
+          tags: ["jobs"],
+          params,
+          querystring: toDocSchema(JobDocumentsQuerySchema),
+          response: jobResponse,
+        },
+      },
       async (request) => {
         const { id } = validate(JobParamsSchema, request.params, "path");
-        return TenantScope.of(request.principal).job(sluice, id);
+        const page = validate(JobDocumentsQuerySchema, request.query, "query");
+        return TenantScope.of(request.principal).job(sluice, id, page);
       },
     );
 

@@ -11,7 +11,14 @@ import {
 } from "../../contracts/index.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import { newJobId } from "../job-id.ts";
-import type { Ledger, ListJobsOptions, SourceCursor } from "../ledger.ts";
+import {
+  type GetJobOptions,
+  type Ledger,
+  type ListJobsOptions,
+  pageLimit,
+  pageOffset,
+  type SourceCursor,
+} from "../ledger.ts";
 import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
@@ -160,12 +167,12 @@ export class PostgresLedger implements Ledger {
     return (await this.finishIfDone(jobId)) ?? toJob(await this.#job(jobId));
   }
 
-  async getJob(jobId: string, options: { documents?: boolean; stages?: boolean } = {}): Promise<Job> {
+  async getJob(jobId: string, options: GetJobOptions = {}): Promise<Job> {
     const job = toJob(await this.#job(jobId));
     if (!options.documents) return job;
     const docs = await this.#conn.query<DocRow>(
-      `select ${DOC_COLUMNS} from job_documents where job_id = $1 order by seq`,
-      [jobId],
+      `select ${DOC_COLUMNS} from job_documents where job_id = $1 order by seq limit $2 offset $3`,
+      [jobId, pageLimit(options.limit), pageOffset(options.offset)],
     );
     const stages = new Map<string, StageRecord[]>();
     if (options.stages) {

@@ -14,7 +14,14 @@ import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { SharedSqlite } from "../../db/sqlite-migrations.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import { newJobId } from "../job-id.ts";
-import type { Ledger, ListJobsOptions, SourceCursor } from "../ledger.ts";
+import {
+  type GetJobOptions,
+  type Ledger,
+  type ListJobsOptions,
+  pageLimit,
+  pageOffset,
+  type SourceCursor,
+} from "../ledger.ts";
 import { DOC_COLUMNS, type DocRow, toJobDocument } from "../document-row.ts";
 import { LEDGER_MIGRATIONS } from "./schema.ts";
 
@@ -154,7 +161,7 @@ export class SqliteLedger implements Ledger {
     return (await this.finishIfDone(jobId)) ?? this.#toJob(this.#jobRow(jobId));
   }
 
-  async getJob(jobId: string, options: { documents?: boolean; stages?: boolean } = {}): Promise<Job> {
+  async getJob(jobId: string, options: GetJobOptions = {}): Promise<Job> {
     const job = this.#toJob(this.#jobRow(jobId));
     if (options.documents) {
       const stagesOf = this.#stmt<
@@ -170,10 +177,10 @@ export class SqliteLedger implements Ledger {
       >(
         "select stage, state, attempts, started_at, finished_at, error from job_stages where job_id = ? and doc_id = ? order by started_at",
       );
-      job.documents = this.#stmt<[string], DocRow>(
-        `select ${DOC_COLUMNS} from job_documents where job_id = ? order by seq`,
+      job.documents = this.#stmt<[string, number, number], DocRow>(
+        `select ${DOC_COLUMNS} from job_documents where job_id = ? order by seq limit ? offset ?`,
       )
-        .all(jobId)
+        .all(jobId, pageLimit(options.limit), pageOffset(options.offset))
         .map((d) =>
           toJobDocument(
             d,

@@ -145,6 +145,10 @@ export class SqliteIndexStore implements IndexStore {
     return this.#info(row);
   }
 
+  async ping(): Promise<void> {
+    this.#stmt("select id from collections limit 1").get();
+  }
+
   async getCollection(name: string): Promise<CollectionInfo | null> {
     const row = this.#row(name);
     return row ? this.#info(row) : null;
