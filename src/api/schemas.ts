@@ -24,9 +24,18 @@ export const CollectionParamsSchema = z.strictObject({ c: CollectionNameSchema }
 
 /** Path parameters of `/v1/jobs/:id…`. */
 export const JobParamsSchema = z.strictObject({ id: z.string().min(1).max(128).describe("Job id") });
+/** Documents a job's answer lists unless the request asks for another page. */
+export const JOB_DOCUMENTS_PAGE = 1_000;
+
 /** Which of a job's documents `GET /v1/jobs/{id}` lists: a page, in admission order (the job's counts cover all). */
 export const JobDocumentsQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(0).max(10_000).default(1_000).describe("Documents at most (0: counts only)"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(JOB_DOCUMENTS_PAGE)
+    .describe("Documents at most (0: counts only)"),
   offset: z.coerce.number().int().min(0).default(0).describe("Documents skipped first"),
 });
 

@@ -6,6 +6,7 @@ import type { Ledger } from "../ledger/ledger.ts";
 type JobSource = Pick<Ledger, "getJob">;
 import { collectionNotFound, type IndexStore } from "../store/index-store.ts";
 import { DEFAULT_TENANT, type Principal } from "./auth/principal.ts";
+import { JOB_DOCUMENTS_PAGE } from "./schemas.ts";
 
 import { TENANT_SEPARATOR, tenantOf } from "../contracts/tenant.ts";
 
@@ -115,7 +116,7 @@ export class TenantScope {
   async job(
     ledger: JobSource,
     jobId: string,
-    page: { limit?: number; offset?: number } = { limit: 1_000 },
+    page: { limit?: number; offset?: number } = { limit: JOB_DOCUMENTS_PAGE },
   ): Promise<Job> {
     const job = this.publicJob(await ledger.getJob(jobId, { documents: true, ...page }));
     if (!job) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });

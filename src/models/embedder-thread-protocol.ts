@@ -1,7 +1,8 @@
 /**
  * The messages between `ThreadedEmbedder` (main thread) and `embedder-thread.ts` (each worker
- * thread). Only plain data crosses: errors travel as `{name, message, code}` because class
- * instances do not survive the structured clone, and vectors as one transferred ArrayBuffer.
+ * thread). Only plain data crosses: errors travel as `ErrorWire` (`contracts/error-wire.ts`)
+ * because class instances do not survive the structured clone, and vectors as one transferred
+ * ArrayBuffer.
  */
 import type { EmbedderConfig } from "../config/schema.ts";
 import type { ErrorWire } from "../contracts/error-wire.ts";
