@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { json, runCli, startCli, workspace } from "./helpers/cli.ts";
+import { json, runCli, startCli, stopChild, workspace } from "./helpers/cli.ts";
 
 const N = 3000;
 
@@ -94,8 +94,7 @@ describe("a model server killed mid-ingest", () => {
       }
     } finally {
       ingest.kill("SIGKILL");
-      server.kill("SIGTERM");
-      await new Promise((r) => (server.exitCode === null ? server.once("close", r) : r(null)));
+      await stopChild(server);
     }
   });
 });

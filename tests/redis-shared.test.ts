@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { closeRedis, openRedis } from "../src/db/redis/open-redis.ts";
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from "../src/db/redis/redis.fixture.ts";
 import { RedisCollectionLock } from "../src/locks/redis/redis-collection-lock.ts";
-import { startCli, workspace } from "./helpers/cli.ts";
+import { startCli, stopChild, workspace } from "./helpers/cli.ts";
 
 interface Server {
   child: ChildProcess;
@@ -33,10 +33,7 @@ async function serve(args: string[]): Promise<Server> {
 }
 
 async function stop(server: Server | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null) return;
-  const exited = new Promise((r) => server.child.once("exit", r));
-  server.child.kill("SIGTERM");
-  await exited;
+  if (server) await stopChild(server.child);
 }
 
 async function post(

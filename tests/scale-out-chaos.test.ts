@@ -26,16 +26,23 @@ interface JobBody {
   failed: number;
 }
 
-/** Resolves with the base URL once `serve` prints it. */
+/** Resolves with the base URL once `serve` prints it; rejects if it exits or takes a minute. */
 function listening(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = "";
+    const timer = setTimeout(() => reject(new Error(`gateway not listening after 60 s; stdout: ${out}`)), 60_000);
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-    child.once("exit", (code) => reject(new Error(`gateway exited (${code}) before listening`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}) before listening`));
+    });
   });
 }
 
@@ -54,8 +61,11 @@ const scaleOutConfig = (schema: string, redisUrl: string, prefix: string) =>
     "",
   ].join("\n");
 
+/** Resolves once the child has exited (at once if it already has, by a code or a signal). */
 const exited = (child: ChildProcess) =>
-  child.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
 describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
   const schema = testSchema();
@@ -78,12 +88,42 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       startCli([...args, "serve", "--no-worker", "--port", "0"], { env }),
     ];
     const urls = await Promise.all(gateways.map(listening));
-    const workers: ChildProcess[] = [0, 1, 2].map(() => startCli([...args, "worker"], { env }));
+    const started = Date.now();
+    const progress = (what: string) => console.log(`# chaos +${((Date.now() - started) / 1000).toFixed(1)}s: ${what}`);
+    const logTail: string[] = [];
+    const watch = (child: ChildProcess, name: string) => {
+      child.stderr!.on("data", (d: Buffer) => {
+        logTail.push(
+          ...d
+            .toString()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => `${name}: ${l}`),
+        );
+        logTail.splice(0, Math.max(0, logTail.length - 200));
+      });
+      return child;
+    };
+    gateways.forEach((g, i) => watch(g, `gateway ${i}`));
+    let spawned = 0;
+    const killed = new Set<ChildProcess>();
+    const startWorker = () => {
+      const name = `worker ${spawned++}`;
+      const child = watch(startCli([...args, "worker"], { env }), name);
+      child.once("exit", (code, signal) => {
+        if (!killed.has(child)) progress(`${name} exited by itself (code ${code}, signal ${signal})`);
+      });
+      return child;
+    };
+    const workers: ChildProcess[] = [0, 1, 2].map(startWorker);
+    progress("2 gateways and 3 workers up");
 
     try {
       // Clients post through both gateways, each batch until it gets its 202; a 503 (a store
       // away for a moment) is retried after its Retry-After.
       const jobIds: string[] = [];
+      const refused: string[] = [];
+      const postDeadline = Date.now() + 120_000;
       const post = async (from: number) => {
         const documents = Array.from({ length: BATCH }, (_, i) => ({
           id: `d${from + i}`,
@@ -91,20 +131,29 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
         }));
         // Bounded, so that gateways that never recover fail the test instead of hanging it.
         let last = "";
-        for (let attempt = 0; attempt < 600; attempt++) {
-          const res = await fetch(`${urls[(from / BATCH + attempt) % 2]}/v1/collections/c/documents`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ documents }),
-            signal: AbortSignal.timeout(30_000),
-          });
-          const body = (await res.json()) as { jobId?: string };
-          if (res.status === 202) return jobIds.push(body.jobId!);
-          assert.ok([429, 503].includes(res.status), `unexpected ${res.status}: ${JSON.stringify(body)}`);
-          last = `${res.status} ${JSON.stringify(body)}`;
-          await sleep(Number(res.headers.get("retry-after") ?? 1) * 200);
+        for (let attempt = 0; Date.now() < postDeadline; attempt++) {
+          const url = urls[(from / BATCH + attempt) % 2]!;
+          try {
+            const res = await fetch(`${url}/v1/collections/c/documents`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ documents }),
+              signal: AbortSignal.timeout(10_000),
+            });
+            const body = (await res.json()) as { jobId?: string };
+            if (res.status === 202) return jobIds.push(body.jobId!);
+            assert.ok([429, 503].includes(res.status), `unexpected ${res.status}: ${JSON.stringify(body)}`);
+            last = `${res.status} ${JSON.stringify(body)}`;
+            await sleep(Number(res.headers.get("retry-after") ?? 1) * 200);
+          } catch (error) {
+            // Not retried: the batch may have been admitted, and a second post would admit it twice.
+            if (!(error instanceof Error && error.name === "TimeoutError")) throw error;
+            last = `no answer from ${url} within 10 s`;
+            break;
+          }
         }
-        throw new Error(`batch d${from}: still refused after 600 tries; last answer ${last}`);
+        refused.push(`batch d${from}: ${last}`);
+        return 0;
       };
       const clients = (async () => {
         for (let from = 0; from < N; from += BATCH * 2)
@@ -116,26 +165,46 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       for (let kill = 0; kill < KILLS; kill++) {
         await sleep(300 + random() * 900);
         const i = Math.floor(random() * workers.length);
+        killed.add(workers[i]!);
         workers[i]!.kill("SIGKILL");
         await exited(workers[i]!);
-        workers[i] = startCli([...args, "worker"], { env });
-        if (kill === KILLS / 2) await redis.restartEmpty();
+        workers[i] = startWorker();
+        if (kill === KILLS / 2) {
+          await redis.restartEmpty();
+          progress("Redis restarted empty");
+        }
       }
+      progress(`${KILLS} workers killed`);
       await clients;
+      progress(`${jobIds.length} of ${N / BATCH} batches accepted`);
+      if (refused.length > 0)
+        assert.fail(`batches never accepted:\n${refused.join("\n")}\nlast log lines:\n${logTail.join("\n")}`);
       assert.equal(jobIds.length, N / BATCH);
 
-      // Every job ends.
+      // Every job ends, within 90 s of the last batch's 202.
       const ended = new Map<string, JobBody>();
-      for (let i = 0; i < 900 && ended.size < jobIds.length; i++) {
+      const open = new Map<string, JobBody>();
+      const deadline = Date.now() + 90_000;
+      while (ended.size < jobIds.length && Date.now() < deadline) {
         for (const id of jobIds.filter((j) => !ended.has(j))) {
           const job = (await (
-            await fetch(`${urls[0]}/v1/jobs/${id}`, { signal: AbortSignal.timeout(30_000) })
+            await fetch(`${urls[0]}/v1/jobs/${id}?limit=0`, { signal: AbortSignal.timeout(30_000) })
           ).json()) as JobBody;
-          if (["COMPLETED", "FAILED", "CANCELLED"].includes(job.state)) ended.set(id, job);
+          if (["COMPLETED", "FAILED", "CANCELLED"].includes(job.state)) {
+            ended.set(id, job);
+            open.delete(id);
+          } else open.set(id, job);
         }
         if (ended.size < jobIds.length) await sleep(200);
       }
-      assert.equal(ended.size, jobIds.length, "every job ended");
+      progress(`${ended.size} of ${jobIds.length} jobs ended`);
+      if (ended.size < jobIds.length) {
+        const spool = await (await fetch(`${urls[1]}/v1/spool`)).text();
+        assert.fail(
+          `${jobIds.length - ended.size} jobs never ended: ${JSON.stringify([...open.values()])}\n` +
+            `spool: ${spool}\nlast log lines:\n${logTail.join("\n")}`,
+        );
+      }
       assert.deepEqual([...new Set([...ended.values()].map((j) => j.state))], ["COMPLETED"]);
       assert.equal(
         [...ended.values()].reduce((a, j) => a + j.done, 0),
@@ -157,6 +226,7 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
         "none dead-lettered, nothing left",
       );
     } finally {
+      workers.forEach((w) => killed.add(w));
       await Promise.all([...workers, ...gateways].map((child) => stopChild(child)));
     }
 
@@ -172,7 +242,9 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
     assert.equal(docs, N);
     assert.equal(dupes, 0);
     assert.equal(
-      json<{ documents: number }>(await runCli([...args, "--json", "stats", "--collection", "c"], { env })).documents,
+      json<{ documents: number }>(
+        await runCli([...args, "--json", "stats", "--collection", "c"], { env, timeoutMs: 60_000 }),
+      ).documents,
       N,
     );
   });

@@ -26,16 +26,24 @@ export function startCli(
   });
 }
 
+/** Runs the CLI to its end; with `timeoutMs`, a child still running then is killed (exit code null). */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[] } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; preload?: string[]; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const child = startCli(args, options);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** Parses the single JSON object a `--json` command prints. */
