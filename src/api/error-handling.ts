@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
+import { isPushback } from "../contracts/errors.ts";
 import { toErrorBody } from "./error-body.ts";
 
 /** How much of an unknown path the 404 message repeats back. */
@@ -22,7 +23,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const retryAfter = (err as { details?: { retryAfterSeconds?: unknown } }).details?.retryAfterSeconds;
     if (body.statusCode === 429 || body.statusCode === 503)
       void reply.header("retry-after", String(typeof retryAfter === "number" ? Math.ceil(retryAfter) : 1));
-    if (body.statusCode >= 500) request.log.error({ err }, "request failed");
+    // Pushback (a saturated server, a store away for a moment) is the system working: no stack.
+    if (body.statusCode >= 500 && !isPushback(err)) request.log.error({ err }, "request failed");
+    else if (body.statusCode >= 500) request.log.warn({ code: body.code, message: body.message }, "request refused");
     else request.log.info({ code: body.code, message: body.message }, "request rejected");
     return reply.code(body.statusCode).type("application/json; charset=utf-8").send(body);
   });

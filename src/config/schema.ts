@@ -222,6 +222,23 @@ export const RateLimitRuleSchema = z
  */
 export type RateLimitRule = z.infer<typeof RateLimitRuleSchema>;
 
+/**
+ * Admission control of `POST /v1/query` in each server: at most `maxConcurrent` queries run at
+ * once, the others wait (fairly across tenants) up to `queueTimeoutMs`, and at most `maxQueued`
+ * wait; past either limit the query is refused at once with 503 `OVERLOADED` and `Retry-After`.
+ *
+ * @example
+ * QueryAdmissionConfigSchema.parse({ maxConcurrent: 4 }); // { maxConcurrent: 4, maxQueued: 256, queueTimeoutMs: 1000 }
+ */
+export const QueryAdmissionConfigSchema = z
+  .object({
+    maxConcurrent: z.number().int().min(1).default(8),
+    maxQueued: z.number().int().min(0).default(256),
+    queueTimeoutMs: z.number().int().min(1).default(1_000),
+  })
+  .strict()
+  .prefault({});
+
 /** A limit, or `false` for none. */
 const OptionalRateLimitSchema = z.union([RateLimitRuleSchema, z.literal(false)]);
 
@@ -447,7 +464,7 @@ export const SluiceConfigSchema = z
       .strict()
       .prefault({}),
     /** HTTP API policy. */
-    api: z.object({ rateLimits: RateLimitsConfigSchema }).strict().prefault({}),
+    api: z.object({ rateLimits: RateLimitsConfigSchema, queries: QueryAdmissionConfigSchema }).strict().prefault({}),
     /**
      * A Redis shared by every Sluice process of a deployment. Set, it holds the API's rate limits
      * and the collection ingest locks; unset, limits stay in each process and locks in `ledger.db`.

@@ -92,6 +92,11 @@ export const ERROR_CODES = {
    * after `details.retryAfterSeconds`.
    */
   STORE_UNAVAILABLE: { status: 503, category: "SYSTEM", retryable: true, pushback: true },
+  /**
+   * More queries than the server can start within `api.queries.queueTimeoutMs`, or more waiting
+   * than `api.queries.maxQueued`: refused at once; come back after `details.retryAfterSeconds`.
+   */
+  OVERLOADED: { status: 503, category: "SYSTEM", retryable: true, pushback: true },
   // scholarly sources (ClinicalTrials.gov, OpenAlex, PMC, Unpaywall) and downloads
   /** The API refused the request (a bad filter, an unknown id, a bad key); the message quotes its reason. */
   SOURCE_REJECTED: { status: 422, category: "THIRD_PARTY", retryable: false },

@@ -29,6 +29,8 @@ export class EngineMetrics {
   readonly #gateSuspensions: Counter<"stage">;
   readonly #breaker: Gauge<"pipeline" | "policy" | "stage">;
   readonly #query: Histogram<"mode">;
+  readonly #admission: Counter<"outcome">;
+  readonly #queueWait: Histogram;
 
   constructor(spool: () => Promise<QueueStats>, jobs?: () => Promise<Record<JobState, number>>) {
     const registers = [this.registry];
@@ -136,6 +138,18 @@ export class EngineMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.#admission = new Counter({
+      name: "query_admission_total",
+      help: "Queries admitted, or refused with 503 OVERLOADED because the queue was full or their turn did not come in time",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#queueWait = new Histogram({
+      name: "query_queue_wait_seconds",
+      help: "Time an admitted query waited for a free slot (api.queries)",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
     if (jobs) {
       new Gauge({
         name: "ledger_jobs",
@@ -164,4 +178,11 @@ export class EngineMetrics {
   readonly onBreakerState = (labels: { pipeline: string; policy: string; stage: string }, state: BreakerState): void =>
     this.#breaker.set(labels, BREAKER_VALUE[state]);
   readonly onQuery = (mode: string, seconds: number): void => this.#query.observe({ mode }, seconds);
+  readonly onQueryAdmitted = (waitMs: number): void => {
+    this.#admission.inc({ outcome: "admitted" });
+    this.#queueWait.observe(waitMs / 1000);
+  };
+  /** `full`: the admission queue was full; `timeout`: the query's turn did not come in time. */
+  readonly onQueryRefused = (reason: "full" | "timeout"): void =>
+    this.#admission.inc({ outcome: reason === "full" ? "refused_full" : "refused_timeout" });
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import type { Sluice } from "../../engine/sluice.ts";
 import { RETRIEVAL_MODES } from "../../retrieval/retriever.ts";
+import { AdmissionQueue } from "../admission/admission-queue.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionNameSchema } from "../schemas.ts";
 import { TenantScope } from "../tenant-scope.ts";
@@ -55,7 +56,8 @@ const QueryResponseSchema = z
 
 /**
  * `POST /v1/query` → the facade's QueryResponse (`{"results":[...],"answer":{"text","citations"}}`),
- * the same shape as `sluice query --json`, over the caller's tenant's collection only. Register
+ * the same shape as `sluice query --json`, over the caller's tenant's collection only, admitted
+ * by `api.queries` (503 `OVERLOADED` with `Retry-After` past its limits). Register
  * under `/v1`.
  *
  * @example
@@ -64,6 +66,11 @@ const QueryResponseSchema = z
 export const queryRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
   async function queryRoutes(app) {
     const { sluice } = options;
+    // One queue per server: its limits bound this process's work, whatever other servers do.
+    const admission = new AdmissionQueue(sluice.config.api.queries, {
+      onAdmitted: sluice.metrics.onQueryAdmitted,
+      onRefused: sluice.metrics.onQueryRefused,
+    });
     app.post(
       "/query",
       {
@@ -77,8 +84,10 @@ export const queryRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
       async (request) => {
         const body = validate(QueryBodySchema, request.body, "body");
         const scope = TenantScope.of(request.principal);
-        return scope.guard(sluice.store, body.collection, () =>
-          sluice.query({ ...body, collection: scope.internal(body.collection) }),
+        return admission.run(scope.tenant, () =>
+          scope.guard(sluice.store, body.collection, () =>
+            sluice.query({ ...body, collection: scope.internal(body.collection) }),
+          ),
         );
       },
     );
