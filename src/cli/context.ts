@@ -29,7 +29,7 @@ export function globals(command: Command): GlobalOptions {
 export async function withSluice<T>(
   command: Command,
   fn: (sluice: Sluice, g: GlobalOptions) => Promise<T>,
-  options: { oneShot?: boolean } = {},
+  options: { oneShot?: boolean; server?: boolean } = {},
 ): Promise<T> {
   const g = globals(command);
   // Loaded here, not at the top: `sluice --help` and argument errors never load the engine.
@@ -43,7 +43,11 @@ export async function withSluice<T>(
   // would cost more than it saves, unless the user asked for threads by number.
   if (options.oneShot && config.models.threads === "auto") config.models.threads = 0;
   const tracing = await startTracing(config.tracing);
-  const sluice = await Sluice.open({ dataDir: g.data, config });
+  // A server answers queries in reader threads; a command queries on its own thread.
+  const readerThreads = options.server
+    ? (await import("../retrieval/readers/reader-pool.ts")).resolveReaderThreads(config.retrieval.readerThreads)
+    : 0;
+  const sluice = await Sluice.open({ dataDir: g.data, config, readerThreads });
   try {
     return await fn(sluice, g);
   } finally {

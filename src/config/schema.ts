@@ -104,6 +104,12 @@ export const RetrievalConfigSchema = z
       .prefault({}),
     /** How many candidates each retriever contributes before fusion. */
     candidates: z.number().int().positive().default(50),
+    /**
+     * Threads `sluice serve` retrieves and answers queries in, each with its own read connection
+     * to the embedded index, so the HTTP loop only parses and dispatches. `auto`: one per core;
+     * `0`: on the event loop. Other commands and the library query on their own thread.
+     */
+    readerThreads: z.union([z.literal("auto"), z.number().int().min(0).max(64)]).default("auto"),
   })
   .strict();
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

@@ -35,11 +35,12 @@ import { loadTopology, loadTopologyFile, type Topology } from "../pipeline/topol
 import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
 import { ExtractiveAnswerer } from "../retrieval/answer/extractive-answerer.ts";
 import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
-import { Retriever, type RetrievalMode } from "../retrieval/retriever.ts";
+import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
+import { Retriever, type RetrievalMode, type RetrievedChunk } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
-import { assertCollectionName } from "../store/sqlite/sqlite-index-store.ts";
+import { assertCollectionName, SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
 import { resolvePipeline, SHIPPED_PIPELINES } from "./resolve-pipeline.ts";
 import {
   assertSourceType,
@@ -61,6 +62,11 @@ export interface SluiceOptions {
   logger?: Logger;
   /** The adapters to use; absent, `createAdapters` chooses them from the config. */
   adapters?: SluiceAdapters;
+  /**
+   * Run queries in this many reader threads (`sluice serve` passes `retrieval.readerThreads`).
+   * Default 0: on this thread. Only with the embedded index and the extractive answer.
+   */
+  readerThreads?: number;
 }
 
 /** Whether a pipeline's first stage downloads (`source.download`): it takes url documents. */
@@ -187,6 +193,9 @@ export class Sluice {
   #embedder: DenseEmbedder | null = null;
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
+  /** Reader threads for queries: undefined until the first query decides, null for none. */
+  #readers: ReaderPool | null | undefined = undefined;
+  readonly #readerThreads: number;
   #gateInstance: Gate | null = null;
   /** One client for every source run of this process, so each API host's pace holds across runs. */
   #sourceHttp: PoliteHttp | null = null;
@@ -214,6 +223,7 @@ export class Sluice {
       () => this.ledger.countJobsByState(),
     );
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
+    this.#readerThreads = options.readerThreads ?? 0;
     // The embedder's id for lineage, once this process has one (never built just to be named) and
     // it is a model's (a remote one names only its server until it has warmed up).
     const modelId = () => {
@@ -241,6 +251,7 @@ export class Sluice {
   }
 
   async close(): Promise<void> {
+    await this.#readers?.close();
     await this.events.close();
     await this.#embedder?.close();
     await this.models.close();
@@ -739,6 +750,53 @@ export class Sluice {
     return this.#answerer;
   }
 
+  /** The reader threads queries run in, if this Sluice has them and can use them (see {@link SluiceOptions}). */
+  #readerPool(): ReaderPool | null {
+    if (this.#readers !== undefined) return this.#readers;
+    const threads = this.#readerThreads;
+    const store = this.store;
+    this.#readers =
+      threads > 0 &&
+      store instanceof SqliteIndexStore &&
+      store.path !== ":memory:" &&
+      this.config.answer.backend === "extractive"
+        ? new ReaderPool(
+            { indexPath: store.path, retrieval: this.config.retrieval, sentences: this.config.answer.sentences },
+            threads,
+          )
+        : null;
+    return this.#readers;
+  }
+
+  /** Retrieval and answer in a reader thread; the query's vector is embedded here, where the model is. */
+  async #readInThread(
+    readers: ReaderPool,
+    request: QueryRequest,
+    mode: RetrievalMode,
+    k: number,
+  ): Promise<{ hits: RetrievedChunk[]; answer?: Answer }> {
+    const embedder = this.embedder();
+    const dense = mode === "dense" || (mode === "hybrid" && this.config.retrieval.weights.dense > 0);
+    let vector: Float32Array | undefined;
+    if (dense) {
+      await embedder.warmUp();
+      [vector] = await embedder.embed([request.query], {
+        kind: "query",
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    }
+    const { id, dimensions, languages } = embedder;
+    return readers.read({
+      collection: request.collection,
+      query: request.query,
+      mode,
+      k,
+      answer: request.answer ?? true,
+      embedder: { id, dimensions, ...(languages ? { languages: [...languages] } : {}) },
+      ...(vector ? { vector } : {}),
+    });
+  }
+
   async query(request: QueryRequest): Promise<QueryResponse> {
     const mode = request.mode ?? "hybrid";
     const k = request.k ?? 10;
@@ -752,20 +810,26 @@ export class Sluice {
     };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
-        const hits = await this.retriever()
-          .retrieve(request.collection, request.query, {
-            mode,
-            k,
-            ...(request.signal ? { signal: request.signal } : {}),
-          })
-          .catch(async (err: unknown) => {
-            // Accepted but nothing indexed yet: the collection exists and is empty for now.
-            if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
-            const pending = await this.ledger.pendingDocuments(request.collection);
-            if (pending === 0) throw err;
-            pendingOnly = pending;
-            return [];
-          });
+        const readers = this.#readerPool();
+        let answered: Answer | undefined;
+        const retrieved = readers
+          ? this.#readInThread(readers, request, mode, k).then((r) => {
+              answered = r.answer;
+              return r.hits;
+            })
+          : this.retriever().retrieve(request.collection, request.query, {
+              mode,
+              k,
+              ...(request.signal ? { signal: request.signal } : {}),
+            });
+        const hits = await retrieved.catch(async (err: unknown) => {
+          // Accepted but nothing indexed yet: the collection exists and is empty for now.
+          if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
+          const pending = await this.ledger.pendingDocuments(request.collection);
+          if (pending === 0) throw err;
+          pendingOnly = pending;
+          return [];
+        });
         const results = hits.map((h) => ({
           docId: h.chunk.docId,
           chunkId: h.chunk.chunkId,
@@ -782,7 +846,8 @@ export class Sluice {
           results,
           ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
         };
-        if (request.answer ?? true)
+        if (answered) response.answer = answered;
+        else if (request.answer ?? true)
           response.answer = await this.answerer().answer(
             request.query,
             hits,

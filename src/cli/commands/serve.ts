@@ -11,28 +11,32 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "address to bind (default: server.host in config, 127.0.0.1)")
     .option("--no-worker", "a gateway only: accept and answer, and leave the jobs to `sluice worker` processes")
     .action(async (opts: { port?: string; host?: string; worker: boolean }, command: Command) => {
-      await withSluice(command, async (sluice) => {
-        const [{ buildApp }, { resolveAuthSettings }, { assertServeSecurity }] = await Promise.all([
-          import("../../api/app.ts"),
-          import("../../api/auth/auth-settings.ts"),
-          import("../../api/auth/startup-check.ts"),
-        ]);
-        const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
-        if (!Number.isInteger(port) || port < 0 || port > 65535)
-          throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
-        const host = opts.host ?? sluice.config.server.host;
-        // Before binding: no unprotected API off loopback or in production, no weak secret in production.
-        const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
-        assertServeSecurity({ host, settings: auth, environment: sluice.config.environment });
-        // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
-        const app = await buildApp(sluice, { runJobs: opts.worker, auth });
-        const address = await app.listen({ port, host });
-        println(`sluice listening on ${address} (data ${sluice.dataDir})`);
-        await new Promise<void>((resolveStop) => {
-          process.once("SIGINT", () => resolveStop());
-          process.once("SIGTERM", () => resolveStop());
-        });
-        await app.close();
-      });
+      await withSluice(
+        command,
+        async (sluice) => {
+          const [{ buildApp }, { resolveAuthSettings }, { assertServeSecurity }] = await Promise.all([
+            import("../../api/app.ts"),
+            import("../../api/auth/auth-settings.ts"),
+            import("../../api/auth/startup-check.ts"),
+          ]);
+          const port = opts.port !== undefined ? Number(opts.port) : sluice.config.server.port;
+          if (!Number.isInteger(port) || port < 0 || port > 65535)
+            throw new SluiceError("VALIDATION_FAILED", `--port must be 0-65535, got "${opts.port}"`);
+          const host = opts.host ?? sluice.config.server.host;
+          // Before binding: no unprotected API off loopback or in production, no weak secret in production.
+          const auth = await resolveAuthSettings({ config: sluice.config.auth, env: process.env, cwd: sluice.cwd });
+          assertServeSecurity({ host, settings: auth, environment: sluice.config.environment });
+          // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
+          const app = await buildApp(sluice, { runJobs: opts.worker, auth });
+          const address = await app.listen({ port, host });
+          println(`sluice listening on ${address} (data ${sluice.dataDir})`);
+          await new Promise<void>((resolveStop) => {
+            process.once("SIGINT", () => resolveStop());
+            process.once("SIGTERM", () => resolveStop());
+          });
+          await app.close();
+        },
+        { server: true },
+      );
     });
 }

@@ -1,0 +1,247 @@
+/**
+ * Queries under load: `sluice serve` over the Debian descriptions corpus (hash embedder, rate
+ * limits off), closed-loop clients (each sends its next query as soon as the last returns) at 1,
+ * 10 and 100 at once, retrieval-only lexical and hybrid with an extractive answer; then 100
+ * clients again with admission control off (`api.queries.maxConcurrent` unbounded), as before it.
+ * Per run: answered/s, refused/s (503 OVERLOADED), and p50/p95/p99 of answered queries. Also
+ * nDCG@10 of the known-item queries (each summary line finds its package), and the same queries
+ * through MiniSearch in process, one at a time, as the peer. The index is built once into
+ * bench/.cache/query-<docs>/ and reused.
+ *
+ *   npm run bench:query [-- --docs 64000 --seconds 15 --clients 1,10,100]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import MiniSearch from "minisearch";
+import { parseConfig } from "../src/config/load-config.ts";
+import { Sluice } from "../src/engine/sluice.ts";
+import { benchCorpus } from "./corpus.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const { values } = parseArgs({
+  options: {
+    docs: { type: "string", default: "64000" },
+    seconds: { type: "string", default: "15" },
+    clients: { type: "string", default: "1,10,100" },
+  },
+});
+const n = Number(values.docs);
+const seconds = Number(values.seconds);
+const levels = values.clients.split(",").map(Number);
+
+const corpus = await benchCorpus(n);
+const docs = readFileSync(corpus, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { _id: string; title?: string; text: string });
+const ids = new Set(docs.map((d) => d._id));
+const debian = join(ROOT, "bench", ".cache", "debian");
+const relevant = new Map(
+  readFileSync(join(debian, "qrels", "test.tsv"), "utf8")
+    .split("\n")
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => {
+      const [query = "", doc = ""] = l.split("\t");
+      return [query, doc] as const;
+    }),
+);
+const queries = readFileSync(join(debian, "queries.jsonl"), "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { _id: string; text: string })
+  .map((q) => ({ text: q.text, doc: relevant.get(q._id) ?? "" }))
+  .filter((q) => ids.has(q.doc));
+
+// The index, built once.
+const home = join(ROOT, "bench", ".cache", `query-${n}`);
+const dataDir = join(home, "data");
+const configPath = join(home, "sluice.yaml");
+const baseConfig = {
+  embedder: { backend: "hash", dimensions: 256 },
+  api: { rateLimits: { answer: false, query: false } },
+};
+if (!existsSync(join(home, "ready"))) {
+  mkdirSync(home, { recursive: true });
+  process.stderr.write(`indexing ${n} documents into ${dataDir} (once) …\n`);
+  const sluice = await Sluice.open({ dataDir, config: parseConfig(baseConfig) });
+  const job = await sluice.submitPaths({ collection: "debian", paths: [corpus] });
+  const done = await sluice.runJob(job.id);
+  await sluice.close();
+  if (done.done !== n) throw new Error(`indexed ${done.done} of ${n} documents`);
+  writeFileSync(join(home, "ready"), "");
+}
+
+const yaml = (queriesBlock: string) =>
+  [
+    "embedder:\n  backend: hash\n  dimensions: 256",
+    `api:\n  rateLimits:\n    answer: false\n    query: false\n${queriesBlock}`,
+    "",
+  ].join("\n");
+
+async function serve(config: string): Promise<{ url: string; child: ChildProcess }> {
+  writeFileSync(configPath, config);
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src", "cli", "main.ts"),
+      "--data",
+      dataDir,
+      "--config",
+      configPath,
+      "serve",
+      "--no-worker",
+      "--port",
+      "0",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`sluice serve exited (${code}) before listening`)));
+  });
+  return { url, child };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const ms = (v: number) => Number(v.toFixed(1));
+
+/** nDCG@10 of a known-item query: 1/log2(rank+1) when its document is in the top 10. */
+const ndcg = (ranked: readonly string[], doc: string) => {
+  const rank = ranked.slice(0, 10).indexOf(doc);
+  return rank < 0 ? 0 : 1 / Math.log2(rank + 2);
+};
+
+interface LoadResult {
+  label: string;
+  clients: number;
+  answered_per_s: number;
+  refused_per_s: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  ndcg10?: number;
+}
+
+async function load(
+  url: string,
+  label: string,
+  clients: number,
+  body: { mode: string; answer: boolean },
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const gains: number[] = [];
+  let refused = 0;
+  let next = 0;
+  const until = performance.now() + seconds * 1000;
+  const client = async () => {
+    while (performance.now() < until) {
+      const q = queries[next++ % queries.length]!;
+      const started = performance.now();
+      const res = await fetch(`${url}/v1/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ collection: "debian", query: q.text, k: 10, ...body }),
+      });
+      const text = await res.text();
+      if (res.status === 503) {
+        refused++;
+        // A refused client comes back after a short pause, as a real one would after Retry-After.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (res.status !== 200) throw new Error(`${label}: ${res.status} ${text.slice(0, 300)}`);
+      latencies.push(performance.now() - started);
+      gains.push(
+        ndcg(
+          (JSON.parse(text) as { results: Array<{ docId: string }> }).results.map((r) => r.docId),
+          q.doc,
+        ),
+      );
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, client));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const result: LoadResult = {
+    label,
+    clients,
+    answered_per_s: Math.round(latencies.length / elapsed),
+    refused_per_s: Math.round(refused / elapsed),
+    p50_ms: ms(percentile(latencies, 50)),
+    p95_ms: ms(percentile(latencies, 95)),
+    p99_ms: ms(percentile(latencies, 99)),
+    ...(clients === 1 ? { ndcg10: Number((gains.reduce((a, g) => a + g, 0) / gains.length).toFixed(3)) } : {}),
+  };
+  console.log(
+    `${label}, ${clients} clients: ${result.answered_per_s} answered/s, ${result.refused_per_s} refused/s; p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms${result.ndcg10 !== undefined ? `; nDCG@10 ${result.ndcg10} over ${gains.length} queries` : ""}`,
+  );
+  return result;
+}
+
+console.log(`corpus: ${n} Debian package descriptions, ${queries.length} known-item queries, ${seconds} s per run`);
+const runs: LoadResult[] = [];
+const modes = [
+  { label: "lexical", body: { mode: "lexical", answer: false } },
+  { label: "hybrid + extractive answer", body: { mode: "hybrid", answer: true } },
+];
+let server = await serve(yaml(""));
+try {
+  for (const { label, body } of modes)
+    for (const clients of levels) runs.push(await load(server.url, label, clients, body));
+} finally {
+  server.child.kill("SIGTERM");
+}
+// As before admission control: every query runs at once.
+server = await serve(yaml("  queries:\n    maxConcurrent: 100000\n"));
+try {
+  for (const { label, body } of modes)
+    runs.push(await load(server.url, `${label}, admission off`, Math.max(...levels), body));
+} finally {
+  server.child.kill("SIGTERM");
+}
+
+// The peer: MiniSearch in process, the same documents, the same queries one at a time.
+let started = performance.now();
+const mini = new MiniSearch<{ id: string; title: string; text: string }>({ fields: ["title", "text"], idField: "id" });
+mini.addAll(docs.map((d) => ({ id: d._id, title: d.title ?? "", text: d.text })));
+const buildSeconds = (performance.now() - started) / 1000;
+const miniLatencies: number[] = [];
+const miniGains: number[] = [];
+const miniUntil = performance.now() + seconds * 1000;
+for (let i = 0; performance.now() < miniUntil && i < queries.length; i++) {
+  const q = queries[i]!;
+  started = performance.now();
+  const hits = mini.search(q.text).slice(0, 10);
+  miniLatencies.push(performance.now() - started);
+  miniGains.push(
+    ndcg(
+      hits.map((h) => String(h.id)),
+      q.doc,
+    ),
+  );
+}
+miniLatencies.sort((a, b) => a - b);
+const peer = {
+  build_s: Number(buildSeconds.toFixed(1)),
+  p50_ms: ms(percentile(miniLatencies, 50)),
+  p95_ms: ms(percentile(miniLatencies, 95)),
+  ndcg10: Number((miniGains.reduce((a, g) => a + g, 0) / miniGains.length).toFixed(3)),
+  queries: miniLatencies.length,
+};
+console.log(
+  `peer, MiniSearch in process (one query at a time, ${peer.queries} queries): p50 ${peer.p50_ms} ms, p95 ${peer.p95_ms} ms, nDCG@10 ${peer.ndcg10}; index built in ${peer.build_s} s`,
+);
+console.log(JSON.stringify({ docs: n, queries: queries.length, seconds, runs, peer_minisearch: peer }));

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseConfig } from "../config/load-config.ts";
+import { isSluiceError } from "../contracts/errors.ts";
+import { HashEmbedder } from "../models/backends/hash-embedder.ts";
+import { Sluice } from "./sluice.ts";
+
+const DOCS = [
+  { id: "tar", text: "GNU tar saves many files together into a single tape or disk archive." },
+  { id: "gzip", text: "gzip reduces the size of files using Lempel-Ziv coding. The compressed file keeps its name." },
+  { id: "curl", text: "curl transfers data from or to a server over HTTP, FTP and many other protocols." },
+  { id: "nginx", text: "nginx is a web server and a reverse proxy server for HTTP. It serves static files fast." },
+];
+
+void describe("queries in reader threads (readerThreads)", () => {
+  let dir: string;
+  let threaded: Sluice;
+  let inline: Sluice;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sluice-readers-"));
+    const config = parseConfig({});
+    threaded = await Sluice.open({
+      dataDir: join(dir, "data"),
+      config,
+      embedder: new HashEmbedder({ dimensions: 64 }),
+      readerThreads: 2,
+    });
+    const job = await threaded.submitDocuments({ collection: "pkgs", documents: DOCS });
+    await threaded.runJob(job.id);
+    // The same folder, queried on the event loop: what the threads must answer.
+    inline = await Sluice.open({ dataDir: join(dir, "data"), config, embedder: new HashEmbedder({ dimensions: 64 }) });
+  });
+  after(async () => {
+    await threaded.close();
+    await inline.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const mode of ["lexical", "dense", "hybrid"] as const) {
+    void it(`${mode}: the same ranked chunks and answer as on the event loop`, async () => {
+      const request = { collection: "pkgs", query: "web server for HTTP", mode, k: 3 };
+      const [a, b] = await Promise.all([threaded.query(request), inline.query(request)]);
+      assert.ok(a.results.length > 0);
+      assert.deepEqual(a.results, b.results);
+      assert.deepEqual(a.answer, b.answer);
+    });
+  }
+
+  void it("many queries at once, all answered by the pool", async () => {
+    const queries = Array.from({ length: 40 }, (_, i) => ({
+      collection: "pkgs",
+      query: ["archive files", "compress files", "transfer data", "reverse proxy"][i % 4]!,
+      answer: false,
+    }));
+    const answers = await Promise.all(queries.map((q) => threaded.query(q)));
+    const expected = await Promise.all(queries.map((q) => inline.query(q)));
+    assert.deepEqual(
+      answers.map((a) => a.results.map((r) => r.docId)),
+      expected.map((a) => a.results.map((r) => r.docId)),
+    );
+    assert.equal(answers[3]?.results[0]?.docId, "nginx");
+  });
+
+  void it("errors cross the thread with their code: an unknown collection is COLLECTION_NOT_FOUND", async () => {
+    await assert.rejects(
+      threaded.query({ collection: "nope", query: "anything" }),
+      (err: unknown) => isSluiceError(err) && err.code === "COLLECTION_NOT_FOUND" && /pkgs/.test(err.message),
+    );
+  });
+});

@@ -1,0 +1,118 @@
+import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
+import { errorFromWire } from "../../contracts/error-wire.ts";
+import { SluiceError } from "../../contracts/errors.ts";
+import { startThread } from "../../threads/start-thread.ts";
+import type { Answer } from "../answer/answer.ts";
+import type { RetrievedChunk } from "../retriever.ts";
+import type { ReadReply, ReaderThreadData, ReadRequest } from "./reader-thread-protocol.ts";
+
+interface Reader {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ReadResult) => void; reject: (e: Error) => void }>;
+}
+
+/**
+ * Reader threads for `retrieval.readerThreads`: `auto` is one per core.
+ *
+ * @example
+ * resolveReaderThreads("auto"); // 2 on a 2-core machine
+ */
+export function resolveReaderThreads(setting: number | "auto"): number {
+  return setting === "auto" ? Math.max(1, availableParallelism()) : setting;
+}
+
+/** What a reader thread sends back. */
+export interface ReadResult {
+  hits: RetrievedChunk[];
+  answer?: Answer;
+}
+
+/**
+ * A pool of reader threads, each with its own connection to the index file: queries are
+ * retrieved (and answered extractively) there, so the HTTP loop only parses, dispatches and
+ * serialises, and with two cores two queries run at once. A request goes to the thread with the
+ * fewest in flight. A thread that dies fails its requests in flight and is replaced on the next.
+ *
+ * @example
+ * const readers = new ReaderPool({ indexPath, retrieval: config.retrieval, sentences: 3 }, 2);
+ * const { hits } = await readers.read({ collection, query, mode: "lexical", k: 10, answer: false, embedder });
+ * await readers.close();
+ */
+export class ReaderPool {
+  readonly size: number;
+  readonly #data: ReaderThreadData;
+  readonly #readers: Array<Reader | null>;
+  #next = 0;
+  #closed = false;
+
+  constructor(data: ReaderThreadData, size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`reader threads must be at least 1, got ${size}`);
+    this.#data = data;
+    this.size = size;
+    this.#readers = Array.from({ length: size }, () => null);
+  }
+
+  read(request: Omit<ReadRequest, "id">): Promise<ReadResult> {
+    if (this.#closed) return Promise.reject(new SluiceError("STORE_UNAVAILABLE", "the reader threads are closed"));
+    const reader = this.#least();
+    const id = ++this.#next;
+    return new Promise<ReadResult>((resolve, reject) => {
+      // Held while it has work: an idle pool does not keep the process alive.
+      if (reader.pending.size === 0) reader.worker.ref();
+      reader.pending.set(id, { resolve, reject });
+      reader.worker.postMessage({ ...request, id } satisfies ReadRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(
+      this.#readers.map(async (reader, i) => {
+        if (!reader) return;
+        this.#readers[i] = null;
+        const exited = new Promise<void>((resolve) => reader.worker.once("exit", () => resolve()));
+        reader.worker.postMessage({ type: "close" });
+        const timer = setTimeout(() => void reader.worker.terminate(), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** The live reader with the fewest requests in flight, started if need be. */
+  #least(): Reader {
+    let best = -1;
+    for (let i = 0; i < this.size; i++) {
+      const reader = this.#readers[i];
+      if (!reader) {
+        this.#readers[i] = this.#start(i);
+        return this.#readers[i]!;
+      }
+      if (best < 0 || reader.pending.size < this.#readers[best]!.pending.size) best = i;
+    }
+    return this.#readers[best]!;
+  }
+
+  #start(slot: number): Reader {
+    const worker = startThread(import.meta.url, "reader-thread", this.#data);
+    const reader: Reader = { worker, pending: new Map() };
+    worker.on("message", (reply: ReadReply) => {
+      const waiting = reader.pending.get(reply.id);
+      if (!waiting) return;
+      reader.pending.delete(reply.id);
+      if (reader.pending.size === 0) reader.worker.unref();
+      if (reply.ok) waiting.resolve(reply.answer ? { hits: reply.hits, answer: reply.answer } : { hits: reply.hits });
+      else waiting.reject(errorFromWire(reply.error));
+    });
+    const fail = (error: Error) => {
+      if (this.#readers[slot] === reader) this.#readers[slot] = null;
+      for (const { reject } of reader.pending.values()) reject(error);
+      reader.pending.clear();
+    };
+    worker.on("error", (err) => fail(new SluiceError("STAGE_FAILED", `a reader thread failed: ${err.message}`)));
+    worker.on("exit", (code) => fail(new SluiceError("STAGE_FAILED", `a reader thread exited (${code})`)));
+    worker.unref();
+    return reader;
+  }
+}

@@ -1,0 +1,38 @@
+import type { ErrorWire } from "../../contracts/error-wire.ts";
+import type { RetrievalConfig } from "../../config/schema.ts";
+import type { Answer } from "../answer/answer.ts";
+import type { RetrievalMode, RetrievedChunk } from "../retriever.ts";
+
+/** What a reader thread opens: the index file, read by a connection of its own. */
+export interface ReaderThreadData {
+  indexPath: string;
+  retrieval: RetrievalConfig;
+  /** Sentences of the extractive answer. */
+  sentences: number;
+}
+
+/**
+ * The query embedder as the main thread has it: the vector comes with each request (embedded
+ * there, where the model lives), so a reader thread loads no model.
+ */
+export interface QueryEmbedderInfo {
+  id: string;
+  dimensions: number;
+  languages?: string[];
+}
+
+/** One query, retrieved (and answered) in a reader thread. */
+export interface ReadRequest {
+  id: number;
+  collection: string;
+  query: string;
+  mode: RetrievalMode;
+  k: number;
+  answer: boolean;
+  embedder: QueryEmbedderInfo;
+  /** The query's vector, when the mode has a dense part. */
+  vector?: Float32Array;
+}
+
+export type ReadReply =
+  { id: number; ok: true; hits: RetrievedChunk[]; answer?: Answer } | { id: number; ok: false; error: ErrorWire };
