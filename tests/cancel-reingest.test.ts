@@ -51,7 +51,8 @@ describe("cancel", () => {
       const job = await sluice.submitPaths({ collection: "c", paths: [docs] });
       const running = sluice.runJob(job.id);
       await eventually(async () => (await sluice.ledger.getJob(job.id)).done >= 20, "20 documents done", 30_000);
-      await sluice.ledger.cancelJob(job.id);
+      // As `sluice cancel` does: the ledger, and the job's records in the spool.
+      await sluice.cancelJob(job.id);
       const callsAtCancel = embedder.calls;
       const ended = await running;
       assert.equal(ended.state, "CANCELLED");
