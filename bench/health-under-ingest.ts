@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { benchCorpus } from "./corpus.ts";
+import { listeningUrl, percentile } from "./serve-helpers.ts";
 
 const { values } = parseArgs({
   options: { docs: { type: "string", default: "64000" }, "probe-ms": { type: "string", default: "25" } },
@@ -32,20 +33,8 @@ const server = spawn(process.execPath, [BIN, "serve", "--data", join(dir, "data"
   stdio: ["ignore", "pipe", "inherit"],
 });
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 try {
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.once("exit", (code) => reject(new Error(`sluice serve exited with ${code} before listening`)));
-  });
+  const base = await listeningUrl(server);
   console.log(`sluice serve at ${base}; ingesting ${n} documents from ${corpus}`);
 
   const started = performance.now();

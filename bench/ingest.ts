@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { loadConfig, parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { benchCorpus } from "./corpus.ts";
+import { percentile } from "./serve-helpers.ts";
 import { llamaIndexInMemory } from "./peers/llamaindex-in-memory.ts";
 
 const { values } = parseArgs({
@@ -47,10 +48,6 @@ async function ingest(label: string, sluice: Sluice, collection: string): Promis
     `${label}: ${n} documents, ${stats.chunks} chunks in ${seconds.toFixed(1)} s → ${(n / seconds).toFixed(0)} docs/s`,
   );
   return { seconds, chunks: stats.chunks };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));

@@ -19,6 +19,7 @@ import MiniSearch from "minisearch";
 import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
 import { benchCorpus } from "./corpus.ts";
+import { listeningUrl, percentile } from "./serve-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({
@@ -101,20 +102,9 @@ async function serve(config: string): Promise<{ url: string; child: ChildProcess
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`sluice serve exited (${code}) before listening`)));
-  });
-  return { url, child };
+  return { url: await listeningUrl(child), child };
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const ms = (v: number) => Number(v.toFixed(1));
 
 /** nDCG@10 of a known-item query: 1/log2(rank+1) when its document is in the top 10. */
