@@ -193,9 +193,8 @@ export class Sluice {
   #embedder: DenseEmbedder | null = null;
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
-  /** Reader threads for queries: undefined until the first query decides, null for none. */
-  #readers: ReaderPool | null | undefined = undefined;
-  readonly #readerThreads: number;
+  /** Reader threads for queries (started at the first), or null: queries run on this thread. */
+  readonly #readers: ReaderPool | null;
   #gateInstance: Gate | null = null;
   /** One client for every source run of this process, so each API host's pace holds across runs. */
   #sourceHttp: PoliteHttp | null = null;
@@ -223,7 +222,7 @@ export class Sluice {
       () => this.ledger.countJobsByState(),
     );
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
-    this.#readerThreads = options.readerThreads ?? 0;
+    this.#readers = this.#readerPool(options.readerThreads ?? 0);
     // The embedder's id for lineage, once this process has one (never built just to be named) and
     // it is a model's (a remote one names only its server until it has warmed up).
     const modelId = () => {
@@ -750,22 +749,15 @@ export class Sluice {
     return this.#answerer;
   }
 
-  /** The reader threads queries run in, if this Sluice has them and can use them (see {@link SluiceOptions}). */
-  #readerPool(): ReaderPool | null {
-    if (this.#readers !== undefined) return this.#readers;
-    const threads = this.#readerThreads;
-    const store = this.store;
-    this.#readers =
-      threads > 0 &&
-      store instanceof SqliteIndexStore &&
-      store.path !== ":memory:" &&
-      this.config.answer.backend === "extractive"
-        ? new ReaderPool(
-            { indexPath: store.path, retrieval: this.config.retrieval, sentences: this.config.answer.sentences },
-            threads,
-          )
-        : null;
-    return this.#readers;
+  /** Reader threads for queries, where asked for and usable: the embedded index on disk, the extractive answer. */
+  #readerPool(threads: number): ReaderPool | null {
+    const { store, config } = this;
+    if (threads <= 0 || !(store instanceof SqliteIndexStore) || store.path === ":memory:") return null;
+    if (config.answer.backend !== "extractive") return null;
+    return new ReaderPool(
+      { indexPath: store.path, retrieval: config.retrieval, sentences: config.answer.sentences },
+      threads,
+    );
   }
 
   /** Retrieval and answer in a reader thread; the query's vector is embedded here, where the model is. */
@@ -810,7 +802,7 @@ export class Sluice {
     };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
-        const readers = this.#readerPool();
+        const readers = this.#readers;
         let answered: Answer | undefined;
         const retrieved = readers
           ? this.#readInThread(readers, request, mode, k).then((r) => {
