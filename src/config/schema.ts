@@ -110,6 +110,19 @@ export const RetrievalConfigSchema = z
      * `0`: on the event loop. Other commands and the library query on their own thread.
      */
     readerThreads: z.union([z.literal("auto"), z.number().int().min(0).max(64)]).default("auto"),
+    /**
+     * Search segments in the reader threads: each holds an in-memory copy of a collection's
+     * lexical postings and vectors, searched with MaxScore pruning and a flat vector scan instead
+     * of FTS5 and sqlite-vec (same results, several times faster). A collection that changed is
+     * searched in SQLite until its version has held for `quietMs`, then its segments are rebuilt.
+     */
+    segments: z
+      .object({
+        enabled: z.boolean().default(true),
+        quietMs: z.number().int().min(0).default(1000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

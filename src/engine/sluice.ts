@@ -853,6 +853,14 @@ export class Sluice {
   }
 
   /**
+   * Starts the reader threads (`readerThreads`) now, so they build their search segments before
+   * the first query rather than during it; `sluice serve` calls it before it listens.
+   */
+  startReaders(): void {
+    this.#readers?.start();
+  }
+
+  /**
    * A collection's counts, with `pending`: documents accepted for it that are not indexed yet. A
    * collection exists from the moment a document is accepted for it (empty until the first is
    * indexed); one with neither is COLLECTION_NOT_FOUND.
@@ -871,6 +879,7 @@ export class Sluice {
         embedder: null,
         dimensions: null,
         createdAt: new Date().toISOString(),
+        version: 0,
         pending,
       };
     const known = (await this.store.listCollections()).map((c) => c.name);

@@ -186,5 +186,45 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
       await store.writeDocument("c-drop", documentInput("d", ["victor whiskey"], [[1, 0, 0, 0]]));
       assert.equal((await store.searchLexical("c-drop", ["tango"], 5)).length, 0);
     });
+
+    it("bumps the version on every change, and scans what is live", async () => {
+      const v0 = (await store.ensureCollection("c-ver")).version;
+      await store.writeDocument(
+        "c-ver",
+        documentInput(
+          "a",
+          ["xray yankee", "zulu"],
+          [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+          ],
+        ),
+      );
+      const v1 = (await store.getCollection("c-ver"))!.version;
+      assert.ok(v1 > v0, "a write bumps the version");
+      await store.writeDocument(
+        "c-ver",
+        documentInput(
+          "a",
+          ["xray yankee", "zulu"],
+          [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+          ],
+        ),
+      );
+      assert.equal((await store.getCollection("c-ver"))!.version, v1, "an unchanged document changes nothing");
+      await store.writeDocument("c-ver", documentInput("b", ["alpha"], [[0, 0, 1, 0]]));
+      await store.deleteDocument("c-ver", "a");
+      assert.ok((await store.getCollection("c-ver"))!.version > v1 + 1, "a write and a delete bump it again");
+      const chunks: string[] = [];
+      for await (const c of store.scanChunks("c-ver")) chunks.push(c.text);
+      assert.deepEqual(chunks, ["alpha"]);
+      const vectors: number[][] = [];
+      for await (const v of store.scanVectors("c-ver")) vectors.push([...v.vector]);
+      assert.deepEqual(vectors, [[0, 0, 1, 0]]);
+      const totals = await store.lexicalTotals("c-ver");
+      assert.ok(totals.rows >= 1 && totals.tokens >= 1, JSON.stringify(totals));
+    });
   });
 }

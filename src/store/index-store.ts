@@ -9,6 +9,8 @@ export interface CollectionInfo {
   embedder: string | null;
   dimensions: number | null;
   createdAt: string;
+  /** Bumped by every write and delete: equal versions mean equal contents (caches, segments). */
+  version: number;
 }
 
 export interface StoredChunk {
@@ -64,6 +66,15 @@ export interface IndexStore {
     terms: string[],
   ): Promise<{ chunks: number; df: Map<string, number>; postings: number }>;
   getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>>;
+  /**
+   * The collection statistics lexical scores use (BM25's N and total length), as the lexical
+   * index itself counts them, so a search segment scores exactly as the index does.
+   */
+  lexicalTotals(collection: string): Promise<{ rows: number; tokens: number }>;
+  /** Every chunk's rowid and text, in rowid order (to build search segments from). */
+  scanChunks(collection: string): AsyncIterable<{ rowid: number; text: string }>;
+  /** Every dense vector with its chunk's rowid, in rowid order; nothing before the first vector. */
+  scanVectors(collection: string): AsyncIterable<{ rowid: number; vector: Float32Array }>;
 }
 
 /**

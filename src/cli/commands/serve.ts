@@ -28,6 +28,7 @@ export function registerServe(program: Command): void {
           assertServeSecurity({ host, settings: auth, environment: sluice.config.environment });
           // runJobs: the same process runs the jobs the API accepts (started on ready, stopped on close).
           const app = await buildApp(sluice, { runJobs: opts.worker, auth });
+          sluice.startReaders();
           const address = await app.listen({ port, host });
           println(`sluice listening on ${address} (data ${sluice.dataDir})`);
           await new Promise<void>((resolveStop) => {

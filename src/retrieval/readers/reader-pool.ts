@@ -53,6 +53,12 @@ export class ReaderPool {
     this.#readers = Array.from({ length: size }, () => null);
   }
 
+  /** Starts every thread now (each builds its search segments) rather than at the first reads. */
+  start(): void {
+    if (this.#closed) return;
+    for (let i = 0; i < this.size; i++) this.#readers[i] ??= this.#start(i);
+  }
+
   read(request: Omit<ReadRequest, "id">): Promise<ReadResult> {
     if (this.#closed) return Promise.reject(new SluiceError("STORE_UNAVAILABLE", "the reader threads are closed"));
     const reader = this.#least();

@@ -1,12 +1,14 @@
 /**
  * Entry of one `ReaderPool` thread (never imported by the main thread): opens the index file with
- * a connection of its own and answers `ReadRequest`s, retrieval and extractive answer, one reply
- * each. SQLite reads run here, so a slow query holds up neither the HTTP loop nor the other
- * readers; WAL lets them read while ingest writes.
+ * a connection of its own, with search segments in front (`retrieval.segments`), and answers
+ * `ReadRequest`s, retrieval and extractive answer, one reply each. Reads run here, so a slow
+ * query holds up neither the HTTP loop nor the other readers; WAL lets them read while ingest
+ * writes.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { errorToWire } from "../../contracts/error-wire.ts";
 import type { DenseEmbedder } from "../../models/ports.ts";
+import { SegmentedIndexStore } from "../../store/segments/segmented-index-store.ts";
 import { SqliteIndexStore } from "../../store/sqlite/sqlite-index-store.ts";
 import { ExtractiveAnswerer } from "../answer/extractive-answerer.ts";
 import { Retriever } from "../retriever.ts";
@@ -48,8 +50,12 @@ class ProvidedVector implements DenseEmbedder {
 
 const port = threadPort();
 const data = workerData as ReaderThreadData;
-const store = new SqliteIndexStore(data.indexPath);
+const segments = data.retrieval.segments;
+const sqlite = new SqliteIndexStore(data.indexPath);
+const store = segments.enabled ? new SegmentedIndexStore(sqlite, { quietMs: segments.quietMs }) : sqlite;
 const opened = store.open();
+// Segments for every collection now, between queries; until one is built its queries go to SQLite.
+if (store instanceof SegmentedIndexStore) void opened.then(() => store.warm()).catch(() => undefined);
 const answerer = new ExtractiveAnswerer({ sentences: data.sentences });
 
 async function read(request: ReadRequest): Promise<void> {

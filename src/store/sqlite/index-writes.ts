@@ -12,6 +12,7 @@ export interface CollectionRow {
   embedder: string | null;
   dimensions: number | null;
   created_at: string;
+  version: number;
 }
 
 /** One document to write into a collection. */
@@ -77,6 +78,11 @@ export class IndexWrites {
       })
       .immediate();
     return results;
+  }
+
+  /** Every write and delete bumps the collection's version in its own transaction. */
+  bumpVersion(collectionId: number): void {
+    this.#stmt("update collections set version = version + 1 where id = ?").run(collectionId);
   }
 
   removeChunks(collectionId: number, docId: string, hasVectors: boolean): void {
@@ -173,6 +179,7 @@ export class IndexWrites {
           const weights = sparse?.vectors[i];
           if (weights) for (const [term, weight] of Object.entries(weights)) insSparse.run(row.id, term, rowid, weight);
         });
+        this.bumpVersion(row.id);
         return { docId: document.id, outcome: existing ? "replaced" : "inserted", chunks: chunks.length };
       })
       .immediate();

@@ -1,3 +1,5 @@
+import type { SqliteDatabase } from "../../db/open-sqlite.ts";
+
 /** Tables shared by every collection. Per-collection FTS5 and vec0 tables are created on demand. */
 export const INDEX_SCHEMA = `
 create table if not exists collections (
@@ -5,7 +7,8 @@ create table if not exists collections (
   name text not null unique,
   embedder text,
   dimensions integer,
-  created_at text not null
+  created_at text not null,
+  version integer not null default 0
 );
 create table if not exists documents (
   collection_id integer not null references collections(id) on delete cascade,
@@ -52,3 +55,13 @@ export const createFts = (collectionId: number) =>
 
 export const createVec = (collectionId: number, dimensions: number) =>
   `create virtual table if not exists ${vecTable(collectionId)} using vec0(embedding float[${dimensions}] distance_metric=cosine)`;
+
+/**
+ * Brings an index file written by an older Sluice up to this schema: `collections.version`
+ * (bumped by every write and delete, so readers and caches can tell a collection changed).
+ */
+export function migrateIndexSchema(db: SqliteDatabase): void {
+  const columns = db.prepare<[], { name: string }>("pragma table_info(collections)").all();
+  if (!columns.some((c) => c.name === "version"))
+    db.exec("alter table collections add column version integer not null default 0");
+}

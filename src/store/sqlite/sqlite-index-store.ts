@@ -12,7 +12,7 @@ import {
 } from "../index-store.ts";
 import { IndexWriteThread } from "./index-write-thread.ts";
 import { type CollectionRow, type IndexWrite, IndexWrites } from "./index-writes.ts";
-import { createFts, ftsTable, INDEX_SCHEMA, vecTable } from "./schema.ts";
+import { createFts, ftsTable, INDEX_SCHEMA, migrateIndexSchema, vecTable } from "./schema.ts";
 
 export interface SqliteIndexStoreOptions {
   /**
@@ -36,6 +36,17 @@ export function assertCollectionName(name: string): void {
       },
     );
   }
+}
+
+/** An SQLite varint (FTS5's record format): 7 bits a byte, big-endian, a 9th byte of 8 bits. */
+function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const b = bytes[at + i] ?? 0;
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) return [value, at + i + 1];
+  }
+  return [value * 256 + (bytes[at + 8] ?? 0), at + 9];
 }
 
 /** FTS5 query text: every term quoted, OR-ed, so user input can never be FTS syntax. */
@@ -62,6 +73,8 @@ export class SqliteIndexStore implements IndexStore {
   readonly #thread: IndexWriteThread | null;
   /** Batches sent to the writer thread and not answered yet (close waits for them). */
   readonly #flushing = new Set<Promise<void>>();
+  /** Document and chunk counts per collection id, as of a version. */
+  readonly #counts = new Map<number, { version: number; documents: number; chunks: number }>();
   #pending: Array<IndexWrite & { resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string, options: SqliteIndexStoreOptions = {}) {
@@ -84,6 +97,7 @@ export class SqliteIndexStore implements IndexStore {
     if (this.#db) return;
     const db = openSqlite(this.path, { vectors: true });
     db.exec(INDEX_SCHEMA);
+    migrateIndexSchema(db);
     this.#db = db;
     this.#statements = new StatementCache(db);
     this.#writes = new IndexWrites(db, this.#statements);
@@ -112,11 +126,15 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   #info(row: CollectionRow): CollectionInfo {
-    const counts = this.db
-      .prepare<[number, number], { documents: number; chunks: number }>(
+    // Counting 64k chunks costs more than the query that asked: counts are kept per version.
+    let counts = this.#counts.get(row.id);
+    if (counts?.version !== row.version) {
+      const counted = this.#stmt<[number, number], { documents: number; chunks: number }>(
         "select (select count(*) from documents where collection_id = ?) as documents, (select count(*) from chunks where collection_id = ?) as chunks",
-      )
-      .get(row.id, row.id)!;
+      ).get(row.id, row.id)!;
+      counts = { version: row.version, ...counted };
+      this.#counts.set(row.id, counts);
+    }
     return {
       name: row.name,
       documents: counts.documents,
@@ -124,6 +142,7 @@ export class SqliteIndexStore implements IndexStore {
       embedder: row.embedder,
       dimensions: row.dimensions,
       createdAt: row.created_at,
+      version: row.version,
     };
   }
 
@@ -241,7 +260,10 @@ export class SqliteIndexStore implements IndexStore {
       .transaction(() => {
         const found =
           this.#stmt("delete from documents where collection_id = ? and doc_id = ?").run(row.id, docId).changes > 0;
-        if (found) this.#w.removeChunks(row.id, docId, row.embedder !== null);
+        if (found) {
+          this.#w.removeChunks(row.id, docId, row.embedder !== null);
+          this.#w.bumpVersion(row.id);
+        }
         return found;
       })
       .immediate();
@@ -312,6 +334,51 @@ export class SqliteIndexStore implements IndexStore {
       "select count(*) as n from (select 1 from sparse_terms where collection_id = ? limit 1)",
     ).get(row.id)!.n;
     return { chunks, df, postings };
+  }
+
+  async lexicalTotals(collection: string): Promise<{ rows: number; tokens: number }> {
+    const row = this.#require(collection);
+    // FTS5's averages record (rowid 1 of %_data): varints nRow, then tokens per column. FTS5 keeps
+    // counting deleted rows of a contentless_delete table in it, so bm25() does too.
+    const record = this.#stmt<[], { block: Buffer }>(`select block from ${ftsTable(row.id)}_data where id = 1`).get();
+    if (!record) return { rows: 0, tokens: 0 };
+    const [rows, next] = readVarint(record.block, 0);
+    const [tokens] = next < record.block.length ? readVarint(record.block, next) : [0];
+    return { rows, tokens };
+  }
+
+  async *scanChunks(collection: string): AsyncIterable<{ rowid: number; text: string }> {
+    const row = this.#require(collection);
+    // Pages of rows by rowid: an open iterator would hold a read transaction (and the WAL) open.
+    const page = this.#stmt<[number, number, number], { id: number; text: string }>(
+      "select id, text from chunks where collection_id = ? and id > ? order by id limit ?",
+    );
+    for (let after = 0; ;) {
+      const rows = page.all(row.id, after, 2048);
+      for (const r of rows) yield { rowid: r.id, text: r.text };
+      if (rows.length < 2048) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  async *scanVectors(collection: string): AsyncIterable<{ rowid: number; vector: Float32Array }> {
+    const row = this.#require(collection);
+    if (row.embedder === null) return;
+    const page = this.#stmt<[number, number], { rowid: number; embedding: Buffer }>(
+      `select rowid, embedding from ${vecTable(row.id)} where rowid > ? order by rowid limit ?`,
+    );
+    for (let after = 0; ;) {
+      const rows = page.all(after, 2048);
+      for (const r of rows) {
+        const bytes = new Uint8Array(r.embedding);
+        yield {
+          rowid: Number(r.rowid),
+          vector: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
+        };
+      }
+      if (rows.length < 2048) return;
+      after = Number(rows[rows.length - 1]!.rowid);
+    }
   }
 
   async getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {

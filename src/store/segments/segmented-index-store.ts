@@ -1,0 +1,230 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { analyze } from "../../text/analyzer.ts";
+import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
+import type { IndexResult } from "../../contracts/index.ts";
+import { DenseSegment, DenseSegmentBuilder } from "./dense-segment.ts";
+import { LexicalSegment, LexicalSegmentBuilder } from "./lexical-segment.ts";
+
+export interface SegmentOptions {
+  /** A collection that changed is rebuilt once its version has held this long (default 1000 ms). */
+  quietMs?: number;
+  /** Rows read between yields to the event loop while building (default 1024), so queries interleave. */
+  sliceRows?: number;
+  /** Told after each build that was installed. */
+  onBuilt?: (collection: string, stats: SegmentStats) => void;
+}
+
+export interface SegmentStats {
+  /** `createdAt#version` of the collection the segments hold. */
+  key: string;
+  documents: number;
+  vectors: number;
+  bytes: number;
+  buildMs: number;
+}
+
+interface Segments {
+  key: string;
+  lexical: LexicalSegment;
+  dense: DenseSegment | null;
+  stats: SegmentStats;
+}
+
+interface Entry {
+  segments?: Segments;
+  /** The newest key a query saw, and since when. */
+  seenKey?: string;
+  seenAt: number;
+  building: boolean;
+  attempted: boolean;
+}
+
+/** A collection's identity and contents: a dropped and re-created collection never matches. */
+const keyOf = (info: CollectionInfo) => `${info.createdAt}#${info.version}`;
+
+/**
+ * The index port with search segments in front: lexical and dense searches of a collection are
+ * answered from in-memory segments ({@link LexicalSegment}, {@link DenseSegment}) built for its
+ * current version, and from the store underneath while there are none. Reads only: segments see
+ * writes through the collection's version, whoever wrote. A changed collection keeps answering
+ * from the store (exact and current) until its version has held for `quietMs`, so a collection
+ * under ingest is not rebuilt after every batch.
+ *
+ * @example
+ * const store = new SegmentedIndexStore(new SqliteIndexStore(path), { quietMs: 1000 });
+ * await store.open();
+ * await store.warm(); // builds every collection's segments now
+ */
+export class SegmentedIndexStore implements IndexStore {
+  readonly #inner: IndexStore;
+  readonly #quietMs: number;
+  readonly #sliceRows: number;
+  readonly #onBuilt: SegmentOptions["onBuilt"];
+  readonly #entries = new Map<string, Entry>();
+  readonly #builds = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(inner: IndexStore, options: SegmentOptions = {}) {
+    this.#inner = inner;
+    this.#quietMs = options.quietMs ?? 1000;
+    this.#sliceRows = options.sliceRows ?? 1024;
+    this.#onBuilt = options.onBuilt;
+  }
+
+  open(): Promise<void> {
+    return this.#inner.open();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#builds]);
+    this.#entries.clear();
+    await this.#inner.close();
+  }
+
+  /** Builds segments for every collection now, one after the other. */
+  async warm(): Promise<void> {
+    for (const info of await this.#inner.listCollections()) {
+      const entry = this.#entry(info.name);
+      if (!entry.building) await this.#build(info.name, entry);
+    }
+  }
+
+  /** What each collection's installed segments hold. */
+  stats(): Map<string, SegmentStats> {
+    const out = new Map<string, SegmentStats>();
+    for (const [name, entry] of this.#entries) if (entry.segments) out.set(name, entry.segments.stats);
+    return out;
+  }
+
+  async searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]> {
+    const segments = await this.#current(collection);
+    return segments?.lexical.search(terms, k) ?? this.#inner.searchLexical(collection, terms, k);
+  }
+
+  async searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]> {
+    const segments = await this.#current(collection);
+    // A vector of the wrong size goes to the store, which names the mismatch.
+    if (segments?.dense && segments.dense.dimensions === vector.length) return segments.dense.search(vector, k);
+    return this.#inner.searchDense(collection, vector, k);
+  }
+
+  #entry(collection: string): Entry {
+    let entry = this.#entries.get(collection);
+    if (!entry) {
+      entry = { seenAt: 0, building: false, attempted: false };
+      this.#entries.set(collection, entry);
+    }
+    return entry;
+  }
+
+  /** The segments for the collection as it is now, or null (and maybe a build started). */
+  async #current(collection: string): Promise<Segments | null> {
+    const info = await this.#inner.getCollection(collection);
+    if (!info) return null;
+    const key = keyOf(info);
+    const entry = this.#entry(collection);
+    if (entry.segments?.key === key) return entry.segments;
+    const now = Date.now();
+    if (entry.seenKey !== key) {
+      entry.seenKey = key;
+      entry.seenAt = now;
+    }
+    if (!entry.building && !this.#closed && (!entry.attempted || now - entry.seenAt >= this.#quietMs)) {
+      const build = this.#build(collection, entry).finally(() => this.#builds.delete(build));
+      this.#builds.add(build);
+    }
+    return null;
+  }
+
+  /** Reads the collection into new segments; installs them only if no write landed meanwhile. */
+  async #build(collection: string, entry: Entry): Promise<void> {
+    entry.building = true;
+    entry.attempted = true;
+    try {
+      const started = performance.now();
+      const before = await this.#inner.getCollection(collection);
+      if (!before) return;
+      const lexical = new LexicalSegmentBuilder();
+      let rows = 0;
+      for await (const chunk of this.#inner.scanChunks(collection)) {
+        lexical.add(chunk.rowid, analyze(chunk.text));
+        if (++rows % this.#sliceRows === 0) await yieldToLoop();
+        if (this.#closed) return;
+      }
+      const totals = await this.#inner.lexicalTotals(collection);
+      let dense: DenseSegmentBuilder | null = null;
+      if (before.dimensions !== null) {
+        dense = new DenseSegmentBuilder(before.dimensions);
+        for await (const row of this.#inner.scanVectors(collection)) {
+          dense.add(row.rowid, row.vector);
+          if (++rows % (this.#sliceRows * 4) === 0) await yieldToLoop();
+          if (this.#closed) return;
+        }
+      }
+      const after = await this.#inner.getCollection(collection);
+      if (!after || keyOf(after) !== keyOf(before)) return;
+      const lex = lexical.build(totals);
+      const den = dense?.build() ?? null;
+      const stats: SegmentStats = {
+        key: keyOf(before),
+        documents: lex.documents,
+        vectors: den?.rows ?? 0,
+        bytes: lex.bytes + (den?.bytes ?? 0),
+        buildMs: Math.round(performance.now() - started),
+      };
+      entry.segments = { key: stats.key, lexical: lex, dense: den, stats };
+      this.#onBuilt?.(collection, stats);
+    } finally {
+      entry.building = false;
+    }
+  }
+
+  // Everything else is the store's.
+  ping(): Promise<void> {
+    return this.#inner.ping();
+  }
+  ensureCollection(name: string): Promise<CollectionInfo> {
+    return this.#inner.ensureCollection(name);
+  }
+  getCollection(name: string): Promise<CollectionInfo | null> {
+    return this.#inner.getCollection(name);
+  }
+  listCollections(): Promise<CollectionInfo[]> {
+    return this.#inner.listCollections();
+  }
+  dropCollection(name: string): Promise<boolean> {
+    this.#entries.delete(name);
+    return this.#inner.dropCollection(name);
+  }
+  documentHash(collection: string, docId: string): Promise<string | null> {
+    return this.#inner.documentHash(collection, docId);
+  }
+  writeDocument(collection: string, input: WriteDocumentInput): Promise<IndexResult> {
+    return this.#inner.writeDocument(collection, input);
+  }
+  deleteDocument(collection: string, docId: string): Promise<boolean> {
+    return this.#inner.deleteDocument(collection, docId);
+  }
+  searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]> {
+    return this.#inner.searchSparse(collection, weights, k);
+  }
+  sparseStats(
+    collection: string,
+    terms: string[],
+  ): Promise<{ chunks: number; df: Map<string, number>; postings: number }> {
+    return this.#inner.sparseStats(collection, terms);
+  }
+  getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {
+    return this.#inner.getChunks(collection, rowids);
+  }
+  lexicalTotals(collection: string): Promise<{ rows: number; tokens: number }> {
+    return this.#inner.lexicalTotals(collection);
+  }
+  scanChunks(collection: string): AsyncIterable<{ rowid: number; text: string }> {
+    return this.#inner.scanChunks(collection);
+  }
+  scanVectors(collection: string): AsyncIterable<{ rowid: number; vector: Float32Array }> {
+    return this.#inner.scanVectors(collection);
+  }
+}
