@@ -220,6 +220,8 @@ try {
 // As before admission control: every query runs at once.
 server = await serve(yaml("  queries:\n    maxConcurrent: 100000\n"));
 try {
+  // The same warm-up as the first server had (its readers build their segments meanwhile).
+  for (const mode of ["lexical", "hybrid"]) await quality(server.url, mode);
   for (const { label, body } of modes)
     runs.push(await load(server.url, `${label}, admission off`, Math.max(...levels), body));
 } finally {

@@ -1,6 +1,6 @@
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { Worker, type Transferable } from "node:worker_threads";
 
 /**
  * Starts a worker thread on the entry module `name` in the folder of `base` (an `import.meta.url`):
@@ -11,11 +11,17 @@ import { Worker } from "node:worker_threads";
  * @example
  * const worker = startThread(import.meta.url, "index-write-thread-entry", { path });
  */
-export function startThread(base: string, name: string, workerData: unknown): Worker {
+export function startThread(
+  base: string,
+  name: string,
+  workerData: unknown,
+  transferList: readonly Transferable[] = [],
+): Worker {
   const ext = extname(fileURLToPath(base));
   const entry = new URL(`./${name}${ext}`, base);
-  if (ext !== ".ts") return new Worker(entry, { workerData });
+  const options = { workerData, transferList: [...transferList] };
+  if (ext !== ".ts") return new Worker(entry, options);
   const tsx = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { eval: true, ...options });
 }

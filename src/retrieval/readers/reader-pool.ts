@@ -1,11 +1,11 @@
 import { availableParallelism } from "node:os";
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type Worker } from "node:worker_threads";
 import { errorFromWire } from "../../contracts/error-wire.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { startThread } from "../../threads/start-thread.ts";
 import type { Answer } from "../answer/answer.ts";
 import type { RetrievedChunk } from "../retriever.ts";
-import type { ReadReply, ReaderThreadData, ReadRequest } from "./reader-thread-protocol.ts";
+import type { BuilderMessage, ReadReply, ReaderThreadData, ReadRequest } from "./reader-thread-protocol.ts";
 
 interface Reader {
   worker: Worker;
@@ -33,6 +33,8 @@ export interface ReadResult {
  * retrieved (and answered extractively) there, so the HTTP loop only parses, dispatches and
  * serialises, and with two cores two queries run at once. A request goes to the thread with the
  * fewest in flight. A thread that dies fails its requests in flight and is replaced on the next.
+ * With `retrieval.segments`, one more thread builds each collection's search segments once for
+ * all readers (they share its arrays), so a build never holds up a query.
  *
  * @example
  * const readers = new ReaderPool({ indexPath, retrieval: config.retrieval, sentences: 3 }, 2);
@@ -43,6 +45,7 @@ export class ReaderPool {
   readonly size: number;
   readonly #data: ReaderThreadData;
   readonly #readers: Array<Reader | null>;
+  #builder: Worker | null = null;
   #next = 0;
   #closed = false;
 
@@ -73,6 +76,15 @@ export class ReaderPool {
 
   async close(): Promise<void> {
     this.#closed = true;
+    const builder = this.#builder;
+    this.#builder = null;
+    if (builder) {
+      const exited = new Promise<void>((resolve) => builder.once("exit", () => resolve()));
+      builder.postMessage({ type: "close" } satisfies BuilderMessage);
+      const timer = setTimeout(() => void builder.terminate(), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
     await Promise.all(
       this.#readers.map(async (reader, i) => {
         if (!reader) return;
@@ -100,8 +112,29 @@ export class ReaderPool {
     return this.#readers[best]!;
   }
 
+  /** The builder thread, started with the first reader (null without segments). */
+  #builderThread(): Worker | null {
+    if (!this.#data.retrieval.segments.enabled) return null;
+    if (!this.#builder) {
+      const builder = startThread(import.meta.url, "segment-builder-thread", { indexPath: this.#data.indexPath });
+      builder.on("error", () => undefined); // its readers see the port close and query SQLite
+      builder.on("exit", () => {
+        if (this.#builder === builder) this.#builder = null;
+      });
+      builder.unref();
+      this.#builder = builder;
+    }
+    return this.#builder;
+  }
+
   #start(slot: number): Reader {
-    const worker = startThread(import.meta.url, "reader-thread", this.#data);
+    const builder = this.#builderThread();
+    let worker: Worker;
+    if (builder) {
+      const { port1, port2 } = new MessageChannel();
+      builder.postMessage({ type: "connect", port: port2 } satisfies BuilderMessage, [port2]);
+      worker = startThread(import.meta.url, "reader-thread", { ...this.#data, builder: port1 }, [port1]);
+    } else worker = startThread(import.meta.url, "reader-thread", this.#data);
     const reader: Reader = { worker, pending: new Map() };
     worker.on("message", (reply: ReadReply) => {
       const waiting = reader.pending.get(reply.id);

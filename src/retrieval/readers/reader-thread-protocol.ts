@@ -1,4 +1,6 @@
+import type { MessagePort } from "node:worker_threads";
 import type { ErrorWire } from "../../contracts/error-wire.ts";
+import type { SegmentSetWire } from "../../store/segments/build-segments.ts";
 import type { RetrievalConfig } from "../../config/schema.ts";
 import type { Answer } from "../answer/answer.ts";
 import type { RetrievalMode, RetrievedChunk } from "../retriever.ts";
@@ -9,7 +11,21 @@ export interface ReaderThreadData {
   retrieval: RetrievalConfig;
   /** Sentences of the extractive answer. */
   sentences: number;
+  /** The pool's segment builder thread, asked for a collection's segments (with `retrieval.segments`). */
+  builder?: MessagePort;
 }
+
+/** A reader asks the builder thread for a collection's current segments. */
+export interface SegmentRequest {
+  id: number;
+  collection: string;
+}
+
+/** The segments (null: the collection is gone or changed while read), or why there are none. */
+export type SegmentReply = { id: number; set: SegmentSetWire | null } | { id: number; error: ErrorWire };
+
+/** What the builder thread is told by the pool. */
+export type BuilderMessage = { type: "connect"; port: MessagePort } | { type: "close" };
 
 /**
  * The query embedder as the main thread has it: the vector comes with each request (embedded

@@ -6,13 +6,20 @@
  * writes.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { errorToWire } from "../../contracts/error-wire.ts";
+import { errorFromWire, errorToWire } from "../../contracts/error-wire.ts";
 import type { DenseEmbedder } from "../../models/ports.ts";
+import { segmentSetFromWire, type SegmentSet } from "../../store/segments/build-segments.ts";
 import { SegmentedIndexStore } from "../../store/segments/segmented-index-store.ts";
 import { SqliteIndexStore } from "../../store/sqlite/sqlite-index-store.ts";
 import { ExtractiveAnswerer } from "../answer/extractive-answerer.ts";
 import { Retriever } from "../retriever.ts";
-import type { ReadReply, ReaderThreadData, ReadRequest } from "./reader-thread-protocol.ts";
+import type {
+  ReadReply,
+  ReaderThreadData,
+  ReadRequest,
+  SegmentReply,
+  SegmentRequest,
+} from "./reader-thread-protocol.ts";
 
 function threadPort(): MessagePort {
   if (parentPort === null) throw new Error("reader-thread.ts runs as a worker thread only (see ReaderPool)");
@@ -52,11 +59,42 @@ const port = threadPort();
 const data = workerData as ReaderThreadData;
 const segments = data.retrieval.segments;
 const sqlite = new SqliteIndexStore(data.indexPath);
-const store = segments.enabled ? new SegmentedIndexStore(sqlite, { quietMs: segments.quietMs }) : sqlite;
+const builder = data.builder ? segmentsFrom(data.builder) : undefined;
+const store = segments.enabled
+  ? new SegmentedIndexStore(sqlite, { quietMs: segments.quietMs, ...(builder ? { build: builder } : {}) })
+  : sqlite;
 const opened = store.open();
 // Segments for every collection now, between queries; until one is built its queries go to SQLite.
 if (store instanceof SegmentedIndexStore) void opened.then(() => store.warm()).catch(() => undefined);
 const answerer = new ExtractiveAnswerer({ sentences: data.sentences });
+
+/** Segments come from the pool's builder thread: built once for all readers, never on this thread. */
+function segmentsFrom(builderPort: MessagePort): (collection: string) => Promise<SegmentSet | null> {
+  let next = 0;
+  let gone = false;
+  const waiting = new Map<number, { resolve: (set: SegmentSet | null) => void; reject: (err: Error) => void }>();
+  builderPort.on("message", (reply: SegmentReply) => {
+    const w = waiting.get(reply.id);
+    if (!w) return;
+    waiting.delete(reply.id);
+    if ("error" in reply) w.reject(errorFromWire(reply.error));
+    else w.resolve(reply.set ? segmentSetFromWire(reply.set) : null);
+  });
+  builderPort.on("close", () => {
+    gone = true;
+    for (const w of waiting.values()) w.reject(new Error("the segment builder thread is gone"));
+    waiting.clear();
+  });
+  builderPort.unref();
+  return (collection) => {
+    if (gone) return Promise.reject(new Error("the segment builder thread is gone"));
+    const id = ++next;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      builderPort.postMessage({ id, collection } satisfies SegmentRequest);
+    });
+  };
+}
 
 async function read(request: ReadRequest): Promise<void> {
   try {
@@ -77,6 +115,7 @@ function reply(message: ReadReply): void {
 
 port.on("message", (message: ReadRequest | { type: "close" }) => {
   if ("type" in message) {
+    data.builder?.close();
     void opened.then(() => store.close()).finally(() => port.close());
     return;
   }

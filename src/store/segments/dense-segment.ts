@@ -1,5 +1,6 @@
 import type { ScoredRow } from "../index-store.ts";
 import { DotKernel } from "./dot-kernel.ts";
+import { shared } from "./lexical-segment.ts";
 import { TopK } from "./top-k.ts";
 
 /**
@@ -38,11 +39,20 @@ export class DenseSegmentBuilder {
 
   build(): DenseSegment {
     const used = this.#rowids.length * this.dimensions;
-    const kernel = DotKernel.create(this.dimensions, this.#rowids.length);
-    kernel?.vectors.set(this.#vectors.subarray(0, used));
-    const vectors = kernel ? kernel.vectors : this.#vectors.slice(0, used);
-    return new DenseSegment(this.dimensions, Float64Array.from(this.#rowids), vectors, kernel);
+    return DenseSegment.fromWire({
+      dimensions: this.dimensions,
+      rowids: Float64Array.from(this.#rowids),
+      vectors: this.#vectors.subarray(0, used),
+    });
   }
+}
+
+/** A dense segment as it crosses threads (arrays on SharedArrayBuffers). */
+export interface DenseWire {
+  dimensions: number;
+  rowids: Float64Array;
+  /** Unit-length, row after row. */
+  vectors: Float32Array;
 }
 
 /**
@@ -66,6 +76,19 @@ export class DenseSegment {
     this.#rowids = rowids;
     this.#vectors = vectors;
     this.#kernel = kernel;
+  }
+
+  /** A segment over unit vectors: copied into a SIMD kernel's memory where it can run, else kept. */
+  static fromWire(wire: DenseWire): DenseSegment {
+    const rows = wire.rowids.length;
+    const kernel = DotKernel.create(wire.dimensions, rows);
+    kernel?.vectors.set(wire.vectors.subarray(0, rows * wire.dimensions));
+    const vectors = kernel ? kernel.vectors : wire.vectors.slice(0, rows * wire.dimensions);
+    return new DenseSegment(wire.dimensions, wire.rowids, vectors, kernel);
+  }
+
+  toWire(): DenseWire {
+    return { dimensions: this.dimensions, rowids: shared(this.#rowids), vectors: shared(this.#vectors) };
   }
 
   /** Whether searches run in the WebAssembly SIMD kernel. */

@@ -13,7 +13,7 @@ describe("DotKernel", () => {
       for (let i = 0; i < kernel.vectors.length; i++) kernel.vectors[i] = rand() - 0.5;
       for (let round = 0; round < 3; round++) {
         const query = Float32Array.from({ length: dims }, () => rand() - 0.5);
-        const scores = kernel.scores(query);
+        const scores: Float32Array = kernel.scores(query);
         assert.equal(scores.length, rows);
         for (let r = 0; r < rows; r++) {
           let expected = 0;

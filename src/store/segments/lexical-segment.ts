@@ -94,6 +94,18 @@ export class LexicalSegmentBuilder {
   }
 }
 
+/** A segment as it crosses threads: arrays on SharedArrayBuffers (shared, not copied), terms in order. */
+export interface LexicalWire {
+  rows: number;
+  rowids: Float64Array;
+  norm: Float64Array;
+  terms: string[];
+  offsets: Uint32Array;
+  docs: Uint32Array;
+  tfs: Uint16Array;
+  maxImpact: Float64Array;
+}
+
 interface SegmentArrays {
   /** BM25's N. */
   rows: number;
@@ -122,6 +134,24 @@ export class LexicalSegment {
 
   constructor(arrays: SegmentArrays) {
     this.#a = arrays;
+  }
+
+  static fromWire(wire: LexicalWire): LexicalSegment {
+    return new LexicalSegment({ ...wire, terms: new Map(wire.terms.map((t, i) => [t, i])) });
+  }
+
+  toWire(): LexicalWire {
+    const a = this.#a;
+    return {
+      rows: a.rows,
+      rowids: shared(a.rowids),
+      norm: shared(a.norm),
+      terms: [...a.terms.keys()],
+      offsets: shared(a.offsets),
+      docs: shared(a.docs),
+      tfs: shared(a.tfs),
+      maxImpact: shared(a.maxImpact),
+    };
   }
 
   get documents(): number {
@@ -219,4 +249,15 @@ function seek(docs: Uint32Array, from: number, end: number, target: number): num
     else hi = mid;
   }
   return hi;
+}
+
+type TypedArray = Float64Array | Float32Array | Uint32Array | Uint16Array;
+
+/** The array on a SharedArrayBuffer (itself when it already is), so threads read one copy. */
+export function shared<T extends TypedArray>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const ctor = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const copy = new ctor(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
 }

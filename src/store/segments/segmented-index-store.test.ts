@@ -8,7 +8,8 @@ import { analyze } from "../../text/analyzer.ts";
 import { describeIndexStoreConformance, documentInput } from "../index-store.conformance.ts";
 import type { ScoredRow } from "../index-store.ts";
 import { SqliteIndexStore } from "../sqlite/sqlite-index-store.ts";
-import { SegmentedIndexStore, type SegmentStats } from "./segmented-index-store.ts";
+import { buildSegments, type SegmentStats } from "./build-segments.ts";
+import { SegmentedIndexStore } from "./segmented-index-store.ts";
 
 /** The same rows in the same order with the same scores, up to the last bit of a double. */
 function assertSameRows(actual: ScoredRow[], expected: ScoredRow[]): void {
@@ -32,9 +33,11 @@ describe("SegmentedIndexStore", () => {
   // The writer is another connection, as ingest is another thread or process than the readers.
   const writer = new SqliteIndexStore(path);
   const built: Array<[string, SegmentStats]> = [];
-  const reader = new SegmentedIndexStore(new SqliteIndexStore(path), {
+  const inner = new SqliteIndexStore(path);
+  const reader = new SegmentedIndexStore(inner, {
     quietMs: 200,
-    sliceRows: 16,
+    // Small slices: queries interleave with the build many times.
+    build: (collection) => buildSegments(inner, collection, { sliceRows: 16 }),
     onBuilt: (collection, stats) => built.push([collection, stats]),
   });
   const vector = (i: number) => [Math.cos(i), Math.sin(i), 0.5, 0.25];

@@ -1,46 +1,29 @@
-import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { analyze } from "../../text/analyzer.ts";
-import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
 import type { IndexResult } from "../../contracts/index.ts";
-import { DenseSegment, DenseSegmentBuilder } from "./dense-segment.ts";
-import { LexicalSegment, LexicalSegmentBuilder } from "./lexical-segment.ts";
+import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
+import { buildSegments, segmentKey, type SegmentSet, type SegmentStats } from "./build-segments.ts";
 
 export interface SegmentOptions {
   /** A collection that changed is rebuilt once its version has held this long (default 1000 ms). */
   quietMs?: number;
-  /** Rows read between yields to the event loop while building (default 1024), so queries interleave. */
-  sliceRows?: number;
+  /**
+   * Where segments come from: by default built here, yielding to the event loop every 1024 rows
+   * so queries interleave; reader threads ask the pool's builder thread instead.
+   */
+  build?: (collection: string) => Promise<SegmentSet | null>;
   /** Told after each build that was installed. */
   onBuilt?: (collection: string, stats: SegmentStats) => void;
 }
 
-export interface SegmentStats {
-  /** `createdAt#version` of the collection the segments hold. */
-  key: string;
-  documents: number;
-  vectors: number;
-  bytes: number;
-  buildMs: number;
-}
-
-interface Segments {
-  key: string;
-  lexical: LexicalSegment;
-  dense: DenseSegment | null;
-  stats: SegmentStats;
-}
-
 interface Entry {
-  segments?: Segments;
+  segments?: SegmentSet;
   /** The newest key a query saw, and since when. */
   seenKey?: string;
   seenAt: number;
   building: boolean;
   attempted: boolean;
+  /** Why the last build failed, if it did. */
+  lastError?: string;
 }
-
-/** A collection's identity and contents: a dropped and re-created collection never matches. */
-const keyOf = (info: CollectionInfo) => `${info.createdAt}#${info.version}`;
 
 /**
  * The index port with search segments in front: lexical and dense searches of a collection are
@@ -58,7 +41,7 @@ const keyOf = (info: CollectionInfo) => `${info.createdAt}#${info.version}`;
 export class SegmentedIndexStore implements IndexStore {
   readonly #inner: IndexStore;
   readonly #quietMs: number;
-  readonly #sliceRows: number;
+  readonly #buildSet: (collection: string) => Promise<SegmentSet | null>;
   readonly #onBuilt: SegmentOptions["onBuilt"];
   readonly #entries = new Map<string, Entry>();
   readonly #builds = new Set<Promise<void>>();
@@ -67,7 +50,9 @@ export class SegmentedIndexStore implements IndexStore {
   constructor(inner: IndexStore, options: SegmentOptions = {}) {
     this.#inner = inner;
     this.#quietMs = options.quietMs ?? 1000;
-    this.#sliceRows = options.sliceRows ?? 1024;
+    this.#buildSet =
+      options.build ??
+      ((collection) => buildSegments(inner, collection, { sliceRows: 1024, stopped: () => this.#closed }));
     this.#onBuilt = options.onBuilt;
   }
 
@@ -119,10 +104,10 @@ export class SegmentedIndexStore implements IndexStore {
   }
 
   /** The segments for the collection as it is now, or null (and maybe a build started). */
-  async #current(collection: string): Promise<Segments | null> {
+  async #current(collection: string): Promise<SegmentSet | null> {
     const info = await this.#inner.getCollection(collection);
     if (!info) return null;
-    const key = keyOf(info);
+    const key = segmentKey(info);
     const entry = this.#entry(collection);
     if (entry.segments?.key === key) return entry.segments;
     const now = Date.now();
@@ -137,44 +122,18 @@ export class SegmentedIndexStore implements IndexStore {
     return null;
   }
 
-  /** Reads the collection into new segments; installs them only if no write landed meanwhile. */
+  /** Builds (or fetches) the collection's segments and installs them, unless closed meanwhile. */
   async #build(collection: string, entry: Entry): Promise<void> {
     entry.building = true;
     entry.attempted = true;
     try {
-      const started = performance.now();
-      const before = await this.#inner.getCollection(collection);
-      if (!before) return;
-      const lexical = new LexicalSegmentBuilder();
-      let rows = 0;
-      for await (const chunk of this.#inner.scanChunks(collection)) {
-        lexical.add(chunk.rowid, analyze(chunk.text));
-        if (++rows % this.#sliceRows === 0) await yieldToLoop();
-        if (this.#closed) return;
-      }
-      const totals = await this.#inner.lexicalTotals(collection);
-      let dense: DenseSegmentBuilder | null = null;
-      if (before.dimensions !== null) {
-        dense = new DenseSegmentBuilder(before.dimensions);
-        for await (const row of this.#inner.scanVectors(collection)) {
-          dense.add(row.rowid, row.vector);
-          if (++rows % (this.#sliceRows * 4) === 0) await yieldToLoop();
-          if (this.#closed) return;
-        }
-      }
-      const after = await this.#inner.getCollection(collection);
-      if (!after || keyOf(after) !== keyOf(before)) return;
-      const lex = lexical.build(totals);
-      const den = dense?.build() ?? null;
-      const stats: SegmentStats = {
-        key: keyOf(before),
-        documents: lex.documents,
-        vectors: den?.rows ?? 0,
-        bytes: lex.bytes + (den?.bytes ?? 0),
-        buildMs: Math.round(performance.now() - started),
-      };
-      entry.segments = { key: stats.key, lexical: lex, dense: den, stats };
-      this.#onBuilt?.(collection, stats);
+      const set = await this.#buildSet(collection);
+      if (!set || this.#closed) return;
+      entry.segments = set;
+      this.#onBuilt?.(collection, set.stats);
+    } catch (err) {
+      // Queries stay correct without segments (the store answers them); the next quiet period retries.
+      entry.lastError = err instanceof Error ? err.message : String(err);
     } finally {
       entry.building = false;
     }
