@@ -5,9 +5,10 @@
  * clients again with admission control off (`api.queries.maxConcurrent` unbounded), as before it.
  * Per run: answered/s, refused/s (503 OVERLOADED), and p50/p95/p99 of answered queries. First,
  * nDCG@10 of the first 2,000 known-item queries (each summary line finds its package), lexical and
- * hybrid, which also lets the reader threads build their search segments; last, the same 2,000
- * queries through MiniSearch in process, one at a time, as the peer. The index is built once into
- * bench/.cache/query-<docs>/ and reused.
+ * hybrid, which also lets the reader threads build their search segments. Then the same load
+ * while `sluice ingest` writes the 64k corpus into another collection of the same index file (its
+ * rate printed; the collection dropped after). Last, the same 2,000 queries through MiniSearch in
+ * process, one at a time, as the peer. The index is built once into bench/.cache/query-<docs>/.
  *
  *   npm run bench:query [-- --docs 64000 --seconds 15 --clients 1,10,100]
  */
@@ -228,6 +229,54 @@ try {
   server.child.kill("SIGTERM");
 }
 
+// Under ingest: the same load while `sluice ingest --wait` writes the same corpus into another
+// collection of the same index file (another process, as a worker would be).
+const INGEST = "bench-ingest";
+const indexedNow = async (url: string) => {
+  const res = await fetch(`${url}/v1/collections/${INGEST}`);
+  return res.status === 200 ? ((await res.json()) as { documents: number }).documents : 0;
+};
+server = await serve(yaml(""));
+const ingest = spawn(
+  process.execPath,
+  ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "--data", dataDir, "--config", configPath].concat([
+    "ingest",
+    corpus,
+    "--collection",
+    INGEST,
+    "--wait",
+  ]),
+  { stdio: ["ignore", "ignore", "inherit"] },
+);
+const ingestExited = new Promise<void>((resolve) => ingest.once("exit", () => resolve()));
+let ingestRate = 0;
+let ingestRunning = true;
+try {
+  for (const mode of ["lexical", "hybrid"]) await quality(server.url, mode);
+  // Until the ingest is writing.
+  for (let i = 0; i < 120 && (await indexedNow(server.url)) === 0; i++) await new Promise((r) => setTimeout(r, 500));
+  const from = { docs: await indexedNow(server.url), at: performance.now() };
+  for (const { label, body } of modes)
+    for (const clients of levels) runs.push(await load(server.url, `${label}, during ingest`, clients, body));
+  ingestRunning = ingest.exitCode === null && ingest.signalCode === null;
+  ingestRate = Math.round(((await indexedNow(server.url)) - from.docs) / ((performance.now() - from.at) / 1000));
+  console.log(
+    `ingest into "${INGEST}" meanwhile: ${ingestRate} docs/s${ingestRunning ? "" : " (it finished before the last run ended)"}`,
+  );
+} finally {
+  server.child.kill("SIGTERM");
+  // Let it finish (a killed job would leave its records in the spool for the next run to find).
+  const killer = setTimeout(() => ingest.kill("SIGTERM"), 15 * 60_000);
+  await ingestExited;
+  clearTimeout(killer);
+}
+// The cached index keeps only the corpus the runs read.
+{
+  const sluice = await Sluice.open({ dataDir, config: parseConfig(baseConfig) });
+  await sluice.store.dropCollection(INGEST);
+  await sluice.close();
+}
+
 // The peer: MiniSearch in process, the same documents, the same queries one at a time.
 let started = performance.now();
 const mini = new MiniSearch<{ id: string; title: string; text: string }>({ fields: ["title", "text"], idField: "id" });
@@ -258,5 +307,14 @@ console.log(
   `peer, MiniSearch in process (one query at a time, ${peer.queries} queries): p50 ${peer.p50_ms} ms, p95 ${peer.p95_ms} ms, nDCG@10 ${peer.ndcg10}; index built in ${peer.build_s} s`,
 );
 console.log(
-  JSON.stringify({ docs: n, queries: queries.length, seconds, ndcg10, runs, peer_minisearch: peer }),
+  JSON.stringify({
+    docs: n,
+    queries: queries.length,
+    seconds,
+    ndcg10,
+    runs,
+    ingest_docs_per_s: ingestRate,
+    ingest_running_throughout: ingestRunning,
+    peer_minisearch: peer,
+  }),
 );

@@ -123,6 +123,18 @@ export const RetrievalConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Remembered queries, least recently used forgotten first (0 turns one off). `results`: whole
+     * answers keyed by collection version, query and parameters, so any write to the collection
+     * retires them; `queryVectors`: query embeddings keyed by model and text.
+     */
+    cache: z
+      .object({
+        results: z.number().int().min(0).default(1024),
+        queryVectors: z.number().int().min(0).default(4096),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

@@ -36,6 +36,8 @@ import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
 import { ExtractiveAnswerer } from "../retrieval/answer/extractive-answerer.ts";
 import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
 import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
+import { LruCache } from "../retrieval/cache/lru-cache.ts";
+import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
 import { Retriever, type RetrievalMode, type RetrievedChunk } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
@@ -195,6 +197,8 @@ export class Sluice {
   #retriever: Retriever | null = null;
   /** Reader threads for queries (started at the first), or null: queries run on this thread. */
   readonly #readers: ReaderPool | null;
+  /** Whole query responses by collection version and parameters (`retrieval.cache.results`). */
+  readonly #results: LruCache<string, QueryResponse>;
   #gateInstance: Gate | null = null;
   /** One client for every source run of this process, so each API host's pace holds across runs. */
   #sourceHttp: PoliteHttp | null = null;
@@ -223,6 +227,7 @@ export class Sluice {
     );
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
     this.#readers = this.#readerPool(options.readerThreads ?? 0);
+    this.#results = new LruCache(this.config.retrieval.cache.results);
     // The embedder's id for lineage, once this process has one (never built just to be named) and
     // it is a model's (a remote one names only its server until it has warmed up).
     const modelId = () => {
@@ -274,7 +279,12 @@ export class Sluice {
   embedder(): DenseEmbedder {
     // A model server batches across all its callers itself, and each call must keep its own
     // deadline and cancellation: only in-process models get the client-side micro-batcher.
-    this.#embedder ??= this.models.mode === "remote" ? this.models.embedder() : this.#batched(this.models.embedder());
+    if (!this.#embedder) {
+      const model = this.models.mode === "remote" ? this.models.embedder() : this.#batched(this.models.embedder());
+      this.#embedder = new QueryVectorCache(model, this.config.retrieval.cache.queryVectors, (hit) =>
+        this.#metrics.onQueryCache("vectors", hit),
+      );
+    }
     return this.#embedder;
   }
 
@@ -793,6 +803,39 @@ export class Sluice {
     const mode = request.mode ?? "hybrid";
     const k = request.k ?? 10;
     const started = performance.now();
+    const cacheKey = await this.#resultKey(request, mode, k);
+    const cached = cacheKey === null ? undefined : this.#results.get(cacheKey);
+    if (cacheKey !== null) this.#metrics.onQueryCache("results", cached !== undefined);
+    if (cached) {
+      this.#metrics.onQuery(mode, (performance.now() - started) / 1000);
+      return structuredClone(cached);
+    }
+    const response = await this.#query(request, mode, k, started);
+    if (cacheKey !== null && response.pending === undefined) this.#results.set(cacheKey, structuredClone(response));
+    return response;
+  }
+
+  /**
+   * The results cache's key: the collection's identity and version (any write retires it), the
+   * query and every parameter that changes the answer; null when the cache is off or the
+   * collection is not indexed yet.
+   */
+  async #resultKey(request: QueryRequest, mode: RetrievalMode, k: number): Promise<string | null> {
+    if (this.#results.size === 0) return null;
+    const info = await this.store.getCollection(request.collection);
+    if (!info) return null;
+    return JSON.stringify([
+      request.collection,
+      info.createdAt,
+      info.version,
+      mode,
+      k,
+      request.answer ?? true,
+      request.query,
+    ]);
+  }
+
+  async #query(request: QueryRequest, mode: RetrievalMode, k: number, started: number): Promise<QueryResponse> {
     let pendingOnly: number | null = null;
     const attributes = {
       "sluice.query.mode": mode,

@@ -30,6 +30,7 @@ export class EngineMetrics {
   readonly #breaker: Gauge<"pipeline" | "policy" | "stage">;
   readonly #query: Histogram<"mode">;
   readonly #admission: Counter<"outcome">;
+  readonly #queryCache: Counter<"cache" | "outcome">;
   readonly #queueWait: Histogram;
 
   constructor(spool: () => Promise<QueueStats>, jobs?: () => Promise<Record<JobState, number>>) {
@@ -144,6 +145,12 @@ export class EngineMetrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.#queryCache = new Counter({
+      name: "query_cache_total",
+      help: "Query cache lookups (retrieval.cache): results by collection version, query vectors by model and text",
+      labelNames: ["cache", "outcome"],
+      registers,
+    });
     this.#queueWait = new Histogram({
       name: "query_queue_wait_seconds",
       help: "Time an admitted query waited for a free slot (api.queries)",
@@ -182,6 +189,8 @@ export class EngineMetrics {
     this.#admission.inc({ outcome: "admitted" });
     this.#queueWait.observe(waitMs / 1000);
   };
+  readonly onQueryCache = (cache: "results" | "vectors", hit: boolean): void =>
+    this.#queryCache.inc({ cache, outcome: hit ? "hit" : "miss" });
   /** `full`: the admission queue was full; `timeout`: the query's turn did not come in time. */
   readonly onQueryRefused = (reason: "full" | "timeout"): void =>
     this.#admission.inc({ outcome: reason === "full" ? "refused_full" : "refused_timeout" });

@@ -1,0 +1,132 @@
+/**
+ * Search segments against the SQLite index they stand in for, in process, on the index
+ * `npm run bench:query` builds (bench/.cache/query-<docs>/): the same 2,000 known-item queries
+ * through FTS5 bm25() and the lexical segment (MaxScore), and through sqlite-vec and the dense
+ * segment (SIMD scan); per engine p50/p95 and nDCG@10, how many of the top 10 agree, and the
+ * segments' build time and size.
+ *
+ *   npm run bench:segments [-- --docs 64000 --queries 2000]
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
+import { buildSegments } from "../src/store/segments/build-segments.ts";
+import type { ScoredRow } from "../src/store/index-store.ts";
+import { SqliteIndexStore } from "../src/store/sqlite/sqlite-index-store.ts";
+import { analyze } from "../src/text/analyzer.ts";
+import { percentile } from "./serve-helpers.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const { values } = parseArgs({
+  options: { docs: { type: "string", default: "64000" }, queries: { type: "string", default: "2000" } },
+});
+const home = join(ROOT, "bench", ".cache", `query-${values.docs}`);
+if (!existsSync(join(home, "ready"))) throw new Error(`no index in ${home}: run npm run bench:query first`);
+const debian = join(ROOT, "bench", ".cache", "debian");
+const relevant = new Map(
+  readFileSync(join(debian, "qrels", "test.tsv"), "utf8")
+    .split("\n")
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.split("\t") as [string, string]),
+);
+const queries = readFileSync(join(debian, "queries.jsonl"), "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { _id: string; text: string })
+  .slice(0, Number(values.queries));
+
+const store = new SqliteIndexStore(join(home, "data", "index.db"));
+await store.open();
+const started = performance.now();
+const set = await buildSegments(store, "debian");
+if (!set) throw new Error("the collection changed while it was read");
+const buildSeconds = (performance.now() - started) / 1000;
+console.log(
+  `segments: ${set.stats.documents} chunks, ${set.stats.vectors} vectors, ${(set.stats.bytes / 2 ** 20).toFixed(0)} MB, built in ${buildSeconds.toFixed(1)} s (SIMD ${set.dense?.simd})`,
+);
+
+const embedder = new HashEmbedder({ dimensions: 256 });
+const vectors = await embedder.embed(
+  queries.map((q) => q.text),
+  { kind: "query" },
+);
+const docOf = async (rows: ScoredRow[]) =>
+  [
+    ...(
+      await store.getChunks(
+        "debian",
+        rows.map((r) => r.rowid),
+      )
+    ).values(),
+  ].map((c) => c.docId);
+const ndcg = (ranked: string[], doc: string) => {
+  const rank = ranked.slice(0, 10).indexOf(doc);
+  return rank < 0 ? 0 : 1 / Math.log2(rank + 2);
+};
+
+interface Engine {
+  name: string;
+  search: (i: number) => Promise<ScoredRow[]> | ScoredRow[];
+}
+const engines: Engine[] = [
+  { name: "lexical, SQLite FTS5 bm25()", search: (i) => store.searchLexical("debian", analyze(queries[i]!.text), 10) },
+  { name: "lexical, segment (MaxScore)", search: (i) => set.lexical.search(analyze(queries[i]!.text), 10) ?? [] },
+  { name: "dense, sqlite-vec", search: (i) => store.searchDense("debian", vectors[i]!, 10) },
+  { name: "dense, segment (SIMD scan)", search: (i) => set.dense!.search(vectors[i]!, 10) },
+];
+const results: Record<string, { p50_ms: number; p95_ms: number; ndcg10: number }> = {};
+const tops = new Map<string, number[][]>();
+for (const engine of engines) {
+  const latencies: number[] = [];
+  const gains: number[] = [];
+  const top: number[][] = [];
+  for (let i = 0; i < queries.length; i++) {
+    const t = performance.now();
+    const rows = await engine.search(i);
+    latencies.push(performance.now() - t);
+    top.push(rows.map((r) => r.rowid));
+    gains.push(ndcg(await docOf(rows), relevant.get(queries[i]!._id) ?? ""));
+  }
+  latencies.sort((a, b) => a - b);
+  tops.set(engine.name, top);
+  results[engine.name] = {
+    p50_ms: Number(percentile(latencies, 50).toFixed(3)),
+    p95_ms: Number(percentile(latencies, 95).toFixed(3)),
+    ndcg10: Number((gains.reduce((a, g) => a + g, 0) / gains.length).toFixed(3)),
+  };
+  console.log(
+    `${engine.name}: p50 ${results[engine.name]!.p50_ms} ms, p95 ${results[engine.name]!.p95_ms} ms, nDCG@10 ${results[engine.name]!.ndcg10}`,
+  );
+}
+/** Share of top-10 rows the segment has in common with SQLite (ties can swap the last ones). */
+const overlap = (a: string, b: string) => {
+  const x = tops.get(a)!;
+  const y = tops.get(b)!;
+  let same = 0;
+  let all = 0;
+  x.forEach((row, i) => {
+    const other = new Set(y[i]);
+    same += row.filter((r) => other.has(r)).length;
+    all += Math.max(row.length, y[i]!.length);
+  });
+  return Number((same / Math.max(1, all)).toFixed(4));
+};
+const agreement = {
+  lexical: overlap(engines[0]!.name, engines[1]!.name),
+  dense: overlap(engines[2]!.name, engines[3]!.name),
+};
+console.log(`top-10 agreement with SQLite: lexical ${agreement.lexical}, dense ${agreement.dense}`);
+await store.close();
+console.log(
+  JSON.stringify({
+    docs: set.stats.documents,
+    queries: queries.length,
+    build_s: Number(buildSeconds.toFixed(1)),
+    bytes: set.stats.bytes,
+    results,
+    agreement,
+  }),
+);
