@@ -124,6 +124,35 @@ export const RetrievalConfigSchema = z
       .strict()
       .prefault({}),
     /**
+     * Rerank the fused candidates before the answer (off by default; a query's `rerank` overrides
+     * `enabled`). `models`: the model plane's reranker (in process: cosine over the embedder; with
+     * `models.mode: remote`: the model server's gRPC Rerank). `http`: a rerank API people run,
+     * Hugging Face TEI `/rerank` or the Cohere/Jina shape.
+     */
+    rerank: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Candidates the reranker sees; the best `k` of them are returned. */
+        candidates: z.number().int().min(1).max(1000).default(30),
+        backend: z.enum(["models", "http"]).default("models"),
+        http: z
+          .object({
+            url: z.string().url(),
+            api: z.enum(["tei", "cohere"]),
+            model: z.string().min(1).optional(),
+            /** Name of the environment variable holding the API key (sent as a bearer token). */
+            apiKeyEnv: z.string().min(1).optional(),
+            timeoutMs: z.number().int().min(1).default(10_000),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .refine((r) => r.backend !== "http" || r.http !== undefined, {
+        message: "retrieval.rerank.backend http needs retrieval.rerank.http (url, api)",
+      })
+      .prefault({}),
+    /**
      * Remembered queries, least recently used forgotten first (0 turns one off). `results`: whole
      * answers keyed by collection version, query and parameters, so any write to the collection
      * retires them; `queryVectors`: query embeddings keyed by model and text.

@@ -61,7 +61,10 @@ void describe("query caches (retrieval.cache)", () => {
     });
     await sluice.runJob(job.id);
     const third = await sluice.query(request);
-    assert.ok(third.results.some((r) => r.docId === "zip"), JSON.stringify(third.results));
+    assert.ok(
+      third.results.some((r) => r.docId === "zip"),
+      JSON.stringify(third.results),
+    );
   });
 
   void it("a changed query re-embeds nothing it embedded before: query vectors are cached apart", async () => {

@@ -14,7 +14,7 @@ import { MicroBatcher } from "../models/batcher.ts";
 import { embedConcurrency } from "../models/threaded-embedder.ts";
 import { isUnannouncedId } from "../models/remote/remote-model.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
-import type { DenseEmbedder, SparseEncoder } from "../models/ports.ts";
+import type { DenseEmbedder, Reranker, SparseEncoder } from "../models/ports.ts";
 import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
 import type { RequeuePolicy } from "../queue/decide.ts";
 import type { JobStores } from "../queue/stores.ts";
@@ -38,6 +38,8 @@ import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
 import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
 import { LruCache } from "../retrieval/cache/lru-cache.ts";
 import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
+import { HttpReranker } from "../models/backends/http-reranker.ts";
+import { rerankHits } from "../retrieval/rerank-hits.ts";
 import { Retriever, type RetrievalMode, type RetrievedChunk } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
@@ -91,6 +93,8 @@ export interface QueryRequest {
   mode?: RetrievalMode;
   k?: number;
   answer?: boolean;
+  /** Rerank the candidates before answering (default `retrieval.rerank.enabled`). */
+  rerank?: boolean;
   signal?: AbortSignal;
 }
 
@@ -111,6 +115,8 @@ export interface QueryResponse {
   /** Set when nothing of the collection is indexed yet: how many of its documents are still to come. */
   pending?: number;
   answer?: Answer;
+  /** The reranker that ordered `results` (their scores are its scores), when the query was reranked. */
+  rerankedBy?: string;
 }
 
 export interface SubmitOptions {
@@ -195,6 +201,7 @@ export class Sluice {
   #embedder: DenseEmbedder | null = null;
   #answerer: Answerer | null = null;
   #retriever: Retriever | null = null;
+  #reranker: Reranker | null = null;
   /** Reader threads for queries (started at the first), or null: queries run on this thread. */
   readonly #readers: ReaderPool | null;
   /** Whole query responses by collection version and parameters (`retrieval.cache.results`). */
@@ -743,6 +750,29 @@ export class Sluice {
     return this.queue.compact();
   }
 
+  /** The query reranker of `retrieval.rerank.backend`: the model plane's, or an HTTP rerank API. */
+  reranker(): Reranker {
+    if (!this.#reranker) {
+      const { backend, http } = this.config.retrieval.rerank;
+      if (backend === "http" && http) {
+        const apiKey = http.apiKeyEnv ? process.env[http.apiKeyEnv] : undefined;
+        if (http.apiKeyEnv && !apiKey)
+          throw new SluiceError(
+            "CONFIG_INVALID",
+            `retrieval.rerank.http.apiKeyEnv names ${http.apiKeyEnv}, which is not set in the environment`,
+          );
+        this.#reranker = new HttpReranker({
+          url: http.url,
+          api: http.api,
+          timeoutMs: http.timeoutMs,
+          ...(http.model ? { model: http.model } : {}),
+          ...(apiKey ? { apiKey } : {}),
+        });
+      } else this.#reranker = this.models.reranker();
+    }
+    return this.#reranker;
+  }
+
   retriever(): Retriever {
     this.#retriever ??= new Retriever(this.store, () => this.embedder(), this.config.retrieval);
     return this.#retriever;
@@ -831,6 +861,7 @@ export class Sluice {
       mode,
       k,
       request.answer ?? true,
+      request.rerank ?? this.config.retrieval.rerank.enabled,
       request.query,
     ]);
   }
@@ -842,22 +873,24 @@ export class Sluice {
       "sluice.query.k": k,
       "sluice.collection": request.collection,
       "sluice.query.answer": request.answer ?? true,
+      "sluice.query.rerank": request.rerank ?? this.config.retrieval.rerank.enabled,
     };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
         const readers = this.#readers;
+        const rerank = request.rerank ?? this.config.retrieval.rerank.enabled;
+        // Reranked: retrieve more candidates, answer only after the reranker has ordered them.
+        const n = rerank ? Math.max(k, this.config.retrieval.rerank.candidates) : k;
+        const answer = (request.answer ?? true) && !rerank;
+        const signal = request.signal ? { signal: request.signal } : {};
         let answered: Answer | undefined;
         const retrieved = readers
-          ? this.#readInThread(readers, request, mode, k).then((r) => {
+          ? this.#readInThread(readers, { ...request, answer }, mode, n).then((r) => {
               answered = r.answer;
               return r.hits;
             })
-          : this.retriever().retrieve(request.collection, request.query, {
-              mode,
-              k,
-              ...(request.signal ? { signal: request.signal } : {}),
-            });
-        const hits = await retrieved.catch(async (err: unknown) => {
+          : this.retriever().retrieve(request.collection, request.query, { mode, k: n, ...signal });
+        let hits = await retrieved.catch(async (err: unknown) => {
           // Accepted but nothing indexed yet: the collection exists and is empty for now.
           if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
           const pending = await this.ledger.pendingDocuments(request.collection);
@@ -865,6 +898,12 @@ export class Sluice {
           pendingOnly = pending;
           return [];
         });
+        let rerankedBy: string | undefined;
+        if (rerank && hits.length > 0) {
+          const reranker = this.reranker();
+          hits = await rerankHits(reranker, request.query, hits, k, signal);
+          rerankedBy = reranker.id;
+        }
         const results = hits.map((h) => ({
           docId: h.chunk.docId,
           chunkId: h.chunk.chunkId,
@@ -880,14 +919,10 @@ export class Sluice {
           mode,
           results,
           ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
+          ...(rerankedBy ? { rerankedBy } : {}),
         };
         if (answered) response.answer = answered;
-        else if (request.answer ?? true)
-          response.answer = await this.answerer().answer(
-            request.query,
-            hits,
-            request.signal ? { signal: request.signal } : {},
-          );
+        else if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, signal);
         return response;
       });
     } finally {

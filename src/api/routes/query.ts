@@ -19,6 +19,7 @@ export const QueryBodySchema = z.strictObject({
   mode: z.enum(RETRIEVAL_MODES).optional().describe('Default "hybrid"'),
   k: z.int().min(1).max(100).optional().describe("Results to return (default 10)"),
   answer: z.boolean().optional().describe("Write a cited answer (default true)"),
+  rerank: z.boolean().optional().describe("Rerank the candidates before answering (default retrieval.rerank.enabled)"),
 });
 
 const CitationSchema = z.object({
@@ -51,6 +52,7 @@ const QueryResponseSchema = z
       .int()
       .optional()
       .describe("set when nothing of the collection is indexed yet: its documents still to come"),
+    rerankedBy: z.string().optional().describe("the reranker that ordered the results (scores are its scores)"),
   })
   .describe("QueryResponse");
 

@@ -27,10 +27,12 @@ export function registerQuery(program: Command): void {
     .option("-m, --mode <mode>", `retrieval mode: ${RETRIEVAL_MODES.join(" | ")}`, "hybrid")
     .option("-k, --k <n>", "results to return", "10")
     .option("--no-answer", "retrieve only, no answer")
+    .option("--rerank", "rerank the candidates first (retrieval.rerank; default: its enabled)")
+    .option("--no-rerank", "do not rerank, whatever retrieval.rerank.enabled says")
     .action(
       async (
         text: string,
-        opts: { collection: string; mode: string; k: string; answer: boolean },
+        opts: { collection: string; mode: string; k: string; answer: boolean; rerank?: boolean },
         command: Command,
       ) => {
         await withSluice(
@@ -42,6 +44,7 @@ export function registerQuery(program: Command): void {
               mode: parseMode(opts.mode),
               k: parseK(opts.k),
               answer: opts.answer,
+              ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
             });
             if (g.json) return printJson(response);
             if (response.answer) {
@@ -51,7 +54,9 @@ export function registerQuery(program: Command): void {
                 println(`[${c.n}] ${c.source}${c.page ? ` p.${c.page}` : ""} (${c.chunkId})`);
               println();
             }
-            println(`top ${response.results.length} (${response.mode}):`);
+            println(
+              `top ${response.results.length} (${response.mode}${response.rerankedBy ? `, reranked by ${response.rerankedBy}` : ""}):`,
+            );
             response.results.forEach((r, i) =>
               println(
                 `${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`,
