@@ -117,6 +117,9 @@ void describe("JSON upload → job → query", () => {
       ["cats"],
     );
     assert.equal(lexical.answer, undefined);
+    // A filter no document's metadata passes: nothing, rather than unfiltered results.
+    const none = await query(t.app, { collection: "handbook", query: "cats dusk", filter: { lang: "xx" } });
+    assert.deepEqual(none.results, []);
   });
 
   void it("GET /v1/collections/:c reports name, documents and chunks", async () => {

@@ -62,6 +62,9 @@ void describe("error responses", () => {
       ],
       [{ collection: "c", query: "   " }, 'invalid request: body field "query": must not be blank'],
       [{ collection: "c", query: "q", answer: "yes" }, 'body field "answer"'],
+      [{ collection: "c", query: "q", filter: { year: { between: [1, 2] } } }, 'body field "filter.year"'],
+      [{ collection: "c", query: "q", filter: "year=2020" }, 'body field "filter"'],
+      [{ collection: "c", query: "q", rerank: "yes" }, 'body field "rerank"'],
       [{ collection: "c", query: "q", querry: "typo" }, 'invalid request: body: Unrecognized key: "querry"'],
       [[1, 2], "invalid request: body: "],
     ];

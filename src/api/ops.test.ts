@@ -78,7 +78,15 @@ void describe("health, metrics and OpenAPI", () => {
     const query = doc.paths["/v1/query"]?.["post"];
     const schema = query?.requestBody?.content["application/json"]?.schema;
     assert.deepEqual(schema?.required, ["collection", "query"]);
-    assert.deepEqual(Object.keys(schema?.properties ?? {}), ["collection", "query", "mode", "k", "answer", "rerank"]);
+    assert.deepEqual(Object.keys(schema?.properties ?? {}), [
+      "collection",
+      "query",
+      "mode",
+      "k",
+      "answer",
+      "rerank",
+      "filter",
+    ]);
     assert.deepEqual(Object.keys(query?.responses ?? {}).sort(), ["200", "400", "404", "409", "503"]);
     const upload = doc.paths["/v1/collections/{c}/documents"]?.["post"]?.requestBody?.content ?? {};
     assert.deepEqual(Object.keys(upload).sort(), ["application/json", "multipart/form-data"]);

@@ -36,7 +36,8 @@ import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
 import { ExtractiveAnswerer } from "../retrieval/answer/extractive-answerer.ts";
 import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
 import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
-import { LruCache } from "../retrieval/cache/lru-cache.ts";
+import { LruCache } from "../store/lru-cache.ts";
+import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
 import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
 import { HttpReranker } from "../models/backends/http-reranker.ts";
 import { rerankHits } from "../retrieval/rerank-hits.ts";
@@ -95,6 +96,8 @@ export interface QueryRequest {
   answer?: boolean;
   /** Rerank the candidates before answering (default `retrieval.rerank.enabled`). */
   rerank?: boolean;
+  /** Only chunks of documents whose metadata passes it; applied inside each retriever. */
+  filter?: MetaFilter;
   signal?: AbortSignal;
 }
 
@@ -826,6 +829,7 @@ export class Sluice {
       answer: request.answer ?? true,
       embedder: { id, dimensions, ...(languages ? { languages: [...languages] } : {}) },
       ...(vector ? { vector } : {}),
+      ...(request.filter ? { filter: request.filter } : {}),
     });
   }
 
@@ -862,6 +866,7 @@ export class Sluice {
       k,
       request.answer ?? true,
       request.rerank ?? this.config.retrieval.rerank.enabled,
+      request.filter ? metaFilterKey(request.filter) : null,
       request.query,
     ]);
   }
@@ -889,7 +894,12 @@ export class Sluice {
               answered = r.answer;
               return r.hits;
             })
-          : this.retriever().retrieve(request.collection, request.query, { mode, k: n, ...signal });
+          : this.retriever().retrieve(request.collection, request.query, {
+              mode,
+              k: n,
+              ...signal,
+              ...(request.filter ? { filter: request.filter } : {}),
+            });
         let hits = await retrieved.catch(async (err: unknown) => {
           // Accepted but nothing indexed yet: the collection exists and is empty for now.
           if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;

@@ -8,6 +8,7 @@ import {
   type ScoredRow,
   type StoredChunk,
 } from "../store/index-store.ts";
+import type { MetaFilter } from "../store/meta-filter.ts";
 import { analyze } from "../text/analyzer.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
@@ -25,6 +26,8 @@ export interface RetrieveOptions {
   mode?: RetrievalMode;
   k?: number;
   signal?: AbortSignal;
+  /** Only chunks of documents whose metadata passes it, applied inside every retriever. */
+  filter?: MetaFilter;
 }
 
 /**
@@ -46,8 +49,8 @@ export class Retriever {
     this.#config = config;
   }
 
-  async lexical(collection: string, query: string, k: number): Promise<ScoredRow[]> {
-    return this.#store.searchLexical(collection, analyze(query), k);
+  async lexical(collection: string, query: string, k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
+    return this.#store.searchLexical(collection, analyze(query), k, filter);
   }
 
   /** `info` saves a lookup when the caller already has the collection. */
@@ -57,6 +60,7 @@ export class Retriever {
     k: number,
     signal?: AbortSignal,
     info?: CollectionInfo | null,
+    filter?: MetaFilter,
   ): Promise<ScoredRow[]> {
     info ??= await this.#store.getCollection(collection);
     if (!info?.embedder) return [];
@@ -72,10 +76,10 @@ export class Retriever {
       );
     }
     const [vector] = await embedder.embed([query], { kind: "query", ...(signal ? { signal } : {}) });
-    return this.#store.searchDense(collection, vector!, k);
+    return this.#store.searchDense(collection, vector!, k, filter);
   }
 
-  async sparse(collection: string, query: string, k: number): Promise<ScoredRow[]> {
+  async sparse(collection: string, query: string, k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const terms = analyze(query);
     if (terms.length === 0) return [];
     const { chunks, df, postings } = await this.#store.sparseStats(collection, terms);
@@ -95,7 +99,7 @@ export class Retriever {
       // Lucene's idf: ln(1 + (N − n + 0.5) / (n + 0.5)); repeated query terms add up.
       weights[t] = (weights[t] ?? 0) + Math.log(1 + (chunks - n + 0.5) / (n + 0.5));
     }
-    return this.#store.searchSparse(collection, weights, k);
+    return this.#store.searchSparse(collection, weights, k, filter);
   }
 
   async retrieve(collection: string, query: string, options: RetrieveOptions = {}): Promise<RetrievedChunk[]> {
@@ -108,10 +112,11 @@ export class Retriever {
       throw collectionNotFound(collection, known);
     }
     const n = Math.max(k, this.#config.candidates);
+    const filter = options.filter;
     let rows: ScoredRow[];
-    if (mode === "lexical") rows = await this.lexical(collection, query, k);
-    else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal, info);
-    else if (mode === "sparse") rows = await this.sparse(collection, query, k);
+    if (mode === "lexical") rows = await this.lexical(collection, query, k, filter);
+    else if (mode === "dense") rows = await this.dense(collection, query, k, options.signal, info, filter);
+    else if (mode === "sparse") rows = await this.sparse(collection, query, k, filter);
     else {
       const w = { ...this.#config.weights };
       const embedder = this.#embedder();
@@ -124,9 +129,9 @@ export class Retriever {
         if (language !== "und" && !languages.includes(language)) w.dense = 0;
       }
       const [lex, dense, sparse] = await Promise.all([
-        w.lexical > 0 ? this.lexical(collection, query, n) : [],
-        w.dense > 0 ? this.dense(collection, query, n, options.signal, info) : [],
-        w.sparse > 0 ? this.sparse(collection, query, n) : [],
+        w.lexical > 0 ? this.lexical(collection, query, n, filter) : [],
+        w.dense > 0 ? this.dense(collection, query, n, options.signal, info, filter) : [],
+        w.sparse > 0 ? this.sparse(collection, query, n, filter) : [],
       ]);
       const lists: RankedList[] = [
         { name: "lexical", weight: w.lexical, rows: lex },

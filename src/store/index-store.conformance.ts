@@ -18,6 +18,7 @@ export function documentInput(
   texts: string[],
   vectors?: number[][],
   model = "test-model",
+  meta: Record<string, unknown> = {},
 ): WriteDocumentInput {
   const text = texts.join("\n\n");
   const document: ParsedDocument = {
@@ -26,8 +27,8 @@ export function documentInput(
     title: id,
     text,
     mediaType: "text/plain",
-    contentHash: contentHash(id, text),
-    meta: {},
+    contentHash: contentHash(id, JSON.stringify(meta) + text),
+    meta,
   };
   let at = 0;
   const chunks: Chunk[] = texts.map((t, ordinal) => {
@@ -225,6 +226,45 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
       assert.deepEqual(vectors, [[0, 0, 1, 0]]);
       const totals = await store.lexicalTotals("c-ver");
       assert.ok(totals.rows >= 1 && totals.tokens >= 1, JSON.stringify(totals));
+    });
+
+    it("filters on document metadata inside each search: k rows come back whenever k match", async () => {
+      // 40 documents, all about "archive"; the filtered ones rank last in every list.
+      for (let i = 0; i < 40; i++) {
+        const even = i % 2 === 0;
+        const text = even ? "archive archive archive tape" : `archive note ${i}`;
+        const vector = even ? [1, 0.01 * i, 0, 0] : [0.2, 1, 0.01 * i, 0];
+        await store.writeDocument(
+          "c-filter",
+          documentInput(`d${i}`, [text], [vector], "test-model", { year: 2000 + i, odd: !even }),
+        );
+      }
+      const filter = { odd: true, year: { gte: 2010 } };
+      const matching = await store.matchingRows("c-filter", filter);
+      assert.equal(matching.length, 15);
+      assert.deepEqual(
+        matching,
+        [...matching].sort((a, b) => a - b),
+      );
+      const isMatch = (rows: Array<{ rowid: number }>) => rows.every((r) => matching.includes(r.rowid));
+      const lexical = await store.searchLexical("c-filter", ["archive"], 5, filter);
+      assert.equal(lexical.length, 5);
+      assert.ok(isMatch(lexical));
+      const dense = await store.searchDense("c-filter", unit([1, 0, 0, 0]), 5, filter);
+      assert.equal(dense.length, 5);
+      assert.ok(isMatch(dense));
+      const unfiltered = await store.searchDense("c-filter", unit([1, 0, 0, 0]), 40);
+      const expected = unfiltered.filter((r) => matching.includes(r.rowid)).slice(0, 5);
+      assert.deepEqual(
+        dense.map((r) => r.rowid),
+        expected.map((r) => r.rowid),
+        "the nearest matching rows, in order",
+      );
+      const sparse = await store.searchSparse("c-filter", { archive: 1 }, 5, filter);
+      assert.equal(sparse.length, 5);
+      assert.ok(isMatch(sparse));
+      assert.deepEqual(await store.searchLexical("c-filter", ["archive"], 5, { odd: "yes" }), []);
+      assert.deepEqual(await store.matchingRows("c-filter", { nosuchfield: 1 }), []);
     });
   });
 }

@@ -1,5 +1,6 @@
 import { SluiceError } from "../contracts/errors.ts";
 import type { Chunk, DenseVectors, IndexResult, ParsedDocument, SparseVectors } from "../contracts/index.ts";
+import type { MetaFilter } from "./meta-filter.ts";
 
 export interface CollectionInfo {
   name: string;
@@ -57,9 +58,20 @@ export interface IndexStore {
   documentHash(collection: string, docId: string): Promise<string | null>;
   writeDocument(collection: string, input: WriteDocumentInput): Promise<IndexResult>;
   deleteDocument(collection: string, docId: string): Promise<boolean>;
-  searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]>;
-  searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]>;
-  searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]>;
+  /**
+   * The searches take an optional filter on document metadata, applied inside the search: `k`
+   * rows come back whenever `k` matching rows exist.
+   */
+  searchLexical(collection: string, terms: string[], k: number, filter?: MetaFilter): Promise<ScoredRow[]>;
+  searchDense(collection: string, vector: Float32Array, k: number, filter?: MetaFilter): Promise<ScoredRow[]>;
+  searchSparse(
+    collection: string,
+    weights: Record<string, number>,
+    k: number,
+    filter?: MetaFilter,
+  ): Promise<ScoredRow[]>;
+  /** Rowids, ascending, of the chunks whose document's metadata passes the filter. */
+  matchingRows(collection: string, filter: MetaFilter): Promise<number[]>;
   /** Chunk count, per-term chunk frequencies (for query-side idf) and whether any postings exist. */
   sparseStats(
     collection: string,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
+import { MetaFilterSchema } from "../../store/meta-filter.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { RETRIEVAL_MODES } from "../../retrieval/retriever.ts";
 import { AdmissionQueue } from "../admission/admission-queue.ts";
@@ -20,6 +21,9 @@ export const QueryBodySchema = z.strictObject({
   k: z.int().min(1).max(100).optional().describe("Results to return (default 10)"),
   answer: z.boolean().optional().describe("Write a cited answer (default true)"),
   rerank: z.boolean().optional().describe("Rerank the candidates before answering (default retrieval.rerank.enabled)"),
+  filter: MetaFilterSchema.optional().describe(
+    'Only documents whose metadata matches, e.g. {"year": {"gte": 2020}, "lang": "th"}; applied inside each retriever',
+  ),
 });
 
 const CitationSchema = z.object({

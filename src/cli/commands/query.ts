@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { parseCliFilter } from "../../store/meta-filter.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { RETRIEVAL_MODES, type RetrievalMode } from "../../retrieval/retriever.ts";
 import { withSluice } from "../context.ts";
@@ -29,10 +30,16 @@ export function registerQuery(program: Command): void {
     .option("--no-answer", "retrieve only, no answer")
     .option("--rerank", "rerank the candidates first (retrieval.rerank; default: its enabled)")
     .option("--no-rerank", "do not rerank, whatever retrieval.rerank.enabled says")
+    .option(
+      "-f, --filter <expr>",
+      "only documents whose metadata matches: key=value, key=a,b, key>=v, key<=v, key>v, key<v (repeat to AND)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(
       async (
         text: string,
-        opts: { collection: string; mode: string; k: string; answer: boolean; rerank?: boolean },
+        opts: { collection: string; mode: string; k: string; answer: boolean; rerank?: boolean; filter: string[] },
         command: Command,
       ) => {
         await withSluice(
@@ -45,6 +52,7 @@ export function registerQuery(program: Command): void {
               k: parseK(opts.k),
               answer: opts.answer,
               ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
+              ...(opts.filter.length > 0 ? { filter: parseCliFilter(opts.filter) } : {}),
             });
             if (g.json) return printJson(response);
             if (response.answer) {

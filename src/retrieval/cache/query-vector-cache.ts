@@ -1,5 +1,5 @@
 import type { DenseEmbedder, EmbedOptions } from "../../models/ports.ts";
-import { LruCache } from "./lru-cache.ts";
+import { LruCache } from "../../store/lru-cache.ts";
 
 /**
  * A dense embedder that remembers the vectors of recent queries (`kind: "query"`), keyed by model

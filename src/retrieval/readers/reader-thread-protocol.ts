@@ -1,5 +1,6 @@
 import type { MessagePort } from "node:worker_threads";
 import type { ErrorWire } from "../../contracts/error-wire.ts";
+import type { MetaFilter } from "../../store/meta-filter.ts";
 import type { SegmentSetWire } from "../../store/segments/build-segments.ts";
 import type { RetrievalConfig } from "../../config/schema.ts";
 import type { Answer } from "../answer/answer.ts";
@@ -48,6 +49,7 @@ export interface ReadRequest {
   embedder: QueryEmbedderInfo;
   /** The query's vector, when the mode has a dense part. */
   vector?: Float32Array;
+  filter?: MetaFilter;
 }
 
 export type ReadReply =

@@ -101,7 +101,11 @@ async function read(request: ReadRequest): Promise<void> {
     await opened;
     const embedder = new ProvidedVector(request);
     const retriever = new Retriever(store, () => embedder, data.retrieval);
-    const hits = await retriever.retrieve(request.collection, request.query, { mode: request.mode, k: request.k });
+    const hits = await retriever.retrieve(request.collection, request.query, {
+      mode: request.mode,
+      k: request.k,
+      ...(request.filter ? { filter: request.filter } : {}),
+    });
     const answer = request.answer ? await answerer.answer(request.query, hits) : undefined;
     reply({ id: request.id, ok: true, hits, ...(answer ? { answer } : {}) });
   } catch (err) {

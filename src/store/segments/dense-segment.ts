@@ -1,6 +1,6 @@
 import type { ScoredRow } from "../index-store.ts";
 import { DotKernel } from "./dot-kernel.ts";
-import { shared } from "./lexical-segment.ts";
+import { maskOf, shared } from "./lexical-segment.ts";
 import { TopK } from "./top-k.ts";
 
 /**
@@ -104,7 +104,13 @@ export class DenseSegment {
     return this.#rowids.byteLength + this.#vectors.byteLength;
   }
 
-  search(query: Float32Array, k: number): ScoredRow[] {
+  /** A mask of this segment's rows for `search`'s `allow`, from rowids in ascending order. */
+  maskOf(rowids: readonly number[]): Uint8Array {
+    return maskOf(this.#rowids, rowids);
+  }
+
+  /** The `k` nearest rows; `allow` (one byte per row) keeps only the rows it marks. */
+  search(query: Float32Array, k: number, allow?: Uint8Array): ScoredRow[] {
     const dims = this.dimensions;
     if (query.length !== dims) throw new Error(`query has ${query.length} dimensions; the segment holds ${dims}`);
     let norm = 0;
@@ -114,16 +120,17 @@ export class DenseSegment {
     const top = new TopK(k);
     if (this.#kernel) {
       const scores = this.#kernel.scores(q);
-      for (let r = 0; r < scores.length; r++) top.offer(scores[r]!, r);
-    } else this.#scan(q, top);
+      for (let r = 0; r < scores.length; r++) if (!allow || allow[r] === 1) top.offer(scores[r]!, r);
+    } else this.#scan(q, top, allow);
     return top.sorted().map(({ score, id }) => ({ rowid: this.#rowids[id]!, score }));
   }
 
-  #scan(q: Float32Array, top: TopK): void {
+  #scan(q: Float32Array, top: TopK, allow: Uint8Array | undefined): void {
     const dims = this.dimensions;
     const v = this.#vectors;
     const tail = dims & ~3;
     for (let r = 0, o = 0; r < this.#rowids.length; r++, o += dims) {
+      if (allow && allow[r] === 0) continue;
       // Four accumulators: the adds do not wait on each other.
       let s0 = 0;
       let s1 = 0;

@@ -154,6 +154,11 @@ export class LexicalSegment {
     };
   }
 
+  /** A mask of this segment's rows for `allow`, from rowids in ascending order. */
+  maskOf(rowids: readonly number[]): Uint8Array {
+    return maskOf(this.#a.rowids, rowids);
+  }
+
   get documents(): number {
     return this.#a.rowids.length;
   }
@@ -167,9 +172,10 @@ export class LexicalSegment {
   /**
    * The top `k` rows for the terms, OR-ed as the SQLite index does; null when a term would be a
    * multi-token phrase in FTS5 (punctuation inside a segmented word): the caller asks FTS5.
-   * `work.scored` counts the documents scored.
+   * `work.scored` counts the documents scored; `allow` (one byte per row, {@link maskOf}) keeps
+   * only the rows it marks.
    */
-  search(queryTerms: readonly string[], k: number, work?: { scored: number }): ScoredRow[] | null {
+  search(queryTerms: readonly string[], k: number, work?: { scored: number }, allow?: Uint8Array): ScoredRow[] | null {
     const { rows: n, rowids, norm, terms, offsets, docs, tfs, maxImpact } = this.#a;
     const seen = new Set<number>();
     const lists: Array<{ idf: number; bound: number; start: number; end: number }> = [];
@@ -203,6 +209,11 @@ export class LexicalSegment {
       let d = 0xffffffff;
       for (let i = essential; i < m; i++) if (pos[i]! < end[i]! && docs[pos[i]!]! < d) d = docs[pos[i]!]!;
       if (d === 0xffffffff) break;
+      if (allow && allow[d] === 0) {
+        // Filtered out: step past it without scoring.
+        for (let i = essential; i < m; i++) if (pos[i]! < end[i]! && docs[pos[i]!] === d) pos[i]!++;
+        continue;
+      }
       if (work) work.scored++;
       let score = 0;
       for (let i = essential; i < m; i++) {
@@ -260,4 +271,15 @@ export function shared<T extends TypedArray>(array: T): T {
   const copy = new ctor(new SharedArrayBuffer(array.byteLength));
   copy.set(array);
   return copy;
+}
+
+/** One byte per segment row: 1 where its rowid is in `wanted` (both ascending). */
+export function maskOf(rows: Float64Array, wanted: readonly number[]): Uint8Array {
+  const mask = new Uint8Array(rows.length);
+  for (let i = 0, j = 0; i < rows.length && j < wanted.length;) {
+    if (rows[i]! === wanted[j]!) mask[i++] = 1;
+    else if (rows[i]! < wanted[j]!) i++;
+    else j++;
+  }
+  return mask;
 }

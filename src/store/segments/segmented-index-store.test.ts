@@ -87,6 +87,27 @@ describe("SegmentedIndexStore", () => {
     assert.ok(built.length >= 2);
   });
 
+  it("filters inside the segments as the index does, k rows whenever k match", async () => {
+    await writer.writeDocument("c", documentInput("tagged-a", ["alpha rare"], [vector(3)], "test-model", { tag: "x" }));
+    await writer.writeDocument("c", documentInput("tagged-b", ["beta"], [vector(4)], "test-model", { tag: "x", n: 2 }));
+    await reader.warm();
+    const key = reader.stats().get("c")!.key;
+    const filter = { tag: "x" };
+    const lex = await reader.searchLexical("c", analyze("alpha beta"), 5, filter);
+    assertSameRows(lex, await writer.searchLexical("c", analyze("alpha beta"), 5, filter));
+    assert.equal(lex.length, 2);
+    const q = Float32Array.from(vector(7));
+    const dense = await reader.searchDense("c", q, 5, { n: { gte: 2 } });
+    assert.deepEqual(
+      dense.map((r) => r.rowid),
+      (await writer.searchDense("c", q, 5, { n: { gte: 2 } })).map((r) => r.rowid),
+    );
+    assert.equal(dense.length, 1);
+    assert.equal(reader.stats().get("c")!.key, key, "answered from the same segments");
+    await writer.deleteDocument("c", "tagged-a");
+    await writer.deleteDocument("c", "tagged-b");
+  });
+
   it("never answers a deleted document from a segment", async () => {
     await reader.warm();
     await writer.deleteDocument("c", "new");

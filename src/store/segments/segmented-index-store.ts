@@ -1,5 +1,7 @@
 import type { IndexResult } from "../../contracts/index.ts";
 import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
+import { LruCache } from "../lru-cache.ts";
+import { metaFilterKey, type MetaFilter } from "../meta-filter.ts";
 import { buildSegments, segmentKey, type SegmentSet, type SegmentStats } from "./build-segments.ts";
 
 export interface SegmentOptions {
@@ -12,6 +14,11 @@ export interface SegmentOptions {
   build?: (collection: string) => Promise<SegmentSet | null>;
   /** Told after each build that was installed. */
   onBuilt?: (collection: string, stats: SegmentStats) => void;
+}
+
+interface Masks {
+  lexical: Uint8Array;
+  dense: Uint8Array | null;
 }
 
 interface Entry {
@@ -45,6 +52,7 @@ export class SegmentedIndexStore implements IndexStore {
   readonly #onBuilt: SegmentOptions["onBuilt"];
   readonly #entries = new Map<string, Entry>();
   readonly #builds = new Set<Promise<void>>();
+  readonly #maskCache = new WeakMap<SegmentSet, LruCache<string, Masks>>();
   #closed = false;
 
   constructor(inner: IndexStore, options: SegmentOptions = {}) {
@@ -82,16 +90,41 @@ export class SegmentedIndexStore implements IndexStore {
     return out;
   }
 
-  async searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]> {
+  async searchLexical(collection: string, terms: string[], k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const segments = await this.#current(collection);
-    return segments?.lexical.search(terms, k) ?? this.#inner.searchLexical(collection, terms, k);
+    if (segments) {
+      const allow = filter ? (await this.#masks(collection, segments, filter)).lexical : undefined;
+      const rows = segments.lexical.search(terms, k, undefined, allow);
+      if (rows) return rows;
+    }
+    return this.#inner.searchLexical(collection, terms, k, filter);
   }
 
-  async searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]> {
+  async searchDense(collection: string, vector: Float32Array, k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const segments = await this.#current(collection);
     // A vector of the wrong size goes to the store, which names the mismatch.
-    if (segments?.dense && segments.dense.dimensions === vector.length) return segments.dense.search(vector, k);
-    return this.#inner.searchDense(collection, vector, k);
+    if (segments?.dense && segments.dense.dimensions === vector.length) {
+      const allow = filter ? (await this.#masks(collection, segments, filter)).dense : undefined;
+      return segments.dense.search(vector, k, allow ?? undefined);
+    }
+    return this.#inner.searchDense(collection, vector, k, filter);
+  }
+
+  /** The rows a filter keeps, as masks over the segments; the last few filters are remembered per set. */
+  async #masks(collection: string, set: SegmentSet, filter: MetaFilter): Promise<Masks> {
+    let cache = this.#maskCache.get(set);
+    if (!cache) {
+      cache = new LruCache<string, Masks>(64);
+      this.#maskCache.set(set, cache);
+    }
+    const key = metaFilterKey(filter);
+    let masks = cache.get(key);
+    if (!masks) {
+      const rows = await this.#inner.matchingRows(collection, filter);
+      masks = { lexical: set.lexical.maskOf(rows), dense: set.dense?.maskOf(rows) ?? null };
+      cache.set(key, masks);
+    }
+    return masks;
   }
 
   #entry(collection: string): Entry {
@@ -165,8 +198,16 @@ export class SegmentedIndexStore implements IndexStore {
   deleteDocument(collection: string, docId: string): Promise<boolean> {
     return this.#inner.deleteDocument(collection, docId);
   }
-  searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]> {
-    return this.#inner.searchSparse(collection, weights, k);
+  searchSparse(
+    collection: string,
+    weights: Record<string, number>,
+    k: number,
+    filter?: MetaFilter,
+  ): Promise<ScoredRow[]> {
+    return this.#inner.searchSparse(collection, weights, k, filter);
+  }
+  matchingRows(collection: string, filter: MetaFilter): Promise<number[]> {
+    return this.#inner.matchingRows(collection, filter);
   }
   sparseStats(
     collection: string,

@@ -12,6 +12,7 @@ import {
 } from "../index-store.ts";
 import { IndexWriteThread } from "./index-write-thread.ts";
 import { type CollectionRow, type IndexWrite, IndexWrites } from "./index-writes.ts";
+import { matchesMetaFilter, type MetaFilter } from "../meta-filter.ts";
 import { createFts, ftsTable, INDEX_SCHEMA, migrateIndexSchema, vecTable } from "./schema.ts";
 
 export interface SqliteIndexStoreOptions {
@@ -269,19 +270,47 @@ export class SqliteIndexStore implements IndexStore {
       .immediate();
   }
 
-  async searchLexical(collection: string, terms: string[], k: number): Promise<ScoredRow[]> {
+  async searchLexical(collection: string, terms: string[], k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const row = this.#require(collection);
     if (terms.length === 0) return [];
     const table = ftsTable(row.id);
     // bm25() is lower-is-better; negate so every retriever returns higher-is-better scores.
-    return this.db
-      .prepare<[string, number], ScoredRow>(
+    if (!filter)
+      return this.#stmt<[string, number], ScoredRow>(
         `select rowid, -bm25(${table}) as score from ${table} where ${table} match ? order by bm25(${table}) limit ?`,
-      )
-      .all(ftsQuery(terms), k);
+      ).all(ftsQuery(terms), k);
+    // Filtered: walk the ranking until k rows pass, so k come back whenever k match.
+    const allowed = new Set(await this.matchingRows(collection, filter));
+    const out: ScoredRow[] = [];
+    if (allowed.size === 0) return out;
+    const ranked = this.#stmt<[string], ScoredRow>(
+      `select rowid, -bm25(${table}) as score from ${table} where ${table} match ? order by bm25(${table})`,
+    );
+    for (const r of ranked.iterate(ftsQuery(terms))) {
+      if (!allowed.has(r.rowid)) continue;
+      out.push(r);
+      if (out.length === k) break;
+    }
+    return out;
   }
 
-  async searchDense(collection: string, vector: Float32Array, k: number): Promise<ScoredRow[]> {
+  async matchingRows(collection: string, filter: MetaFilter): Promise<number[]> {
+    const row = this.#require(collection);
+    const docs = new Set<string>();
+    for (const d of this.#stmt<[number], { doc_id: string; meta: string }>(
+      "select doc_id, meta from documents where collection_id = ?",
+    ).iterate(row.id))
+      if (matchesMetaFilter(JSON.parse(d.meta) as Record<string, unknown>, filter)) docs.add(d.doc_id);
+    if (docs.size === 0) return [];
+    const rows: number[] = [];
+    for (const c of this.#stmt<[number], { id: number; doc_id: string }>(
+      "select id, doc_id from chunks where collection_id = ? order by id",
+    ).iterate(row.id))
+      if (docs.has(c.doc_id)) rows.push(c.id);
+    return rows;
+  }
+
+  async searchDense(collection: string, vector: Float32Array, k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const row = this.#require(collection);
     if (row.embedder === null) return [];
     if (row.dimensions !== vector.length) {
@@ -293,16 +322,27 @@ export class SqliteIndexStore implements IndexStore {
         },
       );
     }
-    const rows = this.db
-      .prepare<[Buffer, number], { rowid: number; distance: number }>(
-        `select rowid, distance from ${vecTable(row.id)} where embedding match ? and k = ?`,
-      )
-      .all(Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), k);
+    const bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+    const rows = filter
+      ? // Filtered: the exact distance of every matching row (vec0's knn takes no filter).
+        this.#stmt<[Buffer, string, number], { rowid: number; distance: number }>(
+          `select rowid, vec_distance_cosine(embedding, ?) as distance from ${vecTable(row.id)}
+           where rowid in (select value from json_each(?)) order by distance limit ?`,
+        ).all(bytes, JSON.stringify(await this.matchingRows(collection, filter)), k)
+      : this.#stmt<[Buffer, number], { rowid: number; distance: number }>(
+          `select rowid, distance from ${vecTable(row.id)} where embedding match ? and k = ?`,
+        ).all(bytes, k);
     return rows.map((r) => ({ rowid: Number(r.rowid), score: 1 - r.distance }));
   }
 
-  async searchSparse(collection: string, weights: Record<string, number>, k: number): Promise<ScoredRow[]> {
+  async searchSparse(
+    collection: string,
+    weights: Record<string, number>,
+    k: number,
+    filter?: MetaFilter,
+  ): Promise<ScoredRow[]> {
     const row = this.#require(collection);
+    const allowed = filter ? new Set(await this.matchingRows(collection, filter)) : null;
     const scores = new Map<number, number>();
     const postings = this.#stmt<[number, string], { chunk_rowid: number; weight: number }>(
       "select chunk_rowid, weight from sparse_terms where collection_id = ? and term = ?",
@@ -312,6 +352,7 @@ export class SqliteIndexStore implements IndexStore {
         scores.set(p.chunk_rowid, (scores.get(p.chunk_rowid) ?? 0) + qw * p.weight);
     }
     return [...scores]
+      .filter(([rowid]) => allowed === null || allowed.has(rowid))
       .map(([rowid, score]) => ({ rowid, score }))
       .sort((a, b) => b.score - a.score)
       .slice(0, k);
