@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   COLLECTION_INVALID: { status: 400, category: "USER", retryable: false },
   DOCUMENT_NOT_FOUND: { status: 404, category: "USER", retryable: false },
   JOB_NOT_FOUND: { status: 404, category: "USER", retryable: false },
+  CURSOR_STALE: { status: 409, category: "USER", retryable: false },
   JOB_STATE_CONFLICT: { status: 409, category: "USER", retryable: false },
   EMBEDDER_MISMATCH: { status: 409, category: "USER", retryable: false },
   NOT_FOUND: { status: 404, category: "USER", retryable: false },

@@ -40,6 +40,8 @@ import { LruCache } from "../store/lru-cache.ts";
 import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
 import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
 import { HttpReranker } from "../models/backends/http-reranker.ts";
+import { decodeCursor, encodeCursor, MAX_PAGED_RESULTS, queryFingerprint } from "../retrieval/query-cursor.ts";
+import { segmentKey } from "../store/segments/build-segments.ts";
 import { rerankHits } from "../retrieval/rerank-hits.ts";
 import { Retriever, type RetrievalMode, type RetrievedChunk } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
@@ -98,6 +100,8 @@ export interface QueryRequest {
   rerank?: boolean;
   /** Only chunks of documents whose metadata passes it; applied inside each retriever. */
   filter?: MetaFilter;
+  /** A previous response's `nextCursor`: the next `k` results of the same query (not answered). */
+  cursor?: string;
   signal?: AbortSignal;
 }
 
@@ -120,6 +124,11 @@ export interface QueryResponse {
   answer?: Answer;
   /** The reranker that ordered `results` (their scores are its scores), when the query was reranked. */
   rerankedBy?: string;
+  /**
+   * Pass as `cursor` for the next `k` results; absent when none can follow (a page that ended
+   * exactly at the last result still has one, and the next page is empty).
+   */
+  nextCursor?: string;
 }
 
 export interface SubmitOptions {
@@ -837,41 +846,66 @@ export class Sluice {
     const mode = request.mode ?? "hybrid";
     const k = request.k ?? 10;
     const started = performance.now();
-    const cacheKey = await this.#resultKey(request, mode, k);
+    const fingerprint = queryFingerprint([
+      request.collection,
+      request.query,
+      mode,
+      k,
+      request.answer ?? true,
+      request.rerank ?? this.config.retrieval.rerank.enabled,
+      request.filter ? metaFilterKey(request.filter) : null,
+    ]);
+    const offset = request.cursor ? await this.#cursorOffset(request, fingerprint) : 0;
+    const cacheKey = await this.#resultKey(request, fingerprint, offset);
     const cached = cacheKey === null ? undefined : this.#results.get(cacheKey);
     if (cacheKey !== null) this.#metrics.onQueryCache("results", cached !== undefined);
     if (cached) {
       this.#metrics.onQuery(mode, (performance.now() - started) / 1000);
       return structuredClone(cached);
     }
-    const response = await this.#query(request, mode, k, started);
+    const response = await this.#query(request, mode, k, started, { offset, fingerprint });
     if (cacheKey !== null && response.pending === undefined) this.#results.set(cacheKey, structuredClone(response));
     return response;
   }
 
+  /** Where a cursor's page starts; the cursor must be this query's, over the collection as it is. */
+  async #cursorOffset(request: QueryRequest, fingerprint: string): Promise<number> {
+    const cursor = decodeCursor(request.cursor!);
+    if (cursor.query !== fingerprint)
+      throw new SluiceError(
+        "VALIDATION_FAILED",
+        "cursor: it belongs to another query (the collection, query, mode, k, answer, rerank and filter must stay the same)",
+        { details: { path: ["cursor"] } },
+      );
+    const info = await this.store.getCollection(request.collection);
+    if (!info || segmentKey(info) !== cursor.collection)
+      throw new SluiceError(
+        "CURSOR_STALE",
+        `collection "${request.collection}" changed since this cursor was issued; run the query again from the first page`,
+        { details: { collection: request.collection } },
+      );
+    return cursor.offset;
+  }
+
   /**
    * The results cache's key: the collection's identity and version (any write retires it), the
-   * query and every parameter that changes the answer; null when the cache is off or the
-   * collection is not indexed yet.
+   * query with every parameter that changes the answer, and the page; null when the cache is off
+   * or the collection is not indexed yet.
    */
-  async #resultKey(request: QueryRequest, mode: RetrievalMode, k: number): Promise<string | null> {
+  async #resultKey(request: QueryRequest, fingerprint: string, offset: number): Promise<string | null> {
     if (this.#results.size === 0) return null;
     const info = await this.store.getCollection(request.collection);
     if (!info) return null;
-    return JSON.stringify([
-      request.collection,
-      info.createdAt,
-      info.version,
-      mode,
-      k,
-      request.answer ?? true,
-      request.rerank ?? this.config.retrieval.rerank.enabled,
-      request.filter ? metaFilterKey(request.filter) : null,
-      request.query,
-    ]);
+    return JSON.stringify([request.collection, segmentKey(info), fingerprint, offset]);
   }
 
-  async #query(request: QueryRequest, mode: RetrievalMode, k: number, started: number): Promise<QueryResponse> {
+  async #query(
+    request: QueryRequest,
+    mode: RetrievalMode,
+    k: number,
+    started: number,
+    page: { offset: number; fingerprint: string },
+  ): Promise<QueryResponse> {
     let pendingOnly: number | null = null;
     const attributes = {
       "sluice.query.mode": mode,
@@ -884,9 +918,14 @@ export class Sluice {
       return await withSpan("sluice.query", { attributes }, async (span) => {
         const readers = this.#readers;
         const rerank = request.rerank ?? this.config.retrieval.rerank.enabled;
+        // The collection as this page sees it, for the next page's cursor.
+        const info = await this.store.getCollection(request.collection);
+        // A later page retrieves the pages before it too, and is not answered.
+        const end = page.offset + k;
+        const answerWanted = (request.answer ?? true) && page.offset === 0;
         // Reranked: retrieve more candidates, answer only after the reranker has ordered them.
-        const n = rerank ? Math.max(k, this.config.retrieval.rerank.candidates) : k;
-        const answer = (request.answer ?? true) && !rerank;
+        const n = rerank ? Math.max(end, this.config.retrieval.rerank.candidates) : end;
+        const answer = answerWanted && !rerank;
         const signal = request.signal ? { signal: request.signal } : {};
         let answered: Answer | undefined;
         const retrieved = readers
@@ -911,9 +950,14 @@ export class Sluice {
         let rerankedBy: string | undefined;
         if (rerank && hits.length > 0) {
           const reranker = this.reranker();
-          hits = await rerankHits(reranker, request.query, hits, k, signal);
+          hits = await rerankHits(reranker, request.query, hits, end, signal);
           rerankedBy = reranker.id;
         }
+        const more = hits.length >= end && end < MAX_PAGED_RESULTS && info !== null;
+        const nextCursor = more
+          ? encodeCursor({ collection: segmentKey(info), offset: end, query: page.fingerprint })
+          : undefined;
+        hits = hits.slice(page.offset, end);
         const results = hits.map((h) => ({
           docId: h.chunk.docId,
           chunkId: h.chunk.chunkId,
@@ -930,9 +974,10 @@ export class Sluice {
           results,
           ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
           ...(rerankedBy ? { rerankedBy } : {}),
+          ...(nextCursor ? { nextCursor } : {}),
         };
         if (answered) response.answer = answered;
-        else if (request.answer ?? true) response.answer = await this.answerer().answer(request.query, hits, signal);
+        else if (answerWanted) response.answer = await this.answerer().answer(request.query, hits, signal);
         return response;
       });
     } finally {

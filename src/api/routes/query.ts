@@ -24,6 +24,12 @@ export const QueryBodySchema = z.strictObject({
   filter: MetaFilterSchema.optional().describe(
     'Only documents whose metadata matches, e.g. {"year": {"gte": 2020}, "lang": "th"}; applied inside each retriever',
   ),
+  cursor: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe("A previous response's nextCursor: the next k results of the same query (later pages are not answered)"),
 });
 
 const CitationSchema = z.object({
@@ -57,6 +63,7 @@ const QueryResponseSchema = z
       .optional()
       .describe("set when nothing of the collection is indexed yet: its documents still to come"),
     rerankedBy: z.string().optional().describe("the reranker that ordered the results (scores are its scores)"),
+    nextCursor: z.string().optional().describe("pass as cursor for the next k results; absent when none can follow"),
   })
   .describe("QueryResponse");
 

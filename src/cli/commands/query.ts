@@ -30,6 +30,7 @@ export function registerQuery(program: Command): void {
     .option("--no-answer", "retrieve only, no answer")
     .option("--rerank", "rerank the candidates first (retrieval.rerank; default: its enabled)")
     .option("--no-rerank", "do not rerank, whatever retrieval.rerank.enabled says")
+    .option("--cursor <cursor>", "the next page of the same query: the cursor the last page printed")
     .option(
       "-f, --filter <expr>",
       "only documents whose metadata matches: key=value, key=a,b, key>=v, key<=v, key>v, key<v (repeat to AND)",
@@ -39,7 +40,15 @@ export function registerQuery(program: Command): void {
     .action(
       async (
         text: string,
-        opts: { collection: string; mode: string; k: string; answer: boolean; rerank?: boolean; filter: string[] },
+        opts: {
+          collection: string;
+          mode: string;
+          k: string;
+          answer: boolean;
+          rerank?: boolean;
+          filter: string[];
+          cursor?: string;
+        },
         command: Command,
       ) => {
         await withSluice(
@@ -53,6 +62,7 @@ export function registerQuery(program: Command): void {
               answer: opts.answer,
               ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
               ...(opts.filter.length > 0 ? { filter: parseCliFilter(opts.filter) } : {}),
+              ...(opts.cursor ? { cursor: opts.cursor } : {}),
             });
             if (g.json) return printJson(response);
             if (response.answer) {
@@ -70,6 +80,7 @@ export function registerQuery(program: Command): void {
                 `${String(i + 1).padStart(3)}. ${r.score.toFixed(4)}  ${r.source}${r.page ? ` p.${r.page}` : ""}  ${r.text.replace(/\s+/g, " ").slice(0, 90)}`,
               ),
             );
+            if (response.nextCursor) println(`next page: --cursor ${response.nextCursor}`);
           },
           { oneShot: true },
         );
