@@ -5,7 +5,7 @@ import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { allowedRoots, assertAllowedPath } from "../config/allowed-roots.ts";
 import { loadConfig } from "../config/load-config.ts";
 import type { SluiceConfig } from "../config/schema.ts";
-import { isSluiceError, SluiceError, toSluiceError } from "../contracts/errors.ts";
+import { SluiceError, toSluiceError } from "../contracts/errors.ts";
 import type { DocumentRef, Job } from "../contracts/index.ts";
 import type { GetJobOptions, Ledger } from "../ledger/ledger.ts";
 import type { CollectionLock } from "../locks/collection-lock.ts";
@@ -25,25 +25,20 @@ import type { StageEventStream } from "../observability/cloudevents.ts";
 import { createEventStream } from "../observability/create-event-stream.ts";
 import { jobEndType, jobEvent } from "../contracts/job-event.ts";
 import { createAdapters, type SluiceAdapters } from "./create-adapters.ts";
+import { createReranker } from "./create-reranker.ts";
+import { QueryService, type QueryRequest, type QueryResponse } from "./query-service.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
 import { createLogger } from "../observability/logger.ts";
-import { withSpan } from "../observability/tracing.ts";
 import type { Logger } from "pino";
 import type { Lane } from "../queue/work-queue.ts";
 import type { StageServices } from "../pipeline/services.ts";
 import { loadTopology, loadTopologyFile, type Topology } from "../pipeline/topology.ts";
-import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
+import type { Answerer } from "../retrieval/answer/answer.ts";
 import { ExtractiveAnswerer } from "../retrieval/answer/extractive-answerer.ts";
 import { LlmAnswerer } from "../retrieval/answer/llm-answerer.ts";
 import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
-import { LruCache } from "../store/lru-cache.ts";
-import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
 import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
-import { HttpReranker } from "../models/backends/http-reranker.ts";
-import { decodeCursor, encodeCursor, MAX_PAGED_RESULTS, queryFingerprint } from "../retrieval/query-cursor.ts";
-import { segmentKey } from "../store/segments/build-segments.ts";
-import { rerankHits } from "../retrieval/rerank-hits.ts";
-import { Retriever, type RetrievalMode, type RetrievedChunk } from "../retrieval/retriever.ts";
+import { Retriever } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
@@ -90,46 +85,7 @@ export type InlineDocument = { id: string; title?: string; meta?: Record<string,
   { text: string; url?: undefined } | { url: string; text?: undefined }
 );
 
-export interface QueryRequest {
-  collection: string;
-  query: string;
-  mode?: RetrievalMode;
-  k?: number;
-  answer?: boolean;
-  /** Rerank the candidates before answering (default `retrieval.rerank.enabled`). */
-  rerank?: boolean;
-  /** Only chunks of documents whose metadata passes it; applied inside each retriever. */
-  filter?: MetaFilter;
-  /** A previous response's `nextCursor`: the next `k` results of the same query (not answered). */
-  cursor?: string;
-  signal?: AbortSignal;
-}
-
-export interface QueryResult {
-  docId: string;
-  chunkId: string;
-  score: number;
-  text: string;
-  source: string;
-  title: string;
-  page: number | null;
-}
-
-export interface QueryResponse {
-  query: string;
-  mode: RetrievalMode;
-  results: QueryResult[];
-  /** Set when nothing of the collection is indexed yet: how many of its documents are still to come. */
-  pending?: number;
-  answer?: Answer;
-  /** The reranker that ordered `results` (their scores are its scores), when the query was reranked. */
-  rerankedBy?: string;
-  /**
-   * Pass as `cursor` for the next `k` results; absent when none can follow (a page that ended
-   * exactly at the last result still has one, and the next page is empty).
-   */
-  nextCursor?: string;
-}
+export type { QueryRequest, QueryResponse, QueryResult } from "./query-service.ts";
 
 export interface SubmitOptions {
   /** Wait while the spool is over a limit (CLI, sources) instead of throwing BACKPRESSURE (HTTP). Default true. */
@@ -216,8 +172,7 @@ export class Sluice {
   #reranker: Reranker | null = null;
   /** Reader threads for queries (started at the first), or null: queries run on this thread. */
   readonly #readers: ReaderPool | null;
-  /** Whole query responses by collection version and parameters (`retrieval.cache.results`). */
-  readonly #results: LruCache<string, QueryResponse>;
+  #queries: QueryService | null = null;
   #gateInstance: Gate | null = null;
   /** One client for every source run of this process, so each API host's pace holds across runs. */
   #sourceHttp: PoliteHttp | null = null;
@@ -246,7 +201,6 @@ export class Sluice {
     );
     this.logger = options.logger ?? createLogger({ level: this.config.logging.level });
     this.#readers = this.#readerPool(options.readerThreads ?? 0);
-    this.#results = new LruCache(this.config.retrieval.cache.results);
     // The embedder's id for lineage, once this process has one (never built just to be named) and
     // it is a model's (a remote one names only its server until it has warmed up).
     const modelId = () => {
@@ -764,24 +718,7 @@ export class Sluice {
 
   /** The query reranker of `retrieval.rerank.backend`: the model plane's, or an HTTP rerank API. */
   reranker(): Reranker {
-    if (!this.#reranker) {
-      const { backend, http } = this.config.retrieval.rerank;
-      if (backend === "http" && http) {
-        const apiKey = http.apiKeyEnv ? process.env[http.apiKeyEnv] : undefined;
-        if (http.apiKeyEnv && !apiKey)
-          throw new SluiceError(
-            "CONFIG_INVALID",
-            `retrieval.rerank.http.apiKeyEnv names ${http.apiKeyEnv}, which is not set in the environment`,
-          );
-        this.#reranker = new HttpReranker({
-          url: http.url,
-          api: http.api,
-          timeoutMs: http.timeoutMs,
-          ...(http.model ? { model: http.model } : {}),
-          ...(apiKey ? { apiKey } : {}),
-        });
-      } else this.#reranker = this.models.reranker();
-    }
+    this.#reranker ??= createReranker(this.config.retrieval.rerank, this.models, process.env);
     return this.#reranker;
   }
 
@@ -812,177 +749,23 @@ export class Sluice {
     );
   }
 
-  /** Retrieval and answer in a reader thread; the query's vector is embedded here, where the model is. */
-  async #readInThread(
-    readers: ReaderPool,
-    request: QueryRequest,
-    mode: RetrievalMode,
-    k: number,
-  ): Promise<{ hits: RetrievedChunk[]; answer?: Answer }> {
-    const embedder = this.embedder();
-    const dense = mode === "dense" || (mode === "hybrid" && this.config.retrieval.weights.dense > 0);
-    let vector: Float32Array | undefined;
-    if (dense) {
-      await embedder.warmUp();
-      [vector] = await embedder.embed([request.query], {
-        kind: "query",
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
-    }
-    const { id, dimensions, languages } = embedder;
-    return readers.read({
-      collection: request.collection,
-      query: request.query,
-      mode,
-      k,
-      answer: request.answer ?? true,
-      embedder: { id, dimensions, ...(languages ? { languages: [...languages] } : {}) },
-      ...(vector ? { vector } : {}),
-      ...(request.filter ? { filter: request.filter } : {}),
-    });
-  }
-
-  async query(request: QueryRequest): Promise<QueryResponse> {
-    const mode = request.mode ?? "hybrid";
-    const k = request.k ?? 10;
-    const started = performance.now();
-    const fingerprint = queryFingerprint([
-      request.collection,
-      request.query,
-      mode,
-      k,
-      request.answer ?? true,
-      request.rerank ?? this.config.retrieval.rerank.enabled,
-      request.filter ? metaFilterKey(request.filter) : null,
-    ]);
-    const offset = request.cursor ? await this.#cursorOffset(request, fingerprint) : 0;
-    const cacheKey = await this.#resultKey(request, fingerprint, offset);
-    const cached = cacheKey === null ? undefined : this.#results.get(cacheKey);
-    if (cacheKey !== null) this.#metrics.onQueryCache("results", cached !== undefined);
-    if (cached) {
-      this.#metrics.onQuery(mode, (performance.now() - started) / 1000);
-      return structuredClone(cached);
-    }
-    const response = await this.#query(request, mode, k, started, { offset, fingerprint });
-    if (cacheKey !== null && response.pending === undefined) this.#results.set(cacheKey, structuredClone(response));
-    return response;
-  }
-
-  /** Where a cursor's page starts; the cursor must be this query's, over the collection as it is. */
-  async #cursorOffset(request: QueryRequest, fingerprint: string): Promise<number> {
-    const cursor = decodeCursor(request.cursor!);
-    if (cursor.query !== fingerprint)
-      throw new SluiceError(
-        "VALIDATION_FAILED",
-        "cursor: it belongs to another query (the collection, query, mode, k, answer, rerank and filter must stay the same)",
-        { details: { path: ["cursor"] } },
-      );
-    const info = await this.store.getCollection(request.collection);
-    if (!info || segmentKey(info) !== cursor.collection)
-      throw new SluiceError(
-        "CURSOR_STALE",
-        `collection "${request.collection}" changed since this cursor was issued; run the query again from the first page`,
-        { details: { collection: request.collection } },
-      );
-    return cursor.offset;
-  }
-
   /**
-   * The results cache's key: the collection's identity and version (any write retires it), the
-   * query with every parameter that changes the answer, and the page; null when the cache is off
-   * or the collection is not indexed yet.
+   * Searches a collection and answers with citations: cached, paged, filtered and reranked as
+   * asked ({@link QueryService}).
    */
-  async #resultKey(request: QueryRequest, fingerprint: string, offset: number): Promise<string | null> {
-    if (this.#results.size === 0) return null;
-    const info = await this.store.getCollection(request.collection);
-    if (!info) return null;
-    return JSON.stringify([request.collection, segmentKey(info), fingerprint, offset]);
-  }
-
-  async #query(
-    request: QueryRequest,
-    mode: RetrievalMode,
-    k: number,
-    started: number,
-    page: { offset: number; fingerprint: string },
-  ): Promise<QueryResponse> {
-    let pendingOnly: number | null = null;
-    const attributes = {
-      "sluice.query.mode": mode,
-      "sluice.query.k": k,
-      "sluice.collection": request.collection,
-      "sluice.query.answer": request.answer ?? true,
-      "sluice.query.rerank": request.rerank ?? this.config.retrieval.rerank.enabled,
-    };
-    try {
-      return await withSpan("sluice.query", { attributes }, async (span) => {
-        const readers = this.#readers;
-        const rerank = request.rerank ?? this.config.retrieval.rerank.enabled;
-        // The collection as this page sees it, for the next page's cursor.
-        const info = await this.store.getCollection(request.collection);
-        // A later page retrieves the pages before it too, and is not answered.
-        const end = page.offset + k;
-        const answerWanted = (request.answer ?? true) && page.offset === 0;
-        // Reranked: retrieve more candidates, answer only after the reranker has ordered them.
-        const n = rerank ? Math.max(end, this.config.retrieval.rerank.candidates) : end;
-        const answer = answerWanted && !rerank;
-        const signal = request.signal ? { signal: request.signal } : {};
-        let answered: Answer | undefined;
-        const retrieved = readers
-          ? this.#readInThread(readers, { ...request, answer }, mode, n).then((r) => {
-              answered = r.answer;
-              return r.hits;
-            })
-          : this.retriever().retrieve(request.collection, request.query, {
-              mode,
-              k: n,
-              ...signal,
-              ...(request.filter ? { filter: request.filter } : {}),
-            });
-        let hits = await retrieved.catch(async (err: unknown) => {
-          // Accepted but nothing indexed yet: the collection exists and is empty for now.
-          if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
-          const pending = await this.ledger.pendingDocuments(request.collection);
-          if (pending === 0) throw err;
-          pendingOnly = pending;
-          return [];
-        });
-        let rerankedBy: string | undefined;
-        if (rerank && hits.length > 0) {
-          const reranker = this.reranker();
-          hits = await rerankHits(reranker, request.query, hits, end, signal);
-          rerankedBy = reranker.id;
-        }
-        const more = hits.length >= end && end < MAX_PAGED_RESULTS && info !== null;
-        const nextCursor = more
-          ? encodeCursor({ collection: segmentKey(info), offset: end, query: page.fingerprint })
-          : undefined;
-        hits = hits.slice(page.offset, end);
-        const results = hits.map((h) => ({
-          docId: h.chunk.docId,
-          chunkId: h.chunk.chunkId,
-          score: h.score,
-          text: h.chunk.text,
-          source: h.chunk.source,
-          title: h.chunk.title,
-          page: h.chunk.page,
-        }));
-        span.setAttribute("sluice.query.results", results.length);
-        const response: QueryResponse = {
-          query: request.query,
-          mode,
-          results,
-          ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
-          ...(rerankedBy ? { rerankedBy } : {}),
-          ...(nextCursor ? { nextCursor } : {}),
-        };
-        if (answered) response.answer = answered;
-        else if (answerWanted) response.answer = await this.answerer().answer(request.query, hits, signal);
-        return response;
-      });
-    } finally {
-      this.#metrics.onQuery(mode, (performance.now() - started) / 1000);
-    }
+  query(request: QueryRequest): Promise<QueryResponse> {
+    this.#queries ??= new QueryService({
+      store: this.store,
+      ledger: this.ledger,
+      config: this.config,
+      metrics: this.#metrics,
+      readers: this.#readers,
+      embedder: () => this.embedder(),
+      retriever: () => this.retriever(),
+      reranker: () => this.reranker(),
+      answerer: () => this.answerer(),
+    });
+    return this.#queries.query(request);
   }
 
   /**
