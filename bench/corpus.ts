@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -37,4 +37,27 @@ export async function benchCorpus(n: number): Promise<string> {
   if (lines.length < n) throw new Error(`${source} has only ${lines.length} documents; ${n} asked`);
   writeFileSync(out, `${lines.join("\n")}\n`);
   return out;
+}
+
+/**
+ * The Debian corpus's known-item queries (each a package's summary line) with the one document
+ * each finds, in file order (bench/.cache/debian, built by {@link benchCorpus}).
+ */
+export function debianQueries(): Array<{ id: string; text: string; doc: string }> {
+  const debian = join(CACHE, "debian");
+  const relevant = new Map(
+    readFileSync(join(debian, "qrels", "test.tsv"), "utf8")
+      .split("\n")
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => {
+        const [query = "", doc = ""] = l.split("\t");
+        return [query, doc] as const;
+      }),
+  );
+  return readFileSync(join(debian, "queries.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { _id: string; text: string })
+    .map((q) => ({ id: q._id, text: q.text, doc: relevant.get(q._id) ?? "" }));
 }

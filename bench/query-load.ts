@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import MiniSearch from "minisearch";
 import { parseConfig } from "../src/config/load-config.ts";
 import { Sluice } from "../src/engine/sluice.ts";
-import { benchCorpus } from "./corpus.ts";
+import { benchCorpus, debianQueries } from "./corpus.ts";
 import { listeningUrl, percentile } from "./serve-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -41,23 +41,7 @@ const docs = readFileSync(corpus, "utf8")
   .filter(Boolean)
   .map((l) => JSON.parse(l) as { _id: string; title?: string; text: string });
 const ids = new Set(docs.map((d) => d._id));
-const debian = join(ROOT, "bench", ".cache", "debian");
-const relevant = new Map(
-  readFileSync(join(debian, "qrels", "test.tsv"), "utf8")
-    .split("\n")
-    .slice(1)
-    .filter(Boolean)
-    .map((l) => {
-      const [query = "", doc = ""] = l.split("\t");
-      return [query, doc] as const;
-    }),
-);
-const queries = readFileSync(join(debian, "queries.jsonl"), "utf8")
-  .split("\n")
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as { _id: string; text: string })
-  .map((q) => ({ text: q.text, doc: relevant.get(q._id) ?? "" }))
-  .filter((q) => ids.has(q.doc));
+const queries = debianQueries().filter((q) => ids.has(q.doc));
 
 // The index, built once.
 const home = join(ROOT, "bench", ".cache", `query-${n}`);

@@ -7,7 +7,7 @@
  *
  *   npm run bench:segments [-- --docs 64000 --queries 2000]
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ import { buildSegments } from "../src/store/segments/build-segments.ts";
 import type { ScoredRow } from "../src/store/index-store.ts";
 import { SqliteIndexStore } from "../src/store/sqlite/sqlite-index-store.ts";
 import { analyze } from "../src/text/analyzer.ts";
+import { debianQueries } from "./corpus.ts";
 import { percentile } from "./serve-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -24,19 +25,7 @@ const { values } = parseArgs({
 });
 const home = join(ROOT, "bench", ".cache", `query-${values.docs}`);
 if (!existsSync(join(home, "ready"))) throw new Error(`no index in ${home}: run npm run bench:query first`);
-const debian = join(ROOT, "bench", ".cache", "debian");
-const relevant = new Map(
-  readFileSync(join(debian, "qrels", "test.tsv"), "utf8")
-    .split("\n")
-    .slice(1)
-    .filter(Boolean)
-    .map((l) => l.split("\t") as [string, string]),
-);
-const queries = readFileSync(join(debian, "queries.jsonl"), "utf8")
-  .split("\n")
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as { _id: string; text: string })
-  .slice(0, Number(values.queries));
+const queries = debianQueries().slice(0, Number(values.queries));
 
 const store = new SqliteIndexStore(join(home, "data", "index.db"));
 await store.open();
@@ -88,7 +77,7 @@ for (const engine of engines) {
     const rows = await engine.search(i);
     latencies.push(performance.now() - t);
     top.push(rows.map((r) => r.rowid));
-    gains.push(ndcg(await docOf(rows), relevant.get(queries[i]!._id) ?? ""));
+    gains.push(ndcg(await docOf(rows), queries[i]!.doc));
   }
   latencies.sort((a, b) => a - b);
   tops.set(engine.name, top);
