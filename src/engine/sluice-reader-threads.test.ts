@@ -75,6 +75,19 @@ void describe("queries in reader threads (readerThreads)", () => {
     assert.equal(answers[3]?.results[0]?.docId, "nginx");
   });
 
+  void it("the builder thread reports each collection's segments: search_segment_bytes", async () => {
+    let line: string | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      await threaded.query({ collection: "pkgs", query: "archive", answer: false });
+      line = (await threaded.metrics.registry.metrics())
+        .split("\n")
+        .find((l) => l.startsWith('search_segment_bytes{collection="pkgs"}'));
+      if (!line) await sleep(50);
+    }
+    assert.ok(line, "segments were built for pkgs");
+    assert.ok(Number(line.split(" ")[1]) > 0, line);
+  });
+
   void it("errors cross the thread with their code: an unknown collection is COLLECTION_NOT_FOUND", async () => {
     await assert.rejects(
       threaded.query({ collection: "nope", query: "anything" }),

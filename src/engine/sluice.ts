@@ -746,6 +746,13 @@ export class Sluice {
     return new ReaderPool(
       { indexPath: store.path, retrieval: config.retrieval, sentences: config.answer.sentences },
       threads,
+      (collection, stats) => {
+        this.#metrics.onSegmentsBuilt(collection, stats.bytes, stats.buildMs / 1000);
+        this.logger.info(
+          { collection, chunks: stats.documents, vectors: stats.vectors, bytes: stats.bytes, buildMs: stats.buildMs },
+          "search segments built",
+        );
+      },
     );
   }
 

@@ -31,6 +31,8 @@ export class EngineMetrics {
   readonly #query: Histogram<"mode">;
   readonly #admission: Counter<"outcome">;
   readonly #queryCache: Counter<"cache" | "outcome">;
+  readonly #segmentBytes: Gauge<"collection">;
+  readonly #segmentBuild: Histogram;
   readonly #queueWait: Histogram;
 
   constructor(spool: () => Promise<QueueStats>, jobs?: () => Promise<Record<JobState, number>>) {
@@ -151,6 +153,18 @@ export class EngineMetrics {
       labelNames: ["cache", "outcome"],
       registers,
     });
+    this.#segmentBytes = new Gauge({
+      name: "search_segment_bytes",
+      help: "Bytes of the search segments the reader threads hold for a collection (retrieval.segments)",
+      labelNames: ["collection"],
+      registers,
+    });
+    this.#segmentBuild = new Histogram({
+      name: "search_segment_build_seconds",
+      help: "Time to build a collection version's search segments in the builder thread",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
     this.#queueWait = new Histogram({
       name: "query_queue_wait_seconds",
       help: "Time an admitted query waited for a free slot (api.queries)",
@@ -188,6 +202,10 @@ export class EngineMetrics {
   readonly onQueryAdmitted = (waitMs: number): void => {
     this.#admission.inc({ outcome: "admitted" });
     this.#queueWait.observe(waitMs / 1000);
+  };
+  readonly onSegmentsBuilt = (collection: string, bytes: number, seconds: number): void => {
+    this.#segmentBytes.set({ collection }, bytes);
+    this.#segmentBuild.observe(seconds);
   };
   readonly onQueryCache = (cache: "results" | "vectors", hit: boolean): void =>
     this.#queryCache.inc({ cache, outcome: hit ? "hit" : "miss" });

@@ -5,7 +5,14 @@ import { SluiceError } from "../../contracts/errors.ts";
 import { startThread } from "../../threads/start-thread.ts";
 import type { Answer } from "../answer/answer.ts";
 import type { RetrievedChunk } from "../retriever.ts";
-import type { BuilderMessage, ReadReply, ReaderThreadData, ReadRequest } from "./reader-thread-protocol.ts";
+import type { SegmentStats } from "../../store/segments/build-segments.ts";
+import type {
+  BuilderMessage,
+  BuiltMessage,
+  ReadReply,
+  ReaderThreadData,
+  ReadRequest,
+} from "./reader-thread-protocol.ts";
 
 interface Reader {
   worker: Worker;
@@ -49,9 +56,17 @@ export class ReaderPool {
   #next = 0;
   #closed = false;
 
-  constructor(data: ReaderThreadData, size: number) {
+  readonly #onSegmentsBuilt: ((collection: string, stats: SegmentStats) => void) | undefined;
+
+  /** `onSegmentsBuilt`: told each time the builder thread finishes a collection's segments. */
+  constructor(
+    data: ReaderThreadData,
+    size: number,
+    onSegmentsBuilt?: (collection: string, stats: SegmentStats) => void,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`reader threads must be at least 1, got ${size}`);
     this.#data = data;
+    this.#onSegmentsBuilt = onSegmentsBuilt;
     this.size = size;
     this.#readers = Array.from({ length: size }, () => null);
   }
@@ -118,6 +133,7 @@ export class ReaderPool {
     if (!this.#builder) {
       const builder = startThread(import.meta.url, "segment-builder-thread", { indexPath: this.#data.indexPath });
       builder.on("error", () => undefined); // its readers see the port close and query SQLite
+      builder.on("message", (m: BuiltMessage) => this.#onSegmentsBuilt?.(m.collection, m.stats));
       builder.on("exit", () => {
         if (this.#builder === builder) this.#builder = null;
       });

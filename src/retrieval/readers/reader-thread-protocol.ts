@@ -1,7 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { ErrorWire } from "../../contracts/error-wire.ts";
 import type { MetaFilter } from "../../store/meta-filter.ts";
-import type { SegmentSetWire } from "../../store/segments/build-segments.ts";
+import type { SegmentSetWire, SegmentStats } from "../../store/segments/build-segments.ts";
 import type { RetrievalConfig } from "../../config/schema.ts";
 import type { Answer } from "../answer/answer.ts";
 import type { RetrievalMode, RetrievedChunk } from "../retriever.ts";
@@ -54,3 +54,10 @@ export interface ReadRequest {
 
 export type ReadReply =
   { id: number; ok: true; hits: RetrievedChunk[]; answer?: Answer } | { id: number; ok: false; error: ErrorWire };
+
+/** What the builder thread tells the pool after each build it finished. */
+export interface BuiltMessage {
+  type: "built";
+  collection: string;
+  stats: SegmentStats;
+}

@@ -14,7 +14,7 @@ import {
   type SegmentSetWire,
 } from "../../store/segments/build-segments.ts";
 import { SqliteIndexStore } from "../../store/sqlite/sqlite-index-store.ts";
-import type { BuilderMessage, SegmentReply, SegmentRequest } from "./reader-thread-protocol.ts";
+import type { BuilderMessage, BuiltMessage, SegmentReply, SegmentRequest } from "./reader-thread-protocol.ts";
 
 /** How long a built set is kept for readers that ask after it was built. */
 const KEEP_MS = 30_000;
@@ -44,6 +44,7 @@ async function segments(collection: string): Promise<SegmentSetWire | null> {
       .then((set) => {
         if (!set) return null;
         const wire = segmentSetToWire(set);
+        control.postMessage({ type: "built", collection, stats: set.stats } satisfies BuiltMessage);
         kept.set(collection, wire);
         setTimeout(() => kept.get(collection) === wire && kept.delete(collection), KEEP_MS).unref();
         return wire;
