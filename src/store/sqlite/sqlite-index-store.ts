@@ -74,8 +74,8 @@ export class SqliteIndexStore implements IndexStore {
   readonly #thread: IndexWriteThread | null;
   /** Batches sent to the writer thread and not answered yet (close waits for them). */
   readonly #flushing = new Set<Promise<void>>();
-  /** Document and chunk counts per collection id, as of a version. */
-  readonly #counts = new Map<number, { version: number; documents: number; chunks: number }>();
+  /** Document and chunk counts per collection (id and creation time), as of a version. */
+  readonly #counts = new Map<string, { version: number; documents: number; chunks: number }>();
   #pending: Array<IndexWrite & { resolve: (r: IndexResult) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string, options: SqliteIndexStoreOptions = {}) {
@@ -128,13 +128,15 @@ export class SqliteIndexStore implements IndexStore {
 
   #info(row: CollectionRow): CollectionInfo {
     // Counting 64k chunks costs more than the query that asked: counts are kept per version.
-    let counts = this.#counts.get(row.id);
+    // Keyed by creation time too: a re-created collection can get the id of a dropped one.
+    const key = `${row.id}:${row.created_at}`;
+    let counts = this.#counts.get(key);
     if (counts?.version !== row.version) {
       const counted = this.#stmt<[number, number], { documents: number; chunks: number }>(
         "select (select count(*) from documents where collection_id = ?) as documents, (select count(*) from chunks where collection_id = ?) as chunks",
       ).get(row.id, row.id)!;
       counts = { version: row.version, ...counted };
-      this.#counts.set(row.id, counts);
+      this.#counts.set(key, counts);
     }
     return {
       name: row.name,
