@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, MAX_PAGED_RESULTS, queryFingerprint } from 
 import type { ReaderPool } from "../retrieval/readers/reader-pool.ts";
 import { rerankHits } from "../retrieval/rerank-hits.ts";
 import type { RetrievalMode, RetrievedChunk, Retriever } from "../retrieval/retriever.ts";
-import type { IndexStore } from "../store/index-store.ts";
+import type { CollectionInfo, IndexStore } from "../store/index-store.ts";
 import { LruCache } from "../store/lru-cache.ts";
 import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
 import { segmentKey } from "../store/segments/build-segments.ts";
@@ -91,30 +91,33 @@ export class QueryService {
     const mode = request.mode ?? "hybrid";
     const k = request.k ?? 10;
     const started = performance.now();
+    const rerank = request.rerank ?? this.#d.config.retrieval.rerank.enabled;
+    // Read once: the cursor is checked against it, the cache keyed by it, the next cursor holds it.
+    const info = await this.#d.store.getCollection(request.collection);
     const fingerprint = queryFingerprint([
       request.collection,
       request.query,
       mode,
       k,
       request.answer ?? true,
-      request.rerank ?? this.#d.config.retrieval.rerank.enabled,
+      rerank,
       request.filter ? metaFilterKey(request.filter) : null,
     ]);
-    const offset = request.cursor ? await this.#cursorOffset(request, fingerprint) : 0;
-    const cacheKey = await this.#resultKey(request, fingerprint, offset);
+    const offset = request.cursor ? this.#cursorOffset(request, info, fingerprint) : 0;
+    const cacheKey = this.#resultKey(request, info, fingerprint, offset);
     const cached = cacheKey === null ? undefined : this.#results.get(cacheKey);
     if (cacheKey !== null) this.#d.metrics.onQueryCache("results", cached !== undefined);
     if (cached) {
       this.#d.metrics.onQuery(mode, (performance.now() - started) / 1000);
       return structuredClone(cached);
     }
-    const response = await this.#run(request, mode, k, started, { offset, fingerprint });
+    const response = await this.#run(request, mode, k, rerank, started, { info, offset, fingerprint });
     if (cacheKey !== null && response.pending === undefined) this.#results.set(cacheKey, structuredClone(response));
     return response;
   }
 
   /** Where a cursor's page starts; the cursor must be this query's, over the collection as it is. */
-  async #cursorOffset(request: QueryRequest, fingerprint: string): Promise<number> {
+  #cursorOffset(request: QueryRequest, info: CollectionInfo | null, fingerprint: string): number {
     const cursor = decodeCursor(request.cursor!);
     if (cursor.query !== fingerprint)
       throw new SluiceError(
@@ -122,7 +125,6 @@ export class QueryService {
         "cursor: it belongs to another query (the collection, query, mode, k, answer, rerank and filter must stay the same)",
         { details: { path: ["cursor"] } },
       );
-    const info = await this.#d.store.getCollection(request.collection);
     if (!info || segmentKey(info) !== cursor.collection)
       throw new SluiceError(
         "CURSOR_STALE",
@@ -137,10 +139,8 @@ export class QueryService {
    * query with every parameter that changes the answer, and the page; null when the cache is off
    * or the collection is not indexed yet.
    */
-  async #resultKey(request: QueryRequest, fingerprint: string, offset: number): Promise<string | null> {
-    if (this.#results.size === 0) return null;
-    const info = await this.#d.store.getCollection(request.collection);
-    if (!info) return null;
+  #resultKey(request: QueryRequest, info: CollectionInfo | null, fingerprint: string, offset: number): string | null {
+    if (this.#results.size === 0 || !info) return null;
     return JSON.stringify([request.collection, segmentKey(info), fingerprint, offset]);
   }
 
@@ -148,8 +148,9 @@ export class QueryService {
     request: QueryRequest,
     mode: RetrievalMode,
     k: number,
+    rerank: boolean,
     started: number,
-    page: { offset: number; fingerprint: string },
+    page: { info: CollectionInfo | null; offset: number; fingerprint: string },
   ): Promise<QueryResponse> {
     let pendingOnly: number | null = null;
     const attributes = {
@@ -157,14 +158,11 @@ export class QueryService {
       "sluice.query.k": k,
       "sluice.collection": request.collection,
       "sluice.query.answer": request.answer ?? true,
-      "sluice.query.rerank": request.rerank ?? this.#d.config.retrieval.rerank.enabled,
+      "sluice.query.rerank": rerank,
     };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
         const readers = this.#d.readers;
-        const rerank = request.rerank ?? this.#d.config.retrieval.rerank.enabled;
-        // The collection as this page sees it, for the next page's cursor.
-        const info = await this.#d.store.getCollection(request.collection);
         // A later page retrieves the pages before it too, and is not answered.
         const end = page.offset + k;
         const answerWanted = (request.answer ?? true) && page.offset === 0;
@@ -198,6 +196,7 @@ export class QueryService {
           hits = await rerankHits(reranker, request.query, hits, end, signal);
           rerankedBy = reranker.id;
         }
+        const info = page.info;
         const more = hits.length >= end && end < MAX_PAGED_RESULTS && info !== null;
         const nextCursor = more
           ? encodeCursor({ collection: segmentKey(info), offset: end, query: page.fingerprint })
