@@ -165,7 +165,7 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
     }
   });
 
-  void it("a query is a span with its mode, k and collection; its query embedding joins the trace", async () => {
+  void it("a query is a span with its mode, k and collection; its pipeline stages and query embedding join the trace", async () => {
     exporter.reset();
     const { results } = await sluice.query({
       collection: "traced",
@@ -186,8 +186,11 @@ void describe("OpenTelemetry traces and correlated logs (models.mode: remote)", 
       ],
       ["dense", 2, "traced"],
     );
-    const client = spans.find((s) => s.kind === SpanKind.CLIENT && parentOf(s) === idOf(query));
-    assert.ok(client, "the query's Embed call is the query span's child");
+    // The query pipeline's stages are the query span's children; the Embed call is the dense stage's.
+    const dense = spans.find((s) => s.name === "stage dense" && parentOf(s) === idOf(query));
+    assert.ok(dense, "the query pipeline's dense stage is the query span's child");
+    const client = spans.find((s) => s.kind === SpanKind.CLIENT && parentOf(s) === idOf(dense));
+    assert.ok(client, "the query's Embed call is the dense stage's child");
     assert.ok(spans.some((s) => s.kind === SpanKind.SERVER && traceOf(s) === traceOf(query)));
   });
 

@@ -65,6 +65,10 @@ void describe("error responses", () => {
       [{ collection: "c", query: "q", filter: { year: { between: [1, 2] } } }, 'body field "filter.year"'],
       [{ collection: "c", query: "q", filter: "year=2020" }, 'body field "filter"'],
       [{ collection: "c", query: "q", rerank: "yes" }, 'body field "rerank"'],
+      [
+        { collection: "c", query: "q", pipeline: "../pipelines/x.yaml" },
+        'body field "pipeline": a query pipeline\'s name (lowercase letters, digits, - and _), not a file',
+      ],
       [{ collection: "c", query: "q", querry: "typo" }, 'invalid request: body: Unrecognized key: "querry"'],
       [[1, 2], "invalid request: body: "],
     ];
@@ -79,6 +83,12 @@ void describe("error responses", () => {
       "VALIDATION_FAILED",
     );
     assert.match(mode.message, /"hybrid"\|"lexical"\|"dense"\|"sparse"/);
+    const ingest = errorBody(
+      await post("/v1/query", { collection: "c", query: "q", pipeline: "auto" }),
+      400,
+      "PIPELINE_INVALID",
+    );
+    assert.match(ingest.message, /pipeline "auto" is an ingest pipeline; a query runs a query pipeline/);
   });
 
   void it("invalid documents → 400 naming the document and field", async () => {

@@ -86,6 +86,7 @@ void describe("health, metrics and OpenAPI", () => {
       "answer",
       "rerank",
       "filter",
+      "pipeline",
       "cursor",
     ]);
     assert.deepEqual(Object.keys(query?.responses ?? {}).sort(), ["200", "400", "404", "409", "503"]);

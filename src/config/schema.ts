@@ -105,6 +105,16 @@ export const RetrievalConfigSchema = z
     /** How many candidates each retriever contributes before fusion. */
     candidates: z.number().int().positive().default(50),
     /**
+     * The query pipeline a query runs when it names none: a shipped one (`query`) or a path to a
+     * YAML file of query stages (retrievers, fusion, rerank, answer).
+     */
+    pipeline: z.string().min(1).default("query"),
+    /**
+     * Query pipelines a query may name (`"pipeline"` in `POST /v1/query`, `--pipeline`), by name:
+     * a YAML file's path, relative to the working directory. The API names no files itself.
+     */
+    pipelines: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), z.string().min(1)).default({}),
+    /**
      * Threads `sluice serve` retrieves and answers queries in, each with its own read connection
      * to the embedded index, so the HTTP loop only parses and dispatches. `auto`: one per core;
      * `0`: on the event loop. Other commands and the library query on their own thread.

@@ -1,15 +1,17 @@
 import type { SluiceConfig } from "../config/schema.ts";
-import { isSluiceError, SluiceError } from "../contracts/errors.ts";
+import { SluiceError } from "../contracts/errors.ts";
+import type { Query } from "../contracts/query.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { DenseEmbedder, Reranker } from "../models/ports.ts";
 import type { EngineMetrics } from "../observability/engine-metrics.ts";
 import { withSpan } from "../observability/tracing.ts";
+import type { CompiledPipeline } from "../pipeline/build.ts";
 import type { Answer, Answerer } from "../retrieval/answer/answer.ts";
 import { decodeCursor, encodeCursor, MAX_PAGED_RESULTS, queryFingerprint } from "../retrieval/query-cursor.ts";
 import type { ReaderPool } from "../retrieval/readers/reader-pool.ts";
-import { rerankHits } from "../retrieval/rerank-hits.ts";
-import type { RetrievalMode, RetrievedChunk, Retriever } from "../retrieval/retriever.ts";
-import type { CollectionInfo, IndexStore } from "../store/index-store.ts";
+import type { RetrievalMode } from "../retrieval/retriever.ts";
+import { runQuery, type QueryRun } from "../retrieval/run-query.ts";
+import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { LruCache } from "../store/lru-cache.ts";
 import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
 import { segmentKey } from "../store/segments/build-segments.ts";
@@ -26,6 +28,8 @@ export interface QueryRequest {
   filter?: MetaFilter;
   /** A previous response's `nextCursor`: the next `k` results of the same query (not answered). */
   cursor?: string;
+  /** The query pipeline to run, by name or path (default `retrieval.pipeline`). */
+  pipeline?: string;
   signal?: AbortSignal;
 }
 
@@ -55,6 +59,13 @@ export interface QueryResponse {
   nextCursor?: string;
 }
 
+/** A query pipeline, compiled, with the YAML and version a reader thread compiles it from. */
+export interface QueryPipeline {
+  pipeline: CompiledPipeline;
+  version: string;
+  yaml: string;
+}
+
 /** What a {@link QueryService} reads from and calls; the models are made on first use. */
 export interface QueryDeps {
   store: IndexStore;
@@ -64,14 +75,16 @@ export interface QueryDeps {
   /** Reader threads (`sluice serve`), or null: queries run on this thread. */
   readers: ReaderPool | null;
   embedder: () => DenseEmbedder;
-  retriever: () => Retriever;
+  /** A query pipeline by name or path (PIPELINE_INVALID for an ingest pipeline). */
+  pipeline: (name: string) => Promise<QueryPipeline>;
   reranker: () => Reranker;
   answerer: () => Answerer;
 }
 
 /**
- * The query path of the Sluice facade: the results cache, cursor pages, retrieval (here or in a
- * reader thread), filters, rerank and the answer.
+ * The query path of the Sluice facade: the results cache and cursor pages around a query
+ * pipeline (`pipelines/query.yaml`: retrievers, fusion, rerank, answer), run here or in a reader
+ * thread.
  *
  * @example
  * const queries = new QueryService(deps);
@@ -93,8 +106,12 @@ export class QueryService {
     const started = performance.now();
     const rerank = request.rerank ?? this.#d.config.retrieval.rerank.enabled;
     // Read once: the cursor is checked against it, the cache keyed by it, the next cursor holds it.
-    const info = await this.#d.store.getCollection(request.collection);
+    const [info, pipeline] = await Promise.all([
+      this.#d.store.getCollection(request.collection),
+      this.#d.pipeline(request.pipeline ?? this.#d.config.retrieval.pipeline),
+    ]);
     const fingerprint = queryFingerprint([
+      pipeline.version,
       request.collection,
       request.query,
       mode,
@@ -111,7 +128,7 @@ export class QueryService {
       this.#d.metrics.onQuery(mode, (performance.now() - started) / 1000);
       return structuredClone(cached);
     }
-    const response = await this.#run(request, mode, k, rerank, started, { info, offset, fingerprint });
+    const response = await this.#run(request, mode, k, rerank, started, { info, offset, fingerprint, pipeline });
     if (cacheKey !== null && response.pending === undefined) this.#results.set(cacheKey, structuredClone(response));
     return response;
   }
@@ -122,7 +139,7 @@ export class QueryService {
     if (cursor.query !== fingerprint)
       throw new SluiceError(
         "VALIDATION_FAILED",
-        "cursor: it belongs to another query (the collection, query, mode, k, answer, rerank and filter must stay the same)",
+        "cursor: it belongs to another query (the pipeline, collection, query, mode, k, answer, rerank and filter must stay the same)",
         { details: { path: ["cursor"] } },
       );
     if (!info || segmentKey(info) !== cursor.collection)
@@ -150,59 +167,44 @@ export class QueryService {
     k: number,
     rerank: boolean,
     started: number,
-    page: { info: CollectionInfo | null; offset: number; fingerprint: string },
+    page: { info: CollectionInfo | null; offset: number; fingerprint: string; pipeline: QueryPipeline },
   ): Promise<QueryResponse> {
-    let pendingOnly: number | null = null;
     const attributes = {
       "sluice.query.mode": mode,
       "sluice.query.k": k,
       "sluice.collection": request.collection,
       "sluice.query.answer": request.answer ?? true,
       "sluice.query.rerank": rerank,
+      "sluice.query.pipeline": page.pipeline.version,
     };
     try {
       return await withSpan("sluice.query", { attributes }, async (span) => {
-        const readers = this.#d.readers;
         // A later page retrieves the pages before it too, and is not answered.
         const end = page.offset + k;
-        const answerWanted = (request.answer ?? true) && page.offset === 0;
-        // Reranked: retrieve more candidates, answer only after the reranker has ordered them.
-        const n = rerank ? Math.max(end, this.#d.config.retrieval.rerank.candidates) : end;
-        const answer = answerWanted && !rerank;
-        const signal = request.signal ? { signal: request.signal } : {};
-        let answered: Answer | undefined;
-        const retrieved = readers
-          ? this.#readInThread(readers, { ...request, answer }, mode, n).then((r) => {
-              answered = r.answer;
-              return r.hits;
-            })
-          : this.#d.retriever().retrieve(request.collection, request.query, {
-              mode,
-              k: n,
-              ...signal,
-              ...(request.filter ? { filter: request.filter } : {}),
-            });
-        let hits = await retrieved.catch(async (err: unknown) => {
-          // Accepted but nothing indexed yet: the collection exists and is empty for now.
-          if (!isSluiceError(err) || err.code !== "COLLECTION_NOT_FOUND") throw err;
-          const pending = await this.#d.ledger.pendingDocuments(request.collection);
-          if (pending === 0) throw err;
-          pendingOnly = pending;
-          return [];
-        });
-        let rerankedBy: string | undefined;
-        if (rerank && hits.length > 0) {
-          const reranker = this.#d.reranker();
-          hits = await rerankHits(reranker, request.query, hits, end, signal);
-          rerankedBy = reranker.id;
-        }
+        const answer = (request.answer ?? true) && page.offset === 0;
         const info = page.info;
-        const more = hits.length >= end && end < MAX_PAGED_RESULTS && info !== null;
+        if (!info) return this.#notIndexedYet(request, mode, answer);
+        const query: Query = {
+          collection: request.collection,
+          text: request.query,
+          mode,
+          k: end,
+          // Reranked: the reranker picks the best `end` of more candidates.
+          depth: rerank ? Math.max(end, this.#d.config.retrieval.rerank.candidates) : end,
+          answer,
+          rerank,
+          ...(request.filter ? { filter: request.filter } : {}),
+        };
+        const readers = this.#d.readers;
+        const run = readers
+          ? await this.#readInThread(readers, page.pipeline, query, info, request.signal)
+          : await runQuery(page.pipeline.pipeline, query, request.signal);
+        const hits = run.results.hits;
+        const more = hits.length >= end && end < MAX_PAGED_RESULTS;
         const nextCursor = more
           ? encodeCursor({ collection: segmentKey(info), offset: end, query: page.fingerprint })
           : undefined;
-        hits = hits.slice(page.offset, end);
-        const results = hits.map((h) => ({
+        const results = hits.slice(page.offset, end).map((h) => ({
           docId: h.chunk.docId,
           chunkId: h.chunk.chunkId,
           score: h.score,
@@ -212,50 +214,64 @@ export class QueryService {
           page: h.chunk.page,
         }));
         span.setAttribute("sluice.query.results", results.length);
-        const response: QueryResponse = {
+        const rerankedBy = run.results.rerankedBy;
+        return {
           query: request.query,
           mode,
           results,
-          ...(pendingOnly !== null ? { pending: pendingOnly } : {}),
+          ...(run.answer ? { answer: run.answer } : {}),
           ...(rerankedBy ? { rerankedBy } : {}),
           ...(nextCursor ? { nextCursor } : {}),
         };
-        if (answered) response.answer = answered;
-        else if (answerWanted) response.answer = await this.#d.answerer().answer(request.query, hits, signal);
-        return response;
       });
     } finally {
       this.#d.metrics.onQuery(mode, (performance.now() - started) / 1000);
     }
   }
 
-  /** Retrieval and answer in a reader thread; the query's vector is embedded here, where the model is. */
+  /**
+   * A collection with nothing indexed yet: empty, with how many of its documents are still to
+   * come, when some were accepted; COLLECTION_NOT_FOUND when none were.
+   */
+  async #notIndexedYet(request: QueryRequest, mode: RetrievalMode, answer: boolean): Promise<QueryResponse> {
+    const pending = await this.#d.ledger.pendingDocuments(request.collection);
+    if (pending === 0) {
+      const known = (await this.#d.store.listCollections()).map((c) => c.name);
+      throw collectionNotFound(request.collection, known);
+    }
+    const response: QueryResponse = { query: request.query, mode, results: [], pending };
+    if (answer) response.answer = await this.#d.answerer().answer(request.query, []);
+    return response;
+  }
+
+  /**
+   * The query pipeline in a reader thread. A dense query's vector is embedded here first, where
+   * the model is; the thread calls back here for the reranker.
+   */
   async #readInThread(
     readers: ReaderPool,
-    request: QueryRequest,
-    mode: RetrievalMode,
-    k: number,
-  ): Promise<{ hits: RetrievedChunk[]; answer?: Answer }> {
-    const embedder = this.#d.embedder();
-    const dense = mode === "dense" || (mode === "hybrid" && this.#d.config.retrieval.weights.dense > 0);
-    let vector: Float32Array | undefined;
-    if (dense) {
+    source: QueryPipeline,
+    query: Query,
+    info: CollectionInfo,
+    signal: AbortSignal | undefined,
+  ): Promise<QueryRun> {
+    if (info.embedder && this.#wantsDense(source, query.mode)) {
+      const embedder = this.#d.embedder();
       await embedder.warmUp();
-      [vector] = await embedder.embed([request.query], {
-        kind: "query",
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
+      const [vector] = await embedder.embed([query.text], { kind: "query", ...(signal ? { signal } : {}) });
+      const { id, languages } = embedder;
+      query.embedding = { model: id, vector: vector!, ...(languages ? { languages: [...languages] } : {}) };
     }
-    const { id, dimensions, languages } = embedder;
-    return readers.read({
-      collection: request.collection,
-      query: request.query,
-      mode,
-      k,
-      answer: request.answer ?? true,
-      embedder: { id, dimensions, ...(languages ? { languages: [...languages] } : {}) },
-      ...(vector ? { vector } : {}),
-      ...(request.filter ? { filter: request.filter } : {}),
-    });
+    return readers.read({ pipeline: { version: source.version, yaml: source.yaml }, query });
+  }
+
+  /** Whether the pipeline ranks by dense vectors in this mode: a `query.dense` node with weight in hybrid. */
+  #wantsDense(source: QueryPipeline, mode: RetrievalMode): boolean {
+    if (mode !== "dense" && mode !== "hybrid") return false;
+    const nodes = source.pipeline.topology.nodes.filter((n) => n.type === "query.dense");
+    if (mode === "dense") return nodes.length > 0;
+    const weight = (n: (typeof nodes)[number]) =>
+      typeof n.config?.weight === "number" ? n.config.weight : this.#d.config.retrieval.weights.dense;
+    return nodes.some((n) => weight(n) > 0);
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
@@ -15,7 +16,7 @@ import { embedConcurrency } from "../models/threaded-embedder.ts";
 import { isUnannouncedId } from "../models/remote/remote-model.ts";
 import type { ModelPlane } from "../models/model-plane.ts";
 import type { DenseEmbedder, Reranker, SparseEncoder } from "../models/ports.ts";
-import { buildPipeline, type CompiledPipeline } from "../pipeline/build.ts";
+import { buildPipeline, type CompiledPipeline, type PipelineKind } from "../pipeline/build.ts";
 import type { RequeuePolicy } from "../queue/decide.ts";
 import type { JobStores } from "../queue/stores.ts";
 import type { DeadLetter, QueueStats, WorkQueue } from "../queue/work-queue.ts";
@@ -26,7 +27,7 @@ import { createEventStream } from "../observability/create-event-stream.ts";
 import { jobEndType, jobEvent } from "../contracts/job-event.ts";
 import { createAdapters, type SluiceAdapters } from "./create-adapters.ts";
 import { createReranker } from "./create-reranker.ts";
-import { QueryService, type QueryRequest, type QueryResponse } from "./query-service.ts";
+import { type QueryPipeline, QueryService, type QueryRequest, type QueryResponse } from "./query-service.ts";
 import { EngineMetrics } from "../observability/engine-metrics.ts";
 import { createLogger } from "../observability/logger.ts";
 import type { Logger } from "pino";
@@ -40,10 +41,11 @@ import { ReaderPool } from "../retrieval/readers/reader-pool.ts";
 import { QueryVectorCache } from "../retrieval/cache/query-vector-cache.ts";
 import { Retriever } from "../retrieval/retriever.ts";
 import { builtinStages } from "../stages/index.ts";
+import { queryStages } from "../retrieval/stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { assertCollectionName, SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
-import { resolvePipeline, SHIPPED_PIPELINES } from "./resolve-pipeline.ts";
+import { resolvePipeline, SHIPPED_PIPELINES, shippedPipelines } from "./resolve-pipeline.ts";
 import {
   assertSourceType,
   createLiteratureSource,
@@ -157,7 +159,7 @@ export class Sluice {
    */
   readonly locks: CollectionLock | null;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  readonly #registry = builtinStages();
+  readonly #registry = builtinStages().register(...queryStages);
   /** Compiled pipelines by name (from the file as first read) and, for runs, by version (from its snapshot). */
   readonly #pipelines = new Map<string, Promise<CompiledPipeline>>();
   readonly #snapshots = new Map<string, Promise<CompiledPipeline>>();
@@ -273,6 +275,8 @@ export class Sluice {
       embedder: () => this.embedder(),
       sparseEncoder: () => this.sparseEncoder(),
       ocr: () => this.models.ocr(),
+      reranker: () => this.reranker(),
+      answerer: () => this.answerer(),
     };
   }
 
@@ -322,6 +326,38 @@ export class Sluice {
   }
 
   /**
+   * A query pipeline by name (shipped, or in `retrieval.pipelines`) or path: compiled, with the
+   * YAML and version reader threads compile it from. An ingest pipeline is PIPELINE_INVALID.
+   */
+  async queryPipeline(name: string): Promise<QueryPipeline> {
+    const file = this.config.retrieval.pipelines[name] ?? name;
+    const pipeline = await this.pipeline(file);
+    if (pipeline.kind !== "query")
+      throw new SluiceError(
+        "PIPELINE_INVALID",
+        `pipeline "${name}" is an ingest pipeline; a query runs a query pipeline (its input is a Query): ${this.#shippedOfKind("query")}`,
+        { details: { pipeline: name, kind: pipeline.kind } },
+      );
+    const { version, yaml } = await this.#file(file);
+    return { pipeline, version, yaml };
+  }
+
+  /** The shipped pipelines of one kind, for error messages. */
+  #shippedOfKind(kind: PipelineKind): string {
+    const names = shippedPipelines().filter((n) => {
+      try {
+        return (
+          buildPipeline(loadTopology(readFileSync(resolvePipeline(n), "utf8"), n), this.#registry, this.#services())
+            .kind === kind
+        );
+      } catch {
+        return false;
+      }
+    });
+    return names.join(", ") || "(none)";
+  }
+
+  /**
    * The version a pipeline's file has now, read afresh (not the per-process copy); null when the
    * file is gone. A job whose `pipelineVersion` differs runs its snapshot, not this file.
    *
@@ -342,6 +378,13 @@ export class Sluice {
    */
   async #pin(name: string): Promise<string> {
     const version = await this.pipelineVersion(name);
+    const { kind } = await this.pipeline(name);
+    if (kind !== "ingest")
+      throw new SluiceError(
+        "PIPELINE_INVALID",
+        `pipeline "${name}" is a query pipeline; documents run an ingest pipeline: ${this.#shippedOfKind("ingest")}`,
+        { details: { pipeline: name, kind } },
+      );
     let saved = this.#pinned.get(version);
     if (!saved) {
       saved = this.#file(name).then((f) => this.ledger.savePipelineSnapshot(f.version, f.yaml));
@@ -743,17 +786,16 @@ export class Sluice {
     const { store, config } = this;
     if (threads <= 0 || !(store instanceof SqliteIndexStore) || store.path === ":memory:") return null;
     if (config.answer.backend !== "extractive") return null;
-    return new ReaderPool(
-      { indexPath: store.path, retrieval: config.retrieval, sentences: config.answer.sentences },
-      threads,
-      (collection, stats) => {
+    return new ReaderPool({ indexPath: store.path, config }, threads, {
+      onSegmentsBuilt: (collection, stats) => {
         this.#metrics.onSegmentsBuilt(collection, stats.bytes, stats.buildMs / 1000);
         this.logger.info(
           { collection, chunks: stats.documents, vectors: stats.vectors, bytes: stats.bytes, buildMs: stats.buildMs },
           "search segments built",
         );
       },
-    );
+      reranker: () => this.reranker(),
+    });
   }
 
   /**
@@ -768,7 +810,7 @@ export class Sluice {
       metrics: this.#metrics,
       readers: this.#readers,
       embedder: () => this.embedder(),
-      retriever: () => this.retriever(),
+      pipeline: (name) => this.queryPipeline(name),
       reranker: () => this.reranker(),
       answerer: () => this.answerer(),
     });

@@ -36,8 +36,22 @@ export interface CompiledNode {
   dependsOn: string[];
 }
 
+/** What a pipeline runs on: documents into the index, or a query into results. */
+export type PipelineKind = "ingest" | "query";
+
+/** A named output of a run: a node's output port. */
+export interface OutputBinding {
+  node: string;
+  port: string;
+  type: PortTypeName;
+}
+
 export interface CompiledPipeline {
   topology: Topology;
+  /** `query` when its inputs are Query ports (its run hands back `outputs`), else `ingest`. */
+  kind: PipelineKind;
+  /** The run's named outputs (`results`, `answer` of a query pipeline). */
+  outputs: Record<string, OutputBinding>;
   /** Nodes in a topological order. */
   nodes: CompiledNode[];
   /** `node.port` names the run must supply. */
@@ -123,14 +137,15 @@ export function buildPipeline(
     });
   }
 
-  const nodeOf = (ref: string, side: "sender" | "receiver" | "input") => {
+  const nodeOf = (ref: string, side: "sender" | "receiver" | "input" | "output") => {
     const [nodeName, port] = ref.split(".") as [string, string];
     const entry = byName.get(nodeName);
     if (!entry) fail(`${side} "${ref}": no node named "${nodeName}"; nodes: ${[...byName.keys()].join(", ")}`, { ref });
-    const ports = side === "sender" ? entry.definition.outputs : entry.definition.inputs;
+    const sends = side === "sender" || side === "output";
+    const ports = sends ? entry.definition.outputs : entry.definition.inputs;
     const spec = ports[port];
     if (spec === undefined) {
-      const which = side === "sender" ? "outputs" : "inputs";
+      const which = sends ? "outputs" : "inputs";
       fail(
         `${side} "${ref}": node "${nodeName}" (${entry.definition.type}) has no ${which.slice(0, -1)} "${port}"; its ${which} are: ${describePorts(entry.definition, which)}`,
         { ref },
@@ -193,6 +208,7 @@ export function buildPipeline(
   }
 
   const order = topologicalOrder(compiled);
+  const { kind, outputs } = kindAndOutputs(topology, nodeOf);
   let requeue: RetrySpec | null = null;
   if (topology.requeue !== undefined) {
     if (!(topology.requeue in policies))
@@ -211,6 +227,8 @@ export function buildPipeline(
   let warming: Promise<void> | null = null;
   return {
     topology,
+    kind,
+    outputs,
     nodes: order,
     runInputs: [...topology.inputs],
     requeue,
@@ -221,6 +239,47 @@ export function buildPipeline(
       return warming;
     },
   };
+}
+
+/** The outputs a query pipeline hands back, and their port types. */
+const QUERY_OUTPUTS: Record<string, { type: PortTypeName; required: boolean }> = {
+  results: { type: "RankedChunks", required: true },
+  answer: { type: "Answer", required: false },
+};
+
+/**
+ * A pipeline whose inputs are Query ports is a query pipeline: it must name its `results`
+ * (RankedChunks) and may name an `answer`. Any other pipeline is an ingest pipeline and names none.
+ */
+function kindAndOutputs(
+  topology: Topology,
+  nodeOf: (ref: string, side: "input" | "output") => { nodeName: string; port: string; type: PortTypeName },
+): { kind: PipelineKind; outputs: Record<string, OutputBinding> } {
+  const queryInputs = topology.inputs.filter((ref) => nodeOf(ref, "input").type === "Query");
+  if (queryInputs.length > 0 && queryInputs.length < topology.inputs.length)
+    fail(
+      `inputs: a query pipeline's inputs are all Query ports; ${topology.inputs.filter((r) => !queryInputs.includes(r)).join(", ")} is not`,
+    );
+  const kind: PipelineKind = queryInputs.length > 0 ? "query" : "ingest";
+  const outputs: Record<string, OutputBinding> = {};
+  for (const [name, ref] of Object.entries(topology.outputs ?? {})) {
+    const expected = QUERY_OUTPUTS[name];
+    if (kind === "ingest")
+      fail(`outputs: an ingest pipeline hands nothing back (its stages write the index); remove "${name}"`);
+    if (!expected)
+      fail(
+        `outputs: unknown output "${name}"; a query pipeline's outputs are: ${Object.keys(QUERY_OUTPUTS).join(", ")}`,
+      );
+    const from = nodeOf(ref, "output");
+    if (from.type !== expected.type)
+      fail(`outputs.${name}: ${ref} is ${from.type}, but ${name} must be ${expected.type}`, { output: name });
+    outputs[name] = { node: from.nodeName, port: from.port, type: from.type };
+  }
+  if (kind === "query")
+    for (const [name, spec] of Object.entries(QUERY_OUTPUTS))
+      if (spec.required && !outputs[name])
+        fail(`outputs.${name}: a query pipeline must name the ${spec.type} output that holds its ${name} (node.port)`);
+  return { kind, outputs };
 }
 
 function topologicalOrder(nodes: Map<string, CompiledNode>): CompiledNode[] {

@@ -53,7 +53,7 @@ function validatePorts(
   const ports =
     side === "input"
       ? node.inputs.map((b) => [b.port, b.type, b.optional] as const)
-      : Object.entries(node.definition.outputs).map(([p, t]) => [p, t.replace(/\?$/, ""), false] as const);
+      : Object.entries(node.definition.outputs).map(([p, t]) => [p, t.replace(/\?$/, ""), t.endsWith("?")] as const);
   const checked: Record<string, unknown> = {};
   for (const [port, type, optional] of ports) {
     const value = values[port];

@@ -8,6 +8,7 @@ import {
   RawDocumentSchema,
   SparseVectorsSchema,
 } from "../contracts/index.ts";
+import { AnswerSchema, QuerySchema, RankedChunksSchema, RankedRowsSchema } from "../contracts/query.ts";
 
 /**
  * The types that may travel along a connection. Stages name their ports with these, so the
@@ -21,6 +22,10 @@ export const PORT_TYPES = {
   DenseVectors: DenseVectorsSchema,
   SparseVectors: SparseVectorsSchema,
   IndexResult: IndexResultSchema,
+  Query: QuerySchema,
+  RankedRows: RankedRowsSchema,
+  RankedChunks: RankedChunksSchema,
+  Answer: AnswerSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type PortTypeName = keyof typeof PORT_TYPES;

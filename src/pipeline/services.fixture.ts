@@ -18,6 +18,8 @@ export function testServices(overrides: Partial<StageServices> = {}): StageServi
     embedder: () => assert.fail("embedder not used"),
     sparseEncoder: () => assert.fail("sparse not used"),
     ocr: () => assert.fail("ocr not used"),
+    reranker: () => assert.fail("reranker not used"),
+    answerer: () => assert.fail("answerer not used"),
     ...overrides,
   };
 }

@@ -47,6 +47,11 @@ export const TopologySchema = z
     inputs: z.array(z.string().regex(PORT_REF)).min(1),
     nodes: z.array(NodeSpecSchema).min(1),
     connections: z.array(ConnectionSchema).default([]),
+    /**
+     * What a run hands back, by name (`node.port`): a query pipeline's `results` (RankedChunks)
+     * and `answer` (Answer). Ingest pipelines have none: their last stage writes the index.
+     */
+    outputs: z.record(z.string().regex(NAME), z.string().regex(PORT_REF)).optional(),
   })
   .strict();
 export type Topology = z.infer<typeof TopologySchema>;

@@ -9,12 +9,12 @@ import {
   type StoredChunk,
 } from "../store/index-store.ts";
 import type { MetaFilter } from "../store/meta-filter.ts";
+import type { RetrievalMode } from "../contracts/query.ts";
 import { analyze } from "../text/analyzer.ts";
 import { detectLanguage } from "../text/detect-script.ts";
 import { convex, rrf, type RankedList } from "./fusion.ts";
 
-export const RETRIEVAL_MODES = ["hybrid", "lexical", "dense", "sparse"] as const;
-export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
+export { RETRIEVAL_MODES, type RetrievalMode } from "../contracts/query.ts";
 
 export interface RetrievedChunk {
   rowid: number;
@@ -122,31 +122,57 @@ export class Retriever {
       const embedder = this.#embedder();
       // A remote embedder learns its model (and languages) from the server when it warms up.
       if (w.dense > 0 && info.embedder) await embedder.warmUp();
-      const languages = w.dense > 0 && info.embedder ? embedder.languages : undefined;
-      if (languages && w.dense > 0) {
-        const language = detectLanguage(query);
-        // An English-only model ranks Arabic or Thai at random: fusing that in only hurts.
-        if (language !== "und" && !languages.includes(language)) w.dense = 0;
-      }
+      if (w.dense > 0 && info.embedder && !speaksQuery(embedder.languages, query)) w.dense = 0;
       const [lex, dense, sparse] = await Promise.all([
         w.lexical > 0 ? this.lexical(collection, query, n, filter) : [],
         w.dense > 0 ? this.dense(collection, query, n, options.signal, info, filter) : [],
         w.sparse > 0 ? this.sparse(collection, query, n, filter) : [],
       ]);
-      const lists: RankedList[] = [
-        { name: "lexical", weight: w.lexical, rows: lex },
-        { name: "dense", weight: w.dense, rows: dense },
-        { name: "sparse", weight: w.sparse, rows: sparse },
-      ];
-      rows = (this.#config.fusion === "rrf" ? rrf(lists, this.#config.rrfK) : convex(lists)).slice(0, k);
+      rows = fuseLists(
+        [
+          { name: "lexical", weight: w.lexical, rows: lex },
+          { name: "dense", weight: w.dense, rows: dense },
+          { name: "sparse", weight: w.sparse, rows: sparse },
+        ],
+        this.#config,
+        k,
+      );
     }
-    const chunks = await this.#store.getChunks(
-      collection,
-      rows.map((r) => r.rowid),
-    );
-    return rows.flatMap((r) => {
-      const chunk = chunks.get(r.rowid);
-      return chunk ? [{ rowid: r.rowid, score: r.score, chunk }] : [];
-    });
+    return hydrate(this.#store, collection, rows);
   }
+}
+
+/**
+ * False when the model names the languages it was trained on and the query's is not one of
+ * them: an English-only model ranks Arabic or Thai at random, and fusing that in only hurts.
+ */
+export function speaksQuery(languages: readonly string[] | undefined, query: string): boolean {
+  if (!languages) return true;
+  const language = detectLanguage(query);
+  return language === "und" || languages.includes(language);
+}
+
+/** The best `k` of the lists fused as `retrieval.fusion` says (RRF or convex). */
+export function fuseLists(
+  lists: RankedList[],
+  config: Pick<RetrievalConfig, "fusion" | "rrfK">,
+  k: number,
+): ScoredRow[] {
+  return (config.fusion === "rrf" ? rrf(lists, config.rrfK) : convex(lists)).slice(0, k);
+}
+
+/** The chunks of ranked rows, in rank order (a row deleted meanwhile drops out). */
+export async function hydrate(
+  store: IndexStore,
+  collection: string,
+  rows: readonly ScoredRow[],
+): Promise<RetrievedChunk[]> {
+  const chunks = await store.getChunks(
+    collection,
+    rows.map((r) => r.rowid),
+  );
+  return rows.flatMap((r) => {
+    const chunk = chunks.get(r.rowid);
+    return chunk ? [{ rowid: r.rowid, score: r.score, chunk }] : [];
+  });
 }

@@ -24,6 +24,13 @@ export const QueryBodySchema = z.strictObject({
   filter: MetaFilterSchema.optional().describe(
     'Only documents whose metadata matches, e.g. {"year": {"gte": 2020}, "lang": "th"}; applied inside each retriever',
   ),
+  pipeline: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,63}$/, "a query pipeline's name (lowercase letters, digits, - and _), not a file")
+    .optional()
+    .describe(
+      'The query pipeline to run: a shipped one ("query") or one named in retrieval.pipelines (default retrieval.pipeline)',
+    ),
   cursor: z
     .string()
     .min(1)

@@ -17,8 +17,9 @@ export function registerPipeline(program: Command): void {
           policy: n.policyName,
           dependsOn: n.dependsOn,
         }));
-        if (g.json) return printJson({ valid: true, name: compiled.topology.name, nodes });
-        println(`${file}: valid pipeline "${compiled.topology.name}" with ${nodes.length} nodes`);
+        const { kind } = compiled;
+        if (g.json) return printJson({ valid: true, name: compiled.topology.name, kind, nodes });
+        println(`${file}: valid ${kind} pipeline "${compiled.topology.name}" with ${nodes.length} nodes`);
         for (const n of nodes)
           println(
             `  ${n.name} (${n.type})${n.policy ? ` policy=${n.policy}` : ""}${n.dependsOn.length ? ` ← ${n.dependsOn.join(", ")}` : ""}`,

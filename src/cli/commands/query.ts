@@ -31,6 +31,7 @@ export function registerQuery(program: Command): void {
     .option("--rerank", "rerank the candidates first (retrieval.rerank; default: its enabled)")
     .option("--no-rerank", "do not rerank, whatever retrieval.rerank.enabled says")
     .option("--cursor <cursor>", "the next page of the same query: the cursor the last page printed")
+    .option("-p, --pipeline <name|file>", "the query pipeline to run (default retrieval.pipeline: query)")
     .option(
       "-f, --filter <expr>",
       "only documents whose metadata matches: key=value, key=a,b, key>=v, key<=v, key>v, key<v (repeat to AND)",
@@ -48,6 +49,7 @@ export function registerQuery(program: Command): void {
           rerank?: boolean;
           filter: string[];
           cursor?: string;
+          pipeline?: string;
         },
         command: Command,
       ) => {
@@ -63,6 +65,7 @@ export function registerQuery(program: Command): void {
               ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
               ...(opts.filter.length > 0 ? { filter: parseCliFilter(opts.filter) } : {}),
               ...(opts.cursor ? { cursor: opts.cursor } : {}),
+              ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
             });
             if (g.json) return printJson(response);
             if (response.answer) {

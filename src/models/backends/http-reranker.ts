@@ -73,6 +73,8 @@ export class HttpReranker implements Reranker {
         signal,
       });
     } catch (err) {
+      // The caller's abort (cancel, its stage's deadline) is the caller's to name.
+      if (options.signal?.aborted) throw err;
       throw new SluiceError("MODEL_UNAVAILABLE", `reranker ${url} did not answer: ${(err as Error).message}`, {
         cause: err,
       });

@@ -1,14 +1,16 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
-import { errorFromWire } from "../../contracts/error-wire.ts";
+import { errorFromWire, errorToWire } from "../../contracts/error-wire.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { startThread } from "../../threads/start-thread.ts";
-import type { Answer } from "../answer/answer.ts";
-import type { RetrievedChunk } from "../retriever.ts";
+import type { Reranker } from "../../models/ports.ts";
 import type { SegmentStats } from "../../store/segments/build-segments.ts";
+import type { QueryRun } from "../run-query.ts";
 import type {
   BuilderMessage,
   BuiltMessage,
+  HostReply,
+  HostRequest,
   ReadReply,
   ReaderThreadData,
   ReadRequest,
@@ -16,7 +18,7 @@ import type {
 
 interface Reader {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ReadResult) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: QueryRun) => void; reject: (e: Error) => void }>;
 }
 
 /**
@@ -29,23 +31,26 @@ export function resolveReaderThreads(setting: number | "auto"): number {
   return setting === "auto" ? Math.max(1, availableParallelism()) : setting;
 }
 
-/** What a reader thread sends back. */
-export interface ReadResult {
-  hits: RetrievedChunk[];
-  answer?: Answer;
+/** What a pool is told and asked by its threads. */
+export interface ReaderPoolOptions {
+  /** Told each time the builder thread finishes a collection's segments. */
+  onSegmentsBuilt?: (collection: string, stats: SegmentStats) => void;
+  /** The reranker query pipelines in the threads call (it lives on this thread). */
+  reranker?: () => Reranker;
 }
 
 /**
- * A pool of reader threads, each with its own connection to the index file: queries are
- * retrieved (and answered extractively) there, so the HTTP loop only parses, dispatches and
- * serialises, and with two cores two queries run at once. A request goes to the thread with the
- * fewest in flight. A thread that dies fails its requests in flight and is replaced on the next.
- * With `retrieval.segments`, one more thread builds each collection's search segments once for
- * all readers (they share its arrays), so a build never holds up a query.
+ * A pool of reader threads, each with its own connection to the index file: queries run through
+ * their query pipeline there (retrieval, fusion, the extractive answer; the reranker is called
+ * back on this thread), so the HTTP loop only parses, dispatches and serialises, and with two
+ * cores two queries run at once. A request goes to the thread with the fewest in flight. A
+ * thread that dies fails its requests in flight and is replaced on the next. With
+ * `retrieval.segments`, one more thread builds each collection's search segments once for all
+ * readers (they share its arrays), so a build never holds up a query.
  *
  * @example
- * const readers = new ReaderPool({ indexPath, retrieval: config.retrieval, sentences: 3 }, 2);
- * const { hits } = await readers.read({ collection, query, mode: "lexical", k: 10, answer: false, embedder });
+ * const readers = new ReaderPool({ indexPath, config }, 2);
+ * const { results } = await readers.read({ pipeline: { version, yaml }, query });
  * await readers.close();
  */
 export class ReaderPool {
@@ -56,17 +61,12 @@ export class ReaderPool {
   #next = 0;
   #closed = false;
 
-  readonly #onSegmentsBuilt: ((collection: string, stats: SegmentStats) => void) | undefined;
+  readonly #options: ReaderPoolOptions;
 
-  /** `onSegmentsBuilt`: told each time the builder thread finishes a collection's segments. */
-  constructor(
-    data: ReaderThreadData,
-    size: number,
-    onSegmentsBuilt?: (collection: string, stats: SegmentStats) => void,
-  ) {
+  constructor(data: ReaderThreadData, size: number, options: ReaderPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`reader threads must be at least 1, got ${size}`);
     this.#data = data;
-    this.#onSegmentsBuilt = onSegmentsBuilt;
+    this.#options = options;
     this.size = size;
     this.#readers = Array.from({ length: size }, () => null);
   }
@@ -77,11 +77,11 @@ export class ReaderPool {
     for (let i = 0; i < this.size; i++) this.#readers[i] ??= this.#start(i);
   }
 
-  read(request: Omit<ReadRequest, "id">): Promise<ReadResult> {
+  read(request: Omit<ReadRequest, "id">): Promise<QueryRun> {
     if (this.#closed) return Promise.reject(new SluiceError("STORE_UNAVAILABLE", "the reader threads are closed"));
     const reader = this.#least();
     const id = ++this.#next;
-    return new Promise<ReadResult>((resolve, reject) => {
+    return new Promise<QueryRun>((resolve, reject) => {
       // Held while it has work: an idle pool does not keep the process alive.
       if (reader.pending.size === 0) reader.worker.ref();
       reader.pending.set(id, { resolve, reject });
@@ -129,11 +129,11 @@ export class ReaderPool {
 
   /** The builder thread, started with the first reader (null without segments). */
   #builderThread(): Worker | null {
-    if (!this.#data.retrieval.segments.enabled) return null;
+    if (!this.#data.config.retrieval.segments.enabled) return null;
     if (!this.#builder) {
       const builder = startThread(import.meta.url, "segment-builder-thread", { indexPath: this.#data.indexPath });
       builder.on("error", () => undefined); // its readers see the port close and query SQLite
-      builder.on("message", (m: BuiltMessage) => this.#onSegmentsBuilt?.(m.collection, m.stats));
+      builder.on("message", (m: BuiltMessage) => this.#options.onSegmentsBuilt?.(m.collection, m.stats));
       builder.on("exit", () => {
         if (this.#builder === builder) this.#builder = null;
       });
@@ -152,13 +152,17 @@ export class ReaderPool {
       worker = startThread(import.meta.url, "reader-thread", { ...this.#data, builder: port1 }, [port1]);
     } else worker = startThread(import.meta.url, "reader-thread", this.#data);
     const reader: Reader = { worker, pending: new Map() };
-    worker.on("message", (reply: ReadReply) => {
-      const waiting = reader.pending.get(reply.id);
+    worker.on("message", (message: ReadReply | HostRequest) => {
+      if ("type" in message) {
+        void this.#answerHost(worker, message);
+        return;
+      }
+      const waiting = reader.pending.get(message.id);
       if (!waiting) return;
-      reader.pending.delete(reply.id);
+      reader.pending.delete(message.id);
       if (reader.pending.size === 0) reader.worker.unref();
-      if (reply.ok) waiting.resolve(reply.answer ? { hits: reply.hits, answer: reply.answer } : { hits: reply.hits });
-      else waiting.reject(errorFromWire(reply.error));
+      if (message.ok) waiting.resolve(message.run);
+      else waiting.reject(errorFromWire(message.error));
     });
     const fail = (error: Error) => {
       if (this.#readers[slot] === reader) this.#readers[slot] = null;
@@ -169,5 +173,21 @@ export class ReaderPool {
     worker.on("exit", (code) => fail(new SluiceError("STAGE_FAILED", `a reader thread exited (${code})`)));
     worker.unref();
     return reader;
+  }
+
+  /** A thread's call to what lives here (the reranker); the answer goes back to that thread. */
+  async #answerHost(worker: Worker, request: HostRequest): Promise<void> {
+    let reply: HostReply;
+    try {
+      const make = this.#options.reranker;
+      if (!make) throw new SluiceError("STAGE_FAILED", "this reader pool has no reranker to call");
+      const reranker = make();
+      await reranker.warmUp();
+      const scores = await reranker.rerank(request.query, request.passages);
+      reply = { type: "host-reply", id: request.id, ok: true, scores, reranker: reranker.id };
+    } catch (err) {
+      reply = { type: "host-reply", id: request.id, ok: false, error: errorToWire(err) };
+    }
+    worker.postMessage(reply);
   }
 }

@@ -1,19 +1,28 @@
 /**
  * Entry of one `ReaderPool` thread (never imported by the main thread): opens the index file with
- * a connection of its own, with search segments in front (`retrieval.segments`), and answers
- * `ReadRequest`s, retrieval and extractive answer, one reply each. Reads run here, so a slow
- * query holds up neither the HTTP loop nor the other readers; WAL lets them read while ingest
- * writes.
+ * a connection of its own, with search segments in front (`retrieval.segments`), and runs
+ * `ReadRequest`s through their query pipeline (compiled here once per version), one reply each.
+ * Reads run here, so a slow query holds up neither the HTTP loop nor the other readers; WAL lets
+ * them read while ingest writes. What lives on the main thread is asked for there: the query's
+ * embedding comes with it, the reranker is called over the port.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { errorFromWire, errorToWire } from "../../contracts/error-wire.ts";
-import type { DenseEmbedder } from "../../models/ports.ts";
+import { SluiceError } from "../../contracts/errors.ts";
+import type { Reranker } from "../../models/ports.ts";
+import { buildPipeline, type CompiledPipeline } from "../../pipeline/build.ts";
+import type { StageServices } from "../../pipeline/services.ts";
+import { loadTopology } from "../../pipeline/topology.ts";
 import { segmentSetFromWire, type SegmentSet } from "../../store/segments/build-segments.ts";
 import { SegmentedIndexStore } from "../../store/segments/segmented-index-store.ts";
 import { SqliteIndexStore } from "../../store/sqlite/sqlite-index-store.ts";
 import { ExtractiveAnswerer } from "../answer/extractive-answerer.ts";
-import { Retriever } from "../retriever.ts";
+import { runQuery } from "../run-query.ts";
+import { queryStageRegistry } from "../stages/index.ts";
 import type {
+  HostReply,
+  HostRequest,
+  QueryPipelineSource,
   ReadReply,
   ReaderThreadData,
   ReadRequest,
@@ -26,38 +35,9 @@ function threadPort(): MessagePort {
   return parentPort;
 }
 
-/** The main thread's query embedder, as far as retrieval needs it: the vector came with the request. */
-class ProvidedVector implements DenseEmbedder {
-  readonly id: string;
-  readonly dimensions: number;
-  readonly languages?: readonly string[];
-  readonly #vector: Float32Array | undefined;
-
-  constructor(request: ReadRequest) {
-    this.id = request.embedder.id;
-    this.dimensions = request.embedder.dimensions;
-    if (request.embedder.languages) this.languages = request.embedder.languages;
-    this.#vector = request.vector;
-  }
-
-  warmUp(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  embed(texts: readonly string[]): Promise<Float32Array[]> {
-    if (this.#vector === undefined || texts.length !== 1)
-      return Promise.reject(new Error("a reader thread embeds nothing: the query's vector comes with the request"));
-    return Promise.resolve([this.#vector]);
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 const port = threadPort();
 const data = workerData as ReaderThreadData;
-const segments = data.retrieval.segments;
+const segments = data.config.retrieval.segments;
 const sqlite = new SqliteIndexStore(data.indexPath);
 const builder = data.builder ? segmentsFrom(data.builder) : undefined;
 const store = segments.enabled
@@ -66,7 +46,68 @@ const store = segments.enabled
 const opened = store.open();
 // Segments for every collection now, between queries; until one is built its queries go to SQLite.
 if (store instanceof SegmentedIndexStore) void opened.then(() => store.warm()).catch(() => undefined);
-const answerer = new ExtractiveAnswerer({ sentences: data.sentences });
+// The pool runs with the extractive answer only (a chat model's answers are written on the main thread).
+const answerer = new ExtractiveAnswerer({
+  sentences: data.config.answer.backend === "extractive" ? data.config.answer.sentences : 3,
+});
+const registry = queryStageRegistry();
+const pipelines = new Map<string, CompiledPipeline>();
+const host = hostCalls();
+
+function notHere(what: string): never {
+  throw new SluiceError("STAGE_FAILED", `a reader thread ${what}`);
+}
+
+/** What query stages use here: this thread's store and answerer, the main thread's reranker. */
+const services: StageServices = {
+  config: data.config,
+  dataDir: "",
+  store: () => store,
+  embedder: () => notHere("embeds nothing: a dense query comes with its embedding"),
+  sparseEncoder: () => notHere("runs query pipelines only"),
+  ocr: () => notHere("runs query pipelines only"),
+  reranker: () => host.reranker,
+  answerer: () => answerer,
+};
+
+/** A query pipeline, compiled once per version (the main thread validated it first). */
+function pipelineOf(source: QueryPipelineSource): CompiledPipeline {
+  let pipeline = pipelines.get(source.version);
+  if (!pipeline) {
+    pipeline = buildPipeline(loadTopology(source.yaml, `query pipeline ${source.version}`), registry, services);
+    pipelines.set(source.version, pipeline);
+  }
+  return pipeline;
+}
+
+/** Calls to the main thread: the reranker lives there (a model, a gRPC client, an HTTP API's key). */
+function hostCalls(): { reranker: Reranker; settle: (reply: HostReply) => void } {
+  let next = 0;
+  const waiting = new Map<number, { resolve: (scores: number[]) => void; reject: (e: Error) => void }>();
+  const reranker = {
+    // The main thread's reranker is fixed for the process: each reply names it.
+    id: "host",
+    warmUp: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    rerank(query: string, passages: readonly string[]): Promise<number[]> {
+      const id = ++next;
+      return new Promise<number[]>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        port.postMessage({ type: "host", id, op: "rerank", query, passages: [...passages] } satisfies HostRequest);
+      });
+    },
+  } satisfies Reranker;
+  const settle = (reply: HostReply) => {
+    const w = waiting.get(reply.id);
+    if (!w) return;
+    waiting.delete(reply.id);
+    if (reply.ok) {
+      reranker.id = reply.reranker;
+      w.resolve(reply.scores);
+    } else w.reject(errorFromWire(reply.error));
+  };
+  return { reranker, settle };
+}
 
 /** Segments come from the pool's builder thread: built once for all readers, never on this thread. */
 function segmentsFrom(builderPort: MessagePort): (collection: string) => Promise<SegmentSet | null> {
@@ -99,15 +140,8 @@ function segmentsFrom(builderPort: MessagePort): (collection: string) => Promise
 async function read(request: ReadRequest): Promise<void> {
   try {
     await opened;
-    const embedder = new ProvidedVector(request);
-    const retriever = new Retriever(store, () => embedder, data.retrieval);
-    const hits = await retriever.retrieve(request.collection, request.query, {
-      mode: request.mode,
-      k: request.k,
-      ...(request.filter ? { filter: request.filter } : {}),
-    });
-    const answer = request.answer ? await answerer.answer(request.query, hits) : undefined;
-    reply({ id: request.id, ok: true, hits, ...(answer ? { answer } : {}) });
+    const run = await runQuery(pipelineOf(request.pipeline), request.query);
+    reply({ id: request.id, ok: true, run });
   } catch (err) {
     reply({ id: request.id, ok: false, error: errorToWire(err) });
   }
@@ -117,7 +151,11 @@ function reply(message: ReadReply): void {
   port.postMessage(message);
 }
 
-port.on("message", (message: ReadRequest | { type: "close" }) => {
+port.on("message", (message: ReadRequest | HostReply | { type: "close" }) => {
+  if ("type" in message && message.type === "host-reply") {
+    host.settle(message);
+    return;
+  }
   if ("type" in message) {
     data.builder?.close();
     void opened.then(() => store.close()).finally(() => port.close());
