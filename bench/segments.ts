@@ -3,9 +3,12 @@
  * `npm run bench:query` builds (bench/.cache/query-<docs>/): the same 2,000 known-item queries
  * through FTS5 bm25() and the lexical segment (MaxScore), and through sqlite-vec and the dense
  * segment (SIMD scan); per engine p50/p95 and nDCG@10, how many of the top 10 agree, and the
- * segments' build time and size.
+ * segments' build time and size. Then the IVF index (`retrieval.segments.ann`) against the exact
+ * scan: its build time, and per number of lists probed p50/p95 and recall@10 against the exact
+ * top 10, on the Debian vectors and on `--synthetic` clustered vectors (where exact search stops
+ * being cheap).
  *
- *   npm run bench:segments [-- --docs 64000 --queries 2000]
+ *   npm run bench:segments [-- --docs 64000 --queries 2000 --synthetic 250000]
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { HashEmbedder } from "../src/models/backends/hash-embedder.ts";
 import { buildSegments } from "../src/store/segments/build-segments.ts";
+import { type DenseSegment, DenseSegmentBuilder } from "../src/store/segments/dense-segment.ts";
+import { seededRandom } from "../src/store/segments/seeded-random.ts";
 import type { ScoredRow } from "../src/store/index-store.ts";
 import { SqliteIndexStore } from "../src/store/sqlite/sqlite-index-store.ts";
 import { analyze } from "../src/text/analyzer.ts";
@@ -21,7 +26,11 @@ import { percentile } from "./serve-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({
-  options: { docs: { type: "string", default: "64000" }, queries: { type: "string", default: "2000" } },
+  options: {
+    docs: { type: "string", default: "64000" },
+    queries: { type: "string", default: "2000" },
+    synthetic: { type: "string", default: "250000" },
+  },
 });
 const home = join(ROOT, "bench", ".cache", `query-${values.docs}`);
 if (!existsSync(join(home, "ready"))) throw new Error(`no index in ${home}: run npm run bench:query first`);
@@ -108,6 +117,94 @@ const agreement = {
   dense: overlap(engines[2]!.name, engines[3]!.name),
 };
 console.log(`top-10 agreement with SQLite: lexical ${agreement.lexical}, dense ${agreement.dense}`);
+
+/** An IVF segment against the exact one on the same vectors: per probes, latency and recall@10. */
+function annRows(label: string, exact: DenseSegment, ivf: DenseSegment, probe: Float32Array[]) {
+  const truth = probe.map((q) => new Set(exact.search(q, 10).map((r) => r.rowid)));
+  const timed = (search: (q: Float32Array) => ScoredRow[]) => {
+    const latencies: number[] = [];
+    let found = 0;
+    probe.forEach((q, i) => {
+      const t = performance.now();
+      const rows = search(q);
+      latencies.push(performance.now() - t);
+      found += rows.filter((r) => truth[i]!.has(r.rowid)).length;
+    });
+    latencies.sort((a, b) => a - b);
+    return {
+      p50_ms: Number(percentile(latencies, 50).toFixed(3)),
+      p95_ms: Number(percentile(latencies, 95).toFixed(3)),
+      recall10: Number((found / (probe.length * 10)).toFixed(3)),
+    };
+  };
+  const rows: Record<string, { p50_ms: number; p95_ms: number; recall10: number }> = {
+    exact: timed((q) => exact.search(q, 10)),
+  };
+  const lists = ivf.ann!.lists;
+  for (const probes of [4, 8, 16, 32, 64].filter((p) => p <= lists))
+    rows[`probes ${probes}${probes === ivf.ann!.probes ? " (default)" : ""}`] = timed((q) =>
+      ivf.search(q, 10, undefined, probes),
+    );
+  for (const [name, r] of Object.entries(rows))
+    console.log(`${label}, ${name}: p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms, recall@10 ${r.recall10}`);
+  return rows;
+}
+
+/** Builds an IVF segment (always, whatever its size) and reports its build time. */
+function ivfOf(dimensions: number, add: (builder: DenseSegmentBuilder) => void, label: string) {
+  const builder = new DenseSegmentBuilder(dimensions);
+  add(builder);
+  const t = performance.now();
+  const ivf = builder.build({ minVectors: 1, lists: 0, probes: 0 });
+  const seconds = (performance.now() - t) / 1000;
+  console.log(`${label}: IVF of ${ivf.rows} vectors, ${ivf.ann!.lists} lists, trained in ${seconds.toFixed(1)} s`);
+  return { ivf, build_s: Number(seconds.toFixed(1)) };
+}
+
+const debianVectors: Array<{ rowid: number; vector: Float32Array }> = [];
+for await (const row of store.scanVectors("debian")) debianVectors.push(row);
+const debianIvf = ivfOf(256, (b) => debianVectors.forEach((r) => b.add(r.rowid, r.vector)), "debian");
+const ann: Record<string, unknown> = {
+  debian: {
+    vectors: debianVectors.length,
+    lists: debianIvf.ivf.ann!.lists,
+    build_s: debianIvf.build_s,
+    search: annRows("debian", set.dense!, debianIvf.ivf, vectors),
+  },
+};
+
+const syntheticRows = Number(values.synthetic);
+if (syntheticRows > 0) {
+  // Clustered like real embeddings: unit vectors around 2,000 random centres.
+  const random = seededRandom(11);
+  const gauss = () => (random() + random() + random() + random() - 2) / 2;
+  const dims = 256;
+  const centres = Array.from({ length: 2000 }, () => Float32Array.from({ length: dims }, gauss));
+  const draw = () => {
+    const centre = centres[Math.floor(random() * centres.length)]!;
+    return Float32Array.from(centre, (c) => c + gauss() * 0.6);
+  };
+  const exactBuilder = new DenseSegmentBuilder(dims);
+  const { ivf, build_s } = ivfOf(
+    dims,
+    (b) => {
+      for (let r = 1; r <= syntheticRows; r++) {
+        const v = draw();
+        b.add(r, v);
+        exactBuilder.add(r, v);
+      }
+    },
+    "synthetic",
+  );
+  const probe = Array.from({ length: 500 }, draw);
+  ann.synthetic = {
+    vectors: syntheticRows,
+    lists: ivf.ann!.lists,
+    build_s,
+    search: annRows("synthetic", exactBuilder.build(), ivf, probe),
+  };
+}
+
 await store.close();
 console.log(
   JSON.stringify({
@@ -117,5 +214,6 @@ console.log(
     bytes: set.stats.bytes,
     results,
     agreement,
+    ann,
   }),
 );

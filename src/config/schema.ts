@@ -130,6 +130,19 @@ export const RetrievalConfigSchema = z
       .object({
         enabled: z.boolean().default(true),
         quietMs: z.number().int().min(0).default(1000),
+        /**
+         * An IVF index in a collection's dense segment once it holds `minVectors` vectors (exact
+         * search below): `lists` cells (0: about √vectors), of which a query scans the `probes`
+         * nearest (0: a sixteenth, at least 8). Filtered queries stay exact.
+         */
+        ann: z
+          .object({
+            minVectors: z.number().int().min(1).default(100_000),
+            lists: z.number().int().min(0).default(0),
+            probes: z.number().int().min(0).default(0),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,7 @@ import type { SegmentStats } from "../../store/segments/build-segments.ts";
 import type { QueryRun } from "../run-query.ts";
 import type {
   BuilderMessage,
+  BuilderThreadData,
   BuiltMessage,
   HostReply,
   HostRequest,
@@ -131,7 +132,9 @@ export class ReaderPool {
   #builderThread(): Worker | null {
     if (!this.#data.config.retrieval.segments.enabled) return null;
     if (!this.#builder) {
-      const builder = startThread(import.meta.url, "segment-builder-thread", { indexPath: this.#data.indexPath });
+      const { indexPath, config } = this.#data;
+      const data: BuilderThreadData = { indexPath, ann: config.retrieval.segments.ann };
+      const builder = startThread(import.meta.url, "segment-builder-thread", data);
       builder.on("error", () => undefined); // its readers see the port close and query SQLite
       builder.on("message", (m: BuiltMessage) => this.#options.onSegmentsBuilt?.(m.collection, m.stats));
       builder.on("exit", () => {

@@ -1,6 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { ErrorWire } from "../../contracts/error-wire.ts";
 import type { SegmentSetWire, SegmentStats } from "../../store/segments/build-segments.ts";
+import type { AnnSettings } from "../../store/segments/dense-segment.ts";
 import type { SluiceConfig } from "../../config/schema.ts";
 import type { Query } from "../../contracts/query.ts";
 import type { QueryRun } from "../run-query.ts";
@@ -12,6 +13,12 @@ export interface ReaderThreadData {
   config: SluiceConfig;
   /** The pool's segment builder thread, asked for a collection's segments (with `retrieval.segments`). */
   builder?: MessagePort;
+}
+
+/** What the segment builder thread opens, and how it builds. */
+export interface BuilderThreadData {
+  indexPath: string;
+  ann: AnnSettings;
 }
 
 /** A reader asks the builder thread for a collection's current segments. */

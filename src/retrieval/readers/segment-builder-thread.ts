@@ -14,7 +14,13 @@ import {
   type SegmentSetWire,
 } from "../../store/segments/build-segments.ts";
 import { SqliteIndexStore } from "../../store/sqlite/sqlite-index-store.ts";
-import type { BuilderMessage, BuiltMessage, SegmentReply, SegmentRequest } from "./reader-thread-protocol.ts";
+import type {
+  BuilderMessage,
+  BuilderThreadData,
+  BuiltMessage,
+  SegmentReply,
+  SegmentRequest,
+} from "./reader-thread-protocol.ts";
 
 /** How long a built set is kept for readers that ask after it was built. */
 const KEEP_MS = 30_000;
@@ -25,7 +31,8 @@ function threadPort(): MessagePort {
 }
 
 const control = threadPort();
-const store = new SqliteIndexStore((workerData as { indexPath: string }).indexPath);
+const data = workerData as BuilderThreadData;
+const store = new SqliteIndexStore(data.indexPath);
 const opened = store.open();
 const building = new Map<string, Promise<SegmentSetWire | null>>();
 const kept = new Map<string, SegmentSetWire>();
@@ -40,7 +47,7 @@ async function segments(collection: string): Promise<SegmentSetWire | null> {
   if (ready?.key === segmentKey(info)) return ready;
   let build = building.get(collection);
   if (!build) {
-    build = buildSegments(store, collection, { stopped: () => closed })
+    build = buildSegments(store, collection, { stopped: () => closed, ann: data.ann })
       .then((set) => {
         if (!set) return null;
         const wire = segmentSetToWire(set);

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { analyze } from "../../text/analyzer.ts";
 import type { CollectionInfo, IndexStore } from "../index-store.ts";
-import { DenseSegment, DenseSegmentBuilder, type DenseWire } from "./dense-segment.ts";
+import { type AnnSettings, DenseSegment, DenseSegmentBuilder, type DenseWire } from "./dense-segment.ts";
 import { LexicalSegment, LexicalSegmentBuilder, type LexicalWire } from "./lexical-segment.ts";
 
 export interface SegmentStats {
@@ -51,6 +51,8 @@ export interface BuildOptions {
   sliceRows?: number;
   /** Checked between rows: true stops the build (the store is closing). */
   stopped?: () => boolean;
+  /** When the dense segment gets an IVF index (`retrieval.segments.ann`); absent: always exact. */
+  ann?: AnnSettings;
 }
 
 /**
@@ -90,7 +92,7 @@ export async function buildSegments(
   const after = await store.getCollection(collection);
   if (!after || segmentKey(after) !== segmentKey(before)) return null;
   const lex = lexical.build(totals);
-  const den = dense?.build() ?? null;
+  const den = dense?.build(options.ann) ?? null;
   const stats: SegmentStats = {
     key: segmentKey(before),
     documents: lex.documents,

@@ -56,9 +56,25 @@ export class DotKernel {
 
   /** One dot product per vector; the array is the kernel's own, overwritten by the next call. */
   scores(query: Float32Array): Float32Array {
+    this.setQuery(query);
+    this.scoreRange(0, this.rows);
+    return this.#out;
+  }
+
+  /** Sets the query the next {@link scoreRange} calls score against. */
+  setQuery(query: Float32Array): void {
     this.#query.set(query);
+  }
+
+  /** Scores rows `start` to `end` (exclusive) into {@link out} at the same places. */
+  scoreRange(start: number, end: number): void {
     const queryBytes = this.dimensions * 4;
-    this.#scores(0, queryBytes + align16(this.rows * 4), this.rows, queryBytes, queryBytes);
+    const base = queryBytes + align16(this.rows * 4) + start * queryBytes;
+    this.#scores(0, base, end - start, queryBytes, queryBytes + start * 4);
+  }
+
+  /** The scores of the last calls, one per row: the kernel's own array. */
+  get out(): Float32Array {
     return this.#out;
   }
 }

@@ -262,7 +262,7 @@ function seek(docs: Uint32Array, from: number, end: number, target: number): num
   return hi;
 }
 
-type TypedArray = Float64Array | Float32Array | Uint32Array | Uint16Array;
+type TypedArray = Float64Array | Float32Array | Uint32Array | Uint16Array | Int32Array;
 
 /** The array on a SharedArrayBuffer (itself when it already is), so threads read one copy. */
 export function shared<T extends TypedArray>(array: T): T {

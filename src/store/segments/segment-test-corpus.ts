@@ -3,18 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { documentInput } from "../index-store.conformance.ts";
 import { SqliteIndexStore } from "../sqlite/sqlite-index-store.ts";
+import { seededRandom } from "./seeded-random.ts";
 
-/** A seeded generator (mulberry32), so a failing case can be run again. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing case can be run again. */
+export const random = seededRandom;
 
 /** Words drawn Zipf-like from a vocabulary, as in real text: a few very common, most rare. */
 export function words(rand: () => number, vocabulary: readonly string[], count: number): string {

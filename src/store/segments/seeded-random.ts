@@ -1,0 +1,18 @@
+/**
+ * A small seeded generator (mulberry32): numbers in [0, 1), the same sequence for the same seed,
+ * so an IVF layout or a failing test case comes out the same again.
+ *
+ * @example
+ * const random = seededRandom(1);
+ * random(); // 0.6270739405881613
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
