@@ -133,7 +133,7 @@ export const RetrievalConfigSchema = z
         /**
          * An IVF index in a collection's dense segment once it holds `minVectors` vectors (exact
          * search below): `lists` cells (0: about √vectors), of which a query scans the `probes`
-         * nearest (0: a sixteenth, at least 8). Filtered queries stay exact.
+         * nearest (0: an eighth, at least 8). Filtered queries stay exact.
          */
         ann: z
           .object({

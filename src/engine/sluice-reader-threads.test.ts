@@ -75,17 +75,44 @@ void describe("queries in reader threads (readerThreads)", () => {
     assert.equal(answers[3]?.results[0]?.docId, "nginx");
   });
 
-  void it("the builder thread reports each collection's segments: search_segment_bytes", async () => {
-    let line: string | undefined;
-    for (let i = 0; i < 100 && !line; i++) {
-      await threaded.query({ collection: "pkgs", query: "archive", answer: false });
-      line = (await threaded.metrics.registry.metrics())
+  /** `search_segment_bytes` of pkgs once the builder thread has reported it. */
+  const segmentBytes = async (sluice: Sluice): Promise<number> => {
+    for (let i = 0; i < 100; i++) {
+      await sluice.query({ collection: "pkgs", query: "archive", answer: false });
+      const line = (await sluice.metrics.registry.metrics())
         .split("\n")
         .find((l) => l.startsWith('search_segment_bytes{collection="pkgs"}'));
-      if (!line) await sleep(50);
+      if (line) return Number(line.split(" ")[1]);
+      await sleep(50);
     }
-    assert.ok(line, "segments were built for pkgs");
-    assert.ok(Number(line.split(" ")[1]) > 0, line);
+    assert.fail("segments were never built for pkgs");
+  };
+
+  void it("the builder thread reports each collection's segments: search_segment_bytes", async () => {
+    assert.ok((await segmentBytes(threaded)) > 0);
+  });
+
+  void it("from retrieval.segments.ann.minVectors the dense segment has an IVF index; probing every list, it answers exactly", async () => {
+    const ivf = await Sluice.open({
+      dataDir: join(dir, "data"),
+      config: parseConfig({ retrieval: { segments: { ann: { minVectors: 1, lists: 2, probes: 2 } } } }),
+      embedder: new HashEmbedder({ dimensions: 64 }),
+      readerThreads: 1,
+    });
+    try {
+      // The IVF index adds each row's place (4 bytes a row), 2 centroids of 64 floats and 3 list bounds.
+      assert.equal((await segmentBytes(ivf)) - (await segmentBytes(threaded)), DOCS.length * 4 + 2 * 64 * 4 + 3 * 4);
+      for (const query of ["web server for HTTP", "archive files", "compress"]) {
+        const request = { collection: "pkgs", query, mode: "dense" as const, k: 3, answer: false };
+        const [a, b] = await Promise.all([ivf.query(request), inline.query(request)]);
+        assert.deepEqual(
+          a.results.map((r) => r.docId),
+          b.results.map((r) => r.docId),
+        );
+      }
+    } finally {
+      await ivf.close();
+    }
   });
 
   void it("errors cross the thread with their code: an unknown collection is COLLECTION_NOT_FOUND", async () => {
