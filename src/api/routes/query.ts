@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
+import { AnswerSchema } from "../../contracts/query.ts";
 import { MetaFilterSchema } from "../../store/meta-filter.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { RETRIEVAL_MODES } from "../../retrieval/retriever.ts";
@@ -39,16 +40,6 @@ export const QueryBodySchema = z.strictObject({
     .describe("A previous response's nextCursor: the next k results of the same query (later pages are not answered)"),
 });
 
-const CitationSchema = z.object({
-  n: z.int(),
-  docId: z.string(),
-  chunkId: z.string(),
-  source: z.string(),
-  title: z.string(),
-  page: z.int().nullable(),
-  quote: z.string(),
-});
-
 const QueryResponseSchema = z
   .object({
     query: z.string(),
@@ -64,7 +55,7 @@ const QueryResponseSchema = z
         page: z.int().nullable(),
       }),
     ),
-    answer: z.object({ text: z.string(), citations: z.array(CitationSchema), method: z.string() }).optional(),
+    answer: AnswerSchema.optional(),
     pending: z
       .int()
       .optional()

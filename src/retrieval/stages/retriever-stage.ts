@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { RetrievalConfig } from "../../config/schema.ts";
 import type { Query, RankedRows } from "../../contracts/query.ts";
+import { defineStage } from "../../pipeline/define-stage.ts";
+import type { ScoredRow } from "../../store/index-store.ts";
+import { Retriever } from "../retriever.ts";
 
 export type RetrieverKind = "lexical" | "dense" | "sparse";
 
@@ -35,4 +38,35 @@ export function retrieverPlan(
 /** A retriever's empty ranking with weight 0: it took no part in this query. */
 export function satOut(kind: RetrieverKind): { rows: RankedRows } {
   return { rows: { retriever: kind, weight: 0, rows: [] } };
+}
+
+/**
+ * A retriever stage over the query's terms (no model): `Query` in, its `RankedRows` out, taking
+ * part as {@link retrieverPlan} says.
+ *
+ * @example
+ * export const queryLexical = termRetrieverStage("lexical", "Ranks chunks by BM25", (retriever, q, n) =>
+ *   retriever.lexical(q.collection, q.text, n, q.filter),
+ * );
+ */
+export function termRetrieverStage(
+  kind: "lexical" | "sparse",
+  description: string,
+  search: (retriever: Retriever, query: Query, n: number) => Promise<ScoredRow[]>,
+) {
+  return defineStage({
+    type: `query.${kind}`,
+    description,
+    inputs: { query: "Query" },
+    outputs: { rows: "RankedRows" },
+    configSchema: RetrieverStageConfigSchema,
+    create: (config, services) => ({
+      async execute({ query }) {
+        const plan = retrieverPlan(kind, query, config, services.config.retrieval);
+        if (!plan) return satOut(kind);
+        const retriever = new Retriever(services.store(), () => services.embedder(), services.config.retrieval);
+        return { rows: { retriever: kind, weight: plan.weight, rows: await search(retriever, query, plan.n) } };
+      },
+    }),
+  });
 }
