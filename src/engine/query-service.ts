@@ -2,7 +2,7 @@ import type { SluiceConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
 import type { Query } from "../contracts/query.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import type { DenseEmbedder, Reranker } from "../models/ports.ts";
+import type { DenseEmbedder } from "../models/ports.ts";
 import type { EngineMetrics } from "../observability/engine-metrics.ts";
 import { withSpan } from "../observability/tracing.ts";
 import type { CompiledPipeline } from "../pipeline/build.ts";
@@ -77,7 +77,6 @@ export interface QueryDeps {
   embedder: () => DenseEmbedder;
   /** A query pipeline by name or path (PIPELINE_INVALID for an ingest pipeline). */
   pipeline: (name: string) => Promise<QueryPipeline>;
-  reranker: () => Reranker;
   answerer: () => Answerer;
 }
 

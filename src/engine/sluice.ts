@@ -811,7 +811,6 @@ export class Sluice {
       readers: this.#readers,
       embedder: () => this.embedder(),
       pipeline: (name) => this.queryPipeline(name),
-      reranker: () => this.reranker(),
       answerer: () => this.answerer(),
     });
     return this.#queries.query(request);
