@@ -9,9 +9,12 @@ import type { SqliteDatabase } from "./open-sqlite.ts";
  * migrateSqlite(db, "queue", [SPOOL_V1, "alter table spool add column crashes integer not null default 0"]);
  */
 export function migrateSqlite(db: SqliteDatabase, component: string, migrations: readonly string[]): void {
-  db.exec(
-    "create table if not exists schema_migrations (component text not null, version integer not null, applied_at text not null, primary key (component, version))",
-  );
+  // Under the write lock (waiting for it): processes opening a new file at once would race this DDL.
+  db.transaction(() =>
+    db.exec(
+      "create table if not exists schema_migrations (component text not null, version integer not null, applied_at text not null, primary key (component, version))",
+    ),
+  ).immediate();
   const applied =
     db
       .prepare<[string], { v: number | null }>("select max(version) as v from schema_migrations where component = ?")

@@ -48,7 +48,8 @@ export class SqliteCollectionLock implements CollectionLock {
   async open(): Promise<void> {
     if (this.#db) return;
     const db = openSqlite(this.path);
-    db.exec(COLLECTION_LOCK_SCHEMA);
+    // Under the write lock (waiting for it): processes opening a new file at once would race this DDL.
+    db.transaction(() => db.exec(COLLECTION_LOCK_SCHEMA)).immediate();
     this.#db = db;
     this.#statements = new StatementCache(db);
   }

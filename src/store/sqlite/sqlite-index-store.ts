@@ -97,8 +97,13 @@ export class SqliteIndexStore implements IndexStore {
   async open(): Promise<void> {
     if (this.#db) return;
     const db = openSqlite(this.path, { vectors: true });
-    db.exec(INDEX_SCHEMA);
-    migrateIndexSchema(db);
+    // Under the write lock, waiting for it (busy_timeout): several processes and reader threads
+    // opening a new index at once would otherwise race their DDL, and an autocommit statement
+    // whose read snapshot went stale fails at once with "database is locked".
+    db.transaction(() => {
+      db.exec(INDEX_SCHEMA);
+      migrateIndexSchema(db);
+    }).immediate();
     this.#db = db;
     this.#statements = new StatementCache(db);
     this.#writes = new IndexWrites(db, this.#statements);
