@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor, MAX_PAGED_RESULTS, queryFingerprint } from 
 import type { ReaderPool } from "../retrieval/readers/reader-pool.ts";
 import type { RetrievalMode } from "../retrieval/retriever.ts";
 import { runQuery, type QueryRun } from "../retrieval/run-query.ts";
+import { retrieverPlan, RetrieverStageConfigSchema } from "../retrieval/stages/retriever-stage.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { LruCache } from "../store/lru-cache.ts";
 import { metaFilterKey, type MetaFilter } from "../store/meta-filter.ts";
@@ -254,7 +255,7 @@ export class QueryService {
     info: CollectionInfo,
     signal: AbortSignal | undefined,
   ): Promise<QueryRun> {
-    if (info.embedder && this.#wantsDense(source, query.mode)) {
+    if (info.embedder && this.#wantsDense(source, query)) {
       const embedder = this.#d.embedder();
       await embedder.warmUp();
       const [vector] = await embedder.embed([query.text], { kind: "query", ...(signal ? { signal } : {}) });
@@ -264,13 +265,13 @@ export class QueryService {
     return readers.read({ pipeline: { version: source.version, yaml: source.yaml }, query });
   }
 
-  /** Whether the pipeline ranks by dense vectors in this mode: a `query.dense` node with weight in hybrid. */
-  #wantsDense(source: QueryPipeline, mode: RetrievalMode): boolean {
-    if (mode !== "dense" && mode !== "hybrid") return false;
-    const nodes = source.pipeline.topology.nodes.filter((n) => n.type === "query.dense");
-    if (mode === "dense") return nodes.length > 0;
-    const weight = (n: (typeof nodes)[number]) =>
-      typeof n.config?.weight === "number" ? n.config.weight : this.#d.config.retrieval.weights.dense;
-    return nodes.some((n) => weight(n) > 0);
+  /** Whether a `query.dense` node of the pipeline takes part in this query ({@link retrieverPlan}). */
+  #wantsDense(source: QueryPipeline, query: Query): boolean {
+    return source.pipeline.topology.nodes.some(
+      (n) =>
+        n.type === "query.dense" &&
+        retrieverPlan("dense", query, RetrieverStageConfigSchema.parse(n.config ?? {}), this.#d.config.retrieval) !==
+          null,
+    );
   }
 }

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
@@ -335,26 +334,22 @@ export class Sluice {
     if (pipeline.kind !== "query")
       throw new SluiceError(
         "PIPELINE_INVALID",
-        `pipeline "${name}" is an ingest pipeline; a query runs a query pipeline (its input is a Query): ${this.#shippedOfKind("query")}`,
+        `pipeline "${name}" is an ingest pipeline; a query runs a query pipeline (its input is a Query): ${await this.#shippedOfKind("query")}`,
         { details: { pipeline: name, kind: pipeline.kind } },
       );
     const { version, yaml } = await this.#file(file);
     return { pipeline, version, yaml };
   }
 
-  /** The shipped pipelines of one kind, for error messages. */
-  #shippedOfKind(kind: PipelineKind): string {
-    const names = shippedPipelines().filter((n) => {
-      try {
-        return (
-          buildPipeline(loadTopology(readFileSync(resolvePipeline(n), "utf8"), n), this.#registry, this.#services())
-            .kind === kind
-        );
-      } catch {
-        return false;
-      }
+  /** The shipped pipelines of one kind (compiled as any pipeline is, once), for error messages. */
+  async #shippedOfKind(kind: PipelineKind): Promise<string> {
+    const names = shippedPipelines();
+    const built = await Promise.allSettled(names.map((n) => this.pipeline(n)));
+    const ofKind = names.filter((_, i) => {
+      const b = built[i]!;
+      return b.status === "fulfilled" && b.value.kind === kind;
     });
-    return names.join(", ") || "(none)";
+    return ofKind.join(", ") || "(none)";
   }
 
   /**
@@ -382,7 +377,7 @@ export class Sluice {
     if (kind !== "ingest")
       throw new SluiceError(
         "PIPELINE_INVALID",
-        `pipeline "${name}" is a query pipeline; documents run an ingest pipeline: ${this.#shippedOfKind("ingest")}`,
+        `pipeline "${name}" is a query pipeline; documents run an ingest pipeline: ${await this.#shippedOfKind("ingest")}`,
         { details: { pipeline: name, kind } },
       );
     let saved = this.#pinned.get(version);

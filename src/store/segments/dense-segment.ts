@@ -206,19 +206,7 @@ export class DenseSegment {
 
   /** A mask of this segment's rows for `search`'s `allow`, from rowids in ascending order. */
   maskOf(rowids: readonly number[]): Uint8Array {
-    const byRowid = this.#byRowid;
-    if (!byRowid) return maskOf(this.#rowids, rowids);
-    const mask = new Uint8Array(this.#rowids.length);
-    for (let i = 0, j = 0; i < byRowid.length && j < rowids.length;) {
-      const at = byRowid[i]!;
-      const rowid = this.#rowids[at]!;
-      if (rowid === rowids[j]!) {
-        mask[at] = 1;
-        i++;
-      } else if (rowid < rowids[j]!) i++;
-      else j++;
-    }
-    return mask;
+    return maskOf(this.#rowids, rowids, this.#byRowid ?? undefined);
   }
 
   /**

@@ -273,12 +273,18 @@ export function shared<T extends TypedArray>(array: T): T {
   return copy;
 }
 
-/** One byte per segment row: 1 where its rowid is in `wanted` (both ascending). */
-export function maskOf(rows: Float64Array, wanted: readonly number[]): Uint8Array {
+/**
+ * One byte per segment row: 1 where its rowid is in `wanted` (ascending). `rows` are ascending,
+ * or, with `byRowid` (the row positions in ascending rowid order), in any order.
+ */
+export function maskOf(rows: Float64Array, wanted: readonly number[], byRowid?: Int32Array): Uint8Array {
   const mask = new Uint8Array(rows.length);
   for (let i = 0, j = 0; i < rows.length && j < wanted.length;) {
-    if (rows[i]! === wanted[j]!) mask[i++] = 1;
-    else if (rows[i]! < wanted[j]!) i++;
+    const at = byRowid ? byRowid[i]! : i;
+    if (rows[at]! === wanted[j]!) {
+      mask[at] = 1;
+      i++;
+    } else if (rows[at]! < wanted[j]!) i++;
     else j++;
   }
   return mask;
