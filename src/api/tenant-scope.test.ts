@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { SluiceError } from "../contracts/errors.ts";
 import type { Job } from "../contracts/index.ts";
 import type { IndexStore } from "../store/index-store.ts";
-import { assertCollectionName } from "../store/sqlite/sqlite-index-store.ts";
+import { assertCollectionName } from "../store/index-store.ts";
 import { CollectionNameSchema } from "./schemas.ts";
 import { TenantScope, tenantOf } from "./tenant-scope.ts";
 

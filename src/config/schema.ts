@@ -483,7 +483,10 @@ export const SluiceConfigSchema = z
       })
       .strict()
       .prefault({}),
-    /** Where jobs and the spool live: `sqlite` (the data folder's `ledger.db`) or `postgres` (`postgres.url`). */
+    /**
+     * Where jobs, the spool and the index live: `sqlite` (the data folder's `ledger.db` and
+     * `index.db`) or `postgres` (`postgres.url`; the index needs pgvector).
+     */
     database: z.enum(["sqlite", "postgres"]).default("sqlite"),
     postgres: z
       .object({
@@ -494,6 +497,23 @@ export const SluiceConfigSchema = z
           .string()
           .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase SQL identifier")
           .default("sluice"),
+        /** The index's dense search: pgvector HNSW (cosine), one index per collection. */
+        hnsw: z
+          .object({
+            /** Graph links per node (pgvector `m`); fixed when a collection's index is built. */
+            m: z.number().int().min(2).max(100).default(16),
+            /** Candidates kept while building (pgvector `ef_construction`); fixed at build. */
+            efConstruction: z.number().int().min(4).max(1000).default(64),
+            /** Candidates kept while searching (`hnsw.ef_search`): recall against latency, per query. */
+            efSearch: z.number().int().min(1).max(1000).default(100),
+            /**
+             * A filtered dense search whose filter matches at most this many chunks ranks them
+             * exactly instead of through the graph, so a narrow filter loses no recall.
+             */
+            exactBelow: z.number().int().min(0).default(20_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -22,6 +22,24 @@ export interface SluiceAdapters {
 }
 
 /**
+ * The index the config asks for, not opened yet: the data folder's `index.db` by default, or
+ * PostgreSQL (pgvector) beside the ledger with `database: postgres`.
+ *
+ * @example
+ * const index = await createIndexStore(config, ".sluice");
+ */
+export async function createIndexStore(config: SluiceConfig, dataDir: string): Promise<IndexStore> {
+  if (config.database !== "postgres")
+    return new SqliteIndexStore(join(dataDir, "index.db"), { writeThread: config.ingest.writeThread });
+  // Loaded only when asked for: the embedded default never loads the PostgreSQL client.
+  const [{ postgresSettings }, { PostgresIndexStore }] = await Promise.all([
+    import("../db/postgres/open-postgres.ts"),
+    import("../store/postgres/postgres-index-store.ts"),
+  ]);
+  return new PostgresIndexStore(postgresSettings(config)!, { hnsw: config.postgres.hnsw });
+}
+
+/**
  * The one place adapters are chosen from the config; none is opened yet (`Sluice.open` opens
  * them). `embedder` replaces the configured dense embedder (tests, benchmarks).
  *
@@ -35,7 +53,7 @@ export async function createAdapters(
 ): Promise<SluiceAdapters> {
   return {
     stores: await createStores(config, dataDir),
-    index: new SqliteIndexStore(join(dataDir, "index.db"), { writeThread: config.ingest.writeThread }),
+    index: await createIndexStore(config, dataDir),
     locks: config.locks.collections ? createCollectionLock(config, dataDir) : null,
     models: overrides.embedder
       ? new InProcessModels({

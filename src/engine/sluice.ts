@@ -43,7 +43,8 @@ import { builtinStages } from "../stages/index.ts";
 import { queryStages } from "../retrieval/stages/index.ts";
 import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
-import { assertCollectionName, SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
+import { assertCollectionName } from "../store/index-store.ts";
+import { SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
 import { resolvePipeline, SHIPPED_PIPELINES, shippedPipelines } from "./resolve-pipeline.ts";
 import {
   assertSourceType,

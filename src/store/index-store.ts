@@ -89,6 +89,23 @@ export interface IndexStore {
   scanVectors(collection: string): AsyncIterable<{ rowid: number; vector: Float32Array }>;
 }
 
+// A public name, optionally behind a tenant id and "~" (the API stores tenant t's collection c
+// as "t~c"; see src/api/tenant-scope.ts). Public names themselves never contain "~".
+const COLLECTION_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}~)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Throws COLLECTION_INVALID unless `name` is a collection name (with an optional tenant prefix). */
+export function assertCollectionName(name: string): void {
+  if (!COLLECTION_NAME.test(name)) {
+    throw new SluiceError(
+      "COLLECTION_INVALID",
+      `invalid collection name "${name}": use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      {
+        details: { collection: name },
+      },
+    );
+  }
+}
+
 /**
  * The one COLLECTION_NOT_FOUND: names the collection and lists the ones that exist (`known`,
  * already filtered to what the caller may see).

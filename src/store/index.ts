@@ -1,2 +1,4 @@
 export type { IndexStore, CollectionInfo, StoredChunk, ScoredRow, WriteDocumentInput } from "./index-store.ts";
-export { SqliteIndexStore, assertCollectionName } from "./sqlite/sqlite-index-store.ts";
+export { assertCollectionName } from "./index-store.ts";
+export { SqliteIndexStore } from "./sqlite/sqlite-index-store.ts";
+export { PostgresIndexStore, type HnswSettings } from "./postgres/postgres-index-store.ts";

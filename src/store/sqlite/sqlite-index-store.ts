@@ -4,6 +4,7 @@ import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import {
+  assertCollectionName,
   type CollectionInfo,
   type IndexStore,
   type ScoredRow,
@@ -21,22 +22,6 @@ export interface SqliteIndexStoreOptions {
    * transactions and commits leave the event loop. Default false: writes run on this thread.
    */
   writeThread?: boolean;
-}
-
-// A public name, optionally behind a tenant id and "~" (the API stores tenant t's collection c
-// as "t~c"; see src/api/tenant-scope.ts). Public names themselves never contain "~".
-const COLLECTION_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}~)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-export function assertCollectionName(name: string): void {
-  if (!COLLECTION_NAME.test(name)) {
-    throw new SluiceError(
-      "COLLECTION_INVALID",
-      `invalid collection name "${name}": use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
-      {
-        details: { collection: name },
-      },
-    );
-  }
 }
 
 /** An SQLite varint (FTS5's record format): 7 bits a byte, big-endian, a 9th byte of 8 bits. */
