@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import Database from "better-sqlite3";
+import pg from "pg";
 import {
   dropTestSchema,
   ensureTestDatabase,
@@ -230,15 +230,16 @@ describe("scale-out on PostgreSQL + BullMQ under chaos", () => {
       await Promise.all([...workers, ...gateways].map((child) => stopChild(child)));
     }
 
-    // Indexed exactly once: every document has its chunks, and no chunk is there twice.
-    const db = new Database(join(ws.data, "index.db"), { readonly: true });
-    const docs = db.prepare<[], { n: number }>("select count(distinct doc_id) as n from chunks").get()!.n;
-    const dupes = db
-      .prepare<[], { n: number }>(
-        "select count(*) as n from (select doc_id, ordinal from chunks group by doc_id, ordinal having count(*) > 1)",
-      )
-      .get()!.n;
-    db.close();
+    // Indexed exactly once, in the shared PostgreSQL index: every document has its chunks, and no
+    // chunk is there twice.
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
+    const docs = await count(`select count(distinct doc_id) as n from ${schema}.index_chunks`);
+    const dupes = await count(
+      `select count(*) as n from (select doc_id, ordinal from ${schema}.index_chunks group by doc_id, ordinal having count(*) > 1) t`,
+    );
+    await client.end();
     assert.equal(docs, N);
     assert.equal(dupes, 0);
     assert.equal(
