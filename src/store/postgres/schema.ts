@@ -48,15 +48,15 @@ create table index_chunks (
 );
 create index index_chunks_by_doc on index_chunks(collection_id, doc_id);
 create index index_chunks_by_collection on index_chunks(collection_id, id);
--- The inverted index: one row per (term, chunk), with what BM25 needs beside it, so a search
--- reads the postings of its terms from this index alone.
+-- The inverted index: one row per (term, chunk), with what BM25 needs beside it and in the primary
+-- key's index (INCLUDE), so a search reads the postings of its terms from that index alone.
 create table index_postings (
   collection_id bigint not null,
   term text not null,
   chunk_rowid bigint not null references index_chunks(id) on delete cascade,
   tf integer not null,
   length integer not null,
-  primary key (collection_id, term, chunk_rowid)
+  primary key (collection_id, term, chunk_rowid) include (tf, length)
 );
 create index index_postings_by_chunk on index_postings(chunk_rowid);
 create table index_sparse (
@@ -64,7 +64,7 @@ create table index_sparse (
   term text not null,
   chunk_rowid bigint not null references index_chunks(id) on delete cascade,
   weight real not null,
-  primary key (collection_id, term, chunk_rowid)
+  primary key (collection_id, term, chunk_rowid) include (weight)
 );
 create index index_sparse_by_chunk on index_sparse(chunk_rowid);
 `,
