@@ -15,7 +15,7 @@ import {
 import type { MetaFilter } from "../meta-filter.ts";
 import { metaFilterSql } from "./meta-filter-sql.ts";
 import { ensurePgvector } from "./pgvector.ts";
-import { type PgCollectionRow, vectorLiteral, writeDocumentIn } from "./postgres-index-writes.ts";
+import { type PgCollectionRow, removeChunks, vectorLiteral, writeDocumentIn } from "./postgres-index-writes.ts";
 import { type HnswBuild, INDEX_MIGRATIONS, vectorTable } from "./schema.ts";
 
 /** The HNSW settings of `postgres.hnsw`. */
@@ -89,6 +89,7 @@ export class PostgresIndexStore implements IndexStore {
         // A filtered search keeps walking the graph until k rows pass (pgvector 0.8).
         "hnsw.iterative_scan": "relaxed_order",
         "hnsw.max_scan_tuples": 200_000,
+        synchronous_commit: "off",
       },
     });
   }
@@ -219,13 +220,7 @@ export class PostgresIndexStore implements IndexStore {
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
     const row = await this.#require(collection);
     return inTransaction(this.pool, async (c) => {
-      const gone = (
-        await c.query<{ n: number; tokens: number }>(
-          `with gone as (delete from index_chunks where collection_id = $1 and doc_id = $2 returning length)
-           select count(*)::int as n, coalesce(sum(length), 0)::int as tokens from gone`,
-          [row.id, docId],
-        )
-      ).rows[0]!;
+      const gone = await removeChunks(c, row.id, docId);
       const found =
         ((await c.query("delete from index_documents where collection_id = $1 and doc_id = $2", [row.id, docId]))
           .rowCount ?? 0) > 0;

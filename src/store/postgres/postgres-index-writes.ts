@@ -72,9 +72,37 @@ async function bindEmbedder(
 }
 
 /**
+ * Deletes a document's chunks with their postings, sparse terms and vectors, in the caller's
+ * transaction; says how many chunks and tokens went, for the collection's counters.
+ */
+export async function removeChunks(
+  c: PoolClient,
+  collectionId: number,
+  docId: string,
+): Promise<{ n: number; tokens: number }> {
+  const vectors = (await c.query<{ t: string | null }>("select to_regclass($1) as t", [vectorTable(collectionId)]))
+    .rows[0]?.t;
+  const gone = (
+    await c.query<{ n: number; tokens: number }>(
+      `with gone as (delete from index_chunks where collection_id = $1 and doc_id = $2 returning id, length),
+         postings as (delete from index_postings where chunk_rowid in (select id from gone)),
+         sparse as (delete from index_sparse where chunk_rowid in (select id from gone))${
+           vectors
+             ? `,
+         vectors as (delete from ${vectorTable(collectionId)} where chunk_rowid in (select id from gone))`
+             : ""
+         }
+       select count(*)::int as n, coalesce(sum(length), 0)::int as tokens from gone`,
+      [collectionId, docId],
+    )
+  ).rows[0]!;
+  return gone;
+}
+
+/**
  * Writes one document in the caller's transaction: unchanged when its content hash is stored
- * already; otherwise its old chunks go (and with them, by cascade, their postings, sparse terms
- * and vectors) and the new ones come in, and the collection's counts and version move. The
+ * already; otherwise its old chunks go (with their postings, sparse terms and vectors) and the
+ * new ones come in, and the collection's counts and version move. The
  * document row is locked first (the upsert), the collection row last, so concurrent writers of
  * one collection never wait on each other in a cycle.
  */
@@ -109,15 +137,7 @@ export async function writeDocumentIn(
   );
   const inserted = upserted.rows[0]?.inserted;
   if (inserted === undefined) return { docId: document.id, outcome: "unchanged", chunks: chunks.length };
-  const removed = inserted
-    ? { n: 0, tokens: 0 }
-    : (
-        await c.query<{ n: number; tokens: number }>(
-          `with gone as (delete from index_chunks where collection_id = $1 and doc_id = $2 returning length)
-           select count(*)::int as n, coalesce(sum(length), 0)::int as tokens from gone`,
-          [row.id, document.id],
-        )
-      ).rows[0]!;
+  const removed = inserted ? { n: 0, tokens: 0 } : await removeChunks(c, row.id, document.id);
 
   const ids = (
     await c.query<{ id: string; ordinal: number }>(

@@ -48,12 +48,14 @@ create table index_chunks (
 );
 create index index_chunks_by_doc on index_chunks(collection_id, doc_id);
 create index index_chunks_by_collection on index_chunks(collection_id, id);
+-- Postings, sparse terms and vectors name their chunk without a foreign key (whose check would run
+-- once per inserted row): \`removeChunks\` deletes them with their chunks.
 -- The inverted index: one row per (term, chunk), with what BM25 needs beside it and in the primary
 -- key's index (INCLUDE), so a search reads the postings of its terms from that index alone.
 create table index_postings (
   collection_id bigint not null,
   term text not null,
-  chunk_rowid bigint not null references index_chunks(id) on delete cascade,
+  chunk_rowid bigint not null,
   tf integer not null,
   length integer not null,
   primary key (collection_id, term, chunk_rowid) include (tf, length)
@@ -62,7 +64,7 @@ create index index_postings_by_chunk on index_postings(chunk_rowid);
 create table index_sparse (
   collection_id bigint not null,
   term text not null,
-  chunk_rowid bigint not null references index_chunks(id) on delete cascade,
+  chunk_rowid bigint not null,
   weight real not null,
   primary key (collection_id, term, chunk_rowid) include (weight)
 );
@@ -86,7 +88,7 @@ export interface HnswBuild {
 export function createVectorTable(collectionId: number, dimensions: number, ext: string, hnsw: HnswBuild): string {
   const table = vectorTable(collectionId);
   return `create table if not exists ${table} (
-  chunk_rowid bigint primary key references index_chunks(id) on delete cascade,
+  chunk_rowid bigint primary key,
   embedding ${ext}.vector(${dimensions}) not null
 );
 create index if not exists ${table}_hnsw on ${table} using hnsw (embedding ${ext}.vector_cosine_ops) with (m = ${hnsw.m}, ef_construction = ${hnsw.efConstruction});`;
