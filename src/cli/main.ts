@@ -6,6 +6,7 @@ import { registerEvents } from "./commands/events.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerModelServer } from "./commands/model-server.ts";
 import { registerJobs } from "./commands/jobs.ts";
+import { registerMigrate } from "./commands/migrate.ts";
 import { registerPipeline } from "./commands/pipeline.ts";
 import { registerQuery } from "./commands/query.ts";
 import { registerServe } from "./commands/serve.ts";
@@ -43,6 +44,7 @@ registerCerts(program);
 registerModelServer(program);
 registerToken(program);
 registerConfig(program);
+registerMigrate(program);
 
 try {
   await program.parseAsync(process.argv);

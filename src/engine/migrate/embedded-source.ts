@@ -170,7 +170,10 @@ export class EmbeddedSource {
   }
 
   /** `count` random chunks of a collection (the verification's sample). */
-  sampleChunks(collectionId: number, count: number): Array<{ rowid: number; docId: string; ordinal: number; text: string }> {
+  sampleChunks(
+    collectionId: number,
+    count: number,
+  ): Array<{ rowid: number; docId: string; ordinal: number; text: string }> {
     return this.index
       .prepare<[number, number], { rowid: number; docId: string; ordinal: number; text: string }>(
         "select id as rowid, doc_id as docId, ordinal, text from chunks where collection_id = ? order by random() limit ?",
