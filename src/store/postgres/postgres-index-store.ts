@@ -15,7 +15,13 @@ import {
 import type { MetaFilter } from "../meta-filter.ts";
 import { metaFilterSql } from "./meta-filter-sql.ts";
 import { ensurePgvector } from "./pgvector.ts";
-import { type PgCollectionRow, removeChunks, vectorLiteral, writeDocumentIn } from "./postgres-index-writes.ts";
+import {
+  bindEmbedder,
+  type PgCollectionRow,
+  removeChunks,
+  vectorLiteral,
+  writeDocumentIn,
+} from "./postgres-index-writes.ts";
 import { type HnswBuild, INDEX_MIGRATIONS, vectorTable } from "./schema.ts";
 
 /** The HNSW settings of `postgres.hnsw`. */
@@ -89,6 +95,11 @@ export class PostgresIndexStore implements IndexStore {
         // A filtered search keeps walking the graph until k rows pass (pgvector 0.8).
         "hnsw.iterative_scan": "relaxed_order",
         "hnsw.max_scan_tuples": 200_000,
+        // A document's write holds its collection's row until it commits; waiting for the WAL flush
+        // there would make every writer of the collection wait too. Nothing is lost by not waiting:
+        // the worker's outcome commits (flushed, in the same server's WAL, which is written in order)
+        // after the index write, and until it does the spool runs the document again. Deletes and
+        // drops answer a caller directly, so they wait for the flush (\`synchronous_commit = on\`).
         synchronous_commit: "off",
       },
     });
@@ -181,6 +192,7 @@ export class PostgresIndexStore implements IndexStore {
 
   async dropCollection(name: string): Promise<boolean> {
     return inTransaction(this.pool, async (c) => {
+      await c.query("set local synchronous_commit = on");
       const row = (await c.query<{ id: string }>("select id from index_collections where name = $1 for update", [name]))
         .rows[0];
       if (!row) return false;
@@ -208,19 +220,25 @@ export class PostgresIndexStore implements IndexStore {
     if (lexical.length !== chunks.length) throw new Error("lexical terms must align with chunks");
     if (dense && dense.vectors.length !== chunks.length) throw new Error("dense vectors must align with chunks");
     if (sparse && sparse.vectors.length !== chunks.length) throw new Error("sparse vectors must align with chunks");
-    await this.ensureCollection(collection);
-    return inTransaction(this.pool, async (c) => {
-      const row = (await c.query<PgCollectionRow>("select * from index_collections where name = $1", [collection]))
-        .rows[0];
-      if (!row) throw collectionNotFound(collection, []);
-      return writeDocumentIn(c, { ...row, id: Number(row.id) }, input, { ext: this.#ext, hnsw: this.hnsw });
-    });
+    let row = await this.#row(collection);
+    if (!row) {
+      await this.ensureCollection(collection);
+      row = await this.#require(collection);
+    }
+    if (dense && row.embedder === null) {
+      const first = row;
+      await inTransaction(this.pool, (c) => bindEmbedder(c, first, dense, { ext: this.#ext, hnsw: this.hnsw }));
+      row = await this.#require(collection);
+    }
+    const bound = row;
+    return inTransaction(this.pool, (c) => writeDocumentIn(c, bound, input, { ext: this.#ext, hnsw: this.hnsw }));
   }
 
   async deleteDocument(collection: string, docId: string): Promise<boolean> {
     const row = await this.#require(collection);
     return inTransaction(this.pool, async (c) => {
-      const gone = await removeChunks(c, row.id, docId);
+      await c.query("set local synchronous_commit = on");
+      const gone = await removeChunks(c, row.id, docId, row.embedder !== null);
       const found =
         ((await c.query("delete from index_documents where collection_id = $1 and doc_id = $2", [row.id, docId]))
           .rowCount ?? 0) > 0;

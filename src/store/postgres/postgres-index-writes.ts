@@ -33,42 +33,55 @@ function termFrequencies(terms: readonly string[]): Map<string, number> {
   return tf;
 }
 
+function embedderMismatch(
+  name: string,
+  stored: { embedder: string | null; dimensions: number | null },
+  dense: NonNullable<WriteDocumentInput["dense"]>,
+): SluiceError {
+  return new SluiceError(
+    "EMBEDDER_MISMATCH",
+    `collection "${name}" holds vectors from ${stored.embedder} (${stored.dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
+    { details: { collection: name, stored: stored.embedder, configured: dense.model } },
+  );
+}
+
 /**
- * Binds the collection to the dense model of its first vectors (creating its vector table and
- * HNSW index, under the collection row's lock so concurrent first writes create it once), or
- * refuses vectors of another model with EMBEDDER_MISMATCH.
+ * Binds the collection to the dense model of its first vectors, in a transaction of its own before
+ * the document's (so no writer ever holds the collection row while it waits for a document row):
+ * creates its vector table and HNSW index under the collection row's lock, once however many
+ * first writes race. Refuses vectors of another model with EMBEDDER_MISMATCH.
  */
-async function bindEmbedder(
+export async function bindEmbedder(
   c: PoolClient,
   row: PgCollectionRow,
   dense: NonNullable<WriteDocumentInput["dense"]>,
   ctx: WriteContext,
 ): Promise<void> {
-  let { embedder, dimensions } = row;
-  if (embedder === null) {
-    const locked = (
-      await c.query<{ embedder: string | null; dimensions: number | null }>(
-        "select embedder, dimensions from index_collections where id = $1 for update",
-        [row.id],
-      )
-    ).rows[0]!;
-    ({ embedder, dimensions } = locked);
-    if (embedder === null) {
-      await c.query(createVectorTable(row.id, dense.dimensions, ctx.ext, ctx.hnsw));
-      await c.query("update index_collections set embedder = $2, dimensions = $3 where id = $1", [
-        row.id,
-        dense.model,
-        dense.dimensions,
-      ]);
-      return;
-    }
+  const locked = (
+    await c.query<{ embedder: string | null; dimensions: number | null }>(
+      "select embedder, dimensions from index_collections where id = $1 for update",
+      [row.id],
+    )
+  ).rows[0];
+  if (!locked) throw new Error(`collection "${row.name}" was dropped while being written`);
+  if (locked.embedder === null) {
+    await c.query(createVectorTable(row.id, dense.dimensions, ctx.ext, ctx.hnsw));
+    await c.query("update index_collections set embedder = $2, dimensions = $3 where id = $1", [
+      row.id,
+      dense.model,
+      dense.dimensions,
+    ]);
+  } else if (locked.embedder !== dense.model || locked.dimensions !== dense.dimensions) {
+    throw embedderMismatch(row.name, locked, dense);
   }
-  if (embedder !== dense.model || dimensions !== dense.dimensions)
-    throw new SluiceError(
-      "EMBEDDER_MISMATCH",
-      `collection "${row.name}" holds vectors from ${embedder} (${dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
-      { details: { collection: row.name, stored: embedder, configured: dense.model } },
-    );
+}
+
+/** Whether the collection has a vector table now (the row may predate its first vectors). */
+async function hasVectors(c: PoolClient, row: PgCollectionRow, dense: WriteDocumentInput["dense"]): Promise<boolean> {
+  if (dense !== undefined || row.embedder !== null) return true;
+  return (
+    (await c.query("select 1 from index_collections where id = $1 and embedder is not null", [row.id])).rowCount === 1
+  );
 }
 
 /**
@@ -79,24 +92,21 @@ export async function removeChunks(
   c: PoolClient,
   collectionId: number,
   docId: string,
+  hasVectors: boolean,
 ): Promise<{ n: number; tokens: number }> {
-  const vectors = (await c.query<{ t: string | null }>("select to_regclass($1) as t", [vectorTable(collectionId)]))
-    .rows[0]?.t;
-  const gone = (
-    await c.query<{ n: number; tokens: number }>(
-      `with gone as (delete from index_chunks where collection_id = $1 and doc_id = $2 returning id, length),
-         postings as (delete from index_postings where chunk_rowid in (select id from gone)),
-         sparse as (delete from index_sparse where chunk_rowid in (select id from gone))${
-           vectors
-             ? `,
-         vectors as (delete from ${vectorTable(collectionId)} where chunk_rowid in (select id from gone))`
-             : ""
-         }
+  const vectors = hasVectors
+    ? `,\n       vectors as (delete from ${vectorTable(collectionId)} where chunk_rowid in (select id from gone))`
+    : "";
+  return (
+    await c.query<{ n: number; tokens: number }>({
+      name: `sluice_index_remove_${collectionId}_${hasVectors ? "v" : "n"}`,
+      text: `with gone as (delete from index_chunks where collection_id = $1 and doc_id = $2 returning id, length),
+       postings as (delete from index_postings where chunk_rowid in (select id from gone)),
+       sparse as (delete from index_sparse where chunk_rowid in (select id from gone))${vectors}
        select count(*)::int as n, coalesce(sum(length), 0)::int as tokens from gone`,
-      [collectionId, docId],
-    )
+      values: [collectionId, docId],
+    })
   ).rows[0]!;
-  return gone;
 }
 
 /**
@@ -104,7 +114,8 @@ export async function removeChunks(
  * already; otherwise its old chunks go (with their postings, sparse terms and vectors) and the
  * new ones come in, and the collection's counts and version move. The
  * document row is locked first (the upsert), the collection row last, so concurrent writers of
- * one collection never wait on each other in a cycle.
+ * one collection never wait on each other in a cycle. `row` is read before the transaction: its
+ * embedder is bound for good once set.
  */
 export async function writeDocumentIn(
   c: PoolClient,
@@ -113,7 +124,9 @@ export async function writeDocumentIn(
   ctx: WriteContext,
 ): Promise<IndexResult> {
   const { document, chunks, dense, sparse, lexical } = input;
-  if (dense) await bindEmbedder(c, row, dense, ctx);
+  // The caller has bound the collection to an embedder before (`bindEmbedder`).
+  if (dense && (row.embedder !== dense.model || row.dimensions !== dense.dimensions))
+    throw embedderMismatch(row.name, row, dense);
   // Locks the document's row (waiting for a concurrent writer of the same document to commit);
   // no row back means the stored content hash is this one.
   const upserted = await c.query<{ inserted: boolean }>(
@@ -137,76 +150,73 @@ export async function writeDocumentIn(
   );
   const inserted = upserted.rows[0]?.inserted;
   if (inserted === undefined) return { docId: document.id, outcome: "unchanged", chunks: chunks.length };
-  const removed = inserted ? { n: 0, tokens: 0 } : await removeChunks(c, row.id, document.id);
+  const removed = inserted
+    ? { n: 0, tokens: 0 }
+    : await removeChunks(c, row.id, document.id, await hasVectors(c, row, dense));
 
-  const ids = (
-    await c.query<{ id: string; ordinal: number }>(
-      `insert into index_chunks(collection_id, doc_id, ordinal, chunk_id, text, start_offset, end_offset, page, length)
-       select $1, $2, * from unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[])
-       returning id, ordinal`,
-      [
-        row.id,
-        document.id,
-        chunks.map((ch) => ch.ordinal),
-        chunks.map((ch) => ch.id),
-        chunks.map((ch) => ch.text),
-        chunks.map((ch) => ch.start),
-        chunks.map((ch) => ch.end),
-        chunks.map((ch) => ch.page ?? null),
-        lexical.map((terms) => terms.length),
-      ],
-    )
-  ).rows;
-  const byOrdinal = new Map(ids.map((r) => [r.ordinal, r.id]));
-  const rowids = chunks.map((ch) => byOrdinal.get(ch.ordinal)!);
-
-  const posting = { term: [] as string[], rowid: [] as string[], tf: [] as number[], length: [] as number[] };
+  // Everything else in one statement (one round trip): the chunks, then, joined to their new ids by
+  // ordinal, their postings, sparse terms and vectors, and last the collection's counters.
+  const posting = { ordinal: [] as number[], term: [] as string[], tf: [] as number[], length: [] as number[] };
   lexical.forEach((terms, i) => {
     for (const [term, tf] of termFrequencies(terms)) {
+      posting.ordinal.push(chunks[i]!.ordinal);
       posting.term.push(term);
-      posting.rowid.push(rowids[i]!);
       posting.tf.push(tf);
       posting.length.push(terms.length);
     }
   });
-  if (posting.term.length > 0)
-    await c.query(
-      `insert into index_postings(collection_id, term, chunk_rowid, tf, length)
-       select $1, * from unnest($2::text[], $3::bigint[], $4::int[], $5::int[])`,
-      [row.id, posting.term, posting.rowid, posting.tf, posting.length],
-    );
-
-  if (sparse) {
-    const terms: string[] = [];
-    const at: string[] = [];
-    const weights: number[] = [];
-    sparse.vectors.forEach((vector, i) => {
-      for (const [term, weight] of Object.entries(vector)) {
-        terms.push(term);
-        at.push(rowids[i]!);
-        weights.push(weight);
-      }
-    });
-    if (terms.length > 0)
-      await c.query(
-        `insert into index_sparse(collection_id, term, chunk_rowid, weight)
-         select $1, * from unnest($2::text[], $3::bigint[], $4::real[])`,
-        [row.id, terms, at, weights],
-      );
-  }
-
-  if (dense && dense.vectors.length > 0)
-    await c.query(
-      `insert into ${vectorTable(row.id)}(chunk_rowid, embedding)
-       select r, v::${ctx.ext}.vector from unnest($1::bigint[], $2::text[]) as t(r, v)`,
-      [rowids, dense.vectors.map(vectorLiteral)],
-    );
-
+  const weighted = { ordinal: [] as number[], term: [] as string[], weight: [] as number[] };
+  sparse?.vectors.forEach((vector, i) => {
+    for (const [term, weight] of Object.entries(vector)) {
+      weighted.ordinal.push(chunks[i]!.ordinal);
+      weighted.term.push(term);
+      weighted.weight.push(weight);
+    }
+  });
   const tokens = lexical.reduce((sum, terms) => sum + terms.length, 0);
-  await c.query(
-    `update index_collections set version = version + 1, documents = documents + $2, chunks = chunks + $3,
-       tokens = tokens + $4 where id = $1`,
-    [row.id, inserted ? 1 : 0, chunks.length - removed.n, tokens - removed.tokens],
-  );
+  const withVectors = dense !== undefined && dense.vectors.length > 0;
+  const vectors = withVectors
+    ? `,
+     v as (insert into ${vectorTable(row.id)}(chunk_rowid, embedding)
+       select ch.id, t.v::${ctx.ext}.vector from unnest($20::int[], $21::text[]) as t(ordinal, v) join ch on ch.ordinal = t.ordinal)`
+    : "";
+  await c.query({
+    // Prepared once per connection and collection: planning this costs more than running it.
+    name: `sluice_index_write_${row.id}_${withVectors ? "v" : "n"}`,
+    text: `with ch as (
+       insert into index_chunks(collection_id, doc_id, ordinal, chunk_id, text, start_offset, end_offset, page, length)
+       select $1, $2, * from unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[])
+       returning id, ordinal),
+     p as (insert into index_postings(collection_id, term, chunk_rowid, tf, length)
+       select $1, t.term, ch.id, t.tf, t.length from unnest($10::int[], $11::text[], $12::int[], $13::int[])
+         as t(ordinal, term, tf, length) join ch on ch.ordinal = t.ordinal),
+     s as (insert into index_sparse(collection_id, term, chunk_rowid, weight)
+       select $1, t.term, ch.id, t.weight from unnest($14::int[], $15::text[], $16::real[])
+         as t(ordinal, term, weight) join ch on ch.ordinal = t.ordinal)${vectors}
+     update index_collections set version = version + 1, documents = documents + $17, chunks = chunks + $18,
+       tokens = tokens + $19 where id = $1`,
+    values: [
+      row.id,
+      document.id,
+      chunks.map((ch) => ch.ordinal),
+      chunks.map((ch) => ch.id),
+      chunks.map((ch) => ch.text),
+      chunks.map((ch) => ch.start),
+      chunks.map((ch) => ch.end),
+      chunks.map((ch) => ch.page ?? null),
+      lexical.map((terms) => terms.length),
+      posting.ordinal,
+      posting.term,
+      posting.tf,
+      posting.length,
+      weighted.ordinal,
+      weighted.term,
+      weighted.weight,
+      inserted ? 1 : 0,
+      chunks.length - removed.n,
+      tokens - removed.tokens,
+      ...(withVectors ? [chunks.map((ch) => ch.ordinal), dense.vectors.map(vectorLiteral)] : []),
+    ],
+  });
   return { docId: document.id, outcome: inserted ? "inserted" : "replaced", chunks: chunks.length };
 }
