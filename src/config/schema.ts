@@ -505,7 +505,7 @@ export const SluiceConfigSchema = z
             /** Candidates kept while building (pgvector `ef_construction`); fixed at build. */
             efConstruction: z.number().int().min(4).max(1000).default(64),
             /** Candidates kept while searching (`hnsw.ef_search`): recall against latency, per query. */
-            efSearch: z.number().int().min(1).max(1000).default(100),
+            efSearch: z.number().int().min(1).max(1000).default(200),
             /**
              * A filtered dense search whose filter matches at most this many chunks ranks them
              * exactly instead of through the graph, so a narrow filter loses no recall.

@@ -38,7 +38,7 @@ export interface PostgresIndexStoreOptions {
   max?: number;
 }
 
-const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 64, efSearch: 100, exactBelow: 20_000 };
+const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 64, efSearch: 200, exactBelow: 20_000 };
 
 // FTS5's bm25() constants, so both index adapters rank alike.
 const K1 = 1.2;
@@ -51,17 +51,19 @@ const B = 0.75;
  * the chunks scored.
  */
 function bm25Sql(filter: string): string {
+  // float8 throughout: a numeric literal (0.75) would make PostgreSQL compute in numeric, 25 % slower.
+  const f = (x: number) => `${x}::float8`;
   return `with q as (select distinct unnest($2::text[]) as term),
-  stats as (select greatest(chunks, 0)::float8 as n, case when chunks > 0 then tokens::float8 / chunks else 1 end as avgdl
+  stats as (select chunks::float8 as n, case when chunks > 0 then tokens::float8 / chunks else ${f(1)} end as avgdl
             from index_collections where id = $1),
-  idf as (
-    select p.term, case when ln((s.n - count(*) + 0.5) / (count(*) + 0.5)) > 0
-                   then ln((s.n - count(*) + 0.5) / (count(*) + 0.5)) else 1e-6 end as idf
+  raw as (
+    select p.term, s.avgdl, ln((s.n - count(*)::float8 + ${f(0.5)}) / (count(*)::float8 + ${f(0.5)})) as idf
     from index_postings p join q on q.term = p.term, stats s
-    where p.collection_id = $1 group by p.term, s.n)
+    where p.collection_id = $1 group by p.term, s.n, s.avgdl),
+  idf as (select term, avgdl, case when idf > 0 then idf else ${f(1e-6)} end as idf from raw)
   select p.chunk_rowid as rowid,
-         sum(i.idf * p.tf * ${K1 + 1} / (p.tf + ${K1} * (${1 - B} + ${B} * p.length / s.avgdl))) as score
-  from index_postings p join idf i on i.term = p.term, stats s
+         sum(i.idf * p.tf * ${f(K1 + 1)} / (p.tf + ${f(K1 * (1 - B))} + ${f(K1 * B)} * p.length / i.avgdl)) as score
+  from index_postings p join idf i on i.term = p.term
   where p.collection_id = $1${filter}
   group by p.chunk_rowid order by score desc, rowid limit $3`;
 }
@@ -101,6 +103,8 @@ export class PostgresIndexStore implements IndexStore {
         // after the index write, and until it does the spool runs the document again. Deletes and
         // drops answer a caller directly, so they wait for the flush (\`synchronous_commit = on\`).
         synchronous_commit: "off",
+        // Index queries are short: compiling one (JIT, from cost 100,000) takes longer than running it.
+        jit: "off",
       },
     });
   }
