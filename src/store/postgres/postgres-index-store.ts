@@ -13,6 +13,7 @@ import {
   type WriteDocumentInput,
 } from "../index-store.ts";
 import type { MetaFilter } from "../meta-filter.ts";
+import { searchBm25 } from "./bm25.ts";
 import { metaFilterSql } from "./meta-filter-sql.ts";
 import { ensurePgvector } from "./pgvector.ts";
 import {
@@ -39,34 +40,6 @@ export interface PostgresIndexStoreOptions {
 }
 
 const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 64, efSearch: 200, exactBelow: 20_000 };
-
-// FTS5's bm25() constants, so both index adapters rank alike.
-const K1 = 1.2;
-const B = 0.75;
-
-/**
- * BM25 over the postings of the query's terms, as FTS5's bm25() computes it: idf
- * ln((N - df + 0.5) / (df + 0.5)), 1e-6 where that is not positive; k1 1.2, b 0.75; N and the
- * average length from the collection's counters. `$1` collection id, `$2` terms; `filter` limits
- * the chunks scored.
- */
-function bm25Sql(filter: string): string {
-  // float8 throughout: a numeric literal (0.75) would make PostgreSQL compute in numeric, 25 % slower.
-  const f = (x: number) => `${x}::float8`;
-  return `with q as (select distinct unnest($2::text[]) as term),
-  stats as (select chunks::float8 as n, case when chunks > 0 then tokens::float8 / chunks else ${f(1)} end as avgdl
-            from index_collections where id = $1),
-  raw as (
-    select p.term, s.avgdl, ln((s.n - count(*)::float8 + ${f(0.5)}) / (count(*)::float8 + ${f(0.5)})) as idf
-    from index_postings p join q on q.term = p.term, stats s
-    where p.collection_id = $1 group by p.term, s.n, s.avgdl),
-  idf as (select term, avgdl, case when idf > 0 then idf else ${f(1e-6)} end as idf from raw)
-  select p.chunk_rowid as rowid,
-         sum(i.idf * p.tf * ${f(K1 + 1)} / (p.tf + ${f(K1 * (1 - B))} + ${f(K1 * B)} * p.length / i.avgdl)) as score
-  from index_postings p join idf i on i.term = p.term
-  where p.collection_id = $1${filter}
-  group by p.chunk_rowid order by score desc, rowid limit $3`;
-}
 
 /**
  * The index in PostgreSQL, beside the ledger and the queue (`database: postgres`): BM25 over a
@@ -272,14 +245,13 @@ export class PostgresIndexStore implements IndexStore {
   async searchLexical(collection: string, terms: string[], k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const row = await this.#require(collection);
     if (terms.length === 0 || k <= 0) return [];
-    const where = this.#filterClause("p.chunk_rowid", filter, 4);
-    const rows = await this.pool.query<{ rowid: string; score: number }>({
-      // Unfiltered, prepared once per connection (planning it costs about as much as running it).
-      ...(filter ? {} : { name: "sluice_index_bm25" }),
-      text: bm25Sql(where.sql),
-      values: [row.id, terms, k, ...where.params],
-    });
-    return rows.rows.map((r) => ({ rowid: Number(r.rowid), score: r.score }));
+    return searchBm25(
+      this.pool,
+      row,
+      terms,
+      k,
+      filter ? (column, first) => this.#filterClause(column, filter, first) : null,
+    );
   }
 
   async matchingRows(collection: string, filter: MetaFilter): Promise<number[]> {
