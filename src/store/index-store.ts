@@ -120,3 +120,62 @@ export function collectionNotFound(collection: string, known: readonly string[])
     { details: { collection } },
   );
 }
+
+/** What a collection's vectors came from, as stored. */
+interface StoredEmbedder {
+  embedder: string | null;
+  dimensions: number | null;
+}
+
+/**
+ * The EMBEDDER_MISMATCH of a write whose vectors come from another model than the collection's.
+ *
+ * @example
+ * throw writeEmbedderMismatch("docs", { embedder: "static-256", dimensions: 256 }, dense);
+ */
+export function writeEmbedderMismatch(collection: string, stored: StoredEmbedder, dense: DenseVectors): SluiceError {
+  return new SluiceError(
+    "EMBEDDER_MISMATCH",
+    `collection "${collection}" holds vectors from ${stored.embedder} (${stored.dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
+    { details: { collection, stored: stored.embedder, configured: dense.model } },
+  );
+}
+
+/**
+ * The EMBEDDER_MISMATCH of a dense search whose query vector has another size than the collection's.
+ *
+ * @example
+ * throw queryEmbedderMismatch("docs", { embedder: "static-256", dimensions: 256 }, 384);
+ */
+export function queryEmbedderMismatch(collection: string, stored: StoredEmbedder, dimensions: number): SluiceError {
+  return new SluiceError(
+    "EMBEDDER_MISMATCH",
+    `collection "${collection}" has ${stored.dimensions}-d vectors (${stored.embedder}); the query vector has ${dimensions}`,
+    { details: { collection } },
+  );
+}
+
+/** A chunk joined with its document, as both adapters select it (column names as stored). */
+export interface ChunkRow {
+  chunk_id: string;
+  doc_id: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  source: string;
+  title: string;
+}
+
+/** The StoredChunk of a selected chunk row. */
+export function storedChunk(rowid: number, r: ChunkRow): StoredChunk {
+  return {
+    rowid,
+    chunkId: r.chunk_id,
+    docId: r.doc_id,
+    ordinal: r.ordinal,
+    text: r.text,
+    page: r.page,
+    source: r.source,
+    title: r.title,
+  };
+}

@@ -1,12 +1,14 @@
 import type { Pool } from "pg";
-import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import { migratePostgres } from "../../db/postgres/migrate-postgres.ts";
 import { inTransaction, SharedPostgres, type PostgresSettings } from "../../db/postgres/open-postgres.ts";
 import {
   assertCollectionName,
   collectionNotFound,
+  type ChunkRow,
   type CollectionInfo,
+  queryEmbedderMismatch,
+  storedChunk,
   type IndexStore,
   type ScoredRow,
   type StoredChunk,
@@ -268,12 +270,7 @@ export class PostgresIndexStore implements IndexStore {
   async searchDense(collection: string, vector: Float32Array, k: number, filter?: MetaFilter): Promise<ScoredRow[]> {
     const row = await this.#require(collection);
     if (row.embedder === null || k <= 0) return [];
-    if (row.dimensions !== vector.length)
-      throw new SluiceError(
-        "EMBEDDER_MISMATCH",
-        `collection "${collection}" has ${row.dimensions}-d vectors (${row.embedder}); the query vector has ${vector.length}`,
-        { details: { collection } },
-      );
+    if (row.dimensions !== vector.length) throw queryEmbedderMismatch(collection, row, vector.length);
     const table = vectorTable(row.id);
     const distance = `embedding operator(${this.#ext}.<=>) $1::${this.#ext}.vector`;
     const query = vectorLiteral(vector);
@@ -394,16 +391,7 @@ export class PostgresIndexStore implements IndexStore {
     const row = await this.#require(collection);
     const out = new Map<number, StoredChunk>();
     if (rowids.length === 0) return out;
-    const rows = await this.pool.query<{
-      id: string;
-      chunk_id: string;
-      doc_id: string;
-      ordinal: number;
-      text: string;
-      page: number | null;
-      source: string;
-      title: string;
-    }>(
+    const rows = await this.pool.query<ChunkRow & { id: string }>(
       `select c.id, c.chunk_id, c.doc_id, c.ordinal, c.text, c.page, d.source, d.title
        from index_chunks c join index_documents d on d.collection_id = c.collection_id and d.doc_id = c.doc_id
        where c.collection_id = $1 and c.id = any($2::bigint[])`,
@@ -413,17 +401,7 @@ export class PostgresIndexStore implements IndexStore {
     // In the order asked for, as the SQLite adapter answers.
     for (const id of rowids) {
       const r = byId.get(id);
-      if (r)
-        out.set(id, {
-          rowid: id,
-          chunkId: r.chunk_id,
-          docId: r.doc_id,
-          ordinal: r.ordinal,
-          text: r.text,
-          page: r.page,
-          source: r.source,
-          title: r.title,
-        });
+      if (r) out.set(id, storedChunk(id, r));
     }
     return out;
   }

@@ -1,7 +1,6 @@
 import type { PoolClient } from "pg";
-import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
-import type { WriteDocumentInput } from "../index-store.ts";
+import { writeEmbedderMismatch, type WriteDocumentInput } from "../index-store.ts";
 import { createVectorTable, type HnswBuild, vectorTable } from "./schema.ts";
 
 /** A row of `index_collections` (bigints as numbers: ids and counts stay far below 2^53). */
@@ -33,18 +32,6 @@ function termFrequencies(terms: readonly string[]): Map<string, number> {
   return tf;
 }
 
-function embedderMismatch(
-  name: string,
-  stored: { embedder: string | null; dimensions: number | null },
-  dense: NonNullable<WriteDocumentInput["dense"]>,
-): SluiceError {
-  return new SluiceError(
-    "EMBEDDER_MISMATCH",
-    `collection "${name}" holds vectors from ${stored.embedder} (${stored.dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
-    { details: { collection: name, stored: stored.embedder, configured: dense.model } },
-  );
-}
-
 /**
  * Binds the collection to the dense model of its first vectors, in a transaction of its own before
  * the document's (so no writer ever holds the collection row while it waits for a document row):
@@ -72,7 +59,7 @@ export async function bindEmbedder(
       dense.dimensions,
     ]);
   } else if (locked.embedder !== dense.model || locked.dimensions !== dense.dimensions) {
-    throw embedderMismatch(row.name, locked, dense);
+    throw writeEmbedderMismatch(row.name, locked, dense);
   }
 }
 
@@ -126,7 +113,7 @@ export async function writeDocumentIn(
   const { document, chunks, dense, sparse, lexical } = input;
   // The caller has bound the collection to an embedder before (`bindEmbedder`).
   if (dense && (row.embedder !== dense.model || row.dimensions !== dense.dimensions))
-    throw embedderMismatch(row.name, row, dense);
+    throw writeEmbedderMismatch(row.name, row, dense);
   // Locks the document's row (waiting for a concurrent writer of the same document to commit);
   // no row back means the stored content hash is this one.
   const upserted = await c.query<{ inserted: boolean }>(
@@ -178,8 +165,11 @@ export async function writeDocumentIn(
   const vectors = withVectors
     ? `,
      v as (insert into ${vectorTable(row.id)}(chunk_rowid, embedding)
-       select ch.id, t.v::${ctx.ext}.vector from unnest($20::int[], $21::text[]) as t(ordinal, v) join ch on ch.ordinal = t.ordinal)`
+       select ch.id, t.v::${ctx.ext}.vector from unnest($20::int[], $21::text[]) as t(ordinal, v) join ch on ch.ordinal = t.ordinal returning 1)`
     : "";
+  // The update reads a count of every insert, so they all run before it takes the collection's row:
+  // an insert no one reads would run after it, holding that lock (and every other writer) meanwhile.
+  const done = `(select count(*) from p) + (select count(*) from s)${withVectors ? " + (select count(*) from v)" : ""}`;
   await c.query({
     // Prepared once per connection and collection: planning this costs more than running it.
     name: `sluice_index_write_${row.id}_${withVectors ? "v" : "n"}`,
@@ -189,12 +179,12 @@ export async function writeDocumentIn(
        returning id, ordinal),
      p as (insert into index_postings(collection_id, term, chunk_rowid, tf, length)
        select $1, t.term, ch.id, t.tf, t.length from unnest($10::int[], $11::text[], $12::int[], $13::int[])
-         as t(ordinal, term, tf, length) join ch on ch.ordinal = t.ordinal),
+         as t(ordinal, term, tf, length) join ch on ch.ordinal = t.ordinal returning 1),
      s as (insert into index_sparse(collection_id, term, chunk_rowid, weight)
        select $1, t.term, ch.id, t.weight from unnest($14::int[], $15::text[], $16::real[])
-         as t(ordinal, term, weight) join ch on ch.ordinal = t.ordinal)${vectors}
+         as t(ordinal, term, weight) join ch on ch.ordinal = t.ordinal returning 1)${vectors}
      update index_collections set version = version + 1, documents = documents + $17, chunks = chunks + $18,
-       tokens = tokens + $19 where id = $1`,
+       tokens = tokens + $19 where id = $1 and ${done} >= 0`,
     values: [
       row.id,
       document.id,

@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import type { SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
-import { collectionNotFound, type WriteDocumentInput } from "../index-store.ts";
+import { collectionNotFound, writeEmbedderMismatch, type WriteDocumentInput } from "../index-store.ts";
 import { createVec, ftsTable, vecTable } from "./schema.ts";
 
 export interface CollectionRow {
@@ -124,11 +123,7 @@ export class IndexWrites {
             this.#db.exec(createVec(row.id, dense.dimensions));
             row = this.require(collection);
           } else if (row.embedder !== dense.model || row.dimensions !== dense.dimensions) {
-            throw new SluiceError(
-              "EMBEDDER_MISMATCH",
-              `collection "${collection}" holds vectors from ${row.embedder} (${row.dimensions}-d); this pipeline embeds with ${dense.model} (${dense.dimensions}-d). Use a new collection or re-create this one`,
-              { details: { collection, stored: row.embedder, configured: dense.model } },
-            );
+            throw writeEmbedderMismatch(collection, row, dense);
           }
         }
         if (existing) this.removeChunks(row.id, document.id, row.embedder !== null);

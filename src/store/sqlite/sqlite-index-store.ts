@@ -1,11 +1,13 @@
 import type Database from "better-sqlite3";
-import { SluiceError } from "../../contracts/errors.ts";
 import type { IndexResult } from "../../contracts/index.ts";
 import { openSqlite, type SqliteDatabase } from "../../db/open-sqlite.ts";
 import { StatementCache } from "../../db/statement-cache.ts";
 import {
   assertCollectionName,
+  type ChunkRow,
   type CollectionInfo,
+  queryEmbedderMismatch,
+  storedChunk,
   type IndexStore,
   type ScoredRow,
   type StoredChunk,
@@ -306,13 +308,7 @@ export class SqliteIndexStore implements IndexStore {
     const row = this.#require(collection);
     if (row.embedder === null) return [];
     if (row.dimensions !== vector.length) {
-      throw new SluiceError(
-        "EMBEDDER_MISMATCH",
-        `collection "${collection}" has ${row.dimensions}-d vectors (${row.embedder}); the query vector has ${vector.length}`,
-        {
-          details: { collection },
-        },
-      );
+      throw queryEmbedderMismatch(collection, row, vector.length);
     }
     const bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
     const rows = filter
@@ -418,36 +414,14 @@ export class SqliteIndexStore implements IndexStore {
     const row = this.#require(collection);
     const out = new Map<number, StoredChunk>();
     if (rowids.length === 0) return out;
-    const stmt = this.#stmt<
-      [number, number],
-      {
-        id: number;
-        chunk_id: string;
-        doc_id: string;
-        ordinal: number;
-        text: string;
-        page: number | null;
-        source: string;
-        title: string;
-      }
-    >(
+    const stmt = this.#stmt<[number, number], ChunkRow & { id: number }>(
       `select c.id, c.chunk_id, c.doc_id, c.ordinal, c.text, c.page, d.source, d.title
        from chunks c join documents d on d.collection_id = c.collection_id and d.doc_id = c.doc_id
        where c.id = ? and c.collection_id = ?`,
     );
     for (const id of rowids) {
       const r = stmt.get(id, row.id);
-      if (r)
-        out.set(id, {
-          rowid: r.id,
-          chunkId: r.chunk_id,
-          docId: r.doc_id,
-          ordinal: r.ordinal,
-          text: r.text,
-          page: r.page,
-          source: r.source,
-          title: r.title,
-        });
+      if (r) out.set(id, storedChunk(r.id, r));
     }
     return out;
   }
