@@ -8,14 +8,15 @@
  * hybrid: p50/p95/p99 and nDCG@10 (and how many of the top 10 the backends share).
  *
  * Then `--vectors` synthetic 384-d clustered unit vectors: PostgreSQL bulk load and HNSW build
- * (m 16, ef_construction 64, timed apart) and dense p50/p95/p99 with recall@10 against the exact
- * top 10 at each `--ef`; sqlite-vec's exact scan over the same vectors, to show where each stops
- * scaling. Human tables first, one JSON line last.
+ * (`--m`, `--ef-construction`, default postgres.hnsw's 16 and 64; timed apart) and dense
+ * p50/p95/p99 with recall@10 against the exact top 10 at each `--ef`; sqlite-vec's exact scan over
+ * the same vectors, to show where each stops scaling. Human tables first, one JSON line last.
  *
  * Both adapters are measured as IndexStores (what `sluice query`, workers and the library search);
  * `sluice serve` on SQLite answers from in-memory search segments instead (bench:segments).
  *
  *   npm run bench:index [-- --docs 64000 --queries 2000 --vectors 1000000 --ef 40,100,200]
+ *   [--m 16 --ef-construction 64]
  *   [--pg-url postgres://postgres@127.0.0.1:5432/sluice_bench] [--skip-sqlite-1m] [--keep]
  */
 import { randomBytes } from "node:crypto";
@@ -61,6 +62,9 @@ const { values } = parseArgs({
     "vector-queries": { type: "string", default: "200" },
     "sqlite-1m-queries": { type: "string", default: "50" },
     ef: { type: "string", default: "40,100,200" },
+    // The 1M index's build settings (default: postgres.hnsw's).
+    m: { type: "string", default: String(config.postgres.hnsw.m) },
+    "ef-construction": { type: "string", default: String(config.postgres.hnsw.efConstruction) },
     clusters: { type: "string" },
     noise: { type: "string", default: "1" },
     "skip-sqlite-1m": { type: "boolean", default: false },
@@ -332,8 +336,8 @@ try {
       queries: truths,
       warmup: set.queries(50, 99),
       ef: efList,
-      m: 16,
-      efConstruction: 64,
+      m: Number(values.m),
+      efConstruction: Number(values["ef-construction"]),
     });
     const sq = values["skip-sqlite-1m"]
       ? null
