@@ -43,6 +43,10 @@ export interface PostgresIndexStoreOptions {
 
 const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 64, efSearch: 200, exactBelow: 20_000 };
 
+/** A collection row's columns, bigints as numbers (ids and counts stay far below 2^53). */
+const COLLECTION_COLUMNS = `id::float8 as id, name, embedder, dimensions, created_at, version::float8 as version,
+  documents::float8 as documents, chunks::float8 as chunks, tokens::float8 as tokens`;
+
 /**
  * The index in PostgreSQL, beside the ledger and the queue (`database: postgres`): BM25 over a
  * postings table, pgvector HNSW (cosine) per collection for dense, a term table for sparse.
@@ -116,9 +120,7 @@ export class PostgresIndexStore implements IndexStore {
     return (
       await this.pool.query<PgCollectionRow>({
         name: "sluice_index_collection",
-        text: `select id::float8 as id, name, embedder, dimensions, created_at, version::float8 as version,
-                documents::float8 as documents, chunks::float8 as chunks, tokens::float8 as tokens
-         from index_collections where name = $1`,
+        text: `select ${COLLECTION_COLUMNS} from index_collections where name = $1`,
         values: [name],
       })
     ).rows[0];
@@ -165,9 +167,10 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async listCollections(): Promise<CollectionInfo[]> {
-    const names = (await this.pool.query<{ name: string }>("select name from index_collections order by name")).rows;
-    const rows = await Promise.all(names.map((r) => this.#row(r.name)));
-    return rows.filter((r): r is PgCollectionRow => r !== undefined).map((r) => this.#info(r));
+    const rows = await this.pool.query<PgCollectionRow>(
+      `select ${COLLECTION_COLUMNS} from index_collections order by name`,
+    );
+    return rows.rows.map((r) => this.#info(r));
   }
 
   async dropCollection(name: string): Promise<boolean> {
