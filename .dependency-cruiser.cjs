@@ -33,6 +33,7 @@ const LAYERS = {
   api: 6,
   "model-server": 6,
   cli: 6,
+  console: 6,
 };
 
 /**

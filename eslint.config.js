@@ -2,7 +2,17 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".sluice*/", "scratch/", "eslint.config.js", ".dependency-cruiser.cjs"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      ".sluice*/",
+      "scratch/",
+      "test-artifacts/",
+      "eslint.config.js",
+      ".dependency-cruiser.cjs",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

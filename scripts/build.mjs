@@ -2,7 +2,8 @@
 // `npm run build` (and `npm ci`/`npm install`, through `prepare`): compiles src/ to dist/ with
 // declarations and source maps, then copies the files modules read next to themselves (Redis
 // Lua scripts, OpenLineage facet schemas). dist/ mirrors src/ folder for folder, so paths such as
-// `../../pipelines` resolve the same from either.
+// `../../pipelines` resolve the same from either. Last, Vite bundles the web console (src/console)
+// into dist/console.
 import { spawnSync } from "node:child_process";
 import { cpSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -27,3 +28,21 @@ for (const entry of readdirSync(SRC, { recursive: true, withFileTypes: true })) 
   copied++;
 }
 console.log(`sluice: built dist/ (${copied} asset files copied)`);
+
+// The web console (src/console: Preact, bundled by Vite) → dist/console, served by `sluice serve` at /.
+const { build } = await import("vite");
+await build({
+  root: join(SRC, "console"),
+  configFile: false,
+  logLevel: "warn",
+  base: "/",
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: join(DIST, "console"),
+    emptyOutDir: true,
+    target: "es2022",
+    assetsInlineLimit: 0,
+    reportCompressedSize: false,
+  },
+});
+console.log("sluice: built dist/console (the web console)");

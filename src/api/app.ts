@@ -11,6 +11,8 @@ import { collectionRoutes } from "./routes/collections.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { consoleRoutes } from "./routes/console.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { registerMetrics } from "./routes/metrics.ts";
 import { spoolRoutes } from "./routes/spool.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
@@ -50,12 +52,16 @@ export interface BuildAppOptions {
    * auth off (every request is tenant "default" with every scope).
    */
   auth?: AuthSettings;
+  /** Serve the web console at `/` (default true). */
+  console?: boolean;
+  /** Where the console's built files are (default `dist/console` of this checkout or package). */
+  consoleDir?: string;
 }
 
 /**
  * Builds the HTTP API over a Sluice facade: `/v1` routes (documents, collections, jobs,
- * query), `/health*`, `/metrics` and `/openapi.json`. Every error is answered with
- * `{statusCode, code, error, message}`. Request bodies are validated by the routes' zod
+ * query, spool, events), `/health*`, `/metrics`, `/openapi.json` and the web console at `/`.
+ * Every error is answered with `{statusCode, code, error, message}`. Request bodies are validated by the routes' zod
  * schemas; Fastify's own (ajv) validation is switched off and the JSON Schemas given to routes
  * only document them, so there is one validator and one 400 shape. The caller owns `sluice`
  * and closes it after `app.close()`.
@@ -115,6 +121,9 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
   await app.register(jobRoutes({ sluice }), { prefix: "/v1" });
   await app.register(queryRoutes({ sluice }), { prefix: "/v1" });
   await app.register(spoolRoutes({ sluice }), { prefix: "/v1" });
+  await app.register(eventRoutes({ sluice }), { prefix: "/v1" });
+  if (options.console !== false)
+    await app.register(consoleRoutes(options.consoleDir ? { dir: options.consoleDir } : {}));
 
   if (options.runJobs) {
     let worker: BackgroundWorker | undefined;

@@ -37,6 +37,11 @@ export const JobDocumentsQuerySchema = z.strictObject({
     .default(JOB_DOCUMENTS_PAGE)
     .describe("Documents at most (0: counts only)"),
   offset: z.coerce.number().int().min(0).default(0).describe("Documents skipped first"),
+  stages: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .describe("Each listed document's stage records (state, attempts, start and end, error)"),
 });
 
 /** Every error the API answers with has exactly this body. */

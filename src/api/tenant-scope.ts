@@ -116,7 +116,7 @@ export class TenantScope {
   async job(
     ledger: JobSource,
     jobId: string,
-    page: { limit?: number; offset?: number } = { limit: JOB_DOCUMENTS_PAGE },
+    page: { limit?: number; offset?: number; stages?: boolean } = { limit: JOB_DOCUMENTS_PAGE },
   ): Promise<Job> {
     const job = this.publicJob(await ledger.getJob(jobId, { documents: true, ...page }));
     if (!job) throw new SluiceError("JOB_NOT_FOUND", `job "${jobId}" not found`, { details: { jobId } });

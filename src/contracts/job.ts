@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { DOC_STATES, JOB_STATES } from "./job-states.ts";
 
-export const JOB_STATES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export { DOC_STATES, JOB_STATES };
+
 export const JobStateSchema = z.enum(JOB_STATES);
 export type JobState = z.infer<typeof JobStateSchema>;
 
 /** WAITING: parked by the queue until a condition holds or a time passes (no worker holds it). */
-export const DOC_STATES = ["PENDING", "PROCESSING", "WAITING", "COMPLETED", "FAILED", "CANCELLED"] as const;
 export type DocState = (typeof DOC_STATES)[number];
 
 /** The `error_code` under which a WAITING document's record keeps why it waits (it is no error). */

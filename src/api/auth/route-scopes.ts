@@ -14,12 +14,17 @@ const POLICIES: ReadonlyMap<string, RoutePolicy> = new Map([
   ["GET /health/live", PUBLIC],
   ["GET /health/ready", PUBLIC],
   ["GET /openapi.json", PUBLIC],
+  // The console's static files hold no data; every call they make goes to /v1 with the user's token.
+  ["GET /", PUBLIC],
+  ["GET /assets/*", PUBLIC],
   // Metrics carry no tenant data, but route and process details are the operator's business.
   ["GET /metrics", needs("admin")],
   ["POST /v1/collections/:c/documents", needs("ingest")],
   ["DELETE /v1/collections/:c/documents/:id", needs("ingest")],
   ["GET /v1/collections/:c", needs("query")],
   ["POST /v1/jobs", needs("ingest")],
+  ["GET /v1/jobs", needs("ingest", "query")],
+  ["GET /v1/events", needs("ingest", "query")],
   ["GET /v1/jobs/:id", needs("ingest", "query")],
   ["POST /v1/jobs/:id/cancel", needs("ingest")],
   ["POST /v1/jobs/:id/resume", needs("ingest")],

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { LANES } from "../../queue/work-queue.ts";
 import { SluiceError } from "../../contracts/errors.ts";
+import { type Job, JOB_STATES } from "../../contracts/job.ts";
 import type { Sluice } from "../../engine/sluice.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionNameSchema, JobDocumentsQuerySchema, JobParamsSchema, JobSchema } from "../schemas.ts";
@@ -33,9 +34,26 @@ export const CreateJobBodySchema = z
     message: 'give exactly one of "paths" or "source"',
   });
 
+/** How many of the ledger's most recent jobs `GET /v1/jobs` looks through. */
+const JOB_LIST_SCAN = 10_000;
+
+const JobListQuerySchema = z.strictObject({
+  state: z
+    .string()
+    .regex(
+      new RegExp(`^(${JOB_STATES.join("|")})(,(${JOB_STATES.join("|")}))*$`),
+      `states among ${JOB_STATES.join(", ")}`,
+    )
+    .optional()
+    .describe("Only jobs in these states, comma-separated (PROCESSING,PENDING)"),
+  collection: CollectionNameSchema.optional().describe("Only this collection's jobs"),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe("Jobs at most"),
+});
+
 /**
- * Job routes, under `/v1`: `POST /jobs` (paths on the server, or a scholarly source run → 202
- * `{"jobId"}` once every document is admitted), `GET /jobs/:id` (with documents), and
+ * Job routes, under `/v1`: `GET /jobs` (the newest jobs, filtered by state and collection),
+ * `POST /jobs` (paths on the server, or a scholarly source run → 202 `{"jobId"}` once every
+ * document is admitted), `GET /jobs/:id` (with documents), and
  * `POST /jobs/:id/cancel` / `POST /jobs/:id/resume` (the job after the change; 409
  * `JOB_STATE_CONFLICT` when the state does not allow it). A job belongs to its collection's
  * tenant: another tenant's job is 404 `JOB_NOT_FOUND`, and jobs show the public collection name.
@@ -94,6 +112,34 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
           .code(202)
           .header("location", `/v1/jobs/${encodeURIComponent(job.id)}`)
           .send({ jobId: job.id });
+      },
+    );
+
+    app.get(
+      "/jobs",
+      {
+        schema: {
+          summary: "Jobs, newest first, without their documents",
+          tags: ["jobs"],
+          querystring: toDocSchema(JobListQuerySchema),
+          response: responses({ 200: ["Jobs", z.object({ jobs: z.array(JobSchema) })] }, [400]),
+        },
+      },
+      async (request) => {
+        const query = validate(JobListQuerySchema, request.query, "query");
+        const scope = TenantScope.of(request.principal);
+        const states = query.state === undefined ? undefined : new Set(query.state.split(","));
+        const jobs: Job[] = [];
+        // The ledger's most recent jobs (its order is oldest first), this tenant's, as it names them.
+        for (const job of (await sluice.listJobs({ limit: JOB_LIST_SCAN })).reverse()) {
+          const mine = scope.publicJob(job);
+          if (!mine) continue;
+          if (states && !states.has(mine.state)) continue;
+          if (query.collection !== undefined && mine.collection !== query.collection) continue;
+          jobs.push(mine);
+          if (jobs.length === query.limit) break;
+        }
+        return { jobs };
       },
     );
 

@@ -4,6 +4,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { SluiceError } from "../../contracts/errors.ts";
+import { eventTypeMatcher } from "../../observability/event-type-matcher.ts";
 import { globals } from "../context.ts";
 import { println } from "../output.ts";
 
@@ -13,21 +14,6 @@ interface TailOptions {
   type: string[];
   lines?: string;
   pollMs?: string;
-}
-
-/** `io.sluice.stage.*` → a matcher; a pattern without the `io.sluice.` prefix matches the short type too. */
-function typeMatcher(patterns: string[]): (type: string) => boolean {
-  if (patterns.length === 0) return () => true;
-  const res = patterns.map(
-    (p) =>
-      new RegExp(
-        `^${p
-          .split("*")
-          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-          .join(".*")}$`,
-      ),
-  );
-  return (type) => res.some((re) => re.test(type) || re.test(type.replace(/^io\.sluice\./, "")));
 }
 
 /**
@@ -183,7 +169,7 @@ export function registerEvents(program: Command): void {
       const lines = opts.lines === undefined ? undefined : Number(opts.lines);
       if (lines !== undefined && (!Number.isInteger(lines) || lines < 0))
         throw new SluiceError("VALIDATION_FAILED", `--lines must be a non-negative integer, got "${opts.lines}"`);
-      const render = renderer({ json: g.json, match: typeMatcher(opts.type) });
+      const render = renderer({ json: g.json, match: eventTypeMatcher(opts.type) });
       const print = (line: string) => {
         const out = render(line);
         if (out !== null) println(out);

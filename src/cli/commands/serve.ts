@@ -1,16 +1,39 @@
+import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { SluiceError } from "../../contracts/errors.ts";
 import { withSluice } from "../context.ts";
 import { println } from "../output.ts";
 
+/**
+ * Opens `url` in the desktop's browser (xdg-open, open, start) when there is a desktop; where
+ * there is none (a server, CI) it does nothing: the URL is printed either way.
+ */
+function openBrowser(url: string): void {
+  const command =
+    process.platform === "darwin"
+      ? "open"
+      : process.platform === "win32"
+        ? "explorer"
+        : process.env["DISPLAY"] || process.env["WAYLAND_DISPLAY"]
+          ? "xdg-open"
+          : null;
+  if (!command) return;
+  const child = spawn(command, [url], { stdio: "ignore", detached: true });
+  child.on("error", () => undefined);
+  child.unref();
+}
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve the HTTP API (/v1, OpenAPI at /openapi.json) and run ingest jobs in this process")
+    .description(
+      "serve the HTTP API (/v1, OpenAPI at /openapi.json) and the web console (/), and run ingest jobs in this process",
+    )
     .option("--port <n>", "port (default: server.port in config, 8080)")
     .option("--host <host>", "address to bind (default: server.host in config, 127.0.0.1)")
     .option("--no-worker", "a gateway only: accept and answer, and leave the jobs to `sluice worker` processes")
-    .action(async (opts: { port?: string; host?: string; worker: boolean }, command: Command) => {
+    .option("--open", "print the web console's URL and open it in this machine's browser, where there is one")
+    .action(async (opts: { port?: string; host?: string; worker: boolean; open?: boolean }, command: Command) => {
       await withSluice(
         command,
         async (sluice) => {
@@ -31,6 +54,8 @@ export function registerServe(program: Command): void {
           sluice.startReaders();
           const address = await app.listen({ port, host });
           println(`sluice listening on ${address} (data ${sluice.dataDir})`);
+          println(`console: ${address}/`);
+          if (opts.open) openBrowser(`${address}/`);
           await new Promise<void>((resolveStop) => {
             process.once("SIGINT", () => resolveStop());
             process.once("SIGTERM", () => resolveStop());

@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { openTestApp, type TestApp } from "../src/api/test-app.fixture.ts";
+import { hsToken } from "./helpers/auth-server.ts";
+import { type AxeViolation, axeSource, browserSkipReason, launchChromium } from "./helpers/browser.ts";
+
+/** Screenshots of every page the tests visit: CI keeps them as artifacts. */
+const SHOTS = process.env["SLUICE_TEST_ARTIFACTS"] ?? join(process.cwd(), "test-artifacts", "console");
+
+const skip = browserSkipReason();
+if (skip) process.stderr.write(`console browser tests skipped: ${skip}\n`);
+
+/** The page's console errors and uncaught exceptions: a clean console has none. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the page as it is: serious and critical violations only. */
+async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ content: await axeSource() });
+  // A string runs in the page (its DOM types are not this process's).
+  const result = await page.evaluate<AxeViolation[]>("axe.run(document).then((r) => r.violations)");
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+void describe("web console in Chromium", { skip: skip ?? false }, () => {
+  let browser: Browser;
+  let t: TestApp;
+  let base: string;
+  let folder: string;
+
+  before(async () => {
+    browser = await launchChromium();
+    t = await openTestApp({ runJobs: true });
+    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
+    folder = await mkdtemp(join(tmpdir(), "sluice-console-upload-"));
+    await writeFile(join(folder, "rivers.md"), "# Rivers\n\nRivers carry water from mountains to the sea.\n");
+    await writeFile(join(folder, "lakes.txt"), "Lakes hold still water between hills.\n");
+    await writeFile(join(folder, "glaciers.html"), "<h1>Glaciers</h1><p>Glaciers are rivers of ice.</p>");
+    // Claims to be a PDF and is not: the parse stage fails it, with a reason to read.
+    await writeFile(join(folder, "broken.pdf"), "this is not a PDF at all");
+    await writeFile(join(folder, "notes.xyz"), "a file type Sluice does not take");
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  void it("uploads a folder, follows the job live to COMPLETED, and shows why a document failed", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${base}/`);
+    await page.getByRole("heading", { name: "Jobs" }).waitFor();
+    await page.getByText("No jobs yet").waitFor();
+    await shot(page, "jobs-empty-1280");
+
+    await page.getByLabel("Folder").setInputFiles(folder);
+    await page.getByText(/Left out .*notes\.xyz/).waitFor();
+    await page.getByRole("button", { name: "Ingest 4 files" }).click();
+
+    // The job page opens and follows the job over /v1/events to its end.
+    const title = page.getByRole("heading", { name: /^Job / });
+    await title.waitFor();
+    await title.getByText("COMPLETED").waitFor({ timeout: 60_000 });
+    await page.locator('[data-count="done"]', { hasText: "3" }).waitFor();
+    assert.equal(await page.locator('[data-count="failed"]').textContent(), "1");
+    assert.equal(await page.locator('[data-count="total"]').textContent(), "4");
+    await shot(page, "job-completed-1280");
+
+    // Only the failed document, then its reason and stage timeline.
+    await page.getByLabel("Document state").selectOption("FAILED");
+    const row = page.locator(".vrow");
+    assert.equal(await row.count(), 1);
+    await row.first().click();
+    const reason = page.locator("[data-reason]");
+    await reason.waitFor();
+    assert.match((await reason.textContent()) ?? "", /^[A-Z_]+: .+/);
+    await page.getByRole("list", { name: "Stage timeline" }).waitFor();
+    await shot(page, "job-failed-document-1280");
+    await page.getByRole("button", { name: "Retry failed" }).waitFor();
+
+    // Back on the jobs page the job is listed with its counts.
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    const listed = page.locator("tr[data-state=COMPLETED]");
+    await listed.waitFor();
+    assert.equal(await listed.locator('[data-col="done"]').textContent(), "3");
+    assert.equal(await listed.locator('[data-col="failed"]').textContent(), "1");
+    await shot(page, "jobs-1280");
+
+    const violations = await seriousViolations(page);
+    assert.deepEqual(
+      violations.map((v) => `${v.id}: ${v.help}`),
+      [],
+    );
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  void it("works at 390×844 without horizontal overflow of the page, and is usable from the keyboard", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${base}/#/jobs`);
+    await page.locator("tr[data-job]").first().waitFor();
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px`);
+    await shot(page, "jobs-390");
+    // Tab from the top reaches the job link and Enter opens it.
+    await page.keyboard.press("Tab");
+    for (let i = 0; i < 40; i++) {
+      const onJob = await page.evaluate('document.activeElement?.closest("tr[data-job]") != null');
+      if (onJob) break;
+      await page.keyboard.press("Tab");
+    }
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: /^Job / }).waitFor();
+    await shot(page, "job-390");
+    const violations = await seriousViolations(page);
+    assert.deepEqual(
+      violations.map((v) => `${v.id}: ${v.help}`),
+      [],
+    );
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
+
+void describe("web console: cancel and resume, and a token when auth is on", { skip: skip ?? false }, () => {
+  let browser: Browser;
+  let t: TestApp;
+  let base: string;
+  const secret = "console-browser-test-secret-0123456789abcdef";
+
+  before(async () => {
+    browser = await launchChromium();
+    // No worker in this server: a job stays PENDING until someone cancels it.
+    t = await openTestApp({ auth: { jwtSecret: secret } });
+    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  void it("asks for a token, then cancels a pending job and resumes it from the jobs page", async () => {
+    const token = await hsToken(secret, { sub: "ann", scope: "ingest query" });
+    const res = await fetch(`${base}/v1/collections/held/documents`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ documents: [{ id: "a", text: "held back" }] }),
+    });
+    assert.equal(res.status, 202);
+    const { jobId } = (await res.json()) as { jobId: string };
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${base}/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await shot(page, "sign-in-1280");
+    await page.getByLabel("Token").fill(token);
+    await page.getByRole("button", { name: "Use token" }).click();
+
+    const row = page.locator(`tr[data-job="${jobId}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute("data-state"), "PENDING");
+    await row.getByRole("button", { name: `Cancel ${jobId}` }).click();
+    await page.locator(`tr[data-job="${jobId}"][data-state=CANCELLED]`).waitFor();
+    assert.equal((await t.sluice.getJob(jobId)).state, "CANCELLED");
+    await shot(page, "jobs-cancelled-1280");
+    await row.getByRole("button", { name: `Resume ${jobId}` }).click();
+    await page.locator(`tr[data-job="${jobId}"][data-state=PENDING]`).waitFor();
+    assert.equal((await t.sluice.getJob(jobId)).state, "PENDING");
+    await page.close();
+  });
+});
