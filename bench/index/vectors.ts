@@ -58,6 +58,8 @@ export interface QueryTruth {
 
 export interface AnnRow extends Latencies {
   recall10: number;
+  /** Queries whose recall@10 is under 0.5 (a graph that never reached the query's neighbourhood). */
+  lost: number;
   queries: number;
 }
 
@@ -202,25 +204,29 @@ export async function pgVectors(options: {
       for (const w of options.warmup) await builder.query(sql, [vectorLiteral(w)]);
       const samples: number[] = [];
       let recall = 0;
+      let lost = 0;
       for (const q of options.queries) {
         const t = performance.now();
         const res = await builder.query<{ id: string }>(sql, [vectorLiteral(q.vector)]);
         samples.push(performance.now() - t);
-        recall += set.recall(
+        const r = set.recall(
           q.vector,
-          res.rows.map((r) => Number(r.id)),
+          res.rows.map((row) => Number(row.id)),
           q.truth,
           10,
         );
+        recall += r;
+        if (r < 0.5) lost++;
       }
       ef[String(value)] = {
         ...latencies(samples),
         recall10: Number((recall / options.queries.length).toFixed(4)),
+        lost,
         queries: options.queries.length,
       };
       const row = ef[String(value)]!;
       log(
-        `postgres HNSW, ef_search ${value}: p50 ${row.p50_ms} ms, p95 ${row.p95_ms} ms, p99 ${row.p99_ms} ms, recall@10 ${row.recall10}`,
+        `postgres HNSW, ef_search ${value}: p50 ${row.p50_ms} ms, p95 ${row.p95_ms} ms, p99 ${row.p99_ms} ms, recall@10 ${row.recall10} (${row.lost} of ${row.queries} queries under 0.5)`,
       );
     }
     return {
@@ -292,16 +298,19 @@ export function sqliteVectors(options: {
     knn.all(asBytes(options.queries[0]!.vector)); // warm-up: the file into the page cache
     const samples: number[] = [];
     let recall = 0;
+    let lost = 0;
     for (const q of options.queries) {
       const t = performance.now();
       const found = knn.all(asBytes(q.vector));
       samples.push(performance.now() - t);
-      recall += set.recall(
+      const r = set.recall(
         q.vector,
-        found.map((r) => Number(r.rowid)),
+        found.map((row) => Number(row.rowid)),
         q.truth,
         10,
       );
+      recall += r;
+      if (r < 0.5) lost++;
     }
     const result = {
       rows,
@@ -310,6 +319,7 @@ export function sqliteVectors(options: {
       bytes,
       ...latencies(samples),
       recall10: Number((recall / options.queries.length).toFixed(4)),
+      lost,
       queries: options.queries.length,
     };
     log(

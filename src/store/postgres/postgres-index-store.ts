@@ -41,7 +41,7 @@ export interface PostgresIndexStoreOptions {
   max?: number;
 }
 
-const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 64, efSearch: 200, exactBelow: 20_000 };
+const DEFAULT_HNSW: HnswSettings = { m: 24, efConstruction: 128, efSearch: 200, exactBelow: 20_000 };
 
 /** A collection row's columns, bigints as numbers (ids and counts stay far below 2^53). */
 const COLLECTION_COLUMNS = `id::float8 as id, name, embedder, dimensions, created_at, version::float8 as version,
