@@ -8,15 +8,15 @@
  * hybrid: p50/p95/p99 and nDCG@10 (and how many of the top 10 the backends share).
  *
  * Then `--vectors` synthetic 384-d clustered unit vectors: PostgreSQL bulk load and HNSW build
- * (`--m`, `--ef-construction`, default postgres.hnsw's 16 and 64; timed apart) and dense
+ * (`--m`, `--ef-construction`, default postgres.hnsw's 24 and 128; timed apart) and dense
  * p50/p95/p99 with recall@10 against the exact top 10 at each `--ef`; sqlite-vec's exact scan over
  * the same vectors, to show where each stops scaling. Human tables first, one JSON line last.
  *
  * Both adapters are measured as IndexStores (what `sluice query`, workers and the library search);
  * `sluice serve` on SQLite answers from in-memory search segments instead (bench:segments).
  *
- *   npm run bench:index [-- --docs 64000 --queries 2000 --vectors 1000000 --ef 40,100,200]
- *   [--m 16 --ef-construction 64]
+ *   npm run bench:index [-- --docs 64000 --queries 2000 --vectors 1000000 --ef 100,200,400]
+ *   [--m 24 --ef-construction 128]
  *   [--pg-url postgres://postgres@127.0.0.1:5432/sluice_bench] [--skip-sqlite-1m] [--keep]
  */
 import { randomBytes } from "node:crypto";
@@ -61,7 +61,7 @@ const { values } = parseArgs({
     vectors: { type: "string", default: "1000000" },
     "vector-queries": { type: "string", default: "200" },
     "sqlite-1m-queries": { type: "string", default: "50" },
-    ef: { type: "string", default: "40,100,200" },
+    ef: { type: "string", default: "100,200,400" },
     // The 1M index's build settings (default: postgres.hnsw's).
     m: { type: "string", default: String(config.postgres.hnsw.m) },
     "ef-construction": { type: "string", default: String(config.postgres.hnsw.efConstruction) },
