@@ -69,6 +69,10 @@ void describe("health, metrics and OpenAPI", () => {
       "/v1/collections/{c}",
       "/v1/collections/{c}/documents",
       "/v1/collections/{c}/documents/{id}",
+      "/v1/collections/{c}/documents/{id}/chunks",
+      "/v1/events",
+      "/v1/pipelines",
+      "/v1/models",
       "/health/ready",
       "/metrics",
     ]) {
@@ -87,6 +91,8 @@ void describe("health, metrics and OpenAPI", () => {
       "rerank",
       "filter",
       "pipeline",
+      "weights",
+      "explain",
       "cursor",
     ]);
     assert.deepEqual(Object.keys(query?.responses ?? {}).sort(), ["200", "400", "404", "409", "503"]);

@@ -34,6 +34,13 @@ export const QuerySchema = z.object({
   /** Rerank the candidates (a query's `rerank`, or `retrieval.rerank.enabled`). */
   rerank: z.boolean(),
   embedding: QueryEmbeddingSchema.optional(),
+  /** This query's weights in hybrid fusion, by retriever kind (over a stage's `weight` and `retrieval.weights`). */
+  weights: z
+    .object({ lexical: z.number().min(0), dense: z.number().min(0), sparse: z.number().min(0) })
+    .partial()
+    .optional(),
+  /** Give each hit its score in every list it came from (`scores`): what the console shows. */
+  explain: z.boolean().optional(),
 });
 export type Query = z.infer<typeof QuerySchema>;
 
@@ -60,7 +67,15 @@ const StoredChunkSchema = z.object({
 
 /** Chunks in rank order with their scores: the query's results. */
 export const RankedChunksSchema = z.object({
-  hits: z.array(z.object({ rowid: z.int(), score: z.number(), chunk: StoredChunkSchema })),
+  hits: z.array(
+    z.object({
+      rowid: z.int(),
+      score: z.number(),
+      chunk: StoredChunkSchema,
+      /** With `explain`: the hit's score in each retriever's list it is in, `fused`, and `rerank` when reranked. */
+      scores: z.record(z.string(), z.number()).optional(),
+    }),
+  ),
   /** The reranker whose scores these are, when reranked. */
   rerankedBy: z.string().optional(),
 });

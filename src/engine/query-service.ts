@@ -31,6 +31,10 @@ export interface QueryRequest {
   cursor?: string;
   /** The query pipeline to run, by name or path (default `retrieval.pipeline`). */
   pipeline?: string;
+  /** This query's hybrid fusion weights by retriever (default `retrieval.weights`; 0 leaves one out). */
+  weights?: Partial<Record<"lexical" | "dense" | "sparse", number>>;
+  /** Give each result its score in every retriever's list (`scores`). */
+  explain?: boolean;
   signal?: AbortSignal;
 }
 
@@ -42,6 +46,8 @@ export interface QueryResult {
   source: string;
   title: string;
   page: number | null;
+  /** With `explain`: its score in each retriever's list it is in, `fused`, and `rerank` when reranked. */
+  scores?: Record<string, number>;
 }
 
 export interface QueryResponse {
@@ -119,6 +125,8 @@ export class QueryService {
       request.answer ?? true,
       rerank,
       request.filter ? metaFilterKey(request.filter) : null,
+      request.weights ? [request.weights.lexical, request.weights.dense, request.weights.sparse] : null,
+      request.explain ?? false,
     ]);
     const offset = request.cursor ? this.#cursorOffset(request, info, fingerprint) : 0;
     const cacheKey = this.#resultKey(request, info, fingerprint, offset);
@@ -139,7 +147,7 @@ export class QueryService {
     if (cursor.query !== fingerprint)
       throw new SluiceError(
         "VALIDATION_FAILED",
-        "cursor: it belongs to another query (the pipeline, collection, query, mode, k, answer, rerank and filter must stay the same)",
+        "cursor: it belongs to another query (the pipeline, collection, query, mode, k, answer, rerank, filter, weights and explain must stay the same)",
         { details: { path: ["cursor"] } },
       );
     if (!info || segmentKey(info) !== cursor.collection)
@@ -194,6 +202,8 @@ export class QueryService {
           answer,
           rerank,
           ...(request.filter ? { filter: request.filter } : {}),
+          ...(request.weights ? { weights: request.weights } : {}),
+          ...(request.explain ? { explain: true } : {}),
         };
         const readers = this.#d.readers;
         const run = readers
@@ -212,6 +222,7 @@ export class QueryService {
           source: h.chunk.source,
           title: h.chunk.title,
           page: h.chunk.page,
+          ...(h.scores ? { scores: h.scores } : {}),
         }));
         span.setAttribute("sluice.query.results", results.length);
         const rerankedBy = run.results.rerankedBy;

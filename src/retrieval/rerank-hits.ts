@@ -23,7 +23,10 @@ export async function rerankHits(
     options,
   );
   return hits
-    .map((hit, i) => ({ hit: { ...hit, score: scores[i]! }, i }))
+    .map((hit, i) => ({
+      hit: { ...hit, score: scores[i]!, ...(hit.scores ? { scores: { ...hit.scores, rerank: scores[i]! } } : {}) },
+      i,
+    }))
     .sort((a, b) => b.hit.score - a.hit.score || a.i - b.i)
     .slice(0, k)
     .map(({ hit }) => hit);

@@ -20,6 +20,8 @@ export interface RetrievedChunk {
   rowid: number;
   score: number;
   chunk: StoredChunk;
+  /** The hit's score in each list it came from (a query with `explain`). */
+  scores?: Record<string, number>;
 }
 
 export interface RetrieveOptions {

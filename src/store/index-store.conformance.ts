@@ -171,6 +171,50 @@ export function describeIndexStoreConformance(name: string, factory: () => Promi
       assert.equal((await store.getCollection("c-del"))!.documents, 1);
     });
 
+    it("lists documents by id, title or source (wildcards literal), in pages, and gives a document's chunks in order", async () => {
+      await store.writeDocument(
+        "c-list",
+        documentInput("alpha", ["one alpha", "two alpha", "three alpha"], undefined, "m", { year: 2020 }),
+      );
+      await store.writeDocument("c-list", documentInput("beta_1", ["one beta"]));
+      await store.writeDocument("c-list", documentInput("gamma", ["one gamma"]));
+      const all = await store.listDocuments("c-list", { limit: 10, offset: 0 });
+      assert.equal(all.total, 3);
+      assert.deepEqual(
+        all.documents.map((d) => [d.docId, d.chunks, d.source, d.mediaType]),
+        [
+          ["alpha", 3, "alpha.txt", "text/plain"],
+          ["beta_1", 1, "beta_1.txt", "text/plain"],
+          ["gamma", 1, "gamma.txt", "text/plain"],
+        ],
+      );
+      assert.deepEqual(all.documents[0]!.meta, { year: 2020 });
+      assert.match(all.documents[0]!.contentHash, /^[0-9a-f]{16,}$/);
+      assert.ok(!Number.isNaN(Date.parse(all.documents[0]!.updatedAt)));
+      const page = await store.listDocuments("c-list", { limit: 1, offset: 1 });
+      assert.deepEqual([page.total, page.documents.map((d) => d.docId)], [3, ["beta_1"]]);
+      const found = await store.listDocuments("c-list", { contains: "ALP", limit: 10, offset: 0 });
+      assert.deepEqual([found.total, found.documents.map((d) => d.docId)], [1, ["alpha"]]);
+      // "_" and "%" match themselves, not any character.
+      const literal = await store.listDocuments("c-list", { contains: "a_1", limit: 10, offset: 0 });
+      assert.deepEqual([literal.total, literal.documents.map((d) => d.docId)], [1, ["beta_1"]]);
+      assert.equal((await store.listDocuments("c-list", { contains: "%", limit: 10, offset: 0 })).total, 0);
+
+      const chunks = await store.documentChunks("c-list", "alpha");
+      assert.deepEqual(
+        chunks.map((c) => [c.ordinal, c.text, c.chunkId, c.docId]),
+        [
+          [0, "one alpha", "alpha#0", "alpha"],
+          [1, "two alpha", "alpha#1", "alpha"],
+          [2, "three alpha", "alpha#2", "alpha"],
+        ],
+      );
+      const byRowid = await store.getChunks("c-list", [chunks[1]!.rowid]);
+      assert.equal(byRowid.get(chunks[1]!.rowid)?.text, "two alpha", "rowids are the ones searches give");
+      assert.deepEqual(await store.documentChunks("c-list", "nope"), []);
+      await assert.rejects(store.listDocuments("c-none", { limit: 1, offset: 0 }), { code: "COLLECTION_NOT_FOUND" });
+    });
+
     it("refuses vectors from a different embedder in the same collection", async () => {
       await store.writeDocument("c-emb", documentInput("one", ["papa quebec"], [[1, 0, 0, 0]], "model-a"));
       await assert.rejects(

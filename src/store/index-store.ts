@@ -25,6 +25,28 @@ export interface StoredChunk {
   title: string;
 }
 
+/** A document as the index holds it (what `listDocuments` lists). */
+export interface IndexedDocument {
+  docId: string;
+  title: string;
+  source: string;
+  mediaType: string;
+  contentHash: string;
+  chunks: number;
+  meta: Record<string, unknown>;
+  updatedAt: string;
+}
+
+/**
+ * Which documents `listDocuments` gives: a page of those whose id, title or source contains
+ * `contains` (in any case).
+ */
+export interface ListDocumentsOptions {
+  contains?: string;
+  limit: number;
+  offset: number;
+}
+
 export interface ScoredRow {
   rowid: number;
   score: number;
@@ -87,6 +109,43 @@ export interface IndexStore {
   scanChunks(collection: string): AsyncIterable<{ rowid: number; text: string }>;
   /** Every dense vector with its chunk's rowid, in rowid order; nothing before the first vector. */
   scanVectors(collection: string): AsyncIterable<{ rowid: number; vector: Float32Array }>;
+  /** A page of the collection's documents by id, and how many match in all. */
+  listDocuments(
+    collection: string,
+    options: ListDocumentsOptions,
+  ): Promise<{ total: number; documents: IndexedDocument[] }>;
+  /** A document's chunks as they were indexed, in order; empty when it is not indexed. */
+  documentChunks(collection: string, docId: string): Promise<StoredChunk[]>;
+}
+
+/** A `documents` row as both adapters read it for `listDocuments` (meta: JSON text in SQLite, jsonb in PostgreSQL). */
+export interface DocumentListRow {
+  doc_id: string;
+  title: string;
+  source: string;
+  media_type: string;
+  content_hash: string;
+  chunk_count: number;
+  meta: string | Record<string, unknown>;
+  updated_at: string | Date;
+}
+
+export function indexedDocument(r: DocumentListRow): IndexedDocument {
+  return {
+    docId: r.doc_id,
+    title: r.title,
+    source: r.source,
+    mediaType: r.media_type,
+    contentHash: r.content_hash,
+    chunks: r.chunk_count,
+    meta: typeof r.meta === "string" ? (JSON.parse(r.meta) as Record<string, unknown>) : r.meta,
+    updatedAt: r.updated_at instanceof Date ? r.updated_at.toISOString() : r.updated_at,
+  };
+}
+
+/** `contains` as a LIKE pattern with `\` escaping its wildcards (both adapters), lower-cased. */
+export function likePattern(contains: string | undefined): string {
+  return `%${(contains ?? "").toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 // A public name, optionally behind a tenant id and "~" (the API stores tenant t's collection c

@@ -32,6 +32,18 @@ export const QueryBodySchema = z.strictObject({
     .describe(
       'The query pipeline to run: a shipped one ("query") or one named in retrieval.pipelines (default retrieval.pipeline)',
     ),
+  weights: z
+    .strictObject({
+      lexical: z.number().min(0).max(100).optional(),
+      dense: z.number().min(0).max(100).optional(),
+      sparse: z.number().min(0).max(100).optional(),
+    })
+    .optional()
+    .describe("This query's weights in hybrid fusion, by retriever (default retrieval.weights; 0 leaves one out)"),
+  explain: z
+    .boolean()
+    .optional()
+    .describe("Give each result its score in every retriever's list (scores: lexical, dense, sparse, fused, rerank)"),
   cursor: z
     .string()
     .min(1)
@@ -53,6 +65,10 @@ const QueryResponseSchema = z
         source: z.string(),
         title: z.string(),
         page: z.int().nullable(),
+        scores: z
+          .record(z.string(), z.number())
+          .optional()
+          .describe("with explain: the result's score in each retriever's list it is in, fused, and rerank"),
       }),
     ),
     answer: AnswerSchema.optional(),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SluiceError } from "../../contracts/errors.ts";
 import type { RankedRows } from "../../contracts/query.ts";
 import { defineStage } from "../../pipeline/define-stage.ts";
-import { fuseLists, hydrate } from "../retriever.ts";
+import { fuseLists, hydrate, type RetrievedChunk } from "../retriever.ts";
 
 const FuseConfigSchema = z
   .object({
@@ -12,6 +12,25 @@ const FuseConfigSchema = z
     rrfK: z.number().positive().optional(),
   })
   .strict();
+
+/**
+ * Each hit with its score in every list that took part (weight above 0) and holds it, and the
+ * fused score when the lists were fused: how a hit got where it is.
+ */
+function explain(hits: RetrievedChunk[], lists: RankedRows[], fused: boolean): RetrievedChunk[] {
+  const byList = lists
+    .filter((l) => l.weight > 0 || !fused)
+    .map((l) => ({ name: l.retriever, scores: new Map(l.rows.map((r) => [r.rowid, r.score])) }));
+  return hits.map((hit) => {
+    const scores: Record<string, number> = {};
+    for (const list of byList) {
+      const score = list.scores.get(hit.rowid);
+      if (score !== undefined) scores[list.name] = score;
+    }
+    if (fused) scores["fused"] = hit.score;
+    return { ...hit, scores };
+  });
+}
 
 /**
  * `query.fuse`: a hybrid query's rankings fused into one (RRF or a convex combination, each list
@@ -46,7 +65,8 @@ export const queryFuse = defineStage({
           );
         rows = own.rows.slice(0, query.depth);
       }
-      return { results: { hits: await hydrate(services.store(), query.collection, rows) } };
+      const hits = await hydrate(services.store(), query.collection, rows);
+      return { results: { hits: query.explain ? explain(hits, lists, query.mode === "hybrid") : hits } };
     },
   }),
 });

@@ -29,7 +29,7 @@ export function retrieverPlan(
   config: RetrieverStageConfig,
   retrieval: RetrievalConfig,
 ): { weight: number; n: number } | null {
-  const weight = config.weight ?? retrieval.weights[kind];
+  const weight = query.weights?.[kind] ?? config.weight ?? retrieval.weights[kind];
   if (query.mode === kind) return { weight, n: query.depth };
   if (query.mode !== "hybrid" || weight === 0) return null;
   return { weight, n: Math.max(query.depth, config.candidates ?? retrieval.candidates) };

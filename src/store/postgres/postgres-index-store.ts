@@ -7,6 +7,11 @@ import {
   collectionNotFound,
   type ChunkRow,
   type CollectionInfo,
+  type DocumentListRow,
+  type IndexedDocument,
+  indexedDocument,
+  likePattern,
+  type ListDocumentsOptions,
   queryEmbedderMismatch,
   storedChunk,
   type IndexStore,
@@ -388,6 +393,35 @@ export class PostgresIndexStore implements IndexStore {
       if (rows.length < 2048) return;
       after = Number(rows[rows.length - 1]!.id);
     }
+  }
+
+  async listDocuments(
+    collection: string,
+    options: ListDocumentsOptions,
+  ): Promise<{ total: number; documents: IndexedDocument[] }> {
+    const row = await this.#require(collection);
+    const where = `collection_id = $1 and (lower(doc_id) like $2 or lower(title) like $2 or lower(source) like $2)`;
+    const pattern = likePattern(options.contains);
+    const [count, rows] = await Promise.all([
+      this.pool.query<{ n: string }>(`select count(*) as n from index_documents where ${where}`, [row.id, pattern]),
+      this.pool.query<DocumentListRow>(
+        `select doc_id, title, source, media_type, content_hash, chunk_count, meta, updated_at
+         from index_documents where ${where} order by doc_id collate "C" limit $3 offset $4`,
+        [row.id, pattern, options.limit, options.offset],
+      ),
+    ]);
+    return { total: Number(count.rows[0]!.n), documents: rows.rows.map(indexedDocument) };
+  }
+
+  async documentChunks(collection: string, docId: string): Promise<StoredChunk[]> {
+    const row = await this.#require(collection);
+    const rows = await this.pool.query<ChunkRow & { id: string }>(
+      `select c.id, c.chunk_id, c.doc_id, c.ordinal, c.text, c.page, d.source, d.title
+       from index_chunks c join index_documents d on d.collection_id = c.collection_id and d.doc_id = c.doc_id
+       where c.collection_id = $1 and c.doc_id = $2 order by c.ordinal`,
+      [row.id, docId],
+    );
+    return rows.rows.map((r) => storedChunk(Number(r.id), r));
   }
 
   async getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {

@@ -1,5 +1,13 @@
 import type { IndexResult } from "../../contracts/index.ts";
-import type { CollectionInfo, IndexStore, ScoredRow, StoredChunk, WriteDocumentInput } from "../index-store.ts";
+import type {
+  CollectionInfo,
+  IndexedDocument,
+  IndexStore,
+  ListDocumentsOptions,
+  ScoredRow,
+  StoredChunk,
+  WriteDocumentInput,
+} from "../index-store.ts";
 import { LruCache } from "../lru-cache.ts";
 import { metaFilterKey, type MetaFilter } from "../meta-filter.ts";
 import { buildSegments, segmentKey, type SegmentSet, type SegmentStats } from "./build-segments.ts";
@@ -214,6 +222,15 @@ export class SegmentedIndexStore implements IndexStore {
     terms: string[],
   ): Promise<{ chunks: number; df: Map<string, number>; postings: number }> {
     return this.#inner.sparseStats(collection, terms);
+  }
+  listDocuments(
+    collection: string,
+    options: ListDocumentsOptions,
+  ): Promise<{ total: number; documents: IndexedDocument[] }> {
+    return this.#inner.listDocuments(collection, options);
+  }
+  documentChunks(collection: string, docId: string): Promise<StoredChunk[]> {
+    return this.#inner.documentChunks(collection, docId);
   }
   getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {
     return this.#inner.getChunks(collection, rowids);

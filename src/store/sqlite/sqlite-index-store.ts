@@ -6,6 +6,11 @@ import {
   assertCollectionName,
   type ChunkRow,
   type CollectionInfo,
+  type DocumentListRow,
+  type IndexedDocument,
+  indexedDocument,
+  likePattern,
+  type ListDocumentsOptions,
   queryEmbedderMismatch,
   storedChunk,
   type IndexStore,
@@ -408,6 +413,34 @@ export class SqliteIndexStore implements IndexStore {
       if (rows.length < 2048) return;
       after = Number(rows[rows.length - 1]!.rowid);
     }
+  }
+
+  async listDocuments(
+    collection: string,
+    options: ListDocumentsOptions,
+  ): Promise<{ total: number; documents: IndexedDocument[] }> {
+    const row = this.#require(collection);
+    const pattern = likePattern(options.contains);
+    const where = `collection_id = ? and (lower(doc_id) like ? escape '\\' or lower(title) like ? escape '\\' or lower(source) like ? escape '\\')`;
+    const total = this.#stmt<[number, string, string, string], { n: number }>(
+      `select count(*) as n from documents where ${where}`,
+    ).get(row.id, pattern, pattern, pattern)!.n;
+    const rows = this.#stmt<[number, string, string, string, number, number], DocumentListRow>(
+      `select doc_id, title, source, media_type, content_hash, chunk_count, meta, updated_at
+       from documents where ${where} order by doc_id limit ? offset ?`,
+    ).all(row.id, pattern, pattern, pattern, options.limit, options.offset);
+    return { total, documents: rows.map(indexedDocument) };
+  }
+
+  async documentChunks(collection: string, docId: string): Promise<StoredChunk[]> {
+    const row = this.#require(collection);
+    return this.#stmt<[number, string], ChunkRow & { id: number }>(
+      `select c.id, c.chunk_id, c.doc_id, c.ordinal, c.text, c.page, d.source, d.title
+       from chunks c join documents d on d.collection_id = c.collection_id and d.doc_id = c.doc_id
+       where c.collection_id = ? and c.doc_id = ? order by c.ordinal`,
+    )
+      .all(row.id, docId)
+      .map((r) => storedChunk(r.id, r));
   }
 
   async getChunks(collection: string, rowids: number[]): Promise<Map<number, StoredChunk>> {
