@@ -99,6 +99,34 @@ void describe("GrpcModels against a model server", () => {
     assert.deepEqual(info.gpus, []);
   });
 
+  void it("gives its status: each service SERVING with its model and residency, and the call queue", async () => {
+    const status = await models.status();
+    assert.equal(status.mode, "remote");
+    assert.equal(status.address, t.server.address);
+    assert.equal(status.error, undefined);
+    assert.deepEqual(status.services.map((s) => [s.service, s.health]).sort(), [
+      ["embed", "SERVING"],
+      ["ocr", "SERVING"],
+      ["rerank", "SERVING"],
+      ["sparse", "SERVING"],
+    ]);
+    const embed = status.services.find((s) => s.service === "embed")!;
+    assert.equal(embed.model, t.embedder.id);
+    assert.equal(embed.residency, "loaded");
+    assert.equal(embed.dimensions, 32);
+    assert.deepEqual(status.queue, { inFlight: 0, waiting: 0, window: status.queue!.window });
+    assert.ok((status.queue?.window ?? 0) >= 1);
+  });
+
+  void it("reports a model server that does not answer as NOT_SERVING with the reason, without throwing", async () => {
+    const nobody = new GrpcModels({ address: "127.0.0.1:1", timeoutMs: 1_000, maxInFlight: 1 });
+    clients.push(nobody);
+    await nobody.open();
+    const status = await nobody.status();
+    assert.ok(status.error && status.error.length > 0);
+    assert.ok(status.services.every((s) => s.health === "NOT_SERVING"));
+  });
+
   void it("sends tenant_id and a W3C traceparent in metadata", async () => {
     const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     await models.embedder().embed(["tenant and trace"], { tenantId: "acme", traceparent });

@@ -83,6 +83,7 @@ describe("the two-phase PDF gate with the OCR service down for a while", () => {
       sparseEncoder: () => remote.sparseEncoder(),
       reranker: () => remote.reranker(),
       ocr: () => remote.ocr(),
+      status: () => remote.status(),
     };
     const sluice = await Sluice.open({
       dataDir: join(dir, "data"),

@@ -5,6 +5,7 @@ import { TesseractOcr } from "./backends/tesseract-ocr.ts";
 import { createEmbedder } from "./create-embedder.ts";
 import { ThreadedEmbedder } from "./threaded-embedder.ts";
 import type { ModelPlane } from "./model-plane.ts";
+import type { ModelPlaneStatus } from "./model-status.ts";
 import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.ts";
 
 export interface InProcessModelsOptions {
@@ -77,6 +78,28 @@ export class InProcessModels implements ModelPlane {
   ocr(): OcrEngine {
     this.#ocr ??= new TesseractOcr({ languages: this.#options.ocrLanguages ?? "eng+tha" });
     return this.#ocr;
+  }
+
+  async status(): Promise<ModelPlaneStatus> {
+    const embedder = this.embedder();
+    const service = (name: string, model: string, extra: { dimensions?: number } = {}) => ({
+      service: name,
+      model,
+      health: "IN_PROCESS" as const,
+      residency: "on first use" as const,
+      device: "cpu",
+      ...extra,
+    });
+    return {
+      mode: "in-process",
+      services: [
+        service("embed", embedder.id, { dimensions: embedder.dimensions }),
+        service("sparse", this.sparseEncoder().id),
+        service("rerank", this.reranker().id),
+        service("ocr", this.ocr().id),
+      ],
+      gpus: [],
+    };
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ModelPlaneStatus } from "./model-status.ts";
 import type { DenseEmbedder, OcrEngine, Reranker, SparseEncoder } from "./ports.ts";
 
 /**
@@ -23,5 +24,7 @@ export interface ModelPlane {
   sparseEncoder(): SparseEncoder;
   reranker(): Reranker;
   ocr(): OcrEngine;
+  /** Each service's model, health and residency, and the call queue: answers within a few seconds, never throws. */
+  status(): Promise<ModelPlaneStatus>;
   close(): Promise<void>;
 }

@@ -42,6 +42,11 @@ export class AdaptiveLimit {
     return this.#inFlight;
   }
 
+  /** Calls waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   async acquire(signal?: AbortSignal): Promise<(outcome: "ok" | "overloaded" | "error") => void> {
     signal?.throwIfAborted();
     if (this.#inFlight < this.window && this.#waiting.length === 0) this.#inFlight++;
