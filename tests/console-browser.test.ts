@@ -94,6 +94,17 @@ void describe("web console in Chromium", { skip: skip ?? false }, () => {
     await page.getByRole("list", { name: "Stage timeline" }).waitFor();
     await shot(page, "job-failed-document-1280");
     await page.getByRole("button", { name: "Retry failed" }).waitFor();
+    await page.getByText("Stages: counts and durations").click();
+    assert.equal(
+      await page.locator('[data-stage-summary] tr[data-stage="parse"] [data-col="failed"]').textContent(),
+      "1",
+    );
+    await page.getByText("Pipeline snapshot").click();
+    await page
+      .locator("[data-job-pipeline]")
+      .getByRole("img", { name: /^Pipeline auto:/ })
+      .waitFor();
+    await shot(page, "job-stages-pipeline-1280");
 
     // Back on the jobs page the job is listed with its counts.
     await page.getByRole("link", { name: "Jobs", exact: true }).click();
@@ -110,6 +121,42 @@ void describe("web console in Chromium", { skip: skip ?? false }, () => {
     );
     assert.deepEqual(errors, []);
     await context.close();
+  });
+
+  void it("searches a collection with per-list scores, follows a citation to its chunk, and deletes a document", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    page.on("dialog", (d) => void d.accept());
+    await page.goto(`${base}/#/collections`);
+    await page.getByRole("link", { name: /^default/ }).click();
+    await page.getByLabel("Query").fill("rivers water sea");
+    await page.getByRole("button", { name: "Search" }).click();
+    const first = page.locator("tr[data-result]").first();
+    await first.waitFor();
+    for (const list of ["lexical", "dense", "fused"]) await page.getByRole("columnheader", { name: list }).waitFor();
+    assert.match((await first.locator('[data-score="fused"]').textContent()) ?? "", /^\d+\.\d{4}$/);
+    const citation = page.locator("[data-answer] a[data-citation]").first();
+    await citation.waitFor();
+    await shot(page, "search-1280");
+    await citation.click();
+    const cited = page.locator("li.cited[data-chunk]");
+    await cited.waitFor();
+    assert.ok(((await cited.textContent()) ?? "").length > 0);
+    await shot(page, "citation-chunk-1280");
+
+    await page.getByLabel("Find by id, title or source").fill("lakes");
+    await page.locator('tr[data-doc="lakes.txt"]').getByRole("link").click();
+    await page.locator("li[data-chunk]", { hasText: "Lakes hold still water" }).waitFor();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.locator('tr[data-doc="lakes.txt"]').waitFor({ state: "detached" });
+    assert.equal(await t.sluice.store.documentHash("default", "lakes.txt"), null);
+    const violations = await seriousViolations(page);
+    assert.deepEqual(
+      violations.map((v) => `${v.id}: ${v.help}`),
+      [],
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   void it("works at 390×844 without horizontal overflow of the page, and is usable from the keyboard", async () => {
@@ -185,6 +232,94 @@ void describe("web console: cancel and resume, and a token when auth is on", { s
     await row.getByRole("button", { name: `Resume ${jobId}` }).click();
     await page.locator(`tr[data-job="${jobId}"][data-state=PENDING]`).waitFor();
     assert.equal((await t.sluice.getJob(jobId)).state, "PENDING");
+    await page.close();
+  });
+});
+
+void describe("web console: pipelines and the spool", { skip: skip ?? false }, () => {
+  let browser: Browser;
+  let t: TestApp;
+  let base: string;
+
+  before(async () => {
+    browser = await launchChromium();
+    // Every document is past its deadline at once: the job's documents end in the dead-letter lane.
+    t = await openTestApp({}, { config: { spool: { documentDeadlineMs: 1 } } });
+    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  void it("draws each pipeline as a DAG and marks the node a broken YAML is wrong about", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(`${base}/#/pipelines`);
+    const dag = page.getByRole("img", { name: /^Pipeline auto: \d+ nodes/ });
+    await dag.waitFor();
+    assert.ok((await dag.locator("g[data-node]").count()) >= 5);
+    assert.ok((await dag.locator(".dag-edge").count()) >= 4);
+    await page.locator('g[data-node="parse"]', { hasText: "parse.auto" }).first().waitFor();
+    await shot(page, "pipelines-1280");
+
+    await page.getByRole("button", { name: "query", exact: true }).click();
+    await page.getByRole("img", { name: /^Pipeline query:/ }).waitFor();
+
+    await page
+      .getByLabel("Pipeline YAML")
+      .fill(
+        "version: 1\nname: mine\ninputs: [load.ref]\nnodes:\n  - name: load\n    type: source.load\n  - name: parse\n    type: parse.nope\nconnections:\n  - sender: load.document\n    receiver: parse.document\n",
+      );
+    await page.getByRole("button", { name: "Check" }).click();
+    await page.locator("[data-checked=invalid]").waitFor();
+    await page.locator('[data-pipeline="mine"] g.dag-node-bad[data-node="parse"]').waitFor();
+    assert.match((await page.locator('[data-error-node="parse"]').textContent()) ?? "", /parse\.nope/);
+    await shot(page, "pipeline-check-1280");
+    const violations = await seriousViolations(page);
+    assert.deepEqual(
+      violations.map((v) => `${v.id}: ${v.help}`),
+      [],
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  void it("lists dead letters with their reasons; retry sends one back, drop removes one", async () => {
+    const job = await t.sluice.submitDocuments({
+      collection: "late",
+      documents: [
+        { id: "a", text: "first late document" },
+        { id: "b", text: "second late document" },
+      ],
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    await t.sluice.runJob(job.id);
+    assert.equal((await t.sluice.deadLetters()).length, 2);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on("dialog", (d) => void d.accept());
+    await page.goto(`${base}/#/spool`);
+    const rowA = page.locator('tr[data-doc="a"]');
+    await rowA.waitFor();
+    assert.match((await rowA.textContent()) ?? "", /DEADLINE_EXCEEDED/);
+    assert.equal(await page.locator('[data-count="dead"]').textContent(), "2");
+    await shot(page, "spool-1280");
+
+    await rowA.getByRole("button", { name: "Retry a" }).click();
+    await page.getByRole("status").filter({ hasText: "a is back in the normal lane" }).waitFor();
+    await page.locator('tr[data-doc="b"]').getByRole("button", { name: "Drop b" }).click();
+    await page.getByRole("status").filter({ hasText: "b dropped" }).waitFor();
+    await page.getByText("None: every document").waitFor();
+    assert.deepEqual(await t.sluice.deadLetters(), []);
+    assert.equal((await t.sluice.spoolStats()).pending.normal, 1, "the retried letter waits in its lane again");
+    await shot(page, "spool-after-1280");
+
+    await page.getByRole("link", { name: "Models" }).click();
+    const embed = page.locator('tr[data-service="embed"]');
+    await embed.waitFor();
+    assert.match((await embed.textContent()) ?? "", /IN_PROCESS/);
+    await shot(page, "models-1280");
     await page.close();
   });
 });

@@ -14,6 +14,8 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { registerMetrics } from "./routes/metrics.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { pipelineRoutes } from "./routes/pipelines.ts";
 import { spoolRoutes } from "./routes/spool.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { queryRoutes } from "./routes/query.ts";
@@ -60,7 +62,7 @@ export interface BuildAppOptions {
 
 /**
  * Builds the HTTP API over a Sluice facade: `/v1` routes (documents, collections, jobs,
- * query, spool, events), `/health*`, `/metrics`, `/openapi.json` and the web console at `/`.
+ * query, spool, events, pipelines, models), `/health*`, `/metrics`, `/openapi.json` and the web console at `/`.
  * Every error is answered with `{statusCode, code, error, message}`. Request bodies are validated by the routes' zod
  * schemas; Fastify's own (ajv) validation is switched off and the JSON Schemas given to routes
  * only document them, so there is one validator and one 400 shape. The caller owns `sluice`
@@ -122,6 +124,8 @@ export async function buildApp(sluice: Sluice, options: BuildAppOptions = {}): P
   await app.register(queryRoutes({ sluice }), { prefix: "/v1" });
   await app.register(spoolRoutes({ sluice }), { prefix: "/v1" });
   await app.register(eventRoutes({ sluice }), { prefix: "/v1" });
+  await app.register(pipelineRoutes({ sluice }), { prefix: "/v1" });
+  await app.register(modelRoutes({ sluice }), { prefix: "/v1" });
   if (options.console !== false)
     await app.register(consoleRoutes(options.consoleDir ? { dir: options.consoleDir } : {}));
 

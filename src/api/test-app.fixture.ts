@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { parseConfig } from "../config/load-config.ts";
 import { Sluice } from "../engine/sluice.ts";
 import { HashEmbedder } from "../models/backends/hash-embedder.ts";
 import { type BuildAppOptions, buildApp } from "./app.ts";
@@ -16,19 +17,24 @@ export interface TestApp {
 }
 
 /**
- * Opens a Sluice on a temp dir with the hash embedder (no model loads) and builds the app.
+ * Opens a Sluice on a temp dir with the hash embedder (no model loads) and builds the app;
+ * `engine.config` overrides the engine's defaults (as a sluice.yaml would).
  *
  * @example
  * const t = await openTestApp();
  * const res = await t.app.inject({ method: "GET", url: "/health" });
  * await t.close();
  */
-export async function openTestApp(options: BuildAppOptions = {}): Promise<TestApp> {
+export async function openTestApp(
+  options: BuildAppOptions = {},
+  engine: { config?: Record<string, unknown> } = {},
+): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-api-"));
   const sluice = await Sluice.open({
     dataDir: join(dir, "data"),
     cwd: dir,
     embedder: new HashEmbedder({ dimensions: 64 }),
+    ...(engine.config ? { config: parseConfig(engine.config) } : {}),
   });
   // Auth off unless a test asks for it, whatever SLUICE_AUTH_JWT_SECRET the test runner has.
   const app = await buildApp(sluice, { auth: {}, ...options });

@@ -54,7 +54,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   const res = await fetch(path, { method: init.method ?? (body ? "POST" : "GET"), headers, body });
   if (!res.ok) throw await failure(res);
-  return (await res.json()) as T;
+  // 204 (a dead letter dropped) has no body.
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 /** A message for any thrown value. */

@@ -45,6 +45,7 @@ import { expandPaths } from "../stages/sources/expand-paths.ts";
 import { collectionNotFound, type CollectionInfo, type IndexStore } from "../store/index-store.ts";
 import { assertCollectionName } from "../store/index-store.ts";
 import { SqliteIndexStore } from "../store/sqlite/sqlite-index-store.ts";
+import { describePipeline, type PipelineView } from "./describe-pipeline.ts";
 import { resolvePipeline, SHIPPED_PIPELINES, shippedPipelines } from "./resolve-pipeline.ts";
 import {
   assertSourceType,
@@ -444,6 +445,24 @@ export class Sluice {
   /** Validates a topology file against the registry without running anything. */
   async validatePipeline(path: string): Promise<CompiledPipeline> {
     return buildPipeline(await loadTopologyFile(resolve(this.cwd, path)), this.#registry, this.#services());
+  }
+
+  /**
+   * A pipeline's YAML as a DAG to draw, checked against this engine's stage registry: nodes,
+   * typed edges, policies, and the error (with its node) when it does not build.
+   */
+  async describePipeline(yaml: string, source = "<pipeline>", name = "pipeline"): Promise<PipelineView> {
+    return describePipeline(yaml, source, name, (topology) =>
+      buildPipeline(topology, this.#registry, this.#services()),
+    );
+  }
+
+  /** Every pipeline a job or a query may name: the shipped ones, then `retrieval.pipelines`, as name → file. */
+  pipelineFiles(): Record<string, string> {
+    const files: Record<string, string> = {};
+    for (const name of shippedPipelines()) files[name] = resolvePipeline(name, this.cwd);
+    for (const [name, file] of Object.entries(this.config.retrieval.pipelines)) files[name] = resolve(this.cwd, file);
+    return files;
   }
 
   #gate(): Gate {

@@ -1,9 +1,11 @@
+import { readFile } from "node:fs/promises";
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { LANES } from "../../queue/work-queue.ts";
 import { SluiceError } from "../../contracts/errors.ts";
 import { type Job, JOB_STATES } from "../../contracts/job.ts";
 import type { Sluice } from "../../engine/sluice.ts";
+import { stageSummary } from "../../engine/stage-summary.ts";
 import { responses, toDocSchema } from "../doc-schema.ts";
 import { CollectionNameSchema, JobDocumentsQuerySchema, JobParamsSchema, JobSchema } from "../schemas.ts";
 import { TenantScope } from "../tenant-scope.ts";
@@ -33,6 +35,25 @@ export const CreateJobBodySchema = z
   .refine((body) => (body.paths === undefined) !== (body.source === undefined), {
     message: 'give exactly one of "paths" or "source"',
   });
+
+const StageSummaryListSchema = z.object({
+  jobId: z.string(),
+  stages: z.array(
+    z.object({
+      stage: z.string(),
+      documents: z.int(),
+      completed: z.int(),
+      failed: z.int(),
+      skipped: z.int(),
+      waiting: z.int(),
+      running: z.int(),
+      retries: z.int(),
+      p50Ms: z.number().nullable(),
+      p95Ms: z.number().nullable(),
+      maxMs: z.number().nullable(),
+    }),
+  ),
+});
 
 /** How many of the ledger's most recent jobs `GET /v1/jobs` looks through. */
 const JOB_LIST_SCAN = 10_000;
@@ -158,6 +179,49 @@ export const jobRoutes = (options: { sluice: Sluice }): FastifyPluginAsync =>
         const { id } = validate(JobParamsSchema, request.params, "path");
         const page = validate(JobDocumentsQuerySchema, request.query, "query");
         return TenantScope.of(request.principal).job(sluice, id, page);
+      },
+    );
+
+    app.get(
+      "/jobs/:id/stages",
+      {
+        schema: {
+          summary: "Per-stage counts and durations of a job",
+          tags: ["jobs"],
+          params,
+          response: responses({ 200: ["Its stages, in the order they ran", StageSummaryListSchema] }, [400, 404]),
+        },
+      },
+      async (request) => {
+        const { id } = validate(JobParamsSchema, request.params, "path");
+        await TenantScope.of(request.principal).assertOwnsJob(sluice, id);
+        return { jobId: id, stages: await stageSummary(sluice.ledger, id) };
+      },
+    );
+
+    app.get(
+      "/jobs/:id/pipeline",
+      {
+        schema: {
+          summary: "The pipeline a job runs (its snapshot) as a DAG, with its YAML",
+          tags: ["jobs"],
+          params,
+          response: responses({ 200: ["The job's pipeline", z.record(z.string(), z.unknown())] }, [400, 404]),
+        },
+      },
+      async (request) => {
+        const { id } = validate(JobParamsSchema, request.params, "path");
+        const scope = TenantScope.of(request.principal);
+        const job = await scope.job(sluice, id, { limit: 0 });
+        const snapshot = job.pipelineVersion ? await sluice.ledger.pipelineSnapshot(job.pipelineVersion) : null;
+        const file = snapshot === null ? sluice.pipelineFiles()[job.pipeline] : undefined;
+        const yaml = snapshot ?? (file ? await readFile(file, "utf8") : null);
+        if (yaml === null)
+          throw new SluiceError("NOT_FOUND", `job "${id}" runs pipeline "${job.pipeline}", which is no longer there`, {
+            details: { jobId: id, pipeline: job.pipeline },
+          });
+        const source = job.pipelineVersion ?? job.pipeline;
+        return { ...(await sluice.describePipeline(yaml, source, job.pipeline)), version: source, yaml };
       },
     );
 

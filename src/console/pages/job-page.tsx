@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { DOC_STATES } from "../../contracts/job-states.ts";
 import type { Job, JobDocument } from "../../contracts/job.ts";
 import { api, messageOf } from "../api.ts";
+import { JobPipeline, JobStages } from "../components/job-stages.tsx";
 import { StageTimeline } from "../components/stage-timeline.tsx";
 import { ProgressBar, StateBadge } from "../components/state-badge.tsx";
 import { VirtualRows } from "../components/virtual-rows.tsx";
@@ -227,6 +228,8 @@ export function JobPage({ id }: { id: string }) {
           </p>
         )}
       </section>
+      <JobStages jobId={job.id} version={job.state} />
+      <JobPipeline jobId={job.id} />
       <div class="split">
         <section class="card docs" aria-labelledby="docs-title">
           <div class="row spread">
