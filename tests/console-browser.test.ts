@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { parse, stringify } from "yaml";
 import { openTestApp, type TestApp } from "../src/api/test-app.fixture.ts";
 import { hsToken } from "./helpers/auth-server.ts";
 import { type AxeViolation, axeSource, browserSkipReason, launchChromium } from "./helpers/browser.ts";
@@ -156,6 +157,42 @@ void describe("web console in Chromium", { skip: skip ?? false }, () => {
       [],
     );
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  void it("cancels a running job from the jobs page, and its work stops", async () => {
+    // The shipped pipeline with its load stage held to 4 documents a second: the job runs for seconds.
+    const topology = parse(await readFile(join(process.cwd(), "pipelines", "auto.yaml"), "utf8")) as {
+      name: string;
+      policies: Record<string, Record<string, unknown>>;
+    };
+    topology.name = "slow";
+    topology.policies["io"] = { ...topology.policies["io"], rateLimit: { perSecond: 4, burst: 1 } };
+    await writeFile(join(t.dir, "slow.yaml"), stringify(topology));
+    await mkdir(join(t.dir, "many"));
+    for (let i = 0; i < 60; i++) await writeFile(join(t.dir, "many", `n${i}.txt`), `note ${i} about tides`);
+    const res = await fetch(`${base}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ collection: "tides", paths: ["many"], pipeline: "slow.yaml" }),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { jobId } = (await res.json()) as { jobId: string };
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${base}/#/jobs`);
+    const running = page.locator(`tr[data-job="${jobId}"][data-state=PROCESSING]`);
+    await running.waitFor();
+    await shot(page, "jobs-running-1280");
+    await running.getByRole("button", { name: `Cancel ${jobId}` }).click();
+    await page.locator(`tr[data-job="${jobId}"][data-state=CANCELLED]`).waitFor();
+    const cancelled = await t.sluice.getJob(jobId);
+    assert.equal(cancelled.state, "CANCELLED");
+    assert.ok(cancelled.done < 60, `${cancelled.done} of 60 done: cancel came before the end`);
+    // Work really stopped: a second later no more documents were indexed.
+    const indexed = (await t.sluice.stats("tides").catch(() => ({ documents: 0 }))).documents;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await t.sluice.stats("tides").catch(() => ({ documents: 0 }))).documents, indexed);
     await page.close();
   });
 

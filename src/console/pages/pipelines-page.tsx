@@ -13,7 +13,9 @@ function PipelineDetail({ view }: { view: PipelineView }) {
       </p>
       {view.error && (
         <p class="error" role="alert" data-error-node={view.error.node ?? ""}>
-          {view.error.node ? `Node "${view.error.node}": ` : ""}
+          {view.error.node && !view.error.message.includes(`node "${view.error.node}"`)
+            ? `Node "${view.error.node}": `
+            : ""}
           {view.error.code}: {view.error.message}
         </p>
       )}
