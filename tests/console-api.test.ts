@@ -31,13 +31,16 @@ async function ingest(t: TestApp, base: string, collection: string, n: number): 
   return jobId;
 }
 
+/** A test app that runs its jobs, listening on a free port (the SSE tests need real HTTP). */
+async function listening(): Promise<{ t: TestApp; base: string }> {
+  const t = await openTestApp({ runJobs: true, console: false });
+  return { t, base: await t.app.listen({ port: 0, host: "127.0.0.1" }) };
+}
+
 void describe("GET /v1/events (Server-Sent Events)", () => {
   let t: TestApp;
   let base: string;
-  before(async () => {
-    t = await openTestApp({ runJobs: true, console: false });
-    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
-  });
+  before(async () => ({ t, base } = await listening()));
   after(async () => t.close());
 
   void it("streams a job's lifecycle as CloudEvents, each frame with an id and its type as the event name", async () => {
@@ -125,10 +128,7 @@ void describe("GET /v1/events (Server-Sent Events)", () => {
 void describe("GET /v1/jobs", () => {
   let t: TestApp;
   let base: string;
-  before(async () => {
-    t = await openTestApp({ runJobs: true, console: false });
-    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
-  });
+  before(async () => ({ t, base } = await listening()));
   after(async () => t.close());
 
   void it("lists jobs newest first, filtered by state and collection, without documents", async () => {
@@ -331,8 +331,7 @@ void describe("collections: list, documents, chunks, and a query's per-list scor
   let t: TestApp;
   let base: string;
   before(async () => {
-    t = await openTestApp({ runJobs: true, console: false });
-    base = await t.app.listen({ port: 0, host: "127.0.0.1" });
+    ({ t, base } = await listening());
     await ingest(t, base, "rivers", 12);
     await ingest(t, base, "lakes", 2);
   });

@@ -1,22 +1,4 @@
-/** What `GET /v1/pipelines` and `POST /v1/pipelines/validate` answer (src/engine/describe-pipeline.ts). */
-export interface PipelineView {
-  name: string;
-  source: string;
-  description: string | null;
-  kind: "ingest" | "query" | null;
-  valid: boolean;
-  error: { code: string; message: string; node: string | null } | null;
-  nodes: Array<{
-    name: string;
-    type: string;
-    policy: string | null;
-    checkpoint: boolean;
-    inputs: Array<{ port: string; type: string; optional: boolean; fromRun: boolean }>;
-  }>;
-  edges: Array<{ from: string; fromPort: string; to: string; toPort: string; type: string | null }>;
-  policies: Record<string, Record<string, unknown>>;
-  inputs: string[];
-}
+export type { PipelineView } from "../contracts/pipeline-view.ts";
 
 /** A policy in a few words: "3 tries, 2 min timeout, breaker after 5, 10/s". */
 export function policySummary(spec: Record<string, unknown> | undefined): string {

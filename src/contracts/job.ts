@@ -78,3 +78,21 @@ export interface Job {
 export function isTerminal(state: JobState): boolean {
   return state === "COMPLETED" || state === "FAILED" || state === "CANCELLED";
 }
+
+/** One stage of a job, over every document that reached it. */
+export interface StageSummary {
+  stage: string;
+  /** Documents with a record of this stage. */
+  documents: number;
+  completed: number;
+  failed: number;
+  skipped: number;
+  waiting: number;
+  running: number;
+  /** Attempts beyond the first, over all documents (retries). */
+  retries: number;
+  /** Durations of the finished runs (start to end), in ms; null when none finished. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+}

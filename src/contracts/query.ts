@@ -98,3 +98,16 @@ export const AnswerSchema = z.object({
   method: z.string(),
 });
 export type AnswerValue = z.infer<typeof AnswerSchema>;
+
+/** One result of a query, as `sluice query --json` and `POST /v1/query` give it. */
+export interface QueryResult {
+  docId: string;
+  chunkId: string;
+  score: number;
+  text: string;
+  source: string;
+  title: string;
+  page: number | null;
+  /** With `explain`: its score in each retriever's list it is in, `fused`, and `rerank` when reranked. */
+  scores?: Record<string, number>;
+}

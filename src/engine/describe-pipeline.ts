@@ -1,42 +1,9 @@
 import { isSluiceError } from "../contracts/errors.ts";
 import type { CompiledPipeline } from "../pipeline/build.ts";
 import { loadTopology, type Topology } from "../pipeline/topology.ts";
+import type { PipelineView } from "../contracts/pipeline-view.ts";
 
-/** A node as the console draws it: its stage type, policy and ports. */
-export interface PipelineNodeView {
-  name: string;
-  type: string;
-  policy: string | null;
-  checkpoint: boolean;
-  /** Input ports with their types (known once the pipeline builds; empty when it does not). */
-  inputs: Array<{ port: string; type: string; optional: boolean; fromRun: boolean }>;
-}
-
-/** A typed connection: `from.fromPort` feeds `to.toPort` (type null when the pipeline does not build). */
-export interface PipelineEdgeView {
-  from: string;
-  fromPort: string;
-  to: string;
-  toPort: string;
-  type: string | null;
-}
-
-/** A pipeline as YAML declares it and the registry checks it, for drawing as a DAG. */
-export interface PipelineView {
-  name: string;
-  source: string;
-  description: string | null;
-  kind: "ingest" | "query" | null;
-  valid: boolean;
-  /** What is wrong, and the node it is about when there is one (the console marks that node). */
-  error: { code: string; message: string; node: string | null } | null;
-  nodes: PipelineNodeView[];
-  edges: PipelineEdgeView[];
-  /** The policies as written (retry, timeout, breaker, rate limit), by name. */
-  policies: Record<string, Record<string, unknown>>;
-  /** `node.port` names the run feeds. */
-  inputs: string[];
-}
+export type { PipelineEdgeView, PipelineNodeView, PipelineView } from "../contracts/pipeline-view.ts";
 
 /** The node an invalid pipeline's error is about: from its details, else the first `node "x"` its message names. */
 function errorNode(details: Record<string, unknown> | undefined, message: string, names: Set<string>): string | null {

@@ -1,6 +1,6 @@
 import type { SluiceConfig } from "../config/schema.ts";
 import { SluiceError } from "../contracts/errors.ts";
-import type { Query } from "../contracts/query.ts";
+import type { Query, QueryResult } from "../contracts/query.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { DenseEmbedder } from "../models/ports.ts";
 import type { EngineMetrics } from "../observability/engine-metrics.ts";
@@ -38,17 +38,7 @@ export interface QueryRequest {
   signal?: AbortSignal;
 }
 
-export interface QueryResult {
-  docId: string;
-  chunkId: string;
-  score: number;
-  text: string;
-  source: string;
-  title: string;
-  page: number | null;
-  /** With `explain`: its score in each retriever's list it is in, `fused`, and `rerank` when reranked. */
-  scores?: Record<string, number>;
-}
+export type { QueryResult };
 
 export interface QueryResponse {
   query: string;

@@ -1,23 +1,7 @@
-import type { StageRecord } from "../contracts/job.ts";
-import type { Ledger } from "../ledger/ledger.ts";
+import type { StageRecord, StageSummary } from "../contracts/job.ts";
 
-/** One stage of a job, over every document that reached it. */
-export interface StageSummary {
-  stage: string;
-  /** Documents with a record of this stage. */
-  documents: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  waiting: number;
-  running: number;
-  /** Attempts beyond the first, over all documents (retries). */
-  retries: number;
-  /** Durations of the finished runs (start to end), in ms; null when none finished. */
-  p50Ms: number | null;
-  p95Ms: number | null;
-  maxMs: number | null;
-}
+export type { StageSummary };
+import type { Ledger } from "../ledger/ledger.ts";
 
 /** Documents read per page while summarising (the ledger's stage records come with each page). */
 const PAGE = 5_000;

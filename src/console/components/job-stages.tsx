@@ -1,22 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
+import type { StageSummary } from "../../contracts/job.ts";
 import { api, messageOf } from "../api.ts";
 import { count, duration } from "../format.ts";
 import type { PipelineView } from "../pipeline-view.ts";
 import { PipelineDag } from "./pipeline-dag.tsx";
-
-interface StageSummary {
-  stage: string;
-  documents: number;
-  completed: number;
-  failed: number;
-  skipped: number;
-  waiting: number;
-  running: number;
-  retries: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  maxMs: number | null;
-}
 
 const ms = (v: number | null) => (v === null ? "–" : v < 1000 ? `${Math.round(v)} ms` : duration(v));
 

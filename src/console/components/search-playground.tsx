@@ -1,17 +1,9 @@
 import { useState } from "preact/hooks";
+import type { QueryResult } from "../../contracts/query.ts";
 import { api, messageOf } from "../api.ts";
 import { href } from "../route.ts";
+import { ErrorAlert } from "./error-alert.tsx";
 
-interface Result {
-  docId: string;
-  chunkId: string;
-  score: number;
-  text: string;
-  source: string;
-  title: string;
-  page: number | null;
-  scores?: Record<string, number>;
-}
 interface Citation {
   n: number;
   docId: string;
@@ -20,7 +12,7 @@ interface Citation {
   quote: string;
 }
 interface QueryAnswer {
-  results: Result[];
+  results: QueryResult[];
   answer?: { text: string; citations: Citation[]; method: string };
   rerankedBy?: string;
   pending?: number;
@@ -152,11 +144,7 @@ export function SearchPlayground({ collection }: { collection: string }) {
           {busy ? "Searching…" : "Search"}
         </button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
       {response?.pending !== undefined && (
         <p class="note">Nothing indexed yet: {response.pending} documents to come.</p>
       )}

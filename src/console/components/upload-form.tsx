@@ -1,5 +1,6 @@
 import { useRef, useState } from "preact/hooks";
 import { api, messageOf } from "../api.ts";
+import { ErrorAlert } from "./error-alert.tsx";
 
 /** What the API takes in a multipart upload (src/text/detect-media-type.ts); other files of a folder are left out. */
 const SUPPORTED = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl"];
@@ -89,11 +90,7 @@ export function UploadForm({ onJob }: { onJob: (jobId: string) => void }) {
           {skipped.length > 5 ? ` and ${skipped.length - 5} more` : ""}
         </p>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
     </form>
   );
 }

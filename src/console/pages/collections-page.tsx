@@ -3,6 +3,7 @@ import { api, messageOf } from "../api.ts";
 import { SearchPlayground } from "../components/search-playground.tsx";
 import { count } from "../format.ts";
 import { href } from "../route.ts";
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 interface CollectionRow {
   name: string;
@@ -73,11 +74,7 @@ function DocumentChunks({
           <a href={href({ page: "collections", collection })}>Close</a>
         </div>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
       {chunks === null ? (
         !error && <p>Loading…</p>
       ) : (
@@ -136,11 +133,7 @@ export function CollectionsPage({ collection, doc, chunk }: { collection?: strin
     <main id="main">
       <section class="card" aria-labelledby="collections-title">
         <h2 id="collections-title">Collections</h2>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
         {collections === null ? (
           <p>Loading…</p>
         ) : collections.length === 0 ? (

@@ -4,6 +4,7 @@ import type { Job, JobDocument } from "../../contracts/job.ts";
 import { api, messageOf } from "../api.ts";
 import { JobPipeline, JobStages } from "../components/job-stages.tsx";
 import { StageTimeline } from "../components/stage-timeline.tsx";
+import { StateSelect } from "../components/state-select.tsx";
 import { ProgressBar, StateBadge } from "../components/state-badge.tsx";
 import { VirtualRows } from "../components/virtual-rows.tsx";
 import { documentReason } from "../document-reason.ts";
@@ -13,6 +14,7 @@ import { isTerminal, progress } from "../job-progress.ts";
 import { followEvents, type LiveEvent } from "../live-events.ts";
 import { useDebouncedCalls } from "../use-debounced-calls.ts";
 import { useNow } from "../use-now.ts";
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 /** Documents read per request: the API's largest page. */
 const PAGE = 10_000;
@@ -222,11 +224,7 @@ export function JobPage({ id }: { id: string }) {
           )}
         </dl>
         {job.error && <p class="error">{job.error}</p>}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
       </section>
       <JobStages jobId={job.id} version={job.state} />
       <JobPipeline jobId={job.id} />
@@ -242,21 +240,7 @@ export function JobPage({ id }: { id: string }) {
               </span>
             </h2>
             <div class="row">
-              <label>
-                State
-                <select
-                  aria-label="Document state"
-                  value={stateFilter}
-                  onChange={(e) => setStateFilter(e.currentTarget.value)}
-                >
-                  <option value="">any</option>
-                  {DOC_STATES.map((s) => (
-                    <option key={s} value={s}>
-                      {s}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <StateSelect label="Document state" states={DOC_STATES} value={stateFilter} onChange={setStateFilter} />
               <label>
                 Find
                 <input

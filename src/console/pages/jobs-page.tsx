@@ -3,6 +3,7 @@ import { JOB_STATES } from "../../contracts/job-states.ts";
 import type { Job } from "../../contracts/job.ts";
 import { api, messageOf } from "../api.ts";
 import { ProgressBar, StateBadge } from "../components/state-badge.tsx";
+import { StateSelect } from "../components/state-select.tsx";
 import { UploadForm } from "../components/upload-form.tsx";
 import { count, duration, rate } from "../format.ts";
 import { canCancel, canResume, cancelJob, jobCounts, resumeJob } from "../job-actions.ts";
@@ -11,6 +12,7 @@ import { followEvents, type LiveEvent } from "../live-events.ts";
 import { href } from "../route.ts";
 import { useDebouncedCalls } from "../use-debounced-calls.ts";
 import { useNow } from "../use-now.ts";
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 /** Every job, newest first, live: counts, pace and ETA, with cancel and resume. */
 export function JobsPage() {
@@ -64,17 +66,7 @@ export function JobsPage() {
         <div class="row spread">
           <h2 id="jobs-title">Jobs</h2>
           <div class="row">
-            <label>
-              State
-              <select aria-label="Job state" value={state} onChange={(e) => setState(e.currentTarget.value)}>
-                <option value="">any</option>
-                {JOB_STATES.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <StateSelect label="Job state" states={JOB_STATES} value={state} onChange={setState} />
             <label>
               Collection
               <input
@@ -86,11 +78,7 @@ export function JobsPage() {
             </label>
           </div>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
         {jobs === null ? (
           <p>Loading…</p>
         ) : jobs.length === 0 ? (

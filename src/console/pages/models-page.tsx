@@ -1,27 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
+import type { ModelPlaneStatus as ModelStatus } from "../../models/model-status.ts";
 import { api, messageOf } from "../api.ts";
 import { StateBadge } from "../components/state-badge.tsx";
 import { duration } from "../format.ts";
-
-/** `GET /v1/models` (src/models/model-status.ts). */
-interface ModelStatus {
-  mode: "in-process" | "remote";
-  address?: string;
-  serverVersion?: string;
-  error?: string;
-  services: Array<{
-    service: string;
-    model: string;
-    health: string;
-    residency: string;
-    device: string;
-    dimensions?: number;
-    keepAliveMs?: number;
-    idleMs?: number;
-  }>;
-  queue?: { inFlight: number; waiting: number; window: number };
-  gpus: Array<{ index: number; name: string; memoryTotalMib: number; memoryUsedMib: number }>;
-}
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 /** Where inference runs, each service's model, health and residency, and the queue to a model server. */
 export function ModelsPage() {
@@ -40,11 +22,7 @@ export function ModelsPage() {
             Ask again
           </button>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
         {status && (
           <>
             <p data-mode={status.mode}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, messageOf } from "../api.ts";
 import { PipelineDag } from "../components/pipeline-dag.tsx";
 import { policySummary, type PipelineView } from "../pipeline-view.ts";
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 /** One pipeline: its DAG, its error against the node, and its nodes in a table. */
 function PipelineDetail({ view }: { view: PipelineView }) {
@@ -89,11 +90,7 @@ export function PipelinesPage() {
     <main id="main">
       <section class="card" aria-labelledby="pipelines-title">
         <h2 id="pipelines-title">Pipelines</h2>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
         {views === null ? (
           <p>Loading…</p>
         ) : (

@@ -1,20 +1,10 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
+import type { QueueStats } from "../../contracts/spool.ts";
 import { api, messageOf } from "../api.ts";
 import { count, duration } from "../format.ts";
 import { followEvents } from "../live-events.ts";
 import { useDebouncedCalls } from "../use-debounced-calls.ts";
-
-/** `GET /v1/spool` (src/api/routes/spool.ts). */
-interface SpoolStats {
-  pending: { high: number; normal: number; bulk: number };
-  leased: number;
-  waiting: number;
-  suspects: number;
-  bytes: number;
-  oldestAgeSeconds: number;
-  dead: number;
-  tombstoned: number;
-}
+import { ErrorAlert } from "../components/error-alert.tsx";
 
 interface DeadLetter {
   seq: number;
@@ -30,7 +20,7 @@ const LANES = ["high", "normal", "bulk"] as const;
 
 /** The spool: waiting records per lane, the oldest one's age, and the dead-letter lane with retry and drop. */
 export function SpoolPage() {
-  const [stats, setStats] = useState<SpoolStats | null>(null);
+  const [stats, setStats] = useState<QueueStats | null>(null);
   const [letters, setLetters] = useState<DeadLetter[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -38,7 +28,7 @@ export function SpoolPage() {
   const load = useCallback(async () => {
     try {
       const [s, d] = await Promise.all([
-        api<SpoolStats>("/v1/spool"),
+        api<QueueStats>("/v1/spool"),
         api<{ deadLetters: DeadLetter[] }>("/v1/spool/dlq?limit=1000"),
       ]);
       setStats(s);
@@ -83,11 +73,7 @@ export function SpoolPage() {
     <main id="main">
       <section class="card" aria-labelledby="spool-title">
         <h2 id="spool-title">Spool</h2>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert message={error} />
         {notice && (
           <p class="ok" role="status">
             {notice}
