@@ -345,6 +345,8 @@ void describe("web console: pipelines and the spool", { skip: skip ?? false }, (
 
     await rowA.getByRole("button", { name: "Retry a" }).click();
     await page.getByRole("status").filter({ hasText: "a is back in the normal lane" }).waitFor();
+    // The retried record waits in its lane again, and the lane shows how long its oldest has waited.
+    await page.locator('[data-lane="normal"]', { hasText: /1 waiting, oldest \d+ s/ }).waitFor();
     await page.locator('tr[data-doc="b"]').getByRole("button", { name: "Drop b" }).click();
     await page.getByRole("status").filter({ hasText: "b dropped" }).waitFor();
     await page.getByText("None: every document").waitFor();

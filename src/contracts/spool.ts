@@ -25,6 +25,8 @@ export interface QueueStats {
   bytes: number;
   /** Age of the oldest live record, 0 when none. */
   oldestAgeSeconds: number;
+  /** The same per lane: how long the longest-waiting record of each lane has been in the spool. */
+  oldestAgeSecondsByLane: Record<Lane, number>;
   dead: number;
   tombstoned: number;
 }

@@ -318,7 +318,9 @@ export function describeWorkQueueConformance(name: string, factory: () => Promis
       const id = await newJob([...docs(1, "s", "high"), ...docs(1, "t", "bulk")]);
       const before = await stores.queue.stats();
       assert.ok(before.pending.high >= 1 && before.pending.bulk >= 1 && before.bytes > 0);
-      assert.ok((await stores.queue.stats(Date.now() + 10_000)).oldestAgeSeconds >= 10);
+      const later = await stores.queue.stats(Date.now() + 10_000);
+      assert.ok(later.oldestAgeSeconds >= 10);
+      assert.ok(later.oldestAgeSecondsByLane.high >= 10 && later.oldestAgeSecondsByLane.bulk >= 10);
       await stores.queue.complete((await lease("w", 2, id)).map(done));
       assert.ok((await stores.queue.stats()).tombstoned >= 2);
       assert.ok((await stores.queue.compact()) >= 2);

@@ -16,6 +16,9 @@ const StatsSchema = z.object({
   suspects: z.number().describe("recovered from a crashed worker, to run alone"),
   bytes: z.number(),
   oldestAgeSeconds: z.number(),
+  oldestAgeSecondsByLane: z
+    .object({ high: z.number(), normal: z.number(), bulk: z.number() })
+    .describe("age of each lane's oldest live record (0: none)"),
   dead: z.number(),
   tombstoned: z.number(),
 });

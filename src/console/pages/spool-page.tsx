@@ -84,7 +84,12 @@ export function SpoolPage() {
             {LANES.map((lane) => (
               <div key={lane}>
                 <dt>{lane} lane</dt>
-                <dd data-lane={lane}>{count(stats.pending[lane])} waiting</dd>
+                <dd data-lane={lane}>
+                  {count(stats.pending[lane])} waiting
+                  {stats.oldestAgeSecondsByLane[lane] > 0
+                    ? `, oldest ${duration(stats.oldestAgeSecondsByLane[lane] * 1000)}`
+                    : ""}
+                </dd>
               </div>
             ))}
             <div>

@@ -534,10 +534,11 @@ export class PostgresWorkQueue implements RecordQueue {
   async stats(now = Date.now()): Promise<QueueStats> {
     const row = (
       await this.#conn.query<
-        Record<Lane | "leased" | "waiting" | "suspects" | "dead" | "tombstoned", number> & {
-          bytes: string;
-          oldest: string | null;
-        }
+        Record<Lane | "leased" | "waiting" | "suspects" | "dead" | "tombstoned", number> &
+          Record<`oldest_${Lane}`, string | null> & {
+            bytes: string;
+            oldest: string | null;
+          }
       >(
         `select ${LANES.map((l) => `count(*) filter (where lane = '${l}' and state in ('PENDING', 'LEASED'))::int as ${l}`).join(", ")},
            count(*) filter (where state = 'LEASED')::int as leased,
@@ -545,6 +546,7 @@ export class PostgresWorkQueue implements RecordQueue {
            count(*) filter (where suspect and state in ${LIVE})::int as suspects,
            coalesce(sum(bytes) filter (where state in ${LIVE}), 0)::bigint as bytes,
            min(created_ms) filter (where state in ${LIVE}) as oldest,
+           ${LANES.map((l) => `min(created_ms) filter (where lane = '${l}' and state in ${LIVE}) as oldest_${l}`).join(", ")},
            count(*) filter (where state = 'DEAD')::int as dead,
            count(*) filter (where state = 'DONE')::int as tombstoned
          from spool`,
@@ -557,6 +559,12 @@ export class PostgresWorkQueue implements RecordQueue {
       suspects: row.suspects,
       bytes: Number(row.bytes),
       oldestAgeSeconds: row.oldest === null ? 0 : Math.max(0, (now - Number(row.oldest)) / 1000),
+      oldestAgeSecondsByLane: Object.fromEntries(
+        LANES.map((l) => {
+          const oldest = row[`oldest_${l}`];
+          return [l, oldest === null ? 0 : Math.max(0, (now - Number(oldest)) / 1000)];
+        }),
+      ) as Record<Lane, number>,
       dead: row.dead,
       tombstoned: row.tombstoned,
     };

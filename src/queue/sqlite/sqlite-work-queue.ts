@@ -417,10 +417,13 @@ export class SqliteWorkQueue implements RecordQueue {
 
   async stats(now = Date.now()): Promise<QueueStats> {
     const pending: Record<Lane, number> = { high: 0, normal: 0, bulk: 0 };
-    for (const r of this.#stmt<[], { lane: Lane; n: number }>(
-      "select lane, count(*) as n from spool where state in ('PENDING', 'LEASED') group by lane",
-    ).all())
+    const oldestByLane: Record<Lane, number> = { high: 0, normal: 0, bulk: 0 };
+    for (const r of this.#stmt<[], { lane: Lane; n: number; oldest: number }>(
+      "select lane, sum(state in ('PENDING', 'LEASED')) as n, min(created_ms) as oldest from spool where state in ('PENDING', 'LEASED', 'WAITING') group by lane",
+    ).all()) {
       pending[r.lane] = r.n;
+      oldestByLane[r.lane] = Math.max(0, (now - r.oldest) / 1000);
+    }
     const agg = this.#stmt<
       [],
       {
@@ -443,6 +446,7 @@ export class SqliteWorkQueue implements RecordQueue {
       suspects: agg.suspects ?? 0,
       bytes: agg.bytes ?? 0,
       oldestAgeSeconds: agg.oldest === null ? 0 : Math.max(0, (now - agg.oldest) / 1000),
+      oldestAgeSecondsByLane: oldestByLane,
       dead: counts.dead,
       tombstoned: counts.done,
     };
